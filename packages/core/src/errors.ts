@@ -75,11 +75,27 @@ export const coreErrors = defineErrors({
   GH_CONFIG_INVALID: { status: 500, message: 'Configuration is invalid' },
 });
 
+/** Anything shaped like a catalog error: GatehouseError, or the sdk's SdkError (which cannot import core). */
+export interface HttpErrorLike {
+  code: string;
+  status: number;
+  message: string;
+  headers?: Record<string, string> | undefined;
+}
+
+export function isHttpErrorLike(err: unknown): err is HttpErrorLike {
+  if (err === null || typeof err !== 'object') return false;
+  const e = err as Record<string, unknown>;
+  return typeof e.code === 'string' && typeof e.status === 'number' && e.status >= 400 && e.status < 600;
+}
+
 /** Write a JSON error body `{ error, message }` with the error's status and headers. */
 export function sendError(res: ServerResponse, err: unknown): void {
-  const e =
-    err instanceof GatehouseError ? err : coreErrors.create('GH_INTERNAL', undefined, { cause: err });
-  const message = e.status >= 500 ? (coreErrors.catalog[e.code as 'GH_INTERNAL']?.message ?? e.message) : e.message;
+  const e: HttpErrorLike = isHttpErrorLike(err)
+    ? err
+    : coreErrors.create('GH_INTERNAL', undefined, { cause: err });
+  // A 500 may carry internals (driver errors, hostnames): answer with the generic text.
+  const message = e.status === 500 ? coreErrors.catalog.GH_INTERNAL.message : e.message;
   const body = JSON.stringify({ error: e.code, message });
   if (res.headersSent) {
     res.destroy();

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { commands } from '../src/commands/index.ts';
+
+const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
+
+function gatehouse(args: string[], env: Record<string, string> = {}) {
+  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_')));
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { ...cleanEnv, NODE_ENV: '', ...env },
+    cwd: mkdtempSync(join(tmpdir(), 'gh-cli-')),
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function configFile(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'gh-cli-config-')), 'gatehouse.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('gatehouse command', () => {
+  test('--help lists every verb', () => {
+    const r = gatehouse(['--help']);
+    assert.equal(r.code, 0);
+    for (const c of commands) assert.match(r.stdout, new RegExp(`^  ${c.name} +${c.summary.slice(0, 20)}`, 'm'));
+  });
+
+  for (const c of commands) {
+    test(`${c.name} --help prints its usage and exits 0`, () => {
+      const r = gatehouse([c.name, '--help']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stdout.includes(`Usage: ${c.usage}`), r.stdout);
+      assert.ok(r.stdout.includes('-h, --help'), r.stdout);
+    });
+  }
+
+  test('an unknown verb exits 2 and says so', () => {
+    const r = gatehouse(['frobnicate']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown command 'frobnicate'/);
+  });
+
+  test('an unknown option exits 2 with the usage', () => {
+    const r = gatehouse(['config', '--frob']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /Unknown option '--frob'/);
+    assert.match(r.stderr, /Usage: gatehouse config/);
+  });
+});
+
+describe('gatehouse dev refuses a bad configuration', () => {
+  test('an unknown key exits 1 naming the key', () => {
+    const r = gatehouse(['dev', '--config', configFile('server:\n  prot: 8080\n')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /server\.prot: unknown key/);
+  });
+
+  test('a wrong type exits 1 naming the key', () => {
+    const r = gatehouse(['dev', '--config', configFile('server:\n  port: eighty\n')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /server\.port: must be an integer/);
+  });
+
+  test('a bad URL exits 1 naming the key', () => {
+    const r = gatehouse(['dev', '--config', configFile('server:\n  publicUrl: "not a url"\n')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /server\.publicUrl: must be a valid URL/);
+  });
+
+  test('a bad value in the environment exits 1 naming the key', () => {
+    const r = gatehouse(['dev'], { GATEHOUSE_STATE__DRIVER: 'memcached' });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /state\.driver: must be one of memory, redis/);
+  });
+
+  test('production mode refuses the development key secret and demo accounts', () => {
+    const r = gatehouse(['dev', '--config', configFile('mode: production\ndemo:\n  enabled: true\n')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /refusing to start in production mode/);
+    assert.match(r.stderr, /demo\.enabled: demo accounts are refused in production/);
+    assert.match(r.stderr, /idp\.keyEncryptionSecret: /);
+  });
+
+  test('NODE_ENV=production alone turns production mode on', () => {
+    const r = gatehouse(['config', '--quiet'], { NODE_ENV: 'production' });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /idp\.keyEncryptionSecret: /);
+  });
+});

@@ -1,0 +1,231 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { ErrorObject } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+
+// ajv and ajv-formats are CommonJS with a default export; createRequire keeps their types simple.
+const require = createRequire(import.meta.url);
+const Ajv = require('ajv').default as typeof import('ajv').default;
+const addFormats = require('ajv-formats').default as typeof import('ajv-formats').default;
+
+export type JsonSchema = Record<string, unknown>;
+
+/** The sections core owns. Other packages add theirs (`idp`, `gateway`, `authz`). */
+export const coreConfigSchema = {
+  mode: {
+    type: 'string',
+    enum: ['development', 'production'],
+    default: 'development',
+    description: 'production refuses development secrets and demo accounts',
+  },
+  server: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      host: { type: 'string', default: '127.0.0.1', description: 'address the gateway listens on' },
+      port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+      publicUrl: {
+        type: 'string',
+        format: 'uri',
+        pattern: '^https?://',
+        default: 'http://localhost:8080',
+        description: 'the origin browsers and clients use; the issuer is publicUrl + /auth',
+      },
+      shutdownTimeoutMs: { type: 'integer', minimum: 100, maximum: 60000, default: 4000 },
+    },
+  },
+  storage: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      driver: { type: 'string', enum: ['pglite', 'postgres'], default: 'pglite' },
+      dataDir: { type: 'string', default: '.gatehouse/data', description: 'PGlite data folder' },
+      url: {
+        type: 'string',
+        format: 'uri',
+        pattern: '^postgres(ql)?://',
+        description: 'PostgreSQL connection URL (driver postgres)',
+      },
+    },
+  },
+  state: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      driver: { type: 'string', enum: ['memory', 'redis'], default: 'memory' },
+      url: { type: 'string', format: 'uri', pattern: '^rediss?://', description: 'Redis URL (driver redis)' },
+      keyPrefix: { type: 'string', default: 'gatehouse:' },
+    },
+  },
+  log: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      level: {
+        type: 'string',
+        enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+        default: 'info',
+      },
+    },
+  },
+  demo: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      enabled: {
+        type: 'boolean',
+        description: 'seed demo accounts and clients; defaults to true in development, refused in production',
+      },
+    },
+  },
+} as const;
+
+export interface CoreConfig {
+  mode: 'development' | 'production';
+  server: { host: string; port: number; publicUrl: string; shutdownTimeoutMs: number };
+  storage: { driver: 'pglite' | 'postgres'; dataDir: string; url?: string };
+  state: { driver: 'memory' | 'redis'; url?: string; keyPrefix: string };
+  log: { level: string };
+  demo: { enabled?: boolean };
+}
+
+/** A configuration problem, naming the key (as a dotted path) and what is wrong with it. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(source: string, problems: string[]) {
+    super(`invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export interface LoadConfigOptions {
+  /** YAML file path; absent means defaults plus environment. */
+  file?: string;
+  /** Environment to read `GATEHOUSE_*` overrides from. */
+  env?: Record<string, string | undefined>;
+  /** Extra top-level sections by name, each a JSON schema of type object. */
+  sections?: Record<string, JsonSchema>;
+  /** Already-parsed document (tests). */
+  document?: unknown;
+}
+
+const ENV_PREFIX = 'GATEHOUSE_';
+// Variables under the prefix that are not configuration keys.
+const ENV_NOT_CONFIG = new Set([
+  'GATEHOUSE_CONFIG',
+  'GATEHOUSE_LOG_LEVEL',
+  'GATEHOUSE_TEST_POSTGRES_URL',
+  'GATEHOUSE_TEST_REDIS_URL',
+]);
+
+export function buildConfigSchema(sections: Record<string, JsonSchema> = {}): JsonSchema {
+  const properties: Record<string, unknown> = { ...coreConfigSchema };
+  for (const [name, schema] of Object.entries(sections)) properties[name] = { default: {}, ...schema };
+  return { type: 'object', additionalProperties: false, properties };
+}
+
+/**
+ * Load configuration: the YAML file, then `GATEHOUSE_<SECTION>__<KEY>=value` environment
+ * overrides (values parsed as YAML scalars, so `8081` is a number and `true` a boolean), then
+ * defaults, then validation. Unknown keys, wrong types and bad URLs throw a ConfigError that
+ * names each key. `NODE_ENV=production` forces production mode.
+ */
+export function loadConfig<T = CoreConfig & Record<string, unknown>>(options: LoadConfigOptions = {}): T {
+  const env = options.env ?? process.env;
+  const source = options.file ?? 'defaults';
+  let doc: unknown = options.document ?? {};
+  if (options.file) {
+    let text: string;
+    try {
+      text = readFileSync(options.file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(source, [`cannot read file: ${(err as Error).message}`]);
+    }
+    try {
+      doc = parseYaml(text) ?? {};
+    } catch (err) {
+      throw new ConfigError(source, [`not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
+    }
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError(source, ['the document must be a mapping of keys to values']);
+  }
+  const merged = structuredClone(doc) as Record<string, unknown>;
+  applyEnvOverrides(merged, env);
+  if (env.NODE_ENV === 'production') merged.mode = 'production';
+
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+  addFormats(ajv);
+  const validate = ajv.compile(buildConfigSchema(options.sections));
+  if (!validate(merged)) throw new ConfigError(source, formatErrors(validate.errors ?? []));
+  return merged as T;
+}
+
+function applyEnvOverrides(target: Record<string, unknown>, env: Record<string, string | undefined>): void {
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || raw === undefined || ENV_NOT_CONFIG.has(name)) continue;
+    const path = name
+      .slice(ENV_PREFIX.length)
+      .split('__')
+      .map((part) => part.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+    let node = target;
+    for (const key of path.slice(0, -1)) {
+      const next = node[key];
+      if (next === undefined) node[key] = {};
+      else if (next === null || typeof next !== 'object' || Array.isArray(next)) break;
+      node = node[key] as Record<string, unknown>;
+    }
+    let value: unknown;
+    try {
+      value = parseYaml(raw);
+    } catch {
+      value = raw;
+    }
+    node[path[path.length - 1]!] = value;
+  }
+}
+
+function formatErrors(errors: ErrorObject[]): string[] {
+  const out = new Set<string>();
+  for (const e of errors) {
+    const base = e.instancePath
+      .split('/')
+      .slice(1)
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+      .join('.');
+    const key = (extra?: string) => [base, extra].filter(Boolean).join('.') || '(root)';
+    switch (e.keyword) {
+      case 'additionalProperties':
+        out.add(`${key(String(e.params.additionalProperty))}: unknown key`);
+        break;
+      case 'type':
+        out.add(`${key()}: must be ${article(String(e.params.type))}`);
+        break;
+      case 'format':
+        out.add(`${key()}: must be a valid ${e.params.format === 'uri' ? 'URL' : e.params.format}`);
+        break;
+      case 'pattern':
+        out.add(`${key()}: has the wrong form (expected to match ${e.params.pattern})`);
+        break;
+      case 'enum':
+        out.add(`${key()}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`);
+        break;
+      case 'required':
+        out.add(`${key(String(e.params.missingProperty))}: is required`);
+        break;
+      default:
+        out.add(`${key()}: ${e.message ?? e.keyword}`);
+    }
+  }
+  return [...out];
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}

@@ -1,0 +1,44 @@
+// `npm test`: type-check, lint, then every test file with node's test runner.
+// Each step prints what it runs; the first failing step fails the run.
+import { spawnSync } from 'node:child_process';
+import { globSync } from 'node:fs';
+
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(`Usage: npm test [-- --only-tests] [-- <test files...>]
+
+Runs, in order: tsc --noEmit, biome check, node --test on every packages/*/test/*.test.ts,
+test/**/*.test.ts and examples/**/test/*.test.ts. Suites that need PostgreSQL (127.0.0.1:5432,
+database test) or Redis (127.0.0.1:6379) skip with a printed reason when those do not answer,
+except under CI=true, where they fail.
+
+  --only-tests   skip type-check and lint
+  <files>        run only these test files`);
+  process.exit(0);
+}
+
+const onlyTests = args.includes('--only-tests');
+const files = args.filter((a) => !a.startsWith('--'));
+
+function step(title: string, cmd: string, cmdArgs: string[]): void {
+  console.log(`\n== ${title}: ${cmd} ${cmdArgs.join(' ')}`);
+  const started = Date.now();
+  const r = spawnSync(cmd, cmdArgs, { stdio: 'inherit' });
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  if (r.status !== 0) {
+    console.error(`\n== ${title} failed after ${secs} s (exit ${r.status ?? r.signal})`);
+    process.exit(r.status ?? 1);
+  }
+  console.log(`== ${title} passed in ${secs} s`);
+}
+
+if (!onlyTests && files.length === 0) {
+  step('type-check', 'tsc', ['--noEmit', '-p', 'tsconfig.json']);
+  step('lint', 'biome', ['check', '.']);
+}
+
+const testFiles =
+  files.length > 0
+    ? files
+    : globSync(['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts']).sort();
+step('tests', process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=180000', ...testFiles]);
