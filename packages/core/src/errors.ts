@@ -17,6 +17,8 @@ export class GatehouseError extends Error {
   readonly status: number;
   readonly details: Record<string, unknown> | undefined;
   readonly headers: Record<string, string> | undefined;
+  /** The catalog's message for this code: what a 5xx answer shows instead of `message`. */
+  publicMessage: string | undefined;
 
   constructor(
     code: string,
@@ -54,7 +56,9 @@ export function defineErrors<const C extends ErrorCatalog>(catalog: C): ErrorFac
     create(code, message, options) {
       const spec = catalog[code];
       if (!spec) throw new Error(`unknown error code ${code}`);
-      return new GatehouseError(code, spec.status, message ?? spec.message, options);
+      const err = new GatehouseError(code, spec.status, message ?? spec.message, options);
+      err.publicMessage = spec.message;
+      return err;
     },
     is(err, code): err is GatehouseError {
       return err instanceof GatehouseError && err.code === code;
@@ -94,8 +98,15 @@ export function sendError(res: ServerResponse, err: unknown): void {
   const e: HttpErrorLike = isHttpErrorLike(err)
     ? err
     : coreErrors.create('GH_INTERNAL', undefined, { cause: err });
-  // A 500 may carry internals (driver errors, hostnames): answer with the generic text.
-  const message = e.status === 500 ? coreErrors.catalog.GH_INTERNAL.message : e.message;
+  // A 5xx message may carry internals (driver errors, hostnames): answer with the catalog's text.
+  const message =
+    e.status < 500
+      ? e.message
+      : e instanceof GatehouseError
+        ? (e.publicMessage ?? coreErrors.catalog.GH_INTERNAL.message)
+        : e.status === 500
+          ? coreErrors.catalog.GH_INTERNAL.message
+          : e.message;
   const body = JSON.stringify({ error: e.code, message });
   if (res.headersSent) {
     res.destroy();

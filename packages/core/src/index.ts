@@ -1,7 +1,18 @@
 export * from './body.ts';
+export * from './config.ts';
 export * from './errors.ts';
 export * from './health.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
+export * from './migrations.ts';
 export * from './request-id.ts';
 export * from './shutdown.ts';
+export { openSql, type Sql, type SqlDriver, type SqlOptions, type SqlTx } from './sql.ts';
+export {
+  openState,
+  type SharedState,
+  type StateOptions,
+  type TakeTokenResult,
+  type TokenBucket,
+} from './state.ts';
+export * from './storage-errors.ts';
