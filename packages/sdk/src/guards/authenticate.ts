@@ -1,0 +1,88 @@
+import type { Socket } from 'node:net';
+import { parseBearer } from '../bearer.ts';
+import { peerCertificateThumbprint } from '../certificate-binding.ts';
+import { sdkError } from '../errors.ts';
+import {
+  ASSERTION_HEADER,
+  type AssertionTrustOptions,
+  createAssertionVerifier,
+} from '../gateway-assertion.ts';
+import { isTrustedPeer, type MtlsTrustOptions, principalFromHeaders } from '../mtls-trust.ts';
+import type { Principal } from '../principal.ts';
+import type { Verifier } from '../verifier.ts';
+
+export interface GuardOptions {
+  /** Verifies `Authorization: Bearer` access tokens. */
+  verifier?: Verifier;
+  /**
+   * Trust the gateway's identity headers when the request proves it comes from the gateway: a signed
+   * `X-Gatehouse-Assertion`, or a TLS client certificate of the gateway. Never on a bare header.
+   */
+  gateway?: { assertion?: AssertionTrustOptions; mtls?: MtlsTrustOptions };
+  /** Where refusals are reported (pino-compatible); never given the token. */
+  logger?: RefusalLogger;
+}
+
+export interface RefusalLogger {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/** What a guard needs from a request, whatever the framework. */
+export interface RequestView {
+  method: string;
+  /** Path without the query string, as received. */
+  path: string;
+  header(name: string): string | string[] | undefined;
+  socket?: Socket;
+}
+
+export type Authenticator = (req: RequestView) => Promise<Principal>;
+
+/**
+ * Who is calling, in this order: a gateway assertion when one is present and trusted; the identity
+ * headers on a gateway mTLS connection; a bearer token. Throws SdkError (401/503).
+ */
+export function createAuthenticator(options: GuardOptions): Authenticator {
+  if (!options.verifier && !options.gateway?.assertion && !options.gateway?.mtls) {
+    throw new TypeError('a guard needs a verifier, gateway assertion trust or gateway mTLS trust');
+  }
+  const assertion = options.gateway?.assertion
+    ? createAssertionVerifier(options.gateway.assertion)
+    : undefined;
+  const mtls = options.gateway?.mtls;
+  const verifier = options.verifier;
+
+  const authenticate = async (req: RequestView): Promise<Principal> => {
+    if (assertion && req.header(ASSERTION_HEADER) !== undefined) return assertion(req);
+    if (mtls && isTrustedPeer(req.socket, mtls)) {
+      const fromGateway = principalFromHeaders(req.header);
+      if (fromGateway) return fromGateway;
+    }
+    if (!verifier) throw sdkError('SDK_TOKEN_MISSING');
+    return verifier.verifyAccessToken(parseBearer(req.header('authorization')), {
+      clientCertificateThumbprint: peerCertificateThumbprint(req.socket),
+    });
+  };
+  const logger = options.logger;
+  if (!logger) return authenticate;
+  return async (req) => {
+    try {
+      return await authenticate(req);
+    } catch (err) {
+      logRefusal(logger, err, req);
+      throw err;
+    }
+  };
+}
+
+export function logRefusal(logger: RefusalLogger | undefined, err: unknown, req: RequestView): void {
+  const e = err as { code?: unknown; status?: unknown };
+  logger?.warn({ code: e.code, status: e.status, method: req.method, path: req.path }, 'request refused');
+}
+
+/** Path part of a request target, as received. */
+export function pathOf(url: string | undefined): string {
+  if (!url) return '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}

@@ -1,0 +1,70 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../principal.ts';
+import {
+  createAuthenticator,
+  type GuardOptions,
+  logRefusal,
+  pathOf,
+  type RequestView,
+} from './authenticate.ts';
+import { errorResponse } from './error-response.ts';
+import { type Requirement, rolesRequirement, scopesRequirement } from './requirements.ts';
+
+export interface AuthenticatedRequest extends IncomingMessage {
+  principal: Principal;
+}
+
+export type AuthenticatedHandler = (req: AuthenticatedRequest, res: ServerResponse) => unknown;
+
+/** Write a refusal: `{ error, message }` JSON with its status and `WWW-Authenticate`. */
+export function sendSdkError(res: ServerResponse, err: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const { status, headers, body } = errorResponse(err);
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function viewOf(req: IncomingMessage): RequestView {
+  return {
+    method: req.method ?? 'GET',
+    path: pathOf(req.url),
+    header: (name) => req.headers[name],
+    socket: req.socket,
+  };
+}
+
+/**
+ * Guards for a plain `node:http` server:
+ * `createServer(guard.protect(handler, guard.requireScopes('orders:add')))`.
+ */
+export function createNodeGuard(options: GuardOptions) {
+  const authenticate = createAuthenticator(options);
+  return {
+    /** Who is calling; throws SdkError. */
+    authenticate: (req: IncomingMessage): Promise<Principal> => authenticate(viewOf(req)),
+    requireRoles: (...roles: string[]): Requirement => rolesRequirement(roles),
+    requireScopes: (...scopes: string[]): Requirement => scopesRequirement(scopes),
+    /** A request listener that runs `handler` only for an authenticated caller meeting every requirement. */
+    protect(handler: AuthenticatedHandler, ...requirements: Requirement[]) {
+      return (req: IncomingMessage, res: ServerResponse): void => {
+        const view = viewOf(req);
+        authenticate(view)
+          .then((principal) => {
+            try {
+              for (const r of requirements) r.check(principal);
+            } catch (err) {
+              logRefusal(options.logger, err, view);
+              throw err;
+            }
+            const authed = req as AuthenticatedRequest;
+            authed.principal = principal;
+            return handler(authed, res);
+          })
+          .catch((err: unknown) => sendSdkError(res, err));
+      };
+    },
+  };
+}

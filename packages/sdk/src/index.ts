@@ -1,0 +1,55 @@
+export { parseBearer } from './bearer.ts';
+export {
+  certificateThumbprint,
+  checkCertificateBinding,
+  peerCertificateThumbprint,
+} from './certificate-binding.ts';
+export type { ClientCredentials } from './client-authentication.ts';
+export {
+  bearerChallenge,
+  isSdkError,
+  SdkError,
+  type SdkErrorCode,
+  type SdkErrorSpec,
+  sdkError,
+  sdkErrorCatalog,
+} from './errors.ts';
+export {
+  ASSERTION_HEADER,
+  ASSERTION_TYP,
+  type AssertedPrincipal,
+  type AssertedRequest,
+  type AssertionInput,
+  type AssertionSignerOptions,
+  type AssertionTrustOptions,
+  createAssertionSigner,
+  createAssertionVerifier,
+  MAX_ASSERTION_LIFETIME_SEC,
+} from './gateway-assertion.ts';
+export {
+  type Authenticator,
+  createAuthenticator,
+  type GuardOptions,
+  type RefusalLogger,
+  type RequestView,
+} from './guards/authenticate.ts';
+export { type ErrorResponse, errorResponse } from './guards/error-response.ts';
+export { type Requirement, rolesRequirement, scopesRequirement } from './guards/requirements.ts';
+export { isTrustedPeer, type MtlsTrustOptions, principalFromHeaders } from './mtls-trust.ts';
+export type { Principal } from './principal.ts';
+export type { Revocation } from './revocation-list.ts';
+export {
+  createServiceClient,
+  type ExchangeOptions,
+  type ServiceClient,
+  type ServiceClientOptions,
+  type TokenOptions,
+} from './service-client.ts';
+export {
+  createVerifier,
+  SESSION_AUDIENCE,
+  type Verifier,
+  type VerifierOptions,
+  type VerifierStats,
+  type VerifyContext,
+} from './verifier.ts';

@@ -1,0 +1,267 @@
+import { type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { checkCertificateBinding } from './certificate-binding.ts';
+import { SdkError, type SdkErrorCode, sdkError } from './errors.ts';
+import { remoteKeySource } from './jwks-key-source.ts';
+import { type Principal, toPrincipal } from './principal.ts';
+import { type Revocation, RevocationList } from './revocation-list.ts';
+import { TokenCache } from './token-cache.ts';
+import { checkTokenHeader, type HeaderRules } from './token-header.ts';
+
+export interface VerifierOptions {
+  /** Exact match on `iss`. */
+  issuer: string;
+  /** `aud` must contain one of these (access tokens). */
+  audiences: string[];
+  /** Default `${issuer}/jwks`. */
+  jwksUri?: string;
+  /** Allow-list, default ['ES256', 'EdDSA']; only asymmetric algorithms may be listed. */
+  algorithms?: string[];
+  /** Default 60, at most 60. */
+  clockToleranceSec?: number;
+  /** Default 8192 characters; longer tokens are refused before parsing. */
+  maxTokenLength?: number;
+  /** Minimum time between JWKS refetches caused by an unknown `kid`, default 30000. */
+  jwksCooldownMs?: number;
+  /** Verified-token cache entries, default 10000; 0 disables the cache. */
+  cacheSize?: number;
+  /** Asked once per token, before it is cached; true refuses it with SDK_TOKEN_REVOKED. */
+  isRevoked?: (p: Principal) => Promise<boolean>;
+  /** Inject keys (tests, or keys known in advance); overrides jwksUri. */
+  getKey?: JWTVerifyGetKey;
+}
+
+export interface VerifierStats {
+  hits: number;
+  misses: number;
+}
+
+export interface VerifyContext {
+  /**
+   * `certificateThumbprint(...)` of the TLS client certificate of this request, when there is one.
+   * A certificate-bound token (RFC 8705 `cnf.x5t#S256`) is accepted only with its certificate.
+   */
+  clientCertificateThumbprint?: string;
+}
+
+export interface Verifier {
+  /** An RFC 9068 access token: `typ` at+jwt, `aud` one of `audiences`. */
+  verifyAccessToken(token: string, context?: VerifyContext): Promise<Principal>;
+  /** A first-party session token: `typ` gh-session+jwt, `aud` "gatehouse-session". */
+  verifySessionToken(token: string): Promise<Principal>;
+  /** Evicts matching cached tokens and refuses them until `expiresAt` (epoch seconds). */
+  revoke(r: Revocation): void;
+  readonly stats: VerifierStats;
+}
+
+export const SESSION_AUDIENCE = 'gatehouse-session';
+
+/** Signature algorithms with a public verification key; HMAC and "none" can never be configured. */
+const ASYMMETRIC_ALGORITHMS = new Set([
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+]);
+const MAX_CLOCK_TOLERANCE_SEC = 60;
+
+interface Profile {
+  header: HeaderRules;
+  audiences: string[];
+  requireClientId: boolean;
+  cache: TokenCache;
+  inflight: Map<string, Promise<Principal>>;
+}
+
+function nowSec(): number {
+  return Date.now() / 1000;
+}
+
+function fromJoseError(err: unknown): SdkError {
+  if (err instanceof SdkError) return err;
+  const e = err as { code?: unknown; claim?: unknown; reason?: unknown; message?: unknown } | null;
+  const map = (code: SdkErrorCode, message?: string) => sdkError(code, message, { cause: err });
+  switch (e?.code) {
+    case 'ERR_JWT_EXPIRED':
+      return map('SDK_TOKEN_EXPIRED');
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (e.claim === 'iss') return map('SDK_ISSUER_INVALID');
+      if (e.claim === 'aud') return map('SDK_AUDIENCE_INVALID');
+      if (e.claim === 'nbf' && e.reason === 'check_failed') return map('SDK_TOKEN_NOT_YET_VALID');
+      return map('SDK_CLAIMS_INVALID', typeof e.message === 'string' ? e.message : undefined);
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return map('SDK_SIGNATURE_INVALID');
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+      return map('SDK_KEY_UNKNOWN');
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return map('SDK_ALG_NOT_ALLOWED');
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID':
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return map('SDK_TOKEN_MALFORMED');
+    case 'ERR_JWKS_TIMEOUT':
+    case 'ERR_JWKS_INVALID':
+      return map('SDK_JWKS_UNAVAILABLE');
+    default:
+      // e.g. a key of the wrong type for the algorithm: whatever it is, the token is not accepted.
+      return map('SDK_SIGNATURE_INVALID');
+  }
+}
+
+function checkOptions(options: VerifierOptions): void {
+  if (typeof options.issuer !== 'string' || options.issuer === '')
+    throw new TypeError('issuer must be a string');
+  if (
+    !Array.isArray(options.audiences) ||
+    options.audiences.length === 0 ||
+    !options.audiences.every((a) => typeof a === 'string' && a !== '')
+  ) {
+    throw new TypeError('audiences must be a non-empty array of strings');
+  }
+  for (const alg of options.algorithms ?? []) {
+    if (!ASYMMETRIC_ALGORITHMS.has(alg))
+      throw new TypeError(`algorithm ${alg} is not an asymmetric JWS algorithm`);
+  }
+  if (options.algorithms?.length === 0) throw new TypeError('algorithms must not be empty');
+  const tolerance = options.clockToleranceSec;
+  if (tolerance !== undefined && !(tolerance >= 0 && tolerance <= MAX_CLOCK_TOLERANCE_SEC)) {
+    throw new TypeError(`clockToleranceSec must be between 0 and ${MAX_CLOCK_TOLERANCE_SEC}`);
+  }
+  for (const name of ['maxTokenLength', 'jwksCooldownMs', 'cacheSize'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
+      throw new TypeError(`${name} must be a non-negative integer`);
+    }
+  }
+}
+
+/** Verify access and session tokens locally against the issuer's keys (RFC 8725, RFC 9068). */
+export function createVerifier(options: VerifierOptions): Verifier {
+  checkOptions(options);
+  const algorithms = options.algorithms ?? ['ES256', 'EdDSA'];
+  const algorithmSet = new Set(algorithms);
+  const clockTolerance = options.clockToleranceSec ?? MAX_CLOCK_TOLERANCE_SEC;
+  const maxTokenLength = options.maxTokenLength ?? 8192;
+  const cacheSize = options.cacheSize ?? 10_000;
+  const getKey =
+    options.getKey ??
+    remoteKeySource(options.jwksUri ?? `${options.issuer}/jwks`, options.jwksCooldownMs ?? 30_000);
+  const revocations = new RevocationList();
+  const stats: VerifierStats = { hits: 0, misses: 0 };
+
+  const access: Profile = {
+    header: { algorithms: algorithmSet, maxTokenLength, typ: 'at+jwt' },
+    audiences: [...options.audiences],
+    requireClientId: true,
+    cache: new TokenCache(cacheSize),
+    inflight: new Map(),
+  };
+  const session: Profile = {
+    header: { algorithms: algorithmSet, maxTokenLength, typ: 'gh-session+jwt' },
+    audiences: [SESSION_AUDIENCE],
+    requireClientId: false,
+    cache: new TokenCache(cacheSize),
+    inflight: new Map(),
+  };
+
+  async function verifyUncached(token: string, profile: Profile): Promise<Principal> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, getKey, {
+        algorithms,
+        issuer: options.issuer,
+        audience: profile.audiences,
+        clockTolerance,
+        requiredClaims: ['exp', 'sub', 'jti'],
+      }));
+    } catch (err) {
+      throw fromJoseError(err);
+    }
+    if (typeof payload.iat === 'number' && payload.iat > nowSec() + clockTolerance) {
+      throw sdkError('SDK_TOKEN_NOT_YET_VALID', 'The token was issued in the future');
+    }
+    return toPrincipal(payload, profile.requireClientId);
+  }
+
+  async function verify(
+    token: unknown,
+    profile: Profile,
+    context: VerifyContext | undefined,
+  ): Promise<Principal> {
+    if (typeof token !== 'string' || token === '') throw sdkError('SDK_TOKEN_MISSING');
+    if (token.length > maxTokenLength) throw sdkError('SDK_TOKEN_TOO_LARGE');
+
+    const cached = profile.cache.get(token, nowSec());
+    if (cached !== undefined) {
+      if (revocations.isRevoked(cached, nowSec())) throw sdkError('SDK_TOKEN_REVOKED');
+      checkCertificateBinding(cached, context?.clientCertificateThumbprint);
+      stats.hits++;
+      return cached;
+    }
+    stats.misses++;
+    const principal = await verifyOnce(token, profile);
+    // Per use, never cached: a bound token must come with its certificate every time.
+    checkCertificateBinding(principal, context?.clientCertificateThumbprint);
+    return principal;
+  }
+
+  /** Concurrent first uses of one token share one verification (and one `isRevoked` question). */
+  function verifyOnce(token: string, profile: Profile): Promise<Principal> {
+    let pending = profile.inflight.get(token);
+    if (!pending) {
+      pending = verifyAndCache(token, profile).finally(() => profile.inflight.delete(token));
+      profile.inflight.set(token, pending);
+    }
+    return pending;
+  }
+
+  async function verifyAndCache(token: string, profile: Profile): Promise<Principal> {
+    checkTokenHeader(token, profile.header);
+    const principal = await verifyUncached(token, profile);
+    if (revocations.isRevoked(principal, nowSec())) throw sdkError('SDK_TOKEN_REVOKED');
+    if (options.isRevoked) {
+      let revoked: boolean;
+      try {
+        revoked = await options.isRevoked(principal);
+      } catch (cause) {
+        // Fail closed: a token whose revocation cannot be checked is not accepted.
+        throw sdkError('SDK_REVOCATION_UNAVAILABLE', undefined, { cause });
+      }
+      // A revocation may have arrived while we were asking.
+      if (revoked || revocations.isRevoked(principal, nowSec())) throw sdkError('SDK_TOKEN_REVOKED');
+    }
+    profile.cache.set(token, principal, nowSec());
+    return principal;
+  }
+
+  return {
+    verifyAccessToken: (token, context) => verify(token, access, context),
+    verifySessionToken: (token) => verify(token, session, undefined),
+    revoke(r) {
+      if (
+        (r?.kind !== 'jti' && r?.kind !== 'sid') ||
+        typeof r.value !== 'string' ||
+        r.value === '' ||
+        typeof r.expiresAt !== 'number' ||
+        !Number.isFinite(r.expiresAt)
+      ) {
+        throw new TypeError('revoke expects { kind: "jti" | "sid", value: string, expiresAt: number }');
+      }
+      revocations.add(r, nowSec());
+      const matches =
+        r.kind === 'jti'
+          ? (p: Principal) => p.tokenId === r.value
+          : (p: Principal) => p.sessionId === r.value;
+      access.cache.evict(matches);
+      session.cache.evict(matches);
+    },
+    stats,
+  };
+}
