@@ -31,7 +31,7 @@ export async function openStorage(config: GatehouseConfig, logger: Logger): Prom
     config.storage.driver === 'postgres'
       ? await openSql({ driver: 'postgres', url: requireValue(config.storage.url, 'storage.url') })
       : await openSql({ driver: 'pglite', dataDir: config.storage.dataDir });
-  const applied = await migrate(sql, idpMigrations);
+  const applied = await migrate(sql, [idpMigrations]);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   return sql;
 }

@@ -1,0 +1,109 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Verifier } from '@gatehouse/sdk';
+import { authenticate } from './authenticate.ts';
+import type { Principal } from './contracts.ts';
+import { gatewayErrors } from './errors.ts';
+import { limitKeyFor } from './limit-key.ts';
+import { type NormalizeResult, normalizeRequestTarget } from './path-normalize.ts';
+import { authorize } from './policy.ts';
+import { rateLimitHeaders } from './rate-limit.ts';
+import type { RouteTable } from './route-table.ts';
+import type { RouteMatch } from './router.ts';
+
+/**
+ * The checks every request from outside goes through, in this order, shared by the proxy path and
+ * the forward-auth endpoint so the two can never disagree:
+ *
+ * | step                     | refuses with                                            |
+ * | ------------------------ | ------------------------------------------------------- |
+ * | normalize                | 400 GW_PATH_AMBIGUOUS                                   |
+ * | route                    | 400 GW_PATH_AMBIGUOUS (case conflict), 404 GW_NOT_FOUND |
+ * | internal                 | 404 GW_NOT_FOUND                                        |
+ * | rate limit (ip, header)  | 429 GW_RATE_LIMITED                                     |
+ * | authenticate             | 401 SDK_* (bad token or session)                        |
+ * | authorize                | 401 SDK_TOKEN_MISSING, 403 SDK_INSUFFICIENT_ROLE/SCOPE, |
+ * |                          | 403 GW_PERMISSION_DENIED, 503 GW_DECISION_UNAVAILABLE   |
+ * | rate limit (user, client)| 429 GW_RATE_LIMITED                                     |
+ *
+ * On a public route a credential is still verified when present (to pass the identity on), and
+ * a bad one is ignored rather than refused: the route asks for nobody.
+ */
+export interface AccessRequest {
+  method: string;
+  host: string | undefined;
+  target: string | undefined;
+  /** `normalizeRequestTarget(target)` when the caller already has it: a path is normalized once. */
+  normalized?: NormalizeResult;
+  headers: IncomingHttpHeaders;
+  clientAddress: string;
+}
+
+export interface AccessGranted {
+  match: RouteMatch;
+  /** Normalized path sent upstream (prefix stripped) with the original query. */
+  upstreamTarget: string;
+  /** Normalized path, for logs. */
+  path: string;
+  principal: Principal | undefined;
+  /** Headers describing the rate limit, to send with the answer. */
+  rateHeaders: Record<string, string> | undefined;
+}
+
+export interface AccessHooks {
+  /** Called with the normalized path as soon as it is known (access log). */
+  onPath?(path: string): void;
+  onRoute?(routeId: string): void;
+}
+
+export async function checkAccess(
+  r: AccessRequest,
+  table: RouteTable,
+  verifier: Pick<Verifier, 'verifyAccessToken' | 'verifySessionToken'>,
+  hooks: AccessHooks = {},
+): Promise<AccessGranted> {
+  const norm = r.normalized ?? normalizeRequestTarget(r.target);
+  if (!norm.ok)
+    throw gatewayErrors.create('GW_PATH_AMBIGUOUS', `The request path is ambiguous: ${norm.reason}`);
+  hooks.onPath?.(norm.path);
+
+  const found = table.router.find(r.host, r.method, norm.path);
+  if (found.kind === 'case-conflict') {
+    throw gatewayErrors.create('GW_PATH_AMBIGUOUS', 'The request path differs in case from a route');
+  }
+  if (found.kind === 'none') throw gatewayErrors.create('GW_NOT_FOUND');
+  const { route } = found.match;
+  hooks.onRoute?.(route.id);
+  if (route.policy === 'internal') throw gatewayErrors.create('GW_NOT_FOUND');
+
+  // A limit by address or header needs no identity: count before verifying anything, so a flood of
+  // bad tokens is limited too. A limit by user or client waits for the principal.
+  const limiter = table.limits.get(route.id)?.rate;
+  const limitFirst =
+    route.rateLimit !== undefined &&
+    (route.rateLimit.key === 'ip' || typeof route.rateLimit.key === 'object');
+  let rateHeaders: Record<string, string> | undefined;
+  const takeToken = async (principal: Principal | undefined) => {
+    if (!limiter || !route.rateLimit) return;
+    const rate = await limiter.take(limitKeyFor(route.rateLimit.key, { ...r, principal }));
+    rateHeaders = rateLimitHeaders(limiter, rate);
+    if (!rate.allowed) {
+      rateHeaders['retry-after'] = String(Math.max(1, rate.retryAfterSec));
+      throw gatewayErrors.create('GW_RATE_LIMITED', undefined, { headers: rateHeaders });
+    }
+  };
+  if (limitFirst) await takeToken(undefined);
+
+  let principal: Principal | undefined;
+  const sessionCookie = table.config.auth.sessionCookie;
+  if (route.policy === 'public') {
+    principal = await authenticate(r.headers, verifier, { sessionCookie }).catch(() => undefined);
+  } else {
+    principal = await authenticate(r.headers, verifier, { sessionCookie });
+  }
+  await authorize(route.policy, principal, found.match.params, table.decisions);
+  if (!limitFirst) await takeToken(principal);
+
+  const upstreamTarget =
+    norm.query === '' ? found.match.upstreamPath : `${found.match.upstreamPath}?${norm.query}`;
+  return { match: found.match, upstreamTarget, path: norm.path, principal, rateHeaders };
+}

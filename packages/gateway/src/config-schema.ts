@@ -1,0 +1,280 @@
+import { ConfigError, loadConfig } from '@gatehouse/core';
+import type { RouteConfig } from './contracts.ts';
+
+const limitKey = {
+  description: 'what a limit is counted per: client address, user (sub), client id, or a request header',
+  oneOf: [
+    { type: 'string', enum: ['ip', 'user', 'client'] },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['header'],
+      properties: { header: { type: 'string', pattern: '^[A-Za-z0-9-]+$' } },
+    },
+  ],
+} as const;
+
+const stringList = { type: 'array', items: { type: 'string', minLength: 1 } } as const;
+
+const policy = {
+  description: 'who may use the route',
+  default: 'authenticated',
+  oneOf: [
+    { type: 'string', enum: ['public', 'authenticated', 'internal'] },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['roles'],
+      properties: { roles: { ...stringList, minItems: 1 } },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['scopes'],
+      properties: { scopes: { ...stringList, minItems: 1 } },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['permission'],
+      properties: {
+        permission: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['relation', 'object'],
+          properties: {
+            relation: { type: 'string', minLength: 1 },
+            object: {
+              type: 'string',
+              minLength: 1,
+              description: 'e.g. "product:{id}"; {name} is taken from the route pattern',
+            },
+          },
+        },
+      },
+    },
+  ],
+} as const;
+
+const route = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'match', 'upstreams'],
+  properties: {
+    id: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+    match: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        host: { type: 'string', minLength: 1, description: 'exact host name, compared without port or case' },
+        methods: { type: 'array', items: { type: 'string', pattern: '^[A-Z]+$' }, minItems: 1 },
+        path: { type: 'string', pattern: '^/', description: 'path prefix, matched on whole segments' },
+        pattern: {
+          type: 'string',
+          pattern: '^/',
+          description: '"/products/{id}/buy": {name} is one segment, a final "*" the rest',
+        },
+      },
+      oneOf: [{ required: ['path'] }, { required: ['pattern'] }],
+    },
+    upstreams: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'string', format: 'uri', pattern: '^https?://' },
+    },
+    stripPrefix: { type: 'boolean', default: false },
+    timeoutMs: { type: 'integer', minimum: 1, maximum: 600000, default: 30000 },
+    retries: { type: 'integer', minimum: 0, maximum: 5, default: 1 },
+    balance: { type: 'string', enum: ['round-robin', 'least-outstanding'], default: 'round-robin' },
+    forwardToken: {
+      type: 'boolean',
+      default: false,
+      description: 'pass the original Authorization header and session cookie upstream',
+    },
+    policy,
+    rateLimit: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['average', 'period', 'burst'],
+      properties: {
+        average: { type: 'number', exclusiveMinimum: 0 },
+        period: {
+          oneOf: [
+            { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$' },
+            { type: 'integer', minimum: 1 },
+          ],
+        },
+        burst: { type: 'integer', minimum: 1 },
+        key: { ...limitKey, default: 'ip' },
+      },
+    },
+    inflight: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['max'],
+      properties: { max: { type: 'integer', minimum: 1 }, key: { ...limitKey, default: 'ip' } },
+    },
+    healthCheck: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        path: { type: 'string', pattern: '^/', default: '/health' },
+        intervalMs: { type: 'integer', minimum: 100, default: 5000 },
+        timeoutMs: { type: 'integer', minimum: 10, default: 2000 },
+        unhealthyThreshold: { type: 'integer', minimum: 1, default: 2 },
+        healthyThreshold: { type: 'integer', minimum: 1, default: 1 },
+      },
+    },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'TLS to https upstreams: a private CA, and a client certificate for mTLS',
+      properties: {
+        caFile: { type: 'string', minLength: 1 },
+        certFile: { type: 'string', minLength: 1 },
+        keyFile: { type: 'string', minLength: 1 },
+        servername: { type: 'string', minLength: 1 },
+      },
+      dependentRequired: { certFile: ['keyFile'], keyFile: ['certFile'] },
+    },
+    circuitBreaker: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        failureThreshold: { type: 'integer', minimum: 1, default: 5 },
+        openMs: { type: 'integer', minimum: 100, default: 10000 },
+      },
+    },
+  },
+} as const;
+
+/** The `gateway` section of the configuration file. */
+export const gatewayConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    port: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 65535,
+      description: 'overrides server.port for the gateway',
+    },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['certFile', 'keyFile'],
+      description: 'serve HTTPS instead of HTTP',
+      properties: {
+        certFile: { type: 'string', minLength: 1 },
+        keyFile: { type: 'string', minLength: 1 },
+        clientCaFile: { type: 'string', minLength: 1, description: 'ask for and verify client certificates' },
+        minVersion: { type: 'string', enum: ['TLSv1.2', 'TLSv1.3'], default: 'TLSv1.2' },
+        hsts: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['maxAgeSec'],
+          properties: {
+            maxAgeSec: { type: 'integer', minimum: 0 },
+            includeSubDomains: { type: 'boolean', default: false },
+            preload: { type: 'boolean', default: false },
+          },
+        },
+      },
+    },
+    trustedProxies: {
+      type: 'array',
+      items: { type: 'string', pattern: '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$' },
+      default: [],
+      description: 'peers (CIDRs) whose X-Forwarded-*, traceparent and X-Request-Id are believed',
+    },
+    trustedProxyDepth: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 10,
+      default: 1,
+      description: 'how many trusted hops of X-Forwarded-For to walk back to find the client',
+    },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        issuer: { type: 'string', format: 'uri', description: 'exact iss; default server.publicUrl + /auth' },
+        audiences: { ...stringList, description: 'accepted aud values; default [server.publicUrl]' },
+        jwksUri: { type: 'string', format: 'uri', description: 'default <issuer>/jwks' },
+        algorithms: { ...stringList, default: ['ES256'] },
+        sessionCookie: {
+          type: 'boolean',
+          default: true,
+          description: 'accept the gatehouse_session cookie in place of a bearer token',
+        },
+      },
+    },
+    decision: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        url: {
+          type: 'string',
+          format: 'uri',
+          description: 'POST { subject, relation, object } → { allowed }',
+        },
+        cacheTtlMs: { type: 'integer', minimum: 0, maximum: 300000, default: 5000 },
+        timeoutMs: { type: 'integer', minimum: 1, maximum: 60000, default: 1000 },
+      },
+    },
+    forwardAuth: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        path: { type: 'string', pattern: '^/_gatehouse/', default: '/_gatehouse/forward-auth' },
+      },
+    },
+    routes: { type: 'array', items: route, default: [] },
+  },
+} as const;
+
+export interface GatewayConfig {
+  port?: number;
+  tls?: {
+    certFile: string;
+    keyFile: string;
+    clientCaFile?: string;
+    minVersion: 'TLSv1.2' | 'TLSv1.3';
+    hsts?: { maxAgeSec: number; includeSubDomains: boolean; preload: boolean };
+  };
+  trustedProxies: string[];
+  trustedProxyDepth: number;
+  auth: {
+    issuer?: string;
+    audiences?: string[];
+    jwksUri?: string;
+    algorithms: string[];
+    sessionCookie: boolean;
+  };
+  decision: { url?: string; cacheTtlMs: number; timeoutMs: number };
+  forwardAuth: { enabled: boolean; path: string };
+  routes: RouteConfig[];
+}
+
+/**
+ * Validate a `gateway` section on its own and fill its defaults (reload and tests); throws
+ * ConfigError naming each bad key. Route ids must be unique.
+ */
+export function validateGatewayConfig(section: unknown): GatewayConfig {
+  const doc = loadConfig<{ gateway: GatewayConfig }>({
+    document: { gateway: structuredClone(section) },
+    env: {},
+    sections: { gateway: gatewayConfigSchema },
+  });
+  const ids = new Set<string>();
+  for (const r of doc.gateway.routes) {
+    if (ids.has(r.id)) throw new ConfigError('gateway', [`gateway.routes: route id ${r.id} is repeated`]);
+    ids.add(r.id);
+  }
+  return doc.gateway;
+}

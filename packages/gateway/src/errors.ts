@@ -1,0 +1,45 @@
+import { defineErrors } from '@gatehouse/core';
+
+/**
+ * Every error the gateway answers with. Codes are stable; messages may change.
+ * 401 answers carry `WWW-Authenticate` (RFC 6750), 429 answers `Retry-After`.
+ */
+export const gatewayErrors = defineErrors({
+  // Request shape
+  GW_PATH_AMBIGUOUS: { status: 400, message: 'The request path is ambiguous and was refused' },
+  GW_BAD_REQUEST: { status: 400, message: 'The request is malformed' },
+  GW_NOT_FOUND: { status: 404, message: 'No route matches this request' },
+  GW_REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time' },
+  GW_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
+
+  // Authorization. Token errors (401) and missing roles or scopes (403) are the sdk verifier's codes
+  // (SDK_TOKEN_MISSING, SDK_TOKEN_EXPIRED, SDK_INSUFFICIENT_ROLE, ...): one verifier, one set of answers.
+  GW_PERMISSION_DENIED: { status: 403, message: 'Permission denied' },
+  GW_DECISION_UNAVAILABLE: { status: 503, message: 'The permission service did not answer' },
+
+  // Limits
+  GW_RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  GW_TOO_MANY_INFLIGHT: { status: 429, message: 'Too many requests in flight' },
+
+  // Upstreams (raised by upstream-pool.ts)
+  GW_BAD_GATEWAY: { status: 502, message: 'The upstream answered with an invalid response' },
+  GW_UPSTREAM_UNAVAILABLE: { status: 502, message: 'The upstream could not be reached' },
+  GW_NO_HEALTHY_UPSTREAM: { status: 503, message: 'No healthy upstream replica is available' },
+  GW_CIRCUIT_OPEN: { status: 503, message: 'The upstream is failing; try again later' },
+  GW_UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream did not answer in time' },
+
+  // Forward-auth endpoint
+  GW_FORWARD_AUTH_NO_URI: {
+    status: 400,
+    message: 'Forward-auth needs X-Forwarded-Uri or X-Original-URI',
+  },
+  GW_FORWARD_AUTH_UNTRUSTED: {
+    status: 403,
+    message: 'Forward-auth requests are only accepted from trusted proxies',
+  },
+
+  // Process
+  GW_INTERNAL: { status: 500, message: 'Internal error' },
+});
+
+export type GatewayErrorCode = keyof typeof gatewayErrors.catalog;

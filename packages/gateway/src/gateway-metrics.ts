@@ -1,0 +1,51 @@
+import { Counter, Histogram, type Registry } from '@gatehouse/core';
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** The request pipeline's Prometheus metrics. Label values are bounded: route ids come from config. */
+export interface GatewayMetrics {
+  observeRequest(route: string, method: string, status: number, seconds: number): void;
+  authFailure(reason: string): void;
+  limitRejected(route: string, limit: 'rate' | 'inflight'): void;
+}
+
+export function createGatewayMetrics(registry: Registry): GatewayMetrics {
+  const requests = new Counter({
+    name: 'gatehouse_gateway_requests_total',
+    help: 'Requests answered, by route, method and status',
+    labelNames: ['route', 'method', 'status'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'gatehouse_gateway_request_duration_seconds',
+    help: 'Time from request to response end, by route',
+    labelNames: ['route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: 'gatehouse_gateway_auth_failures_total',
+    help: 'Requests refused by authentication or authorization, by error code',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const limits = new Counter({
+    name: 'gatehouse_gateway_limit_rejections_total',
+    help: 'Requests refused with 429, by route and limit',
+    labelNames: ['route', 'limit'],
+    registers: [registry],
+  });
+  return {
+    observeRequest(route, method, status, seconds) {
+      const m = KNOWN_METHODS.has(method) ? method : 'OTHER';
+      requests.inc({ route, method: m, status: String(status) });
+      duration.observe({ route }, seconds);
+    },
+    authFailure(reason) {
+      authFailures.inc({ reason });
+    },
+    limitRejected(route, limit) {
+      limits.inc({ route, limit });
+    },
+  };
+}

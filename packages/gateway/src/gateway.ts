@@ -1,0 +1,407 @@
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import {
+  createMetricsRegistry,
+  GatehouseError,
+  handleHealth,
+  type Logger,
+  type Registry,
+  sendError,
+  serveMetrics,
+} from '@gatehouse/core';
+import { createVerifier, type Verifier } from '@gatehouse/sdk';
+import type { JWTVerifyGetKey } from 'jose';
+import { type AccessHooks, checkAccess } from './access-check.ts';
+import { writeAccessLog } from './access-log.ts';
+import { withoutSessionCookie } from './authenticate.ts';
+import { type GatewayConfig, validateGatewayConfig } from './config-schema.ts';
+import type { Principal, SharedState } from './contracts.ts';
+import type { DecisionClient } from './decision-client.ts';
+import { gatewayErrors } from './errors.ts';
+import { handleForwardAuth } from './forward-auth.ts';
+import { createGatewayMetrics } from './gateway-metrics.ts';
+import { sanitizeHeaders } from './header-sanitize.ts';
+import { forwardingHeaders, identityHeaders, requestIdFor, traceparentFor } from './identity-headers.ts';
+import { createInflightLimiter } from './inflight-limit.ts';
+import { limitKeyFor } from './limit-key.ts';
+import { normalizeRequestTarget } from './path-normalize.ts';
+import { createRateLimiter } from './rate-limit.ts';
+import { revokedInState, subscribeRevocations } from './revocations.ts';
+import { buildRouteTable, closeRetired, type Factories, type RouteTable } from './route-table.ts';
+import { hstsHeaderValue, httpsServerOptions, setHsts } from './tls.ts';
+import { unmapIPv4 } from './trusted-proxy.ts';
+import { createUpstreamPool } from './upstream-pool.ts';
+
+export interface GatewayOptions {
+  /** The `gateway` configuration section; validated (and defaults filled) here. */
+  config: unknown;
+  state: SharedState;
+  logger: Logger;
+  /** Origin clients use; default issuer is `<publicUrl>/auth`, default audience `[publicUrl]`. */
+  publicUrl?: string;
+  /** A ready verifier; it should be built with `isRevoked: revokedInState(state)`. */
+  verifier?: Verifier;
+  /** Keys for the verifier the gateway builds itself, instead of fetching the JWKS (tests). */
+  getKey?: JWTVerifyGetKey;
+  /** Replaces the HTTP decision client (tests, or an in-process permission engine). */
+  fetchDecision?: DecisionClient['check'];
+  metrics?: Registry;
+  /** Replace how pools and limiters are made (tests). */
+  factories?: Partial<Factories>;
+}
+
+export interface Gateway {
+  readonly server: Server;
+  readonly metrics: Registry;
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  /** Validate and swap in a new `gateway` section. Throws (and logs) when invalid; the old routes stay. */
+  reload(newConfig: unknown): Promise<void>;
+  close(): Promise<void>;
+}
+
+const RESERVED_PREFIX = '/_gatehouse/';
+
+/**
+ * The gateway: one `node:http` (or `https`) server whose handler is the request pipeline.
+ *
+ * | order | step                                                        | file               |
+ * | ----- | ----------------------------------------------------------- | ------------------ |
+ * | 1     | strip spoofable headers (identity, hop-by-hop, forwarding)  | header-sanitize.ts |
+ * | 2     | normalize the path once                                     | path-normalize.ts  |
+ * | 3     | `/_gatehouse/*`: health, metrics, forward-auth              | gateway.ts         |
+ * | 4     | route, authenticate, authorize, rate limit                  | access-check.ts    |
+ * | 5     | in-flight limit                                             | gateway.ts         |
+ * | 6     | set identity, tracing and forwarding headers                | identity-headers.ts|
+ * | 7     | proxy to a replica                                          | upstream-pool.ts   |
+ *
+ * Admin paths live under `/_gatehouse/` (never routed upstream): `/_gatehouse/health/live`,
+ * `/_gatehouse/health/ready`, `/_gatehouse/metrics` (trusted proxies and loopback only: metrics
+ * describe traffic and should not be public), and the forward-auth path.
+ */
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const { state } = options;
+  const logger = options.logger.child({ component: 'gateway' });
+  const accessLogger = logger.child({ log: 'access' });
+  const registry = options.metrics ?? createMetricsRegistry('gateway');
+  const metrics = createGatewayMetrics(registry);
+  const factories: Factories = {
+    createPool: options.factories?.createPool ?? createUpstreamPool,
+    createRateLimiter: options.factories?.createRateLimiter ?? createRateLimiter,
+    createInflightLimiter: options.factories?.createInflightLimiter ?? createInflightLimiter,
+  };
+  const publicUrl = (options.publicUrl ?? 'http://localhost:8080').replace(/\/$/, '');
+
+  const config = validateGatewayConfig(options.config);
+  const withDecisions = (t: RouteTable): RouteTable =>
+    options.fetchDecision ? { ...t, decisions: { check: options.fetchDecision } } : t;
+  let table = withDecisions(
+    buildRouteTable(config, undefined, { state, logger, metrics: registry, factories }),
+  );
+
+  const buildVerifier = (auth: GatewayConfig['auth']): Verifier => {
+    const issuer = auth.issuer ?? `${publicUrl}/auth`;
+    return createVerifier({
+      issuer,
+      audiences: auth.audiences ?? [publicUrl],
+      algorithms: auth.algorithms,
+      isRevoked: revokedInState(state),
+      ...(auth.jwksUri ? { jwksUri: auth.jwksUri } : {}),
+      ...(options.getKey ? { getKey: options.getKey } : {}),
+    });
+  };
+  let verifier = options.verifier ?? buildVerifier(config.auth);
+  let unsubscribe: () => Promise<void>;
+  try {
+    unsubscribe = await subscribeRevocations(state, () => verifier, logger);
+  } catch (err) {
+    await Promise.all([...table.pools.values()].map((p) => p.close()));
+    throw err;
+  }
+
+  // Retired tables that still have requests running: their pools stay open until they drain.
+  const drainingTables = new Set<RouteTable>();
+  const retire = async (old: RouteTable): Promise<void> => {
+    drainingTables.delete(old);
+    await closeRetired(old, [table, ...drainingTables]);
+  };
+
+  let draining = false;
+  const hsts = config.tls?.hsts ? hstsHeaderValue(config.tls.hsts) : undefined;
+  const handler = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
+  const server = config.tls
+    ? createHttpsServer(
+        httpsServerOptions({
+          certFile: config.tls.certFile,
+          keyFile: config.tls.keyFile,
+          minVersion: config.tls.minVersion,
+          ...(config.tls.clientCaFile ? { clientCaFile: config.tls.clientCaFile } : {}),
+        }),
+        handler,
+      )
+    : createHttpServer(handler);
+
+  // Requests Node's parser refuses (headers over 16 KiB, malformed syntax, too slow) never reach
+  // `handle`: answer them with a JSON error too. The socket is half-closed and drained rather than
+  // destroyed, so the client reads the answer instead of a connection reset.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const code =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? 'GW_HEADERS_TOO_LARGE'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 'GW_REQUEST_TIMEOUT'
+          : 'GW_BAD_REQUEST';
+    const { status, message } = gatewayErrors.catalog[code];
+    const body = JSON.stringify({ error: code, message });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
+    );
+    socket.resume();
+    setTimeout(() => socket.destroy(), 5000).unref();
+    logger.debug({ code, parserError: err.code }, 'request refused by the HTTP parser');
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const t = table;
+    t.active++;
+    const method = req.method ?? 'GET';
+    const peer = unmapIPv4(req.socket.remoteAddress ?? '');
+    const peerTrusted = t.proxies.isTrusted(peer);
+    const clean = sanitizeHeaders(req.rawHeaders, peerTrusted);
+    const requestId = requestIdFor(clean.forwarded.requestId);
+    const clientAddress = t.proxies.clientAddress(peer, clean.forwarded.for);
+    const encrypted = (req.socket as TLSSocket).encrypted === true;
+    let path = '-';
+    let routeId = '-';
+    let principal: Principal | undefined;
+    let errorCode: string | undefined;
+    const hooks: AccessHooks = {
+      onPath: (p) => {
+        path = p;
+      },
+      onRoute: (id) => {
+        routeId = id;
+      },
+    };
+
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      t.active--;
+      if (t.retired && t.active === 0) void retire(t);
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      metrics.observeRequest(routeId, method, res.statusCode, durationMs / 1000);
+      writeAccessLog(accessLogger, {
+        requestId,
+        method,
+        path,
+        route: routeId,
+        status: res.statusCode,
+        durationMs: Math.round(durationMs * 1000) / 1000,
+        client: clientAddress,
+        ...(principal ? { user: principal.subject } : {}),
+        ...(errorCode ? { error: errorCode } : {}),
+      });
+    };
+    res.once('finish', finish);
+    res.once('close', finish);
+    res.setHeader('x-request-id', requestId);
+    if (hsts && encrypted) setHsts(res, hsts);
+
+    try {
+      if (clean.repeatedSingleton) {
+        throw gatewayErrors.create('GW_BAD_REQUEST', `The ${clean.repeatedSingleton} header is repeated`);
+      }
+      const norm = normalizeRequestTarget(req.url);
+      if (norm.ok && (norm.path.startsWith(RESERVED_PREFIX) || norm.path === '/_gatehouse')) {
+        path = norm.path;
+        routeId = '_gatehouse';
+        await handleReserved(
+          req,
+          res,
+          norm.path,
+          { t, peer, peerTrusted, clientAddress, requestId, hooks },
+          (p) => {
+            principal = p;
+          },
+        );
+        return;
+      }
+      if (draining) res.setHeader('connection', 'close');
+
+      const granted = await checkAccess(
+        {
+          method,
+          host: req.headers.host,
+          target: req.url,
+          normalized: norm,
+          headers: req.headers,
+          clientAddress,
+        },
+        t,
+        verifier,
+        hooks,
+      );
+      principal = granted.principal;
+      const route = granted.match.route;
+      if (granted.rateHeaders) for (const [k, v] of Object.entries(granted.rateHeaders)) res.setHeader(k, v);
+
+      const inflight = t.limits.get(route.id)?.inflight;
+      if (inflight && route.inflight) {
+        const key = limitKeyFor(route.inflight.key, { clientAddress, principal, headers: req.headers });
+        if (!(await inflight.acquire(key))) {
+          // A slot frees as soon as any request of this key ends.
+          throw gatewayErrors.create('GW_TOO_MANY_INFLIGHT', undefined, { headers: { 'retry-after': '1' } });
+        }
+        res.once('close', () => {
+          inflight
+            .release(key)
+            .catch((err: unknown) => logger.warn({ err }, 'in-flight slot release failed'));
+        });
+      }
+
+      const headers = {
+        ...clean.headers,
+        host: req.headers.host,
+        ...forwardingHeaders({
+          peerAddress: peer,
+          inbound: clean.forwarded,
+          encrypted,
+          host: req.headers.host,
+        }),
+        'x-request-id': requestId,
+        traceparent: traceparentFor(clean.forwarded.traceparent),
+        ...(principal ? identityHeaders(principal) : {}),
+      };
+      if (!route.forwardToken) {
+        delete headers.authorization;
+        const cookie = withoutSessionCookie(headers.cookie);
+        if (cookie === undefined) delete headers.cookie;
+        else headers.cookie = cookie;
+      }
+      const pool = t.pools.get(route.id);
+      if (!pool) throw gatewayErrors.create('GW_NO_HEALTHY_UPSTREAM');
+      await pool.forward(req, res, { path: granted.upstreamTarget, headers });
+    } catch (err) {
+      errorCode = err instanceof GatehouseError ? err.code : 'GW_INTERNAL';
+      if (err instanceof GatehouseError) {
+        if (err.status === 401 || err.status === 403) metrics.authFailure(err.code);
+        if (err.code === 'GW_RATE_LIMITED') metrics.limitRejected(routeId, 'rate');
+        if (err.code === 'GW_TOO_MANY_INFLIGHT') metrics.limitRejected(routeId, 'inflight');
+        if (err.status >= 500) logger.warn({ code: err.code, route: routeId, requestId }, err.message);
+        sendError(res, err);
+      } else {
+        logger.error({ err, route: routeId, requestId }, 'request failed');
+        sendError(res, gatewayErrors.create('GW_INTERNAL', undefined, { cause: err }));
+      }
+    }
+  }
+
+  async function handleReserved(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    ctx: {
+      t: RouteTable;
+      peer: string;
+      peerTrusted: boolean;
+      clientAddress: string;
+      requestId: string;
+      hooks: AccessHooks;
+    },
+    onPrincipal: (p: Principal | undefined) => void,
+  ): Promise<void> {
+    const sub = path.slice('/_gatehouse'.length);
+    if (sub === '/health/live' || sub === '/health/ready') {
+      handleHealth(req, res, sub, { checks: { state: () => state.ping() }, draining: () => draining });
+      return;
+    }
+    if (sub === '/metrics' && (ctx.peerTrusted || isLoopback(ctx.peer))) {
+      await serveMetrics(registry, req, res);
+      return;
+    }
+    const fa = ctx.t.config.forwardAuth;
+    if (fa.enabled && (path === fa.path || path.startsWith(`${fa.path}/`))) {
+      // Envoy appends the original path to the prefix; read it from the raw target so it is
+      // normalized exactly once, as the original, and refuse a prefix written any other way.
+      const raw = req.url ?? '';
+      const prefixedTarget =
+        path === fa.path ? undefined : raw.startsWith(`${fa.path}/`) ? raw.slice(fa.path.length) : '';
+      const p = await handleForwardAuth(req, res, {
+        table: ctx.t,
+        verifier,
+        peerTrusted: ctx.peerTrusted,
+        clientAddress: ctx.clientAddress,
+        requestId: ctx.requestId,
+        hooks: {},
+        prefixedTarget,
+      });
+      onPrincipal(p);
+      return;
+    }
+    throw gatewayErrors.create('GW_NOT_FOUND');
+  }
+
+  return {
+    server,
+    metrics: registry,
+    listen(port, host = '127.0.0.1') {
+      return new Promise<AddressInfo>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    async reload(newConfig) {
+      let next: RouteTable;
+      try {
+        const valid = validateGatewayConfig(newConfig);
+        next = withDecisions(buildRouteTable(valid, table, { state, logger, metrics: registry, factories }));
+        if (!options.verifier && JSON.stringify(valid.auth) !== JSON.stringify(table.config.auth)) {
+          verifier = buildVerifier(valid.auth);
+        }
+      } catch (err) {
+        logger.error(
+          { err: (err as Error).message, problems: (err as { problems?: string[] }).problems },
+          'configuration reload refused; the previous routes stay',
+        );
+        throw err;
+      }
+      const old = table;
+      table = next;
+      old.retired = true;
+      if (old.active === 0) await retire(old);
+      else drainingTables.add(old);
+      logger.info({ routes: next.config.routes.length }, 'configuration reloaded');
+    },
+    async close() {
+      draining = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await unsubscribe();
+      await Promise.all([...table.pools.values()].map((p) => p.close()));
+    },
+  };
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.');
+}

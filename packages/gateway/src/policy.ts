@@ -1,0 +1,64 @@
+import { sdkError } from '@gatehouse/sdk';
+import { toGatewayError, unauthenticated } from './authenticate.ts';
+import type { Principal, RoutePolicy } from './contracts.ts';
+import type { DecisionClient } from './decision-client.ts';
+import { gatewayErrors } from './errors.ts';
+
+/**
+ * A route's policy against the caller:
+ * - `public`: anyone; `authenticated`: any valid token or session;
+ * - `roles`: at least one of the listed roles (a role list names who may, any of them suffices);
+ * - `scopes`: every listed scope (OAuth: a token must carry all the scopes an operation needs);
+ * - `permission`: the decision endpoint answers for subject `<kind>:<sub>` (`user:alice`,
+ *   `service:orders`), the relation, and the object with `{param}` filled from the route pattern;
+ * - `internal`: never from outside — answered 404 so the route's existence does not leak.
+ * Throws the refusal; returns when the request may go on.
+ */
+export async function authorize(
+  policy: RoutePolicy,
+  principal: Principal | undefined,
+  params: Record<string, string>,
+  decisions: DecisionClient | undefined,
+): Promise<void> {
+  if (policy === 'public') return;
+  if (policy === 'internal') throw gatewayErrors.create('GW_NOT_FOUND');
+  if (!principal) throw unauthenticated();
+  if (policy === 'authenticated') return;
+  if ('roles' in policy) {
+    if (!policy.roles.some((r) => principal.roles.includes(r))) {
+      throw toGatewayError(
+        sdkError('SDK_INSUFFICIENT_ROLE', `One of these roles is required: ${policy.roles.join(', ')}`),
+      );
+    }
+    return;
+  }
+  if ('scopes' in policy) {
+    const missing = policy.scopes.filter((s) => !principal.scopes.includes(s));
+    if (missing.length > 0) {
+      throw toGatewayError(sdkError('SDK_INSUFFICIENT_SCOPE', undefined, { scope: policy.scopes.join(' ') }));
+    }
+    return;
+  }
+  if (!decisions) throw gatewayErrors.create('GW_DECISION_UNAVAILABLE');
+  const object = permissionObject(policy.permission.object, params);
+  if (object === undefined) throw gatewayErrors.create('GW_PERMISSION_DENIED');
+  const allowed = await decisions.check({
+    subject: `${principal.kind}:${principal.subject}`,
+    relation: policy.permission.relation,
+    object,
+  });
+  if (!allowed) throw gatewayErrors.create('GW_PERMISSION_DENIED');
+}
+
+// Values put into an object id: plain characters only, so a path segment cannot name another object.
+const SAFE_PARAM = /^[A-Za-z0-9._~-]+$/;
+
+function permissionObject(template: string, params: Record<string, string>): string | undefined {
+  let bad = false;
+  const object = template.replace(/\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined || !SAFE_PARAM.test(value)) bad = true;
+    return value ?? '';
+  });
+  return bad ? undefined : object;
+}

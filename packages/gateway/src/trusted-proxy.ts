@@ -1,0 +1,64 @@
+import { BlockList, isIP } from 'node:net';
+
+/**
+ * Which peers may speak for someone else (X-Forwarded-*, Forwarded, traceparent, X-Request-Id),
+ * and who the client is behind them.
+ */
+export interface TrustedProxies {
+  isTrusted(address: string | undefined): boolean;
+  /**
+   * The client address: walk `X-Forwarded-For` from the right, skipping at most `depth` trusted
+   * hops; the first address that is not a trusted proxy (or the last one allowed) is the client.
+   * The header is read only when the peer itself is trusted.
+   */
+  clientAddress(peer: string | undefined, forwardedFor: string | undefined): string;
+}
+
+export function createTrustedProxies(cidrs: readonly string[], depth: number): TrustedProxies {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [addr, bits] = cidr.split('/') as [string, string | undefined];
+    const family = isIP(addr);
+    if (family === 0) throw new Error(`trustedProxies: ${cidr} is not an IP address or CIDR`);
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    if (bits === undefined) list.addAddress(addr, type);
+    else list.addSubnet(addr, Number(bits), type);
+  }
+
+  const isTrusted = (address: string | undefined): boolean => {
+    if (!address) return false;
+    const plain = unmapIPv4(address);
+    const family = isIP(plain);
+    if (family === 0) return false;
+    return list.check(plain, family === 4 ? 'ipv4' : 'ipv6');
+  };
+
+  return {
+    isTrusted,
+    clientAddress(peer, forwardedFor) {
+      const peerAddr = unmapIPv4(peer ?? '');
+      if (!forwardedFor || !isTrusted(peerAddr)) return peerAddr;
+      const hops = [
+        ...forwardedFor
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+        peerAddr,
+      ];
+      let i = hops.length - 1;
+      let skipped = 0;
+      while (i > 0 && skipped < depth && isTrusted(hops[i])) {
+        i--;
+        skipped++;
+      }
+      const client = unmapIPv4(hops[i]!);
+      // A garbage entry is not an address: fall back to the nearest address we know.
+      return isIP(client) === 0 ? unmapIPv4(hops[i + 1] ?? peerAddr) : client;
+    },
+  };
+}
+
+/** `::ffff:127.0.0.1` (IPv4 on a dual-stack socket) → `127.0.0.1`. */
+export function unmapIPv4(address: string): string {
+  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+}
