@@ -16,7 +16,9 @@ Run 'gatehouse <command> --help' for the options of one command.`);
 }
 
 function printHelp(command: Command): void {
-  console.log(`${command.summary}\n\nUsage: ${command.usage}\n\n${command.help}\n  -h, --help          show this help`);
+  console.log(
+    `${command.summary}\n\nUsage: ${command.usage}\n\n${command.help}\n  -h, --help          show this help`,
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {

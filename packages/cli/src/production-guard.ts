@@ -11,7 +11,9 @@ export function productionProblems(config: GatehouseConfig): string[] {
   if (config.demo.enabled === true) problems.push('demo.enabled: demo accounts are refused in production');
   const secret = config.idp.keyEncryptionSecret;
   if (secret === undefined || secret === DEV_KEY_ENCRYPTION_SECRET) {
-    problems.push('idp.keyEncryptionSecret: set a secret of your own (the development default is refused in production)');
+    problems.push(
+      'idp.keyEncryptionSecret: set a secret of your own (the development default is refused in production)',
+    );
   } else if (typeof secret === 'string' && secret.length < 32) {
     problems.push('idp.keyEncryptionSecret: must be at least 32 characters in production');
   }

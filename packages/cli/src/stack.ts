@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   createLogger,
+  createMetricsRegistry,
   type Logger,
   migrate,
   openSql,
@@ -9,11 +10,20 @@ import {
   type SharedState,
   Shutdown,
   type Sql,
+  withOpsEndpoints,
 } from '@gatehouse/core';
-import { createGateway } from '@gatehouse/gateway';
-import { createIdp, idpMigrations, seedDevelopmentFixtures } from '@gatehouse/idp';
-import { createVerifier } from '@gatehouse/sdk';
+import { createGateway, type RouteConfig } from '@gatehouse/gateway';
+import {
+  createIdp,
+  type Idp,
+  type IdpConfig,
+  idpMigrations,
+  resolveIssuer,
+  seedDevelopmentFixtures,
+} from '@gatehouse/idp';
 import { createDemoService } from './demo-service.ts';
+import type { Example, ExampleHandle } from './examples.ts';
+import { createLandingPage, type LandingService } from './landing-page.ts';
 import type { GatehouseConfig } from './load-config.ts';
 
 export interface Stack {
@@ -24,6 +34,14 @@ export interface Stack {
   idpUrl: string;
   demoUrl: string;
   demoSeeded: boolean;
+  examples: { name: string; title: string; handle: ExampleHandle }[];
+}
+
+export interface StackOptions {
+  demo: boolean;
+  /** Reference systems to run behind the gateway (development). */
+  examples?: Example[];
+  logger?: Logger;
 }
 
 export async function openStorage(config: GatehouseConfig, logger: Logger): Promise<Sql> {
@@ -38,7 +56,11 @@ export async function openStorage(config: GatehouseConfig, logger: Logger): Prom
 
 export async function openSharedState(config: GatehouseConfig): Promise<SharedState> {
   return config.state.driver === 'redis'
-    ? openState({ driver: 'redis', url: requireValue(config.state.url, 'state.url'), keyPrefix: config.state.keyPrefix })
+    ? openState({
+        driver: 'redis',
+        url: requireValue(config.state.url, 'state.url'),
+        keyPrefix: config.state.keyPrefix,
+      })
     : openState({ driver: 'memory' });
 }
 
@@ -47,7 +69,31 @@ function requireValue(value: string | undefined, key: string): string {
   return value;
 }
 
-function listen(server: Server, port: number, host: string): Promise<string> {
+interface ExampleFixtures {
+  roles?: readonly { name: string; description?: string }[];
+  demoAccounts?: readonly { username: string; roles: readonly string[] }[];
+}
+
+interface AccountStoreForSeeding {
+  roles: { ensure(name: string, description?: string): Promise<void> };
+  getByUsername(username: string): Promise<unknown>;
+  create(input: object, options: object): Promise<unknown>;
+}
+
+/** Roles and demo users a reference system brings (PartsCoder's `editor`, carol), development only. */
+async function seedExampleAccounts(idp: Idp, examples: Example[]): Promise<void> {
+  const store = idp.runtime.accounts as unknown as AccountStoreForSeeding | undefined;
+  if (!store) return;
+  for (const e of examples as (Example & ExampleFixtures)[]) {
+    for (const r of e.roles ?? []) await store.roles.ensure(r.name, r.description);
+    for (const a of e.demoAccounts ?? []) {
+      if (await store.getByUsername(a.username)) continue;
+      await store.create({ ...a, roles: [...a.roles] }, { allowCommonPassword: true, actor: 'demo-seed' });
+    }
+  }
+}
+
+export function listen(server: Server, port: number, host: string): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -59,52 +105,130 @@ function listen(server: Server, port: number, host: string): Promise<string> {
 }
 
 /**
- * Everything `gatehouse dev` runs, in one process: the identity provider and the demo service on
- * internal loopback ports, and the gateway in front of both on `server.port`, so the whole system
- * shares one origin (`server.publicUrl`).
+ * Everything `gatehouse dev` runs, in one process: the identity provider, the demo service and the
+ * reference systems on internal loopback ports, and the gateway in front of them on `server.port`,
+ * so the whole system shares one origin (`server.publicUrl`).
  */
-export async function startStack(config: GatehouseConfig, options: { demo: boolean }): Promise<Stack> {
-  const logger = createLogger({ level: config.log.level });
+export async function startStack(config: GatehouseConfig, options: StackOptions): Promise<Stack> {
+  const logger = options.logger ?? createLogger({ level: config.log.level });
   const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs);
+  const examples = options.examples ?? [];
   try {
     const sql = await openStorage(config, logger);
     shutdown.add('sql', () => sql.close());
     const state = await openSharedState(config);
     shutdown.add('state', () => state.close());
 
-    const idp = await createIdp({ config: config.idp, mode: config.mode, publicUrl: config.server.publicUrl, sql, state, logger });
+    const publicUrl = config.server.publicUrl.replace(/\/$/, '');
+    const idpSection = config.idp as unknown as IdpConfig;
+    const site = { publicUrl, issuer: resolveIssuer(idpSection, publicUrl) };
+    const idpConfig: IdpConfig = {
+      ...idpSection,
+      resources: [...idpSection.resources, ...examples.flatMap((e) => e.resources?.(site) ?? [])],
+      clients: [...idpSection.clients, ...examples.flatMap((e) => e.clients(site))],
+      // The reference systems' back-channel logout endpoints are on loopback, which oidc-provider's
+      // SSRF guard refuses unless told otherwise; only in development, only when they run.
+      ...(config.mode === 'development' && examples.length > 0 ? { allowPrivateNetworkFetch: true } : {}),
+    };
+    const idp = await createIdp({ config: idpConfig, mode: config.mode, publicUrl, sql, state, logger });
     shutdown.add('idp', () => idp.close());
-    if (options.demo) await seedDevelopmentFixtures(idp);
+    if (options.demo) {
+      await seedDevelopmentFixtures(idp);
+      await seedExampleAccounts(idp, examples);
+    }
 
-    const idpServer = createServer(idp.handler);
+    const draining = () => shutdown.draining;
+    const idpServer = createServer(
+      withOpsEndpoints(idp.handler, {
+        checks: { storage: () => sql.ping(), state: () => state.ping() },
+        draining,
+        metrics: createMetricsRegistry('idp'),
+      }),
+    );
     shutdown.addServer(idpServer);
     const idpUrl = await listen(idpServer, 0, '127.0.0.1');
+    const idpPath = new URL(idp.issuer).pathname.replace(/\/$/, '');
 
-    const demoServer = createDemoService();
+    const demoServer = createDemoService(draining);
     shutdown.addServer(demoServer);
     const demoUrl = await listen(demoServer, 0, '127.0.0.1');
 
-    const issuer = idp.issuer;
-    const verifier = createVerifier({
-      issuer,
-      audiences: [idp.defaultAudience],
-      // The gateway reads the JWKS straight from the idp's internal port, not through itself.
-      jwksUri: `${idpUrl}${new URL(issuer).pathname}/jwks`,
-    });
+    const started: Stack['examples'] = [];
+    for (const e of examples) {
+      const handle = await e.start({
+        publicUrl,
+        issuer: idp.issuer,
+        jwksUri: `${idpUrl}${idpPath}/jwks`,
+        tokenEndpoint: `${idpUrl}${idpPath}/token`,
+        sql,
+        logger: logger.child({ example: e.name }),
+        mode: config.mode,
+      });
+      // Registered after sql and state, so closed before them.
+      shutdown.add(`example ${e.name}`, () => handle.close());
+      started.push({ name: e.name, title: e.title, handle });
+    }
+
+    const landingServices: LandingService[] = [
+      {
+        system: 'Gatehouse',
+        name: 'identity provider',
+        url: idpUrl,
+        healthPath: '/health/ready',
+        routes: ['/auth', '/authentication'],
+      },
+      { system: 'Gatehouse', name: 'demo service', url: demoUrl, healthPath: '/health', routes: ['/echo'] },
+      ...started.flatMap(({ title, handle }) => handle.services.map((s) => ({ system: title, ...s }))),
+    ];
+    const landing = createLandingPage({ services: landingServices, publicUrl, issuer: idp.issuer });
+    shutdown.addServer(landing.server);
+    shutdown.add('landing page', () => landing.close());
+    const landingUrl = await listen(landing.server, 0, '127.0.0.1');
+
+    const gatewaySection = config.gateway as { auth?: Record<string, unknown>; routes?: unknown[] };
+    const builtInRoutes = [
+      // forwardToken: the idp itself reads Authorization (client_secret_basic, admin API, userinfo)
+      // and the session cookie (whoami, logout).
+      { id: 'idp', match: { path: idpPath }, upstreams: [idpUrl], policy: 'public', forwardToken: true },
+      {
+        id: 'authentication',
+        match: { path: '/authentication' },
+        upstreams: [idpUrl],
+        policy: 'public',
+        forwardToken: true,
+      },
+      { id: 'demo-echo', match: { path: '/echo' }, upstreams: [demoUrl], policy: 'authenticated' },
+      {
+        id: 'landing-page',
+        match: { pattern: '/', methods: ['GET'] },
+        upstreams: [landingUrl],
+        policy: 'public',
+      },
+    ];
     const gatewayConfig = {
-      ...config.gateway,
+      ...gatewaySection,
+      // The gateway reads the JWKS straight from the idp's internal port, not through itself.
+      auth: { jwksUri: `${idpUrl}${idpPath}/jwks`, ...gatewaySection.auth },
       routes: [
-        { id: 'idp', match: { path: '/auth' }, upstreams: [idpUrl], policy: 'public' },
-        { id: 'authentication', match: { path: '/authentication' }, upstreams: [idpUrl], policy: 'public' },
-        { id: 'demo-echo', match: { path: '/echo' }, upstreams: [demoUrl], policy: 'authenticated' },
-        ...((config.gateway.routes as unknown[]) ?? []),
+        ...builtInRoutes,
+        ...started.flatMap(({ handle }) => handle.routes as RouteConfig[]),
+        ...(gatewaySection.routes ?? []),
       ],
     };
-    const gateway = await createGateway({ config: gatewayConfig, state, logger, verifier });
+    const gateway = await createGateway({ config: gatewayConfig, state, logger, publicUrl });
     shutdown.addServer(gateway.server);
     shutdown.add('gateway', () => gateway.close());
     const gatewayUrl = await listen(gateway.server, config.server.port, config.server.host);
-    return { logger, shutdown, gatewayUrl, issuer, idpUrl, demoUrl, demoSeeded: options.demo };
+    return {
+      logger,
+      shutdown,
+      gatewayUrl,
+      issuer: idp.issuer,
+      idpUrl,
+      demoUrl,
+      demoSeeded: options.demo,
+      examples: started,
+    };
   } catch (err) {
     await shutdown.close();
     throw err;

@@ -10,7 +10,9 @@ import { commands } from '../src/commands/index.ts';
 const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 
 function gatehouse(args: string[], env: Record<string, string> = {}) {
-  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_')));
+  const cleanEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_')),
+  );
   const r = spawnSync(process.execPath, [bin, ...args], {
     encoding: 'utf8',
     env: { ...cleanEnv, NODE_ENV: '', ...env },
@@ -30,7 +32,8 @@ describe('gatehouse command', () => {
   test('--help lists every verb', () => {
     const r = gatehouse(['--help']);
     assert.equal(r.code, 0);
-    for (const c of commands) assert.match(r.stdout, new RegExp(`^  ${c.name} +${c.summary.slice(0, 20)}`, 'm'));
+    for (const c of commands)
+      assert.match(r.stdout, new RegExp(`^  ${c.name} +${c.summary.slice(0, 20)}`, 'm'));
   });
 
   for (const c of commands) {

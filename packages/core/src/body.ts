@@ -50,5 +50,8 @@ export async function readFields(req: IncomingMessage, limit = 16 * 1024): Promi
     }
     return out;
   }
-  throw coreErrors.create('GH_UNSUPPORTED_MEDIA_TYPE', 'Send application/json or application/x-www-form-urlencoded');
+  throw coreErrors.create(
+    'GH_UNSUPPORTED_MEDIA_TYPE',
+    'Send application/json or application/x-www-form-urlencoded',
+  );
 }

@@ -170,6 +170,9 @@ export function loadConfig<T = CoreConfig & Record<string, unknown>>(options: Lo
 function applyEnvOverrides(target: Record<string, unknown>, env: Record<string, string | undefined>): void {
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || raw === undefined || ENV_NOT_CONFIG.has(name)) continue;
+    // Only `GATEHOUSE_MODE` is a top-level key; other names without `__` (GATEHOUSE_SSO_APP1_PORT,
+    // tools' own variables) are not configuration.
+    if (!name.includes('__') && name !== 'GATEHOUSE_MODE') continue;
     const path = name
       .slice(ENV_PREFIX.length)
       .split('__')

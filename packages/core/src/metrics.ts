@@ -12,7 +12,11 @@ export function createMetricsRegistry(component: string): Registry {
 }
 
 /** Serve `GET /metrics` in the Prometheus text format. */
-export async function serveMetrics(registry: Registry, _req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function serveMetrics(
+  registry: Registry,
+  _req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const body = await registry.metrics();
   res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
   res.end(body);

@@ -18,12 +18,18 @@ ${configHelp}
       const config = loadGatehouseConfig(values.config);
       const problems = productionProblems(config);
       if (problems.length > 0) {
-        console.error(`gatehouse config: not valid for production:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        console.error(
+          `gatehouse config: not valid for production:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+        );
         return 1;
       }
       if (!values.quiet) {
         console.log(
-          JSON.stringify(config, (k, v) => (/secret|password/i.test(k) && typeof v === 'string' ? '[redacted]' : v), 2),
+          JSON.stringify(
+            config,
+            (k, v) => (/secret|password/i.test(k) && typeof v === 'string' ? '[redacted]' : v),
+            2,
+          ),
         );
       }
       return 0;

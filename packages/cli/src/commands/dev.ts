@@ -1,5 +1,6 @@
 import { ConfigError } from '@gatehouse/core';
 import { type Command, configHelp, configOptions } from '../command.ts';
+import { examples } from '../examples.ts';
 import { loadGatehouseConfig } from '../load-config.ts';
 import { demoEnabled, productionProblems } from '../production-guard.ts';
 import { startStack } from '../stack.ts';
@@ -29,11 +30,16 @@ ${configHelp}
     }
     const problems = productionProblems(config);
     if (problems.length > 0) {
-      console.error(`gatehouse dev: refusing to start in production mode:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+      console.error(
+        `gatehouse dev: refusing to start in production mode:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      );
       return 1;
     }
     const started = Date.now();
-    const stack = await startStack(config, { demo: demoEnabled(config) });
+    const stack = await startStack(config, {
+      demo: demoEnabled(config),
+      examples: demoEnabled(config) ? examples : [],
+    });
     stack.shutdown.installSignalHandlers();
     const origin = config.server.publicUrl;
     const lines = [

@@ -1,0 +1,49 @@
+import type { Logger, Sql } from '@gatehouse/core';
+import type { RouteConfig } from '@gatehouse/gateway';
+import type { IdpClientConfig } from '@gatehouse/idp';
+
+/**
+ * The interface every reference system exports (docs/contracts.md, "Reference systems"), written out
+ * here because no package defines it yet. `resources` is an addition: the resource indicators
+ * (RFC 8707) the example's services are audiences of, which the identity provider must list in
+ * `idp.resources` before a client may ask for a token meant for them.
+ */
+export interface Example {
+  name: string;
+  title: string;
+  /** OAuth clients the identity provider must know (added to idp.clients in development). */
+  clients(ctx: { publicUrl: string; issuer: string }): IdpClientConfig[];
+  /** Resource indicators to add to `idp.resources`. */
+  resources?(ctx: { publicUrl: string; issuer: string }): string[];
+  /** Start every service of the example on 127.0.0.1 port 0. */
+  start(ctx: ExampleContext): Promise<ExampleHandle>;
+}
+
+export interface ExampleContext {
+  /** http://localhost:8080 (the gateway) */
+  publicUrl: string;
+  /** http://localhost:8080/auth */
+  issuer: string;
+  /** Internal JWKS URL to verify tokens locally. */
+  jwksUri: string;
+  /** Internal token endpoint for client credentials. */
+  tokenEndpoint: string;
+  /** Each service creates and uses its own schema (database per service). */
+  sql: Sql;
+  logger: Logger;
+  mode: 'development' | 'production';
+}
+
+export interface ExampleService {
+  name: string;
+  url: string;
+  healthPath: string;
+  routes: string[];
+}
+
+export interface ExampleHandle {
+  services: ExampleService[];
+  /** routes.yaml with `service:<name>` resolved to the replicas' URLs. */
+  routes: RouteConfig[];
+  close(): Promise<void>;
+}

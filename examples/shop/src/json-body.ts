@@ -1,0 +1,64 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { shopErrors } from './errors.ts';
+
+/** Refuse bodies over `maxSize` bytes before reading them (413 SHOP_BODY_TOO_LARGE). */
+export function limitBody(maxSize: number): MiddlewareHandler {
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw shopErrors.create('SHOP_BODY_TOO_LARGE');
+    },
+  });
+}
+
+/**
+ * The body as a JSON object whose keys are all in `allowed` (an unknown key is an error, not ignored);
+ * an empty body is `{}`. Anything else is 400 SHOP_BAD_REQUEST.
+ */
+export async function readJsonObject(
+  c: Context,
+  allowed: readonly string[],
+): Promise<Record<string, unknown>> {
+  const text = await c.req.text();
+  if (text.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw shopErrors.create('SHOP_BAD_REQUEST', 'The body is not JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw shopErrors.create('SHOP_BAD_REQUEST', 'The body must be a JSON object');
+  }
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key))
+      throw shopErrors.create('SHOP_BAD_REQUEST', `Unknown field ${key.slice(0, 40)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** An integer in [min, max], or the default when absent. */
+export function intField(
+  body: Record<string, unknown>,
+  name: string,
+  min: number,
+  max: number,
+  fallback?: number,
+): number {
+  const v = body[name];
+  if (v === undefined && fallback !== undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    throw shopErrors.create('SHOP_BAD_REQUEST', `Field ${name} must be an integer from ${min} to ${max}`);
+  }
+  return v;
+}
+
+/** A non-empty string of at most `max` characters. */
+export function stringField(body: Record<string, unknown>, name: string, max: number): string {
+  const v = body[name];
+  if (typeof v !== 'string' || v === '' || v.length > max) {
+    throw shopErrors.create('SHOP_BAD_REQUEST', `Field ${name} must be a string of 1 to ${max} characters`);
+  }
+  return v;
+}

@@ -1,0 +1,27 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import { handleHealth, type ReadinessCheck } from './health.ts';
+import { serveMetrics } from './metrics.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/**
+ * Put the operations endpoints of a process in front of its handler: `/health/live`,
+ * `/health/ready` (ready only when every check answers and the process is not draining) and
+ * `/metrics` (Prometheus). Used by the processes that do not sit behind their own router (the
+ * identity provider's port, the demo service); the gateway serves the same under `/_gatehouse/`.
+ */
+export function withOpsEndpoints(
+  handler: Handler,
+  options: { checks: Record<string, ReadinessCheck>; draining: () => boolean; metrics?: Registry },
+): Handler {
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path.startsWith('/health/') && handleHealth(req, res, path, options)) return;
+    if (path === '/metrics' && options.metrics && (req.method === 'GET' || req.method === 'HEAD')) {
+      serveMetrics(options.metrics, req, res).catch(() => res.destroy());
+      return;
+    }
+    return handler(req, res);
+  };
+}
