@@ -1,6 +1,6 @@
 import { createVerifier } from '@gatehouse/sdk';
+import type { Example, ExampleContext, ExampleDemoAccount, ExampleHandle } from '../../example-contract.ts';
 import { createCallerGuard } from './caller.ts';
-import type { Example, ExampleContext, ExampleDemoAccount, ExampleHandle } from './example-contract.ts';
 import { loadRoutes } from './routes.ts';
 import { listen, type RunningService, type ServiceApp, type ServiceDeps } from './service-kit.ts';
 import { dashboardApp } from './services/dashboard.ts';
@@ -10,7 +10,7 @@ import { photoSharkApp, setupPhotoShark } from './services/photo-shark.ts';
 import { realmInfoApp, setupRealmInfo } from './services/realm-info.ts';
 import { setupSurvey, surveyApp } from './services/survey.ts';
 
-export type { Example, ExampleContext, ExampleDemoAccount, ExampleHandle } from './example-contract.ts';
+export type { Example, ExampleContext, ExampleDemoAccount, ExampleHandle } from '../../example-contract.ts';
 
 export interface PartscoderOptions {
   /** How often the dashboard probes each service's /health. Default 5000 ms. */

@@ -11,7 +11,7 @@ import {
   idpMigrations,
   seedDevelopmentFixtures,
 } from '@gatehouse/idp';
-import type { Example, ExampleDemoAccount, ExampleHandle } from '../src/example-contract.ts';
+import type { Example, ExampleDemoAccount, ExampleHandle } from '../../example-contract.ts';
 
 /**
  * A real Gatehouse stack in this process, wired like `gatehouse dev` (packages/cli/src/stack.ts):

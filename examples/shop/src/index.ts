@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import { migrate } from '@gatehouse/core';
 import { createServiceClient, createVerifier } from '@gatehouse/sdk';
+import type { Example, ExampleContext, ExampleHandle, ExampleService } from '../../example-contract.ts';
 import { productsMigrations } from './catalog.ts';
-import type { Example, ExampleContext, ExampleHandle, ExampleService } from './example-contract.ts';
 import { closeServer, listen } from './listen.ts';
 import { ordersMigrations } from './order-store.ts';
 import { createOrdersClient } from './orders-client.ts';
@@ -16,7 +16,7 @@ import {
   PRODUCTS_CLIENT_ID,
 } from './service-identities.ts';
 
-export type { Example, ExampleContext, ExampleHandle, ExampleService } from './example-contract.ts';
+export type { Example, ExampleContext, ExampleHandle, ExampleService } from '../../example-contract.ts';
 export { ORDERS_ADD_SCOPE, ORDERS_AUDIENCE, PRODUCTS_CLIENT_ID } from './service-identities.ts';
 
 export interface ShopOptions {

@@ -10,7 +10,7 @@ import {
   idpMigrations,
   seedDevelopmentFixtures,
 } from '@gatehouse/idp';
-import type { Example, ExampleContext, ExampleHandle } from '../src/example-contract.ts';
+import type { Example, ExampleContext, ExampleHandle } from '../../example-contract.ts';
 import { closeServer, listen } from '../src/listen.ts';
 
 /**

@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 import type { IdpClientConfig } from '@gatehouse/idp';
 import { createVerifier } from '@gatehouse/sdk';
 import { getRequestListener } from '@hono/node-server';
-import type { Example, ExampleContext, ExampleHandle } from './example-contract.ts';
+import type { Example, ExampleContext, ExampleHandle } from '../../example-contract.ts';
 import { createRelyingParty, type RelyingParty } from './relying-party.ts';
 
-export type { Example, ExampleContext, ExampleHandle } from './example-contract.ts';
+export type { Example, ExampleContext, ExampleHandle } from '../../example-contract.ts';
 
 /**
  * Single sign-on across two web applications on their own ports, both confidential relying parties

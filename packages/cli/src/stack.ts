@@ -69,11 +69,6 @@ function requireValue(value: string | undefined, key: string): string {
   return value;
 }
 
-interface ExampleFixtures {
-  roles?: readonly { name: string; description?: string }[];
-  demoAccounts?: readonly { username: string; roles: readonly string[] }[];
-}
-
 interface AccountStoreForSeeding {
   roles: { ensure(name: string, description?: string): Promise<void> };
   getByUsername(username: string): Promise<unknown>;
@@ -84,7 +79,7 @@ interface AccountStoreForSeeding {
 async function seedExampleAccounts(idp: Idp, examples: Example[]): Promise<void> {
   const store = idp.runtime.accounts as unknown as AccountStoreForSeeding | undefined;
   if (!store) return;
-  for (const e of examples as (Example & ExampleFixtures)[]) {
+  for (const e of examples) {
     for (const r of e.roles ?? []) await store.roles.ensure(r.name, r.description);
     for (const a of e.demoAccounts ?? []) {
       if (await store.getByUsername(a.username)) continue;

@@ -3,19 +3,26 @@ import type { RouteConfig } from '@gatehouse/gateway';
 import type { IdpClientConfig } from '@gatehouse/idp';
 
 /**
- * The interface every reference system exports (docs/contracts.md, "Reference systems"), written out
- * here because no package defines it yet. `resources` is an addition: the resource indicators
- * (RFC 8707) the example's services are audiences of, which the identity provider must list in
- * `idp.resources` before a client may ask for a token meant for them.
+ * The interface every reference system exports (docs/contracts.md, "Reference systems"). Types only:
+ * the services themselves are built on `@gatehouse/sdk`. `gatehouse dev` (packages/cli/src/stack.ts)
+ * adds each example's clients, resources, roles and demo accounts to the identity provider, starts
+ * its services and puts its routes in front of them.
  */
 export interface Example {
   name: string;
   title: string;
   /** OAuth clients the identity provider must know (added to idp.clients in development). */
   clients(ctx: { publicUrl: string; issuer: string }): IdpClientConfig[];
-  /** Resource indicators to add to `idp.resources`. */
+  /**
+   * Resource indicators (RFC 8707) the example's services are audiences of, added to
+   * `idp.resources` so a client may ask for a token meant for them.
+   */
   resources?(ctx: { publicUrl: string; issuer: string }): string[];
-  /** Start every service of the example on 127.0.0.1 port 0. */
+  /** Roles the example's policies name beyond `admin` and `user` (development seeding). */
+  roles?: readonly { name: string; description?: string }[];
+  /** People the example's walkthrough needs beyond alice and bob (development seeding). */
+  demoAccounts?: readonly ExampleDemoAccount[];
+  /** Start every service of the example on 127.0.0.1 port 0 (or fixed ports it documents). */
   start(ctx: ExampleContext): Promise<ExampleHandle>;
 }
 
@@ -46,4 +53,12 @@ export interface ExampleHandle {
   /** routes.yaml with `service:<name>` resolved to the replicas' URLs. */
   routes: RouteConfig[];
   close(): Promise<void>;
+}
+
+/** A person the example's walkthrough needs beyond the standard demo users (alice, bob). */
+export interface ExampleDemoAccount {
+  username: string;
+  password: string;
+  email: string;
+  roles: string[];
 }
