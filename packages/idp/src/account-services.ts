@@ -1,0 +1,64 @@
+import type { Logger, SharedState, Sql } from '@gatehouse/core';
+import { type Accounts, createAccounts } from './accounts.ts';
+import { type AccountsConfig, resolveAccountsConfig } from './accounts-config.ts';
+import { type Audit, createAudit } from './audit.ts';
+import type { IdpRuntime } from './index.ts';
+import { createSessionStore, type SessionStore } from './sessions.ts';
+
+/**
+ * What the session API, the login pages and the admin API share, built once per identity provider
+ * from its runtime: the account store, the audit trail, the first-party session store and the
+ * `idp.accounts` configuration.
+ */
+export interface AccountServices {
+  accounts: Accounts;
+  audit: Audit;
+  sessions: SessionStore;
+  config: AccountsConfig;
+}
+
+const built = new WeakMap<IdpRuntime, AccountServices>();
+
+function isAccounts(value: unknown): value is Accounts {
+  return typeof (value as Partial<Accounts> | undefined)?.authenticate === 'function';
+}
+
+/** The `idp.accounts` section when the idp schema mounts it, else the defaults. */
+export function accountsConfigOf(idp: Pick<IdpRuntime, 'config'>): AccountsConfig {
+  return resolveAccountsConfig((idp.config as { accounts?: unknown }).accounts ?? {});
+}
+
+export function accountServices(idp: IdpRuntime): AccountServices {
+  const existing = built.get(idp);
+  if (existing) return existing;
+  const config = accountsConfigOf(idp);
+  const audit = isAccounts(idp.accounts) ? idp.accounts.audit : createAudit(idp.sql, { logger: idp.logger });
+  // The account store keeps nothing in memory, so a second instance over the same SQL and state is
+  // equivalent to the one oidc-provider's findAccount uses.
+  const accounts = isAccounts(idp.accounts)
+    ? idp.accounts
+    : createAccounts(idp.sql, { config, state: idp.state, audit, logger: idp.logger });
+  const sessions = createSessionStore({ sql: idp.sql, revocations: idp.revocations, audit });
+  const services = { accounts, audit, sessions, config };
+  built.set(idp, services);
+  return services;
+}
+
+/**
+ * The account store createIdp needs as `accounts` (its findAccount feeds oidc-provider), built from
+ * the `idp.accounts` section: `createIdp({ ..., accounts: createIdpAccounts({ sql, state, logger, config: config.idp.accounts }) })`.
+ */
+export function createIdpAccounts(options: {
+  sql: Sql;
+  state: SharedState;
+  logger: Logger;
+  config?: unknown;
+}): Accounts {
+  const audit = createAudit(options.sql, { logger: options.logger });
+  return createAccounts(options.sql, {
+    config: resolveAccountsConfig(options.config ?? {}),
+    state: options.state,
+    audit,
+    logger: options.logger,
+  });
+}

@@ -1,0 +1,391 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger, SharedState, Sql, SqlTx } from '@gatehouse/core';
+import { accountErrors } from './account-errors.ts';
+import type { AccountsConfig } from './accounts-config.ts';
+import type { Audit } from './audit.ts';
+import { type BruteForceGuard, createBruteForceGuard } from './brute-force.ts';
+import { parseEmail } from './email.ts';
+import { checkPassword } from './password-policy.ts';
+import { createPasswordHasher, type PasswordHasher } from './passwords.ts';
+import { createRoles, type Roles } from './roles.ts';
+import { parseUsername, usernameKey } from './username.ts';
+
+/**
+ * User accounts on the SQL storage: creation under the username and password rules, password
+ * login with brute-force protection and audit, roles (direct and through groups), and the
+ * `findAccount` oidc-provider calls.
+ */
+export interface Account {
+  id: string;
+  username: string;
+  email: string | null;
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface AccountWithRoles extends Account {
+  /** Direct roles and roles through groups, sorted, without duplicates. */
+  roles: string[];
+  directRoles: string[];
+  groups: string[];
+}
+
+export interface OidcAccount {
+  accountId: string;
+  username: string;
+  roles: string[];
+  claims(use: string, scope: string): Promise<Record<string, unknown>>;
+}
+
+export interface LoginSource {
+  /** Source address (after trusted-proxy resolution). */
+  ip: string;
+  /** The OAuth client for hosted-page logins; absent for the first-party session API. */
+  clientId?: string | undefined;
+  /** What the login came through, for the audit trail: `session-api`, `interaction`. */
+  via: string;
+}
+
+export interface CreateAccountInput {
+  username: string;
+  password: string;
+  email?: string | undefined;
+  enabled?: boolean | undefined;
+  roles?: string[] | undefined;
+  groups?: string[] | undefined;
+}
+
+export interface CreateAccountOptions {
+  /** Skip the common-password check: development demo fixtures only, never user input. */
+  allowCommonPassword?: boolean;
+  /** Who creates the account, for the audit trail. */
+  actor?: string | undefined;
+  sourceIp?: string | undefined;
+}
+
+export interface Accounts {
+  readonly roles: Roles;
+  readonly audit: Audit;
+  findAccount(ctx: unknown, sub: string): Promise<OidcAccount | undefined>;
+  /**
+   * Check a username and password. Resolves to the account, or throws IDP_INVALID_CREDENTIALS
+   * (wrong password, unknown or disabled account: one answer for all three), IDP_LOGIN_THROTTLED or
+   * IDP_LOGIN_LOCKED. An unknown name costs the same argon2 work as a known one.
+   */
+  authenticate(username: string, password: string, source: LoginSource): Promise<AccountWithRoles>;
+  create(input: CreateAccountInput, options?: CreateAccountOptions): Promise<AccountWithRoles>;
+  get(id: string): Promise<AccountWithRoles | undefined>;
+  getByUsername(username: string): Promise<AccountWithRoles | undefined>;
+  list(options?: { limit?: number; offset?: number; search?: string }): Promise<Account[]>;
+  update(
+    id: string,
+    changes: { email?: string | null; enabled?: boolean },
+    actor?: string,
+  ): Promise<AccountWithRoles>;
+  setPassword(id: string, password: string, actor?: string): Promise<void>;
+  delete(id: string, actor?: string): Promise<boolean>;
+}
+
+export interface AccountsOptions {
+  config: AccountsConfig;
+  state: SharedState;
+  audit: Audit;
+  logger?: Logger | undefined;
+  /** Tests pass a cheaper hasher; production uses config.passwordHash. */
+  hasher?: PasswordHasher | undefined;
+  bruteForce?: BruteForceGuard | undefined;
+}
+
+interface UserRow {
+  id: string;
+  username: string;
+  email: string | null;
+  enabled: boolean;
+  created_at: Date;
+  updated_at: Date;
+  password_hash: string;
+}
+
+const controlCharacter = /[\u0000-\u001f\u007f]/;
+const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const userColumns = 'id, username, email, enabled, created_at, updated_at, password_hash';
+
+function toAccount(r: UserRow): Account {
+  return {
+    id: r.id,
+    username: r.username,
+    email: r.email,
+    enabled: r.enabled,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function uniqueViolation(err: unknown): string | undefined {
+  const e = err as { code?: string; constraint_name?: string; constraint?: string; message?: string };
+  if (e?.code !== '23505') return undefined;
+  return e.constraint_name ?? e.constraint ?? e.message ?? '';
+}
+
+export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
+  const { config, audit, logger } = options;
+  const hasher = options.hasher ?? createPasswordHasher(config.passwordHash);
+  const guard = options.bruteForce ?? createBruteForceGuard(options.state, config.bruteForce);
+  const roles = createRoles(sql, audit);
+
+  async function withRoles(q: SqlTx, row: UserRow): Promise<AccountWithRoles> {
+    const [direct, groups, all] = await Promise.all([
+      q.query<{ role: string }>('select role from idp_user_roles where user_id = $1 order by role', [row.id]),
+      q.query<{ group_name: string }>(
+        'select group_name from idp_group_members where user_id = $1 order by group_name',
+        [row.id],
+      ),
+      roles.effectiveRoles(q, row.id),
+    ]);
+    return {
+      ...toAccount(row),
+      roles: all,
+      directRoles: direct.map((r) => r.role),
+      groups: groups.map((g) => g.group_name),
+    };
+  }
+
+  async function rowById(id: string): Promise<UserRow | undefined> {
+    if (!uuidShape.test(id)) return undefined;
+    const rows = await sql.query<UserRow>(`select ${userColumns} from idp_users where id = $1`, [id]);
+    return rows[0];
+  }
+
+  async function rowByUsername(username: string): Promise<UserRow | undefined> {
+    // PostgreSQL refuses NUL in text: such a name cannot exist, and must not become a 500.
+    if (username.length > 128 || controlCharacter.test(username)) return undefined;
+    const rows = await sql.query<UserRow>(`select ${userColumns} from idp_users where username_key = $1`, [
+      usernameKey(username),
+    ]);
+    return rows[0];
+  }
+
+  const accounts: Accounts = {
+    roles,
+    audit,
+
+    async findAccount(_ctx, sub) {
+      const row = await rowById(sub);
+      if (!row?.enabled) return undefined;
+      const full = await withRoles(sql, row);
+      return {
+        accountId: full.id,
+        username: full.username,
+        roles: full.roles,
+        async claims() {
+          return {
+            sub: full.id,
+            preferred_username: full.username,
+            ...(full.email ? { email: full.email, email_verified: false } : {}),
+            updated_at: Math.floor(full.updatedAt.getTime() / 1000),
+            roles: full.roles,
+          };
+        },
+      };
+    },
+
+    async authenticate(username, password, source) {
+      const subject = { usernameKey: usernameKey(username.slice(0, 256)), ip: source.ip };
+      const fail = async (reason: string, accountId: string | null) => {
+        const { locked } = await guard.recordFailure(subject);
+        await audit.record({
+          type: locked ? 'login.locked' : 'login.failed',
+          actor: accountId,
+          subject: accountId,
+          clientId: source.clientId,
+          sourceIp: source.ip,
+          // The typed name is kept only when no account matched it, cut short: it may be a password typed in the wrong field.
+          details: { reason, via: source.via, ...(accountId ? {} : { username: username.slice(0, 64) }) },
+        });
+        return accountErrors.create('IDP_INVALID_CREDENTIALS');
+      };
+      try {
+        await guard.check(subject);
+      } catch (err) {
+        await audit.record({
+          type: 'login.failed',
+          clientId: source.clientId,
+          sourceIp: source.ip,
+          details: { reason: (err as { code?: string }).code, via: source.via },
+        });
+        throw err;
+      }
+      // Oversized input is refused after the same argon2 work as any other failure.
+      const row = password.length <= 1024 ? await rowByUsername(username) : undefined;
+      if (!row) {
+        await hasher.verifyDummy(password.slice(0, 1024));
+        throw await fail('unknown account', null);
+      }
+      const ok = await hasher.verify(row.password_hash, password);
+      if (!ok) throw await fail('wrong password', row.id);
+      if (!row.enabled) throw await fail('account disabled', row.id);
+      await guard.recordSuccess(subject);
+      if (hasher.needsRehash(row.password_hash)) {
+        // The password is at hand only now: upgrade the stored hash to the current parameters.
+        const fresh = await hasher.hash(password);
+        await sql.query('update idp_users set password_hash = $2 where id = $1 and password_hash = $3', [
+          row.id,
+          fresh,
+          row.password_hash,
+        ]);
+        logger?.info({ accountId: row.id }, 'password rehashed with current parameters');
+      }
+      const account = await withRoles(sql, row);
+      await audit.record({
+        type: 'login.succeeded',
+        actor: row.id,
+        subject: row.id,
+        clientId: source.clientId,
+        sourceIp: source.ip,
+        details: { via: source.via },
+      });
+      return account;
+    },
+
+    async create(input, opts = {}) {
+      const name = parseUsername(input.username);
+      const email = input.email ? parseEmail(input.email) : undefined;
+      checkPassword(input.password, {
+        usernameKey: name.key,
+        allowCommon: opts.allowCommonPassword === true,
+      });
+      const hash = await hasher.hash(input.password);
+      const id = randomUUID();
+      try {
+        const account = await sql.transaction(async (tx) => {
+          const rows = await tx.query<UserRow>(
+            `insert into idp_users (id, username, username_key, email, email_key, password_hash, enabled)
+             values ($1, $2, $3, $4, $5, $6, $7) returning ${userColumns}`,
+            [
+              id,
+              name.display,
+              name.key,
+              email?.display ?? null,
+              email?.key ?? null,
+              hash,
+              input.enabled ?? true,
+            ],
+          );
+          for (const role of input.roles ?? []) await roles.assignInTx(tx, id, role);
+          for (const group of input.groups ?? []) await roles.addMemberInTx(tx, group, id);
+          return withRoles(tx, rows[0]!);
+        });
+        await audit.record({
+          type: opts.actor ? 'admin.change' : 'registration',
+          actor: opts.actor ?? id,
+          subject: id,
+          sourceIp: opts.sourceIp,
+          details: { action: 'user.create', username: name.display, roles: account.roles },
+        });
+        return account;
+      } catch (err) {
+        if ((err as { code?: string }).code === '23503') {
+          throw accountErrors.create(
+            'IDP_NOT_FOUND',
+            'A role or group given for the new user does not exist',
+          );
+        }
+        const constraint = uniqueViolation(err);
+        if (constraint !== undefined) {
+          throw accountErrors.create(constraint.includes('email') ? 'IDP_EMAIL_TAKEN' : 'IDP_USERNAME_TAKEN');
+        }
+        throw err;
+      }
+    },
+
+    async get(id) {
+      const row = await rowById(id);
+      return row ? withRoles(sql, row) : undefined;
+    },
+
+    async getByUsername(username) {
+      const row = await rowByUsername(username);
+      return row ? withRoles(sql, row) : undefined;
+    },
+
+    async list(opts = {}) {
+      const limit = Math.min(Math.max(opts.limit ?? 100, 1), 500);
+      const offset = Math.max(opts.offset ?? 0, 0);
+      const rows = opts.search
+        ? await sql.query<UserRow>(
+            `select ${userColumns} from idp_users where position($1 in username_key) > 0
+             order by username_key limit $2 offset $3`,
+            [usernameKey(opts.search), limit, offset],
+          )
+        : await sql.query<UserRow>(
+            `select ${userColumns} from idp_users order by username_key limit $1 offset $2`,
+            [limit, offset],
+          );
+      return rows.map(toAccount);
+    },
+
+    async update(id, changes, actor) {
+      const row = await rowById(id);
+      if (!row) throw accountErrors.create('IDP_NOT_FOUND', 'No such user');
+      const email = changes.email ? parseEmail(changes.email) : changes.email === null ? null : undefined;
+      try {
+        const rows = await sql.query<UserRow>(
+          `update idp_users set
+             email = case when $2 then $3 else email end,
+             email_key = case when $2 then $4 else email_key end,
+             enabled = coalesce($5, enabled),
+             updated_at = now()
+           where id = $1 returning ${userColumns}`,
+          [id, email !== undefined, email?.display ?? null, email?.key ?? null, changes.enabled ?? null],
+        );
+        await audit.record({
+          type: 'admin.change',
+          actor: actor ?? null,
+          subject: id,
+          details: {
+            action: 'user.update',
+            ...(changes.enabled === undefined ? {} : { enabled: changes.enabled }),
+            ...(email === undefined ? {} : { emailChanged: true }),
+          },
+        });
+        return withRoles(sql, rows[0]!);
+      } catch (err) {
+        if (uniqueViolation(err) !== undefined) throw accountErrors.create('IDP_EMAIL_TAKEN');
+        throw err;
+      }
+    },
+
+    async setPassword(id, password, actor) {
+      const row = await rowById(id);
+      if (!row) throw accountErrors.create('IDP_NOT_FOUND', 'No such user');
+      checkPassword(password, { usernameKey: usernameKey(row.username) });
+      const hash = await hasher.hash(password);
+      await sql.query(
+        'update idp_users set password_hash = $2, password_changed_at = now(), updated_at = now() where id = $1',
+        [id, hash],
+      );
+      await audit.record({
+        type: 'admin.change',
+        actor: actor ?? id,
+        subject: id,
+        details: { action: 'user.password' },
+      });
+    },
+
+    async delete(id, actor) {
+      if (!uuidShape.test(id)) return false;
+      const rows = await sql.query('delete from idp_users where id = $1 returning id', [id]);
+      if (rows.length > 0) {
+        await audit.record({
+          type: 'admin.change',
+          actor: actor ?? null,
+          subject: id,
+          details: { action: 'user.delete' },
+        });
+      }
+      return rows.length > 0;
+    },
+  };
+  return accounts;
+}

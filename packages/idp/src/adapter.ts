@@ -1,0 +1,205 @@
+import type { Logger, Sql } from '@gatehouse/core';
+import { errors } from 'oidc-provider';
+import { findClientCached } from './clients.ts';
+import type { RevocationPublisher } from './revocation-publisher.ts';
+
+/**
+ * oidc-provider's storage port (`upsert`, `find`, `findByUserCode`, `findByUid`, `consume`,
+ * `destroy`, `revokeByGrantId`) on the SQL layer, for every model, in one table (`idp_oidc_models`)
+ * plus the client registry (`idp_clients`).
+ *
+ * - Expiry: rows past `expires_at` are never returned, and `sweepExpired` deletes them.
+ * - Single use across replicas: `consume` is a conditional UPDATE (`consumed_at is null`). Two
+ *   replicas redeeming the same code or refresh token at the same moment both see it unconsumed when
+ *   they read it; only one UPDATE wins. The loser revokes the whole grant (as oidc-provider does when
+ *   it sees an already consumed code or refresh token) and fails with `invalid_grant`.
+ * - JWT access tokens are not stored by oidc-provider; the ones issued in a grant are recorded in
+ *   `idp_jwt_access_tokens` (see `recordJwtAccessToken`), so revoking the grant revokes them too:
+ *   their `jti`s go to the revocation publisher.
+ */
+
+export type AdapterPayload = Record<string, unknown> & {
+  grantId?: string;
+  userCode?: string;
+  uid?: string;
+  consumed?: unknown;
+};
+
+const entityLabel: Record<string, string> = {
+  AuthorizationCode: 'authorization code',
+  RefreshToken: 'refresh token',
+  DeviceCode: 'device code',
+  BackchannelAuthenticationRequest: 'backchannel authentication request',
+  PushedAuthorizationRequest: 'pushed authorization request',
+};
+
+export interface GrantRevoker {
+  /** Delete every artifact of a grant and revoke the JWT access tokens issued in it. */
+  revokeGrant(grantId: string): Promise<void>;
+  /** Revoke the JWT access tokens recorded for a grant (publishes their jtis). */
+  revokeGrantJwts(grantId: string): Promise<void>;
+}
+
+export function createGrantRevoker(sql: Sql, revocations: RevocationPublisher): GrantRevoker {
+  async function revokeGrantJwts(grantId: string): Promise<void> {
+    const rows = await sql.query<{ jti: string; expires_at: Date }>(
+      'delete from idp_jwt_access_tokens where grant_id = $1 returning jti, expires_at',
+      [grantId],
+    );
+    await revocations.revoke(
+      rows.map((r) => ({
+        kind: 'jti' as const,
+        value: r.jti,
+        expiresAt: Math.ceil(r.expires_at.getTime() / 1000),
+      })),
+    );
+  }
+  return {
+    revokeGrantJwts,
+    async revokeGrant(grantId) {
+      await sql.query(`delete from idp_oidc_models where grant_id = $1 or (model = 'Grant' and id = $1)`, [
+        grantId,
+      ]);
+      await revokeGrantJwts(grantId);
+    },
+  };
+}
+
+/**
+ * Record a JWT access token issued within a grant. Refuses (invalid_grant) when the grant is gone:
+ * a token issued by a redemption that lost a race against a reuse detection must not outlive it.
+ */
+export async function recordJwtAccessToken(
+  sql: Sql,
+  token: { jti: string; grantId: string; sid?: string; clientId: string; accountId?: string; exp: number },
+): Promise<void> {
+  const rows = await sql.query(
+    `insert into idp_jwt_access_tokens (jti, grant_id, sid, client_id, account_id, expires_at)
+     select $1, $2, $3, $4, $5, to_timestamp($6)
+     where exists (select 1 from idp_oidc_models where model = 'Grant' and id = $2)
+     returning jti`,
+    [token.jti, token.grantId, token.sid, token.clientId, token.accountId, token.exp],
+  );
+  if (rows.length === 0) throw new errors.InvalidGrant('grant not found');
+}
+
+export interface AdapterOptions {
+  sql: Sql;
+  grants: GrantRevoker;
+  logger: Logger;
+  /** How long a client's metadata is cached in this process (ms); 0 disables. Default 5000 (clients.ts). */
+  clientCacheMs?: number;
+}
+
+/** The adapter class to give oidc-provider as `adapter`. */
+export function createAdapterClass(options: AdapterOptions) {
+  const { sql, grants, logger } = options;
+  const clientCacheMs = options.clientCacheMs ?? 5000;
+
+  return class SqlAdapter {
+    readonly model: string;
+
+    constructor(model: string) {
+      this.model = model;
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      if (this.model === 'Client') {
+        // Clients are managed through clients.ts (hashed secrets); dynamic registration is off.
+        throw new Error('clients are stored through the client registry, not the adapter');
+      }
+      const expires = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : null;
+      const params = [
+        this.model,
+        id,
+        JSON.stringify(payload),
+        payload.grantId ?? null,
+        payload.userCode ?? null,
+        payload.uid ?? null,
+        expires,
+      ];
+      const values =
+        '($1, $2, $3::jsonb, $4, $5, $6, case when $7::float8 is null then null else now() + make_interval(secs => $7::float8) end)';
+      const conflict = `on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
+        user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`;
+      if (this.model === 'RefreshToken' && payload.grantId) {
+        // A rotated refresh token is only stored while its grant exists (see recordJwtAccessToken).
+        const rows = await sql.query(
+          `insert into idp_oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
+           select * from (values ${values}) as v
+           where exists (select 1 from idp_oidc_models where model = 'Grant' and id = $4)
+           ${conflict} returning id`,
+          params,
+        );
+        if (rows.length === 0) throw new errors.InvalidGrant('grant not found');
+        return;
+      }
+      await sql.query(
+        `insert into idp_oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
+         values ${values} ${conflict}`,
+        params,
+      );
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Client')
+        return (await findClientCached(sql, id, clientCacheMs)) as AdapterPayload | undefined;
+      return this.#one('id = $2', id);
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return this.#one('user_code = $2', userCode);
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return this.#one('uid = $2', uid);
+    }
+
+    async #one(where: string, value: string): Promise<AdapterPayload | undefined> {
+      const rows = await sql.query<{ payload: AdapterPayload; consumed_at: Date | null }>(
+        `select payload, consumed_at from idp_oidc_models
+         where model = $1 and ${where} and (expires_at is null or expires_at > now()) limit 1`,
+        [this.model, value],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      if (row.consumed_at) row.payload.consumed = Math.floor(row.consumed_at.getTime() / 1000);
+      return row.payload;
+    }
+
+    async consume(id: string): Promise<void> {
+      const won = await sql.query(
+        'update idp_oidc_models set consumed_at = now() where model = $1 and id = $2 and consumed_at is null returning id',
+        [this.model, id],
+      );
+      if (won.length > 0) return;
+      // Another request consumed it between our read and this update: treat it as reuse.
+      const rows = await sql.query<{ grant_id: string | null }>(
+        'select grant_id from idp_oidc_models where model = $1 and id = $2',
+        [this.model, id],
+      );
+      const grantId = rows[0]?.grant_id;
+      if (grantId) await grants.revokeGrant(grantId);
+      logger.warn({ model: this.model, grantId }, 'concurrent reuse detected: grant revoked');
+      throw new errors.InvalidGrant(`${entityLabel[this.model] ?? this.model} already consumed`);
+    }
+
+    async destroy(id: string): Promise<void> {
+      await sql.query('delete from idp_oidc_models where model = $1 and id = $2', [this.model, id]);
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await sql.query('delete from idp_oidc_models where model = $1 and grant_id = $2', [
+        this.model,
+        grantId,
+      ]);
+      if (this.model === 'AccessToken') await grants.revokeGrantJwts(grantId);
+    }
+  };
+}
+
+/** Delete expired rows (oidc-provider's models and JWT bookkeeping). */
+export async function sweepExpired(sql: Sql): Promise<void> {
+  await sql.query('delete from idp_oidc_models where expires_at <= now()');
+  await sql.query('delete from idp_jwt_access_tokens where expires_at <= now()');
+}

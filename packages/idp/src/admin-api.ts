@@ -1,0 +1,605 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import { coreErrors, readBody, sendError } from '@gatehouse/core';
+import { accountErrors } from './account-errors.ts';
+import { accountServices } from './account-services.ts';
+import type { AuditEventType } from './audit.ts';
+import {
+  clientMetadataFromConfig,
+  deleteClient,
+  findClient,
+  generateClientSecret,
+  listClients,
+  rotateClientSecret,
+  upsertClient,
+} from './clients.ts';
+import type { IdpClientConfig } from './config-schema.ts';
+import { idpErrors } from './errors.ts';
+import type { HttpHandler, IdpRuntime } from './index.ts';
+import { sendJson } from './json-response.ts';
+import { verifyAccessToken } from './jwt-tokens.ts';
+import { adminBodySchemas, adminOpenApi } from './openapi.ts';
+
+/**
+ * The admin REST API at `<issuer path>/admin/*` (routes in openapi.ts, served at
+ * `/auth/admin/openapi.json`).
+ *
+ * Every operation needs `Authorization: Bearer <access token>` issued by this identity provider
+ * (signature with its own keys, `typ: at+jwt`, not revoked, audience this deployment) that carries
+ * the `admin` role or the `admin` scope. For a user's token the user must still exist, be enabled
+ * and still hold the role: taking the role away takes effect at once, not at token expiry.
+ * Bearer tokens are not sent by browsers on their own, so the API needs no CSRF defence.
+ */
+const require = createRequire(import.meta.url);
+const Ajv = require('ajv').default as typeof import('ajv').default;
+const addFormats = require('ajv-formats').default as typeof import('ajv-formats').default;
+
+type Validator = ((data: unknown) => boolean) & {
+  errors?: Array<{
+    keyword: string;
+    instancePath: string;
+    message?: string;
+    params: Record<string, unknown>;
+  }> | null;
+};
+
+const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true });
+addFormats(ajv);
+const validators = Object.fromEntries(
+  Object.entries(adminBodySchemas).map(([k, schema]) => [k, ajv.compile(schema) as unknown as Validator]),
+) as Record<keyof typeof adminBodySchemas, Validator>;
+
+interface Caller {
+  actor: string;
+}
+
+type Params = Record<string, string>;
+type Route = {
+  method: string;
+  query: string[];
+  pattern: RegExp;
+  keys: string[];
+  run: (ctx: {
+    req: IncomingMessage;
+    res: ServerResponse;
+    params: Params;
+    query: URLSearchParams;
+    caller: Caller;
+  }) => Promise<void>;
+};
+
+function compile(path: string): { pattern: RegExp; keys: string[] } {
+  const keys: string[] = [];
+  const source = path.replace(/\{(\w+)\}/g, (_, key: string) => {
+    keys.push(key);
+    return '([^/]+)';
+  });
+  return { pattern: new RegExp(`^${source}$`), keys };
+}
+
+function intParam(query: URLSearchParams, key: string, min: number, max: number): number | undefined {
+  const raw = query.get(key);
+  if (raw === null) return undefined;
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw accountErrors.create(
+      'IDP_FIELD_INVALID',
+      `Query parameter ${key} must be an integer from ${min} to ${max}`,
+    );
+  }
+  return Number(raw);
+}
+
+function dateParam(query: URLSearchParams, key: string): Date | undefined {
+  const raw = query.get(key);
+  if (raw === null) return undefined;
+  const d = new Date(raw);
+  if (raw.length > 40 || Number.isNaN(d.getTime())) {
+    throw accountErrors.create('IDP_FIELD_INVALID', `Query parameter ${key} must be a date-time`);
+  }
+  return d;
+}
+
+const controlCharacter = /[\u0000-\u001f\u007f]/;
+
+function checkQuery(query: URLSearchParams, allowed: string[]): void {
+  for (const [key, value] of query) {
+    if (controlCharacter.test(value) || value.length > 256) {
+      throw accountErrors.create(
+        'IDP_FIELD_INVALID',
+        `Query parameter ${key.slice(0, 40)} has an invalid value`,
+      );
+    }
+    if (!allowed.includes(key))
+      throw accountErrors.create('IDP_FIELD_UNKNOWN', `Unknown query parameter ${key.slice(0, 40)}`);
+  }
+}
+
+async function jsonBody<T>(req: IncomingMessage, schema: keyof typeof adminBodySchemas): Promise<T> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json')
+    throw coreErrors.create('GH_UNSUPPORTED_MEDIA_TYPE', 'Send application/json');
+  const raw = await readBody(req, 64 * 1024);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw coreErrors.create('GH_BAD_REQUEST', 'Body is not valid JSON');
+  }
+  const validate = validators[schema];
+  if (!validate(value)) {
+    const e = validate.errors?.[0];
+    if (e?.keyword === 'additionalProperties') {
+      throw accountErrors.create(
+        'IDP_FIELD_UNKNOWN',
+        `Unknown field ${String(e.params['additionalProperty']).slice(0, 40)}`,
+      );
+    }
+    if (e?.keyword === 'required') {
+      throw accountErrors.create(
+        'IDP_FIELD_MISSING',
+        `Field ${String(e.params['missingProperty'])} is required`,
+      );
+    }
+    throw accountErrors.create(
+      'IDP_FIELD_INVALID',
+      `${e?.instancePath || 'body'} ${e?.message ?? 'is invalid'}`,
+    );
+  }
+  return value as T;
+}
+
+export function createAdminApi(idp: IdpRuntime): HttpHandler {
+  const { accounts, sessions, audit } = accountServices(idp);
+  const { logger, issuer, sql } = idp;
+  const mount = `${new URL(issuer).pathname.replace(/\/$/, '')}/admin`;
+  const audiences = new Set([idp.defaultAudience, issuer]);
+  const openApi = JSON.stringify(adminOpenApi(`${issuer.replace(/\/$/, '')}/admin`));
+
+  const change = (caller: Caller, subject: string, action: string, details: Record<string, unknown> = {}) =>
+    audit.record({
+      type: 'admin.change' as AuditEventType,
+      actor: caller.actor,
+      subject,
+      details: { action, ...details },
+    });
+
+  async function authenticate(req: IncomingMessage): Promise<Caller> {
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
+    if (!match) {
+      throw accountErrors.create('IDP_UNAUTHENTICATED', 'A bearer access token is required', {
+        headers: { 'www-authenticate': 'Bearer realm="gatehouse-admin"' },
+      });
+    }
+    const claims = await verifyAccessToken(match[1]!, {
+      issuer,
+      keys: () => idp.keys.verifier(),
+      revocations: idp.revocations,
+      clockToleranceSeconds: idp.config.clockToleranceSeconds,
+    });
+    const aud = claims ? (Array.isArray(claims.aud) ? claims.aud : [claims.aud]) : [];
+    if (!claims || !aud.some((a) => typeof a === 'string' && audiences.has(a))) {
+      throw accountErrors.create('IDP_UNAUTHENTICATED', 'The access token is not valid here', {
+        headers: { 'www-authenticate': 'Bearer realm="gatehouse-admin", error="invalid_token"' },
+      });
+    }
+    const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
+    const roles = Array.isArray(claims['roles']) ? (claims['roles'] as unknown[]) : [];
+    const sub = String(claims.sub ?? '');
+    const isUserToken = sub !== '' && sub !== claims.client_id;
+    let admin = scopes.includes('admin') || roles.includes('admin');
+    if (isUserToken) {
+      const user = await accounts.get(sub);
+      admin = !!user?.enabled && (scopes.includes('admin') || user.roles.includes('admin'));
+    }
+    if (!admin) {
+      throw accountErrors.create('IDP_FORBIDDEN', undefined, {
+        headers: {
+          'www-authenticate': 'Bearer realm="gatehouse-admin", error="insufficient_scope", scope="admin"',
+        },
+      });
+    }
+    return { actor: isUserToken ? sub : `client:${claims.client_id}` };
+  }
+
+  /** End everything a user holds: first-party sessions and OAuth grants (their refresh and access tokens). */
+  async function revokeEverythingOf(userId: string, reason: string, caller: Caller): Promise<void> {
+    await sessions.endAllOf(userId, reason, { actor: caller.actor });
+    const grants = await sql.query<{ id: string }>(
+      `select id from idp_oidc_models where model = 'Grant' and payload->>'accountId' = $1`,
+      [userId],
+    );
+    for (const g of grants) await idp.grants.revokeGrant(g.id);
+  }
+
+  /**
+   * A first-party session token carries the roles it was issued with, and gateways trust it until it
+   * expires (hours). When a user loses a role, end their sessions (revoked on every gateway at once)
+   * so that they sign in again and get the roles they hold now.
+   */
+  async function endSessionsAfterRoleLoss(userIds: Iterable<string>, caller: Caller): Promise<void> {
+    for (const id of new Set(userIds)) await sessions.endAllOf(id, 'roles changed', { actor: caller.actor });
+  }
+
+  async function holdersOf(role: string): Promise<string[]> {
+    const rows = await sql.query<{ user_id: string }>(
+      `select user_id from idp_user_roles where role = $1
+       union
+       select gm.user_id from idp_group_members gm join idp_group_roles gr on gr.group_name = gm.group_name
+       where gr.role = $1`,
+      [role],
+    );
+    return rows.map((r) => r.user_id);
+  }
+
+  const membersOf = async (group: string) => (await accounts.roles.getGroup(group))?.members ?? [];
+
+  const notFound = (what: string) => accountErrors.create('IDP_NOT_FOUND', `No such ${what}`);
+  const noContent = (res: ServerResponse) => sendJson(res, 204, undefined);
+
+  // method, path under the mount, handler, and the query parameters it reads (any other is refused).
+  const table: Array<[string, string, Route['run'], string[]?]> = [
+    [
+      'GET',
+      '/users',
+      async ({ res, query }) => {
+        const search = query.get('search') ?? undefined;
+        if (search && search.length > 128) throw accountErrors.create('IDP_FIELD_TOO_LONG');
+        sendJson(
+          res,
+          200,
+          await accounts.list({
+            search,
+            limit: intParam(query, 'limit', 1, 500) ?? 100,
+            offset: intParam(query, 'offset', 0, 1_000_000) ?? 0,
+          }),
+        );
+      },
+      ['search', 'limit', 'offset'],
+    ],
+    [
+      'POST',
+      '/users',
+      async ({ req, res, caller }) => {
+        const body = await jsonBody<{
+          username: string;
+          password: string;
+          email?: string;
+          enabled?: boolean;
+          roles?: string[];
+          groups?: string[];
+        }>(req, 'CreateUser');
+        sendJson(res, 201, await accounts.create(body, { actor: caller.actor }));
+      },
+    ],
+    [
+      'GET',
+      '/users/{id}',
+      async ({ res, params }) => {
+        const user = await accounts.get(params['id']!);
+        if (!user) throw notFound('user');
+        sendJson(res, 200, user);
+      },
+    ],
+    [
+      'PATCH',
+      '/users/{id}',
+      async ({ req, res, params, caller }) => {
+        const body = await jsonBody<{ email?: string | null; enabled?: boolean }>(req, 'UpdateUser');
+        const user = await accounts.update(params['id']!, body, caller.actor);
+        if (body.enabled === false) await revokeEverythingOf(user.id, 'disabled', caller);
+        sendJson(res, 200, user);
+      },
+    ],
+    [
+      'DELETE',
+      '/users/{id}',
+      async ({ res, params, caller }) => {
+        const user = await accounts.get(params['id']!);
+        if (!user) throw notFound('user');
+        await revokeEverythingOf(user.id, 'deleted', caller);
+        await accounts.delete(user.id, caller.actor);
+        noContent(res);
+      },
+    ],
+    [
+      'PUT',
+      '/users/{id}/password',
+      async ({ req, res, params, caller }) => {
+        const body = await jsonBody<{ password: string }>(req, 'SetPassword');
+        await accounts.setPassword(params['id']!, body.password, caller.actor);
+        await revokeEverythingOf(params['id']!, 'password changed', caller);
+        noContent(res);
+      },
+    ],
+    [
+      'PUT',
+      '/users/{id}/roles/{role}',
+      async ({ res, params, caller }) => {
+        if (!(await accounts.get(params['id']!))) throw notFound('user');
+        await accounts.roles.assign(params['id']!, params['role']!, caller.actor);
+        noContent(res);
+      },
+    ],
+    [
+      'DELETE',
+      '/users/{id}/roles/{role}',
+      async ({ res, params, caller }) => {
+        if (!(await accounts.roles.unassign(params['id']!, params['role']!, caller.actor)))
+          throw notFound('role assignment');
+        await endSessionsAfterRoleLoss([params['id']!], caller);
+        noContent(res);
+      },
+    ],
+    ['GET', '/roles', async ({ res }) => sendJson(res, 200, await accounts.roles.list())],
+    [
+      'POST',
+      '/roles',
+      async ({ req, res, caller }) => {
+        const body = await jsonBody<{ name: string; description?: string }>(req, 'CreateNamed');
+        sendJson(res, 201, await accounts.roles.create(body.name, body.description, caller.actor));
+      },
+    ],
+    [
+      'DELETE',
+      '/roles/{name}',
+      async ({ res, params, caller }) => {
+        const holders = await holdersOf(params['name']!);
+        if (!(await accounts.roles.delete(params['name']!, caller.actor))) throw notFound('role');
+        await endSessionsAfterRoleLoss(holders, caller);
+        noContent(res);
+      },
+    ],
+    ['GET', '/groups', async ({ res }) => sendJson(res, 200, await accounts.roles.listGroups())],
+    [
+      'POST',
+      '/groups',
+      async ({ req, res, caller }) => {
+        const body = await jsonBody<{ name: string; description?: string }>(req, 'CreateNamed');
+        sendJson(res, 201, await accounts.roles.createGroup(body.name, body.description, caller.actor));
+      },
+    ],
+    [
+      'GET',
+      '/groups/{name}',
+      async ({ res, params }) => {
+        const group = await accounts.roles.getGroup(params['name']!);
+        if (!group) throw notFound('group');
+        sendJson(res, 200, group);
+      },
+    ],
+    [
+      'DELETE',
+      '/groups/{name}',
+      async ({ res, params, caller }) => {
+        const members = await membersOf(params['name']!);
+        if (!(await accounts.roles.deleteGroup(params['name']!, caller.actor))) throw notFound('group');
+        await endSessionsAfterRoleLoss(members, caller);
+        noContent(res);
+      },
+    ],
+    [
+      'PUT',
+      '/groups/{name}/members/{userId}',
+      async ({ res, params, caller }) => {
+        if (!(await accounts.get(params['userId']!))) throw notFound('user');
+        await accounts.roles.addMember(params['name']!, params['userId']!, caller.actor);
+        noContent(res);
+      },
+    ],
+    [
+      'DELETE',
+      '/groups/{name}/members/{userId}',
+      async ({ res, params, caller }) => {
+        if (!(await accounts.roles.removeMember(params['name']!, params['userId']!, caller.actor)))
+          throw notFound('member');
+        await endSessionsAfterRoleLoss([params['userId']!], caller);
+        noContent(res);
+      },
+    ],
+    [
+      'PUT',
+      '/groups/{name}/roles/{role}',
+      async ({ res, params, caller }) => {
+        await accounts.roles.addGroupRole(params['name']!, params['role']!, caller.actor);
+        noContent(res);
+      },
+    ],
+    [
+      'DELETE',
+      '/groups/{name}/roles/{role}',
+      async ({ res, params, caller }) => {
+        if (!(await accounts.roles.removeGroupRole(params['name']!, params['role']!, caller.actor)))
+          throw notFound('group role');
+        await endSessionsAfterRoleLoss(await membersOf(params['name']!), caller);
+        noContent(res);
+      },
+    ],
+    ['GET', '/clients', async ({ res }) => sendJson(res, 200, await listClients(sql))],
+    [
+      'GET',
+      '/clients/{clientId}',
+      async ({ res, params }) => {
+        const found = (await listClients(sql)).find((c) => c.clientId === params['clientId']);
+        if (!found) throw notFound('client');
+        sendJson(res, 200, found);
+      },
+    ],
+    [
+      'POST',
+      '/clients',
+      async ({ req, res, caller }) => {
+        const body = await jsonBody<IdpClientConfig>(req, 'CreateClient');
+        const confidential = ['client_secret_basic', 'client_secret_post'].includes(
+          body.tokenEndpointAuthMethod,
+        );
+        const secret =
+          confidential && !body.clientSecret && !body.clientSecretSha256 ? generateClientSecret() : undefined;
+        const metadata = clientMetadataFromConfig(secret ? { ...body, clientSecret: secret } : body);
+        if (await findClient(sql, metadata.client_id))
+          throw accountErrors.create('IDP_ALREADY_EXISTS', 'Client exists');
+        try {
+          await idp.provider().Client.validate(metadata as never);
+        } catch (cause) {
+          const detail = (cause as { error_description?: string }).error_description ?? 'invalid metadata';
+          throw idpErrors.create('IDP_CLIENT_INVALID', detail, { cause });
+        }
+        await upsertClient(sql, metadata, 'admin');
+        await change(caller, metadata.client_id, 'client.create');
+        const { client_secret: _hidden, ...shown } = metadata;
+        sendJson(res, 201, {
+          client: { clientId: metadata.client_id, source: 'admin', metadata: shown },
+          ...(secret ? { clientSecret: secret } : {}),
+        });
+      },
+    ],
+    [
+      'DELETE',
+      '/clients/{clientId}',
+      async ({ res, params, caller }) => {
+        if (!(await deleteClient(sql, params['clientId']!))) throw notFound('client');
+        await change(caller, params['clientId']!, 'client.delete');
+        noContent(res);
+      },
+    ],
+    [
+      'POST',
+      '/clients/{clientId}/secret',
+      async ({ res, params, caller }) => {
+        const clientSecret = await rotateClientSecret(sql, params['clientId']!);
+        await change(caller, params['clientId']!, 'client.secret.rotate');
+        sendJson(res, 200, { clientSecret });
+      },
+    ],
+    [
+      'GET',
+      '/sessions',
+      async ({ res, query }) => {
+        const active = query.get('active');
+        if (active !== null && active !== 'true' && active !== 'false') {
+          throw accountErrors.create('IDP_FIELD_INVALID', 'Query parameter active must be true or false');
+        }
+        sendJson(
+          res,
+          200,
+          await sessions.list({
+            userId: query.get('userId') ?? undefined,
+            activeOnly: active === 'true',
+            limit: intParam(query, 'limit', 1, 500),
+          }),
+        );
+      },
+      ['userId', 'active', 'limit'],
+    ],
+    [
+      'DELETE',
+      '/sessions/{sid}',
+      async ({ req, res, params, caller }) => {
+        const ended = await sessions.end(params['sid']!, 'revoked by admin', {
+          actor: caller.actor,
+          sourceIp: req.socket.remoteAddress,
+        });
+        if (!ended) throw notFound('active session');
+        noContent(res);
+      },
+    ],
+    ['GET', '/keys', async ({ res }) => sendJson(res, 200, await idp.keys.list())],
+    [
+      'POST',
+      '/keys/rotate',
+      async ({ res, caller }) => {
+        const result = await idp.keys.rotate();
+        await change(caller, result.activated ?? 'keys', 'keys.rotate', {
+          activated: result.activated,
+          retired: result.retired,
+        });
+        sendJson(res, 200, result);
+      },
+    ],
+    [
+      'GET',
+      '/audit',
+      async ({ res, query }) => {
+        for (const key of ['type', 'actor', 'subject', 'clientId']) {
+          if ((query.get(key) ?? '').length > 256) throw accountErrors.create('IDP_FIELD_TOO_LONG');
+        }
+        sendJson(
+          res,
+          200,
+          await audit.query({
+            type: (query.get('type') ?? undefined) as AuditEventType | undefined,
+            actor: query.get('actor') ?? undefined,
+            subject: query.get('subject') ?? undefined,
+            clientId: query.get('clientId') ?? undefined,
+            since: dateParam(query, 'since'),
+            until: dateParam(query, 'until'),
+            beforeId: intParam(query, 'beforeId', 0, Number.MAX_SAFE_INTEGER),
+            limit: intParam(query, 'limit', 1, 500),
+          }),
+        );
+      },
+      ['type', 'actor', 'subject', 'clientId', 'since', 'until', 'beforeId', 'limit'],
+    ],
+  ];
+  const routes: Route[] = table.map(([method, path, run, query]) => ({
+    method,
+    ...compile(path),
+    run,
+    query: query ?? [],
+  }));
+
+  return async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://admin.invalid');
+      if (!url.pathname.startsWith(`${mount}/`)) throw coreErrors.create('GH_NOT_FOUND');
+      const path = url.pathname.slice(mount.length);
+      if (path === '/openapi.json') {
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          throw coreErrors.create('GH_METHOD_NOT_ALLOWED', undefined, { headers: { allow: 'GET' } });
+        }
+        res.writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(openApi),
+        });
+        res.end(openApi);
+        return;
+      }
+      const matching = routes.filter((r) => r.pattern.test(path));
+      if (matching.length === 0) throw coreErrors.create('GH_NOT_FOUND');
+      const route = matching.find((r) => r.method === req.method);
+      if (!route) {
+        throw coreErrors.create('GH_METHOD_NOT_ALLOWED', undefined, {
+          headers: { allow: matching.map((r) => r.method).join(', ') },
+        });
+      }
+      const caller = await authenticate(req);
+      const values = route.pattern.exec(path)!.slice(1);
+      const params: Params = {};
+      route.keys.forEach((key, i) => {
+        let value: string;
+        try {
+          value = decodeURIComponent(values[i]!);
+        } catch {
+          throw coreErrors.create('GH_BAD_REQUEST', 'Malformed path');
+        }
+        if (value.length > 256)
+          throw accountErrors.create('IDP_FIELD_TOO_LONG', `Path parameter ${key} is too long`);
+        if (controlCharacter.test(value)) {
+          throw accountErrors.create('IDP_FIELD_INVALID', `Path parameter ${key} has an invalid value`);
+        }
+        params[key] = value;
+      });
+      checkQuery(url.searchParams, route.query);
+      await route.run({ req, res, params, query: url.searchParams, caller });
+    } catch (err) {
+      if (!req.complete) req.resume();
+      const status = (err as { status?: number }).status;
+      if (typeof status === 'number' && status < 500) {
+        logger.info({ code: (err as { code?: string }).code, method: req.method }, 'admin request refused');
+      } else {
+        logger.error({ err }, 'admin request failed');
+      }
+      sendError(res, err);
+    }
+  };
+}

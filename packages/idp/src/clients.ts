@@ -1,0 +1,264 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Sql } from '@gatehouse/core';
+import type { IdpClientConfig } from './config-schema.ts';
+import { idpErrors } from './errors.ts';
+
+/**
+ * The client registry, in SQL (`idp_clients`), in oidc-provider's snake_case metadata form.
+ *
+ * Client secrets are stored as SHA-256 hashes. They are high-entropy values the server generates
+ * (or long secrets from the config), so a fast hash is enough to make a stolen table useless, and a
+ * slow password hash (argon2) would cap token throughput. oidc-provider compares `client_secret`
+ * itself; see `installHashedSecretComparison` for how it compares against the hash instead.
+ */
+
+export type ClientSource = 'config' | 'demo' | 'admin';
+
+/** oidc-provider client metadata plus Gatehouse's own fields (`roles`, `first_party`). */
+export interface ClientMetadata {
+  client_id: string;
+  client_secret?: string;
+  token_endpoint_auth_method: string;
+  grant_types: string[];
+  response_types: string[];
+  redirect_uris: string[];
+  post_logout_redirect_uris?: string[];
+  backchannel_logout_uri?: string;
+  jwks_uri?: string;
+  jwks?: { keys: Record<string, unknown>[] };
+  scope?: string;
+  roles: string[];
+  first_party: boolean;
+  [key: string]: unknown;
+}
+
+/** The metadata properties Gatehouse adds to oidc-provider's (its `extraClientMetadata`). */
+export const EXTRA_CLIENT_METADATA = ['roles', 'first_party'] as const;
+
+export function hashClientSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** Constant-time comparison of a presented secret with a stored SHA-256 hex hash. */
+export function clientSecretMatches(presented: string, storedHash: string): boolean {
+  if (!/^[0-9a-f]{64}$/.test(storedHash)) return false;
+  return timingSafeEqual(Buffer.from(hashClientSecret(presented), 'hex'), Buffer.from(storedHash, 'hex'));
+}
+
+/** A new client secret: 256 random bits, base64url. */
+export function generateClientSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * Make oidc-provider compare `client_secret_basic` / `client_secret_post` secrets against the stored
+ * hash. oidc-provider calls `client.compareClientSecret(presented)` for those methods; its maintainer
+ * points to overriding that prototype method for hashed secrets (panva/node-oidc-provider#631),
+ * rather than handing the plain secret out of the adapter (which would mean storing it).
+ * The price: nothing may use the secret as a symmetric key (client_secret_jwt, HS* signing,
+ * PBES2/dir encryption, dynamic registration reads). The provider is configured with none of those.
+ */
+export function installHashedSecretComparison(Client: { prototype: object }): void {
+  Object.defineProperty(Client.prototype, 'compareClientSecret', {
+    configurable: true,
+    writable: true,
+    value(this: { clientSecret?: string }, presented: string): boolean {
+      if (typeof presented !== 'string' || typeof this.clientSecret !== 'string') return false;
+      return clientSecretMatches(presented, this.clientSecret);
+    },
+  });
+}
+
+/** Convert a config-file client to stored metadata (the secret hashed). */
+export function clientMetadataFromConfig(c: IdpClientConfig): ClientMetadata {
+  const confidential =
+    c.tokenEndpointAuthMethod === 'client_secret_basic' || c.tokenEndpointAuthMethod === 'client_secret_post';
+  const secretHash =
+    c.clientSecretSha256 ?? (c.clientSecret === undefined ? undefined : hashClientSecret(c.clientSecret));
+  if (confidential && secretHash === undefined) {
+    throw idpErrors.create(
+      'IDP_CLIENT_INVALID',
+      `client ${c.clientId}: clientSecret or clientSecretSha256 is required`,
+    );
+  }
+  if (!confidential && secretHash !== undefined) {
+    throw idpErrors.create(
+      'IDP_CLIENT_INVALID',
+      `client ${c.clientId}: a secret is useless with ${c.tokenEndpointAuthMethod}`,
+    );
+  }
+  const usesCode = c.grantTypes.includes('authorization_code');
+  if (usesCode && c.redirectUris.length === 0) {
+    throw idpErrors.create(
+      'IDP_CLIENT_INVALID',
+      `client ${c.clientId}: authorization_code needs redirectUris`,
+    );
+  }
+  if (c.tokenEndpointAuthMethod === 'none' && c.grantTypes.includes('client_credentials')) {
+    throw idpErrors.create(
+      'IDP_CLIENT_INVALID',
+      `client ${c.clientId}: a public client cannot use client_credentials`,
+    );
+  }
+  const md: ClientMetadata = {
+    client_id: c.clientId,
+    token_endpoint_auth_method: c.tokenEndpointAuthMethod,
+    grant_types: [...c.grantTypes],
+    response_types: usesCode ? ['code'] : [],
+    redirect_uris: [...c.redirectUris],
+    post_logout_redirect_uris: [...c.postLogoutRedirectUris],
+    roles: [...c.roles],
+    first_party: c.firstParty,
+  };
+  if (c.scope !== '') md.scope = c.scope;
+  if (secretHash !== undefined) md.client_secret = secretHash;
+  if (c.backchannelLogoutUri !== undefined) md.backchannel_logout_uri = c.backchannelLogoutUri;
+  if (c.jwksUri !== undefined) md.jwks_uri = c.jwksUri;
+  if (c.jwks !== undefined) md.jwks = c.jwks;
+  return md;
+}
+
+// Client lookups happen on every token request; a short per-process cache saves a round trip each.
+// Changes made through this module drop the entry at once in this process; other replicas see a
+// changed or deleted client (a rotated secret) within the cache time.
+const clientCaches = new WeakMap<Sql, Map<string, { at: number; metadata: ClientMetadata | undefined }>>();
+
+function forget(sql: Sql, clientId?: string): void {
+  const cache = clientCaches.get(sql);
+  if (!cache) return;
+  if (clientId === undefined) cache.clear();
+  else cache.delete(clientId);
+}
+
+/** findClient through the per-process cache (`maxAgeMs` 0 reads SQL every time). */
+export async function findClientCached(
+  sql: Sql,
+  clientId: string,
+  maxAgeMs: number,
+): Promise<ClientMetadata | undefined> {
+  let cache = clientCaches.get(sql);
+  if (!cache) {
+    cache = new Map();
+    clientCaches.set(sql, cache);
+  }
+  const now = Date.now();
+  const hit = cache.get(clientId);
+  if (!hit || now - hit.at >= maxAgeMs) {
+    const metadata = await findClient(sql, clientId);
+    if (cache.size >= 10_000) cache.clear(); // lookups of unknown ids must not grow it without bound
+    cache.set(clientId, { at: now, metadata });
+    return metadata === undefined ? undefined : structuredClone(metadata);
+  }
+  return hit.metadata === undefined ? undefined : structuredClone(hit.metadata);
+}
+
+export async function upsertClient(sql: Sql, metadata: ClientMetadata, source: ClientSource): Promise<void> {
+  await sql.query(
+    `insert into idp_clients (client_id, metadata, source) values ($1, $2::jsonb, $3)
+     on conflict (client_id) do update set metadata = excluded.metadata, source = excluded.source, updated_at = now()`,
+    [metadata.client_id, JSON.stringify(metadata), source],
+  );
+  forget(sql, metadata.client_id);
+}
+
+export async function findClient(sql: Sql, clientId: string): Promise<ClientMetadata | undefined> {
+  const rows = await sql.query<{ metadata: ClientMetadata }>(
+    'select metadata from idp_clients where client_id = $1',
+    [clientId],
+  );
+  return rows[0]?.metadata;
+}
+
+export async function listClients(
+  sql: Sql,
+): Promise<
+  Array<{ clientId: string; source: ClientSource; metadata: Omit<ClientMetadata, 'client_secret'> }>
+> {
+  const rows = await sql.query<{ client_id: string; source: ClientSource; metadata: ClientMetadata }>(
+    'select client_id, source, metadata from idp_clients order by client_id',
+  );
+  return rows.map((r) => {
+    const { client_secret: _hidden, ...metadata } = r.metadata;
+    return { clientId: r.client_id, source: r.source, metadata };
+  });
+}
+
+export async function deleteClient(sql: Sql, clientId: string): Promise<boolean> {
+  forget(sql, clientId);
+  const rows = await sql.query('delete from idp_clients where client_id = $1 returning client_id', [
+    clientId,
+  ]);
+  return rows.length > 0;
+}
+
+/** Replace a confidential client's secret; returns the new secret (shown once, never stored). */
+export async function rotateClientSecret(sql: Sql, clientId: string): Promise<string> {
+  const secret = generateClientSecret();
+  const rows = await sql.query(
+    `update idp_clients set metadata = jsonb_set(metadata, '{client_secret}', to_jsonb($2::text)), updated_at = now()
+     where client_id = $1 and metadata ? 'client_secret' returning client_id`,
+    [clientId, hashClientSecret(secret)],
+  );
+  forget(sql, clientId);
+  if (rows.length === 0) throw idpErrors.create('IDP_CLIENT_NOT_FOUND', `no confidential client ${clientId}`);
+  return secret;
+}
+
+/**
+ * Store the config file's clients (replacing earlier versions of them) and drop config clients that
+ * left the file. Clients created by the admin API are untouched.
+ */
+export async function syncConfigClients(sql: Sql, clients: IdpClientConfig[]): Promise<void> {
+  const metadata = clients.map(clientMetadataFromConfig);
+  for (const md of metadata) await upsertClient(sql, md, 'config');
+  await sql.query(`delete from idp_clients where source = 'config' and not (client_id = any($1::text[]))`, [
+    metadata.map((m) => m.client_id),
+  ]);
+  forget(sql);
+}
+
+/**
+ * The development fixtures of issue 3 / README: `demo-service` (confidential, client credentials,
+ * role `service`) and `demo-app` (public, code + PKCE, redirect `<publicUrl>/callback`). Secrets
+ * here are public by design.
+ */
+export function demoClients(publicUrl = 'http://localhost:8080'): IdpClientConfig[] {
+  const origin = publicUrl.replace(/\/$/, '');
+  return [
+    {
+      clientId: 'demo-service',
+      clientSecret: 'demo-service-secret',
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+      scope: '',
+      roles: ['service'],
+      firstParty: true,
+    },
+    {
+      clientId: 'demo-app',
+      tokenEndpointAuthMethod: 'none',
+      grantTypes: ['authorization_code', 'refresh_token'],
+      redirectUris: [`${origin}/callback`],
+      postLogoutRedirectUris: [`${origin}/`],
+      scope: 'openid profile email offline_access',
+      roles: [],
+      firstParty: true,
+    },
+  ];
+}
+
+/** The demo clients for the default public URL, http://localhost:8080. */
+export const DEMO_CLIENTS: readonly IdpClientConfig[] = demoClients();
+
+/**
+ * Seed the demo clients. Development only: the CLI calls it (through seedDevelopmentFixtures) when
+ * demo fixtures are on, which production refuses, so the public demo secret never exists in a
+ * production database.
+ */
+export async function seedDemoClients(sql: Sql, publicUrl?: string): Promise<string[]> {
+  const clients = demoClients(publicUrl);
+  for (const c of clients) await upsertClient(sql, clientMetadataFromConfig(c), 'demo');
+  return clients.map((c) => c.clientId);
+}

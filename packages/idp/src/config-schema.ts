@@ -1,0 +1,240 @@
+import { accountsConfigSchema } from './accounts-config.ts';
+
+/**
+ * The `idp` section of the Gatehouse configuration (JSON Schema, ajv with `useDefaults`).
+ * Every key has a default or is optional; unknown keys are refused everywhere.
+ */
+
+/**
+ * The development-only key-encryption secret. The CLI and `createIdp` refuse it in production mode:
+ * signing keys encrypted with a published secret are as good as public.
+ */
+export const DEV_KEY_ENCRYPTION_SECRET = 'gatehouse-development-key-encryption-secret-not-for-production';
+
+const clientIdPattern = '^[A-Za-z0-9._:-]{1,128}$';
+
+export const idpClientConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['clientId'],
+  properties: {
+    clientId: { type: 'string', pattern: clientIdPattern },
+    clientSecret: {
+      type: 'string',
+      minLength: 16,
+      maxLength: 512,
+      description:
+        'plain secret (stored as a SHA-256 hash); use clientSecretSha256 to keep it out of the file',
+    },
+    clientSecretSha256: {
+      type: 'string',
+      pattern: '^[0-9a-f]{64}$',
+      description: 'hex SHA-256 of the client secret',
+    },
+    tokenEndpointAuthMethod: {
+      type: 'string',
+      enum: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+      default: 'client_secret_basic',
+    },
+    grantTypes: {
+      type: 'array',
+      uniqueItems: true,
+      items: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials'] },
+      default: ['authorization_code', 'refresh_token'],
+    },
+    redirectUris: { type: 'array', items: { type: 'string', format: 'uri' }, default: [] },
+    postLogoutRedirectUris: { type: 'array', items: { type: 'string', format: 'uri' }, default: [] },
+    backchannelLogoutUri: { type: 'string', format: 'uri' },
+    jwksUri: { type: 'string', format: 'uri', description: 'public keys for private_key_jwt' },
+    jwks: {
+      type: 'object',
+      required: ['keys'],
+      properties: { keys: { type: 'array', items: { type: 'object' } } },
+      description: 'inline public keys for private_key_jwt',
+    },
+    scope: { type: 'string', default: 'openid profile email offline_access' },
+    roles: {
+      type: 'array',
+      items: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' },
+      default: [],
+      description: 'roles put in access tokens this client gets with client credentials',
+    },
+    firstParty: {
+      type: 'boolean',
+      default: false,
+      description: 'consent is skipped for first-party clients',
+    },
+  },
+} as const;
+
+export const idpConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    issuer: {
+      type: 'string',
+      format: 'uri',
+      pattern: '^https?://[^?#]+$',
+      description: 'issuer identifier; default server.publicUrl + /auth',
+    },
+    defaultAudience: {
+      type: 'string',
+      format: 'uri',
+      description: 'aud of access tokens when no resource is asked for; default server.publicUrl',
+    },
+    resources: {
+      type: 'array',
+      items: { type: 'string', format: 'uri' },
+      default: [],
+      description: 'further resource indicators (RFC 8707) clients may ask tokens for',
+    },
+    accessTokenTtlSeconds: {
+      type: 'integer',
+      minimum: 30,
+      maximum: 86400,
+      default: 600,
+      description: 'lifetime of access tokens (JWT, typ at+jwt), every grant',
+    },
+    refreshTokenTtlSeconds: {
+      type: 'integer',
+      minimum: 60,
+      maximum: 31536000,
+      default: 1209600,
+      description: 'absolute lifetime of a refresh-token chain; rotation does not extend it',
+    },
+    idTokenTtlSeconds: {
+      type: 'integer',
+      minimum: 30,
+      maximum: 86400,
+      default: 3600,
+      description: 'lifetime of ID tokens',
+    },
+    authorizationCodeTtlSeconds: {
+      type: 'integer',
+      minimum: 10,
+      maximum: 600,
+      default: 60,
+      description: 'lifetime of authorization codes (single use)',
+    },
+    sessionTtlSeconds: {
+      type: 'integer',
+      minimum: 60,
+      maximum: 31536000,
+      default: 86400,
+      description: 'lifetime of a sign-in session at the identity provider',
+    },
+    interactionTtlSeconds: {
+      type: 'integer',
+      minimum: 60,
+      maximum: 86400,
+      default: 900,
+      description: 'time a user has to finish the login and consent pages',
+    },
+    signingAlgorithm: {
+      type: 'string',
+      enum: ['ES256', 'EdDSA'],
+      default: 'ES256',
+      description: 'algorithm of the signing keys (changing it rotates to a key of the new algorithm)',
+    },
+    keyEncryptionSecret: {
+      type: 'string',
+      minLength: 32,
+      default: DEV_KEY_ENCRYPTION_SECRET,
+      description: 'encrypts signing keys at rest; the default is refused in production',
+    },
+    keyRotationDays: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 3650,
+      default: 30,
+      description:
+        'age at which the active signing key is rotated at start-up or on the hourly check; 0 = only by hand',
+    },
+    keyReloadSeconds: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 3600,
+      default: 60,
+      description: 'how often a replica re-reads the signing keys other replicas may have rotated',
+    },
+    clockToleranceSeconds: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 300,
+      default: 5,
+      description: 'clock skew allowed when checking JWTs (client assertions, DPoP proofs)',
+    },
+    clients: {
+      type: 'array',
+      items: idpClientConfigSchema,
+      default: [],
+      description: 'OAuth clients from the config file, stored in SQL at start (secrets hashed)',
+    },
+    allowPrivateNetworkFetch: {
+      type: 'boolean',
+      default: false,
+      description:
+        'let back-channel logout calls and client jwks_uri fetches reach loopback and private addresses (relying parties inside the cluster); off, they are refused as SSRF',
+    },
+    accounts: accountsConfigSchema,
+    features: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        pushedAuthorizationRequests: { type: 'boolean', default: false, description: 'PAR (RFC 9126)' },
+        requirePushedAuthorizationRequests: {
+          type: 'boolean',
+          default: false,
+          description: 'refuse authorization requests that were not pushed first',
+        },
+        dpop: { type: 'boolean', default: false, description: 'DPoP (RFC 9449)' },
+        backchannelLogout: { type: 'boolean', default: true, description: 'OIDC back-channel logout' },
+      },
+    },
+  },
+} as const;
+
+export interface IdpClientConfig {
+  clientId: string;
+  clientSecret?: string;
+  clientSecretSha256?: string;
+  tokenEndpointAuthMethod: 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  grantTypes: Array<'authorization_code' | 'refresh_token' | 'client_credentials'>;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  backchannelLogoutUri?: string;
+  jwksUri?: string;
+  jwks?: { keys: Record<string, unknown>[] };
+  scope: string;
+  roles: string[];
+  firstParty: boolean;
+}
+
+export interface IdpConfig {
+  issuer?: string;
+  defaultAudience?: string;
+  resources: string[];
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  idTokenTtlSeconds: number;
+  authorizationCodeTtlSeconds: number;
+  sessionTtlSeconds: number;
+  interactionTtlSeconds: number;
+  signingAlgorithm: 'ES256' | 'EdDSA';
+  keyEncryptionSecret: string;
+  keyRotationDays: number;
+  keyReloadSeconds: number;
+  clockToleranceSeconds: number;
+  clients: IdpClientConfig[];
+  allowPrivateNetworkFetch: boolean;
+  /** Accounts, brute force, registration (accounts-config.ts owns the schema and the type). */
+  accounts: Record<string, unknown>;
+  features: {
+    pushedAuthorizationRequests: boolean;
+    requirePushedAuthorizationRequests: boolean;
+    dpop: boolean;
+    backchannelLogout: boolean;
+  };
+}

@@ -1,0 +1,298 @@
+import { hkdfSync } from 'node:crypto';
+import type { Logger, SharedState, Sql } from '@gatehouse/core';
+import type Provider from 'oidc-provider';
+import { createAdapterClass, createGrantRevoker, type GrantRevoker, sweepExpired } from './adapter.ts';
+import { clientMetadataFromConfig, seedDemoClients, syncConfigClients } from './clients.ts';
+import { DEV_KEY_ENCRYPTION_SECRET, type IdpConfig } from './config-schema.ts';
+import { idpErrors } from './errors.ts';
+import { createIdpServer, type HttpHandler } from './idp-server.ts';
+import { jwtTokenMiddleware, markStructuredTokenRefusal } from './jwt-tokens.ts';
+import { createKeyManager, type KeyManager, type KeyRing, rotateKeys } from './keys.ts';
+import { type AccountsPort, buildProvider, type ProviderPages } from './provider.ts';
+import { createRevocationPublisher, type RevocationPublisher } from './revocation-publisher.ts';
+
+export * from './clients.ts';
+export * from './config-schema.ts';
+export * from './errors.ts';
+export type { HttpHandler } from './idp-server.ts';
+export { verifyAccessToken } from './jwt-tokens.ts';
+export * from './keys.ts';
+export type { AccountsPort, IdpAccount, ProviderPages } from './provider.ts';
+export * from './revocation-publisher.ts';
+
+/** The idp's migrations, for `migrate(sql, [idpMigrations, ...])`. */
+export const idpMigrations = { component: 'idp', dir: new URL('../migrations/', import.meta.url) };
+
+/**
+ * What the pages, the session API and the admin API get from the identity provider.
+ * `provider()` is a function: the provider is rebuilt when the signing keys change.
+ */
+export interface IdpRuntime {
+  config: IdpConfig;
+  mode: 'development' | 'production';
+  issuer: string;
+  defaultAudience: string;
+  sql: Sql;
+  state: SharedState;
+  logger: Logger;
+  provider(): Provider;
+  keys: KeyManager;
+  revocations: RevocationPublisher;
+  grants: GrantRevoker;
+  accounts: AccountsPort | undefined;
+}
+
+/** A factory for one of the handlers idp-server.ts dispatches to. */
+export type HandlerFactory = (idp: IdpRuntime) => HttpHandler | Promise<HttpHandler>;
+
+export interface CreateIdpOptions {
+  /** The validated `idp` config section. */
+  config: IdpConfig;
+  sql: Sql;
+  state: SharedState;
+  logger: Logger;
+  /** Production refuses the development key-encryption secret. Default development. */
+  mode?: 'development' | 'production';
+  /** `server.publicUrl`: the default issuer is publicUrl + /auth and the default audience publicUrl. */
+  publicUrl?: string;
+  /** Account lookups (`createAccounts(...)` from accounts.ts); without it no user can sign in. */
+  accounts?: AccountsPort;
+  pages?: ProviderPages;
+  /** Handlers for /auth/interaction/*, /authentication/*, /auth/admin/*; by default loaded from
+   * interactions.ts (`createInteractionHandler`), session-api.ts (`createSessionApi`) and
+   * admin-api.ts (`createAdminApi`) when those modules exist. */
+  interactions?: HandlerFactory;
+  sessionApi?: HandlerFactory;
+  adminApi?: HandlerFactory;
+  /** false: load no sibling handler module that was not passed in. Default true. */
+  autoload?: boolean;
+}
+
+export interface Idp {
+  handler: HttpHandler;
+  issuer: string;
+  /** `aud` of access tokens that name no resource. */
+  defaultAudience: string;
+  /** The current oidc-provider instance. */
+  readonly provider: Provider;
+  keys: KeyManager;
+  revocations: RevocationPublisher;
+  runtime: IdpRuntime;
+  close(): Promise<void>;
+}
+
+/** `cookies.keys` for oidc-provider: derived from the key-encryption secret, so every replica agrees. */
+function cookieKeys(secret: string): string[] {
+  return [
+    Buffer.from(hkdfSync('sha256', secret, 'gatehouse-idp', 'cookie-signing/v1', 32)).toString('base64url'),
+  ];
+}
+
+/** Load an optional sibling module's export without a static import (it may not exist yet). */
+async function optionalExport<T>(file: string, name: string): Promise<T | undefined> {
+  try {
+    const mod = (await import(new URL(file, import.meta.url).href)) as Record<string, unknown>;
+    return mod[name] as T | undefined;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+export function resolveIssuer(config: IdpConfig, publicUrl: string | undefined): string {
+  const issuer =
+    config.issuer ?? (publicUrl === undefined ? undefined : `${publicUrl.replace(/\/$/, '')}/auth`);
+  if (!issuer) throw idpErrors.create('IDP_CONFIG_INVALID', 'idp.issuer or server.publicUrl is required');
+  return issuer;
+}
+
+export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
+  const { config, sql, state, logger } = options;
+  const mode = options.mode ?? 'development';
+  if (mode === 'production' && config.keyEncryptionSecret === DEV_KEY_ENCRYPTION_SECRET) {
+    throw idpErrors.create('IDP_DEV_SECRET_IN_PRODUCTION');
+  }
+  const issuer = resolveIssuer(config, options.publicUrl);
+  if (mode === 'production' && new URL(issuer).protocol !== 'https:') {
+    // Tokens, codes and session cookies must not cross the network in clear (OIDC Core 16.17).
+    throw idpErrors.create(
+      'IDP_CONFIG_INVALID',
+      `the issuer must be an https URL in production (got ${issuer})`,
+    );
+  }
+  const defaultAudience = config.defaultAudience ?? options.publicUrl ?? new URL(issuer).origin;
+  const autoload = options.autoload ?? true;
+
+  // The account store: given, or (autoload) the one account-services.ts builds from the runtime,
+  // attached once the runtime exists; oidc-provider reads it at each use.
+  let accounts = options.accounts;
+
+  for (const c of config.clients) clientMetadataFromConfig(c); // throws IDP_CLIENT_INVALID early
+  const revocations = createRevocationPublisher({ sql, state, logger });
+  const grants = createGrantRevoker(sql, revocations);
+  const Adapter = createAdapterClass({ sql, grants, logger });
+
+  const makeProvider = (keyRing: KeyRing): Provider => {
+    const p = buildProvider({
+      config,
+      issuer,
+      defaultAudience,
+      keyRing,
+      adapter: Adapter,
+      sql,
+      cookieKeys: cookieKeys(config.keyEncryptionSecret),
+      logger,
+      accounts: () => accounts,
+      pages: options.pages ?? defaultPages,
+      interactionPath: `${new URL(issuer).pathname.replace(/\/$/, '')}/interaction`,
+    });
+    p.on('introspection.error', markStructuredTokenRefusal);
+    p.on('revocation.error', markStructuredTokenRefusal);
+    p.use(
+      jwtTokenMiddleware({
+        issuer,
+        keys: () => keys.verifier(),
+        revocations,
+        accounts: () => accounts,
+        clockToleranceSeconds: config.clockToleranceSeconds,
+        logger,
+        userinfoPath: '/me',
+      }),
+    );
+    return p;
+  };
+
+  let defaultPages: ProviderPages | undefined;
+  if (!options.pages && autoload) {
+    const pages = await optionalExport<(o?: object) => ProviderPages>(
+      './pages/provider-pages.ts',
+      'providerPages',
+    );
+    defaultPages = pages?.();
+  }
+
+  let provider: Provider | undefined;
+  const keys = await createKeyManager(sql, config, (ring) => {
+    provider = makeProvider(ring);
+    logger.info({ keys: ring.infos.map((k) => `${k.kid}:${k.state}`) }, 'signing keys changed');
+  });
+  if (config.keyRotationDays > 0) {
+    const r = await rotateKeys(sql, config, { ifOlderThanDays: config.keyRotationDays });
+    if (r.rotated) logger.info({ activated: r.activated, retired: r.retired }, 'scheduled key rotation');
+  }
+  await keys.reload();
+  provider ??= makeProvider(keys.current());
+
+  // Validate the config clients with oidc-provider's own metadata rules before serving them.
+  for (const c of config.clients) {
+    try {
+      await provider.Client.validate(
+        clientMetadataFromConfig(c) as unknown as Parameters<Provider['Client']['validate']>[0],
+      );
+    } catch (cause) {
+      const detail = (cause as { error_description?: string }).error_description ?? String(cause);
+      throw idpErrors.create('IDP_CLIENT_INVALID', `client ${c.clientId}: ${detail}`, { cause });
+    }
+  }
+  await syncConfigClients(sql, config.clients);
+  await revocations.restore();
+
+  const runtime: IdpRuntime = {
+    config,
+    mode,
+    issuer,
+    defaultAudience,
+    sql,
+    state,
+    logger,
+    provider: () => provider!,
+    keys,
+    revocations,
+    grants,
+    accounts,
+  };
+  if (!accounts && autoload) {
+    const services = await optionalExport<(idp: IdpRuntime) => { accounts: AccountsPort }>(
+      './account-services.ts',
+      'accountServices',
+    );
+    if (services) {
+      accounts = services(runtime).accounts;
+      runtime.accounts = accounts;
+    }
+  }
+
+  async function handlerFrom(given: HandlerFactory | undefined, file: string, name: string) {
+    const factory = given ?? (autoload ? await optionalExport<HandlerFactory>(file, name) : undefined);
+    return factory ? factory(runtime) : undefined;
+  }
+
+  let closing = false;
+  const handler = createIdpServer({
+    issuer,
+    provider: () => provider!,
+    logger,
+    health: { checks: { sql: () => sql.ping(), state: () => state.ping() }, draining: () => closing },
+    interactions: await handlerFrom(options.interactions, './interactions.ts', 'createInteractionHandler'),
+    sessionApi: await handlerFrom(options.sessionApi, './session-api.ts', 'createSessionApi'),
+    adminApi: await handlerFrom(options.adminApi, './admin-api.ts', 'createAdminApi'),
+  });
+
+  // Background upkeep; each timer is unref'd so it never keeps the process alive.
+  const timers: NodeJS.Timeout[] = [];
+  const every = (seconds: number, what: string, fn: () => Promise<unknown>) => {
+    const t = setInterval(() => {
+      fn().catch((err: unknown) => logger.error({ err }, `${what} failed`));
+    }, seconds * 1000);
+    t.unref();
+    timers.push(t);
+  };
+  every(config.keyReloadSeconds, 'signing key reload', () => keys.reload());
+  every(300, 'expired row sweep', async () => {
+    await sweepExpired(sql);
+    await revocations.prune();
+  });
+  if (config.keyRotationDays > 0) {
+    every(3600, 'scheduled key rotation', async () => {
+      const r = await rotateKeys(sql, config, { ifOlderThanDays: config.keyRotationDays });
+      if (r.rotated) await keys.reload();
+    });
+  }
+
+  return {
+    handler,
+    issuer,
+    defaultAudience,
+    get provider() {
+      return provider!;
+    },
+    keys,
+    revocations,
+    runtime,
+    async close() {
+      closing = true;
+      for (const t of timers) clearInterval(t);
+    },
+  };
+}
+
+/**
+ * Development fixtures: the demo clients (clients.ts) and, when the account store is there, the
+ * demo accounts (demo-accounts.ts). Refused in production mode: the demo secrets are public.
+ */
+export async function seedDevelopmentFixtures(idp: Idp): Promise<{ clients: string[]; accounts: string[] }> {
+  if (idp.runtime.mode === 'production') {
+    throw idpErrors.create('IDP_DEMO_IN_PRODUCTION');
+  }
+  const clients = await seedDemoClients(idp.runtime.sql, new URL(idp.issuer).origin);
+  let accounts: string[] = [];
+  const seed = await optionalExport<(accounts: unknown) => Promise<string[]>>(
+    './demo-accounts.ts',
+    'seedDemoAccounts',
+  );
+  const store = idp.runtime.accounts as { roles?: unknown; create?: unknown } | undefined;
+  if (seed && store && typeof store.create === 'function' && store.roles !== undefined)
+    accounts = await seed(store);
+  idp.runtime.logger.info({ clients, accounts }, 'development fixtures seeded');
+  return { clients, accounts };
+}

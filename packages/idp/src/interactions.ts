@@ -1,0 +1,279 @@
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { coreErrors, type GatehouseError, readFields } from '@gatehouse/core';
+import { accountErrors } from './account-errors.ts';
+import { accountServices } from './account-services.ts';
+import { clientAddress, requestOrigin } from './client-address.ts';
+import { assertSameOrigin } from './csrf.ts';
+import type { HttpHandler, IdpRuntime } from './index.ts';
+import { renderConsentPage } from './pages/consent-page.ts';
+import type { RenderedPage } from './pages/layout.ts';
+import { renderLoginPage } from './pages/login-page.ts';
+import { renderMessagePage } from './pages/message-page.ts';
+
+/**
+ * The hosted login and consent pages of oidc-provider's interactions, at
+ * `<issuer path>/interaction/:uid` (GET shows the page the prompt needs) with
+ * `/login`, `/confirm` and `/abort` (POST).
+ *
+ * - The interaction is the one oidc-provider bound to this browser with its signed cookie, and it
+ *   must be the one named in the path.
+ * - Every POST passes the cross-site rule (csrf.ts) and carries a token derived from the interaction
+ *   uid with a key only the identity provider holds, so a form built on another site fails twice.
+ * - Only the listed fields are accepted; there is no return URL parameter at all: where the browser
+ *   goes next is the interaction's own `returnTo`, which oidc-provider stored, so no open redirect.
+ * - A wrong password, an unknown or disabled account all show the same message (accounts.ts), with
+ *   the HTTP status of the API error (401, 429).
+ * - Consent is asked only when oidc-provider asks for it; first-party clients never get that far
+ *   (provider.ts grants them what they ask for).
+ */
+const uidShape = /^[A-Za-z0-9_-]{10,64}$/;
+const bodyLimit = 8 * 1024;
+
+interface InteractionLike {
+  uid: string;
+  prompt: { name: string; details: Record<string, unknown> };
+  params: Record<string, unknown>;
+  session?: { accountId?: string } | undefined;
+  grantId?: string | undefined;
+}
+
+function sendPage(res: ServerResponse, status: number, page: RenderedPage): void {
+  res.writeHead(status, { ...page.headers, 'content-length': Buffer.byteLength(page.html) });
+  res.end(page.html);
+}
+
+export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
+  const { accounts, config } = accountServices(idp);
+  const { logger, issuer } = idp;
+  const mount = `${new URL(issuer).pathname.replace(/\/$/, '')}/interaction`;
+  const trusted = new Set(config.trustedProxies);
+  const publicOrigins = [new URL(issuer).origin, ...config.allowedOrigins].map((o) => o.toLowerCase());
+  const csrfKey = Buffer.from(
+    hkdfSync('sha256', idp.config.keyEncryptionSecret, 'gatehouse-idp', 'interaction-csrf/v1', 32),
+  );
+
+  const csrfFor = (uid: string) => createHmac('sha256', csrfKey).update(uid).digest('base64url');
+  function checkCsrf(uid: string, presented: string | undefined): void {
+    const expected = Buffer.from(csrfFor(uid));
+    const given = Buffer.from(presented ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw accountErrors.create('IDP_CSRF_REJECTED', 'The form is not from this sign-in page: reload it');
+    }
+  }
+
+  function allowedOrigins(req: IncomingMessage): Set<string> {
+    const own = requestOrigin(req, trusted);
+    return new Set(own ? [...publicOrigins, own] : publicOrigins);
+  }
+
+  async function loadInteraction(
+    req: IncomingMessage,
+    res: ServerResponse,
+    uid: string,
+  ): Promise<InteractionLike> {
+    let interaction: InteractionLike;
+    try {
+      interaction = (await idp.provider().interactionDetails(req, res)) as unknown as InteractionLike;
+    } catch {
+      throw accountErrors.create('IDP_INTERACTION_NOT_FOUND');
+    }
+    if (interaction.uid !== uid) throw accountErrors.create('IDP_INTERACTION_NOT_FOUND');
+    return interaction;
+  }
+
+  async function clientName(clientId: unknown): Promise<string> {
+    if (typeof clientId !== 'string') return 'an application';
+    const client = await idp.provider().Client.find(clientId);
+    return client?.clientName ?? clientId;
+  }
+
+  async function loginPage(interaction: InteractionLike, extra: { error?: string; username?: string } = {}) {
+    const base = `${mount}/${interaction.uid}`;
+    return renderLoginPage({
+      action: `${base}/login`,
+      abortAction: `${base}/abort`,
+      csrf: csrfFor(interaction.uid),
+      clientName: await clientName(interaction.params['client_id']),
+      theme: config.theme,
+      ...extra,
+    });
+  }
+
+  async function consentPage(interaction: InteractionLike): Promise<RenderedPage> {
+    const base = `${mount}/${interaction.uid}`;
+    const details = interaction.prompt.details as {
+      missingOIDCScope?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    const accountId = interaction.session?.accountId;
+    const account = accountId ? await accounts.get(accountId) : undefined;
+    return renderConsentPage({
+      action: `${base}/confirm`,
+      abortAction: `${base}/abort`,
+      csrf: csrfFor(interaction.uid),
+      clientName: await clientName(interaction.params['client_id']),
+      username: account?.username ?? 'unknown',
+      theme: config.theme,
+      scopes: details.missingOIDCScope ?? [],
+      resources: details.missingResourceScopes ?? {},
+    });
+  }
+
+  async function show(req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {
+    const interaction = await loadInteraction(req, res, uid);
+    if (interaction.prompt.name === 'login') return sendPage(res, 200, await loginPage(interaction));
+    if (interaction.prompt.name === 'consent') return sendPage(res, 200, await consentPage(interaction));
+    throw accountErrors.create('IDP_INTERACTION_NOT_FOUND', 'This sign-in step is not supported');
+  }
+
+  async function formFields(req: IncomingMessage, allowed: string[]): Promise<Record<string, string>> {
+    const fields = await readFields(req, bodyLimit);
+    for (const name of Object.keys(fields)) {
+      if (!allowed.includes(name))
+        throw accountErrors.create('IDP_FIELD_UNKNOWN', `Unknown field ${name.slice(0, 40)}`);
+    }
+    return fields;
+  }
+
+  async function login(req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {
+    const interaction = await loadInteraction(req, res, uid);
+    const fields = await formFields(req, ['csrf', 'username', 'password']);
+    checkCsrf(uid, fields['csrf']);
+    if (interaction.prompt.name !== 'login') throw accountErrors.create('IDP_INTERACTION_NOT_FOUND');
+    const username = fields['username'] ?? '';
+    const password = fields['password'] ?? '';
+    if (!username || !password) {
+      return sendPage(
+        res,
+        400,
+        await loginPage(interaction, { error: 'Enter your username and password.', username }),
+      );
+    }
+    if (username.length > 128 || password.length > 1024) {
+      return sendPage(
+        res,
+        400,
+        await loginPage(interaction, { error: 'The username or password is too long.' }),
+      );
+    }
+    const clientId =
+      typeof interaction.params['client_id'] === 'string' ? interaction.params['client_id'] : undefined;
+    try {
+      const account = await accounts.authenticate(username, password, {
+        ip: clientAddress(req, trusted),
+        clientId,
+        via: 'interaction',
+      });
+      await idp.provider().interactionFinished(
+        req,
+        res,
+        { login: { accountId: account.id } },
+        {
+          mergeWithLastSubmission: false,
+        },
+      );
+    } catch (err) {
+      const e = err as GatehouseError;
+      if (!['IDP_INVALID_CREDENTIALS', 'IDP_LOGIN_THROTTLED', 'IDP_LOGIN_LOCKED'].includes(e.code)) throw err;
+      const page = await loginPage(interaction, { error: e.message, username });
+      for (const [name, value] of Object.entries(e.headers ?? {})) res.setHeader(name, value);
+      sendPage(res, e.status, page);
+    }
+  }
+
+  async function confirm(req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {
+    const interaction = await loadInteraction(req, res, uid);
+    const fields = await formFields(req, ['csrf']);
+    checkCsrf(uid, fields['csrf']);
+    if (interaction.prompt.name !== 'consent' || !interaction.session?.accountId) {
+      throw accountErrors.create('IDP_INTERACTION_NOT_FOUND');
+    }
+    const provider = idp.provider();
+    const details = interaction.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    const grant = interaction.grantId
+      ? await provider.Grant.find(interaction.grantId)
+      : new provider.Grant({
+          accountId: interaction.session.accountId,
+          clientId: String(interaction.params['client_id']),
+        });
+    if (!grant) throw accountErrors.create('IDP_INTERACTION_NOT_FOUND');
+    if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+    if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    const grantId = await grant.save();
+    await provider.interactionFinished(
+      req,
+      res,
+      { consent: interaction.grantId ? {} : { grantId } },
+      { mergeWithLastSubmission: true },
+    );
+  }
+
+  async function abort(req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {
+    await loadInteraction(req, res, uid);
+    const fields = await formFields(req, ['csrf']);
+    checkCsrf(uid, fields['csrf']);
+    await idp
+      .provider()
+      .interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'End-User aborted interaction' },
+        { mergeWithLastSubmission: false },
+      );
+  }
+
+  const actions: Record<string, (req: IncomingMessage, res: ServerResponse, uid: string) => Promise<void>> = {
+    login,
+    confirm,
+    abort,
+  };
+
+  return async (req, res) => {
+    try {
+      const path = (req.url ?? '/').split('?')[0]!;
+      const rest = path.startsWith(`${mount}/`) ? path.slice(mount.length + 1).split('/') : [];
+      const [uid, action, ...extra] = rest;
+      if (!uid || !uidShape.test(uid) || extra.length > 0) throw coreErrors.create('GH_NOT_FOUND');
+      if (action === undefined) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          throw coreErrors.create('GH_METHOD_NOT_ALLOWED', undefined, { headers: { allow: 'GET' } });
+        }
+        return await show(req, res, uid);
+      }
+      const run = actions[action];
+      if (!run) throw coreErrors.create('GH_NOT_FOUND');
+      if (req.method !== 'POST')
+        throw coreErrors.create('GH_METHOD_NOT_ALLOWED', undefined, { headers: { allow: 'POST' } });
+      assertSameOrigin(req, allowedOrigins(req));
+      await run(req, res, uid);
+    } catch (err) {
+      if (!req.complete) req.resume();
+      const e = err as Partial<GatehouseError>;
+      const status = typeof e.status === 'number' ? e.status : 500;
+      if (status >= 500) logger.error({ err }, 'interaction failed');
+      else logger.info({ code: e.code }, 'interaction request refused');
+      const message =
+        status >= 500 ? 'Something went wrong on our side. Please try again later.' : (e.message ?? '');
+      const page = renderMessagePage({
+        title: status === 404 ? 'Page not found' : 'Sign-in error',
+        message,
+        code: e.code ?? 'GH_INTERNAL',
+        theme: config.theme,
+      });
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      for (const [name, value] of Object.entries(e.headers ?? {})) res.setHeader(name, value);
+      sendPage(res, status, page);
+    }
+  };
+}

@@ -1,0 +1,343 @@
+import type { Logger } from '@gatehouse/core';
+import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { recordJwtAccessToken } from './adapter.ts';
+import { EXTRA_CLIENT_METADATA, installHashedSecretComparison } from './clients.ts';
+import type { IdpConfig } from './config-schema.ts';
+import type { KeyRing } from './keys.ts';
+
+/**
+ * The oidc-provider configuration: what Gatehouse allows and what it turns off. The protocol is
+ * oidc-provider's; this file only chooses.
+ *
+ * - Code flow only (`response_types: code`), PKCE S256 required for every client, exact redirect URIs
+ *   (oidc-provider compares them exactly; a missing redirect_uri is never filled in).
+ * - Access tokens are JWTs (RFC 9068, `typ: at+jwt`) for every grant: every token request resolves
+ *   a resource indicator (RFC 8707), `idp.defaultAudience` when the client names none.
+ * - Refresh tokens rotate on every use; oidc-provider revokes the grant when a consumed one comes back,
+ *   and keeps them bound to their client. Their chain has an absolute lifetime (`iiat` + TTL).
+ * - Client secrets are compared against SHA-256 hashes (clients.ts), so no symmetric algorithm that
+ *   would need the secret itself (HS*, client_secret_jwt) is enabled.
+ */
+
+/** What the identity provider needs from accounts (accounts.ts implements it). */
+export interface IdpAccount {
+  accountId: string;
+  /** Put in access tokens as `username`. */
+  username?: string;
+  /** Put in access tokens as `roles` (direct and through groups). */
+  roles?: string[];
+  claims(
+    use: string,
+    scope: string,
+    claims: Record<string, unknown>,
+    rejected: string[],
+  ): Promise<Record<string, unknown>> | Record<string, unknown>;
+}
+
+export interface AccountsPort {
+  /** undefined for an unknown or disabled account: oidc-provider then refuses codes and refresh tokens. */
+  findAccount(
+    ctx: KoaContextWithOIDC | undefined,
+    sub: string,
+    token?: unknown,
+  ): Promise<IdpAccount | undefined>;
+}
+
+/** Optional page renderers (the hosted pages); defaults are plain, safe HTML. */
+export interface ProviderPages {
+  renderError?: NonNullable<Configuration['renderError']>;
+  logoutSource?: (ctx: KoaContextWithOIDC, form: string) => Promise<void> | void;
+  postLogoutSuccessSource?: (ctx: KoaContextWithOIDC) => Promise<void> | void;
+}
+
+export interface BuildProviderOptions {
+  config: IdpConfig;
+  issuer: string;
+  defaultAudience: string;
+  keyRing: KeyRing;
+  adapter: NonNullable<Configuration['adapter']>;
+  sql: import('@gatehouse/core').Sql;
+  cookieKeys: string[];
+  logger: Logger;
+  /** Read at each use: the account store may be attached after the provider is built. */
+  accounts: () => AccountsPort | undefined;
+  pages?: ProviderPages | undefined;
+  /** Path of the interaction pages under the issuer's origin. */
+  interactionPath: string;
+}
+
+export const SCOPES = ['openid', 'offline_access', 'profile', 'email'] as const;
+
+/** Standard claims released per scope (OIDC Core 5.4); `roles` travels in access tokens only. */
+export const CLAIMS_BY_SCOPE: Record<string, string[]> = {
+  openid: ['sub'],
+  profile: ['preferred_username', 'name', 'given_name', 'family_name', 'updated_at'],
+  email: ['email', 'email_verified'],
+};
+
+const asymmetricAlgs = ['ES256', 'EdDSA', 'PS256', 'RS256'] as const;
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.5}</style></head><body><main>${body}</main></body></html>`;
+}
+
+/** Error page: never a redirect (an unregistered redirect_uri must not be followed), no reflected markup. */
+async function defaultRenderError(
+  ctx: KoaContextWithOIDC,
+  out: { error: string; error_description?: string },
+) {
+  ctx.type = 'html';
+  ctx.body = page(
+    'Sign-in error',
+    `<h1>Something went wrong</h1><p><code>${escapeHtml(out.error)}</code></p>${
+      out.error_description ? `<p>${escapeHtml(out.error_description)}</p>` : ''
+    }`,
+  );
+}
+
+function clientMeta(client: { metadata(): Record<string, unknown> } | undefined): Record<string, unknown> {
+  return client ? client.metadata() : {};
+}
+
+function clientRoles(client: { metadata(): Record<string, unknown> } | undefined): string[] {
+  const roles = clientMeta(client)['roles'];
+  return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
+}
+
+function isFirstParty(client: { metadata(): Record<string, unknown> } | undefined): boolean {
+  const md = clientMeta(client);
+  return md['first_party'] === true || md['firstParty'] === true;
+}
+
+export function buildProvider(options: BuildProviderOptions): Provider {
+  const { config, issuer, defaultAudience, keyRing, accounts, logger, sql } = options;
+  const alg = config.signingAlgorithm;
+  const allowedResources = new Set([defaultAudience, ...config.resources]);
+
+  const configuration: Configuration = {
+    adapter: options.adapter,
+    jwks: keyRing.privateJwks as Configuration['jwks'],
+    cookies: {
+      keys: options.cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    clients: [],
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      id_token_signed_response_alg: alg,
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    enabledJWA: {
+      clientAuthSigningAlgValues: [...asymmetricAlgs],
+      idTokenSigningAlgValues: ['ES256', 'EdDSA'],
+      userinfoSigningAlgValues: ['ES256', 'EdDSA'],
+      introspectionSigningAlgValues: ['ES256', 'EdDSA'],
+      authorizationSigningAlgValues: ['ES256', 'EdDSA'],
+      requestObjectSigningAlgValues: [...asymmetricAlgs],
+      dPoPSigningAlgValues: ['ES256', 'EdDSA'],
+    },
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    scopes: [...SCOPES],
+    claims: CLAIMS_BY_SCOPE,
+    clockTolerance: config.clockToleranceSeconds,
+    allowOmittingSingleRegisteredRedirectUri: false,
+    // Authorization by POST (oidcc-ensure-post-request-succeeds) stays off: oidc-provider allows it only
+    // with SameSite=None session cookies, which need HTTPS and weaken cross-site protection.
+    enableHttpPostMethods: false,
+    rotateRefreshToken: true,
+    extraClientMetadata: {
+      properties: [...EXTRA_CLIENT_METADATA],
+      validator(_ctx, key, value) {
+        if (key === 'roles') {
+          if (value === undefined) return;
+          if (!Array.isArray(value) || !value.every((r) => typeof r === 'string')) {
+            throw new errors.InvalidClientMetadata('roles must be an array of strings');
+          }
+        }
+        if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
+          throw new errors.InvalidClientMetadata('first_party must be a boolean');
+        }
+      },
+    },
+    async findAccount(ctx, sub, token) {
+      const store = accounts();
+      if (!store) return undefined;
+      const account = await store.findAccount(ctx, sub, token);
+      return account as Awaited<ReturnType<NonNullable<Configuration['findAccount']>>>;
+    },
+    async issueRefreshToken(_ctx, client, code) {
+      return client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access');
+    },
+    // First-party clients skip consent: their grant is what they ask for (oidc-provider's recipe).
+    async loadExistingGrant(ctx) {
+      const grantId =
+        (ctx.oidc.result?.consent as { grantId?: string } | undefined)?.grantId ??
+        ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
+      if (grantId) {
+        const existing = await ctx.oidc.provider.Grant.find(grantId);
+        if (existing) return existing;
+      }
+      if (!isFirstParty(ctx.oidc.client) || !ctx.oidc.session?.accountId) return undefined;
+      const grant = new ctx.oidc.provider.Grant({
+        clientId: ctx.oidc.client!.clientId,
+        accountId: ctx.oidc.session.accountId,
+      });
+      const requested = ctx.oidc.params?.['scope'];
+      if (typeof requested === 'string') {
+        grant.addOIDCScope(requested);
+        for (const indicator of Object.keys(ctx.oidc.resourceServers ?? {}))
+          grant.addResourceScope(indicator, requested);
+      }
+      await grant.save();
+      return grant;
+    },
+    async extraTokenClaims(ctx, token) {
+      const t = token as unknown as {
+        kind: string;
+        accountId?: string;
+        sessionUid?: string;
+        client?: { metadata(): Record<string, unknown> };
+      };
+      if (t.kind === 'ClientCredentials') return { roles: clientRoles(t.client ?? ctx?.oidc.client) };
+      if (!t.accountId) return undefined;
+      const account = await accounts()?.findAccount(ctx, t.accountId, token);
+      const extra: Record<string, unknown> = { roles: account?.roles ?? [] };
+      if (account?.username) extra['username'] = account.username;
+      // `sid` is the OIDC session's uid: one value per browser session for every client, which is
+      // what an admin revokes (docs/contracts.md: revocation by sid).
+      if (t.sessionUid) extra['sid'] = t.sessionUid;
+      return extra;
+    },
+    formats: {
+      customizers: {
+        // JWTs issued inside a grant are recorded so that revoking the grant revokes them (adapter.ts).
+        async jwt(_ctx, token, jwt) {
+          const t = token as unknown as {
+            grantId?: string;
+            sid?: string;
+            clientId: string;
+            accountId?: string;
+          };
+          const p = jwt.payload as { jti: string; exp: number };
+          if (t.grantId) {
+            await recordJwtAccessToken(sql, {
+              jti: p.jti,
+              grantId: t.grantId,
+              ...(t.sid === undefined ? {} : { sid: t.sid }),
+              clientId: t.clientId,
+              ...(t.accountId === undefined ? {} : { accountId: t.accountId }),
+              exp: p.exp,
+            });
+          }
+        },
+      },
+    },
+    features: {
+      devInteractions: { enabled: false },
+      registration: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      backchannelLogout: { enabled: config.features.backchannelLogout },
+      rpInitiatedLogout: {
+        enabled: true,
+        ...(options.pages?.logoutSource ? { logoutSource: options.pages.logoutSource } : {}),
+        ...(options.pages?.postLogoutSuccessSource
+          ? { postLogoutSuccessSource: options.pages.postLogoutSuccessSource }
+          : {}),
+      },
+      pushedAuthorizationRequests: {
+        enabled: config.features.pushedAuthorizationRequests,
+        requirePushedAuthorizationRequests: config.features.requirePushedAuthorizationRequests,
+      },
+      dPoP: { enabled: config.features.dpop },
+      resourceIndicators: {
+        enabled: true,
+        async defaultResource(_ctx, _client, oneOf) {
+          return oneOf ?? defaultAudience;
+        },
+        // A token request without `resource` gets the resource granted at authorization.
+        async useGrantedResource() {
+          return true;
+        },
+        async getResourceServerInfo(_ctx, resourceIndicator, client) {
+          if (!allowedResources.has(resourceIndicator)) throw new errors.InvalidTarget();
+          return {
+            // The scopes a token for this audience may carry are those the client may ask for.
+            scope: client.scope ?? SCOPES.join(' '),
+            audience: resourceIndicator,
+            accessTokenTTL: config.accessTokenTtlSeconds,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg } },
+          };
+        },
+      },
+    },
+    interactions: {
+      url: (_ctx, interaction) => `${options.interactionPath}/${interaction.uid}`,
+    },
+    ttl: {
+      AccessToken: config.accessTokenTtlSeconds,
+      ClientCredentials: config.accessTokenTtlSeconds,
+      AuthorizationCode: config.authorizationCodeTtlSeconds,
+      IdToken: config.idTokenTtlSeconds,
+      Interaction: config.interactionTtlSeconds,
+      Session: config.sessionTtlSeconds,
+      Grant: config.refreshTokenTtlSeconds,
+      // Absolute lifetime: a rotated token keeps its chain's first issue time (iiat).
+      RefreshToken(_ctx, token) {
+        const iiat = (token as unknown as { iiat?: number }).iiat ?? Math.floor(Date.now() / 1000);
+        const left = iiat + config.refreshTokenTtlSeconds - Math.floor(Date.now() / 1000);
+        return Math.max(1, left);
+      },
+    },
+    renderError: options.pages?.renderError ?? defaultRenderError,
+    // oidc-provider refuses outbound requests to special-use addresses (SSRF) with its own dispatcher;
+    // dropping it is an explicit opt-in for relying parties on the cluster network.
+    ...((config.allowPrivateNetworkFetch
+      ? {
+          fetch: (url: URL | string, init: RequestInit & { dispatcher?: unknown }) => {
+            const { dispatcher: _ssrfGuard, ...rest } = init;
+            return globalThis.fetch(url, rest);
+          },
+        }
+      : {}) as Partial<Configuration>),
+  };
+
+  const provider = new Provider(issuer, configuration);
+  // Requests reach the provider through the gateway; idp-server.ts pins the forwarded host and
+  // protocol to the issuer's, so trusting them cannot move the issuer's endpoints.
+  provider.proxy = true;
+  installHashedSecretComparison(provider.Client);
+
+  provider.on('server_error', (_ctx, err) => logger.error({ err }, 'oidc-provider server error'));
+  // Every refused protocol request is logged with its OAuth error code (never with its parameters).
+  for (const event of [
+    'authorization.error',
+    'grant.error',
+    'introspection.error',
+    'revocation.error',
+    'userinfo.error',
+    'end_session.error',
+    'end_session_confirm.error',
+    'pushed_authorization_request.error',
+    'backchannel.error',
+  ]) {
+    (provider as unknown as NodeJS.EventEmitter).on(
+      event,
+      (_ctx: unknown, err: { error?: string; error_description?: string }) =>
+        logger.info({ event, error: err.error, description: err.error_description }, 'oauth request refused'),
+    );
+  }
+  provider.on('grant.revoked', (_ctx, grantId) => logger.info({ grantId }, 'grant revoked'));
+  return provider;
+}

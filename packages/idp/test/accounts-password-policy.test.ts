@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { checkPassword } from '../src/password-policy.ts';
+
+function verdict(password: string, usernameKey?: string): string | undefined {
+  try {
+    checkPassword(password, usernameKey ? { usernameKey } : {});
+    return undefined;
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
+}
+
+describe('password policy (NIST SP 800-63B)', () => {
+  test('8 characters is enough, 7 is not', () => {
+    assert.equal(verdict('tx7#kq2m'), undefined);
+    assert.equal(verdict('tx7#kq2'), 'IDP_PASSWORD_TOO_SHORT');
+  });
+
+  test('up to 128 characters are accepted, more are not', () => {
+    assert.equal(verdict('horse '.repeat(21).slice(0, 128)), undefined);
+    assert.equal(verdict('z'.repeat(64) + 'y'.repeat(65)), 'IDP_PASSWORD_TOO_LONG');
+  });
+
+  test('no composition rules: lower-case letters only is fine', () => {
+    assert.equal(verdict('correcthorsebatterystaple'), undefined);
+  });
+
+  test('length counts characters, not bytes or UTF-16 units', () => {
+    assert.equal(verdict('🔑🔒🗝🔑🔒🗝🔑'), 'IDP_PASSWORD_TOO_SHORT'); // 7 code points, 14 UTF-16 units
+    assert.equal(verdict('パスワードは長い秘密'), undefined);
+  });
+
+  test('common passwords are refused, whatever their case', () => {
+    for (const p of [
+      'password',
+      'Password1',
+      'qwerty123',
+      'iloveyou',
+      'P@$$w0rd',
+      'football2024',
+      '12345678',
+    ]) {
+      assert.equal(verdict(p), 'IDP_PASSWORD_COMMON', p);
+    }
+  });
+
+  test('repeated and sequential characters are refused', () => {
+    for (const p of ['aaaaaaaa', 'abcabcabc', 'abcdefghij', '98765432']) {
+      assert.equal(verdict(p), 'IDP_PASSWORD_COMMON', p);
+    }
+  });
+
+  test('the username, or a password containing a long username, is refused', () => {
+    assert.equal(verdict('margaret', 'margaret'), 'IDP_PASSWORD_CONTAINS_USERNAME');
+    assert.equal(verdict('my-margaret-2024!', 'margaret'), 'IDP_PASSWORD_CONTAINS_USERNAME');
+    assert.equal(verdict('bobsleigh-champion', 'bob'), undefined);
+  });
+
+  test('NFKC: a full-width spelling of a common password is still common', () => {
+    assert.equal(verdict('\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44'), 'IDP_PASSWORD_COMMON');
+  });
+});
+
+describe('accounts configuration', () => {
+  test('a theme that could close the style block is refused', async () => {
+    const { resolveAccountsConfig } = await import('../src/accounts-config.ts');
+    assert.throws(() => resolveAccountsConfig({ theme: '</style><script>alert(1)</script>' }), /theme/);
+    assert.equal(
+      resolveAccountsConfig({ theme: ':root { --gh-accent: red; }' }).theme,
+      ':root { --gh-accent: red; }',
+    );
+  });
+
+  test('argon2 parameters below the floor are refused', async () => {
+    const { resolveAccountsConfig } = await import('../src/accounts-config.ts');
+    assert.throws(() => resolveAccountsConfig({ passwordHash: { memoryCost: 4096 } }), /memoryCost/);
+    assert.deepEqual(resolveAccountsConfig().passwordHash, {
+      memoryCost: 19456,
+      timeCost: 2,
+      parallelism: 1,
+    });
+  });
+});
