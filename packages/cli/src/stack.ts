@@ -44,13 +44,18 @@ export interface StackOptions {
   logger?: Logger;
 }
 
-export async function openStorage(config: GatehouseConfig, logger: Logger): Promise<Sql> {
+export async function openStorage(
+  config: GatehouseConfig,
+  logger: Logger,
+  onApplied?: (applied: string[]) => void,
+): Promise<Sql> {
   const sql =
     config.storage.driver === 'postgres'
       ? await openSql({ driver: 'postgres', url: requireValue(config.storage.url, 'storage.url') })
       : await openSql({ driver: 'pglite', dataDir: config.storage.dataDir });
   const applied = await migrate(sql, [idpMigrations]);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  onApplied?.(applied);
   return sql;
 }
 

@@ -98,3 +98,34 @@ describe('gatehouse dev refuses a bad configuration', () => {
     assert.match(r.stderr, /idp\.keyEncryptionSecret: /);
   });
 });
+
+describe('gatehouse migrate and keys on an embedded data folder', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gh-cli-data-'));
+  const env = { GATEHOUSE_STORAGE__DATA_DIR: dataDir };
+
+  test('migrate applies the migrations once, then has nothing to do', () => {
+    const first = gatehouse(['migrate'], env);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^applied: idp\/0001_oidc, idp\/0002_accounts/m);
+    const second = gatehouse(['migrate'], env);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout.trim(), 'up to date: no migration to apply');
+  });
+
+  test('keys rotate publishes a key and keys list shows it active', () => {
+    const rotate = gatehouse(['keys', 'rotate'], env);
+    assert.equal(rotate.code, 0, rotate.stderr);
+    const list = gatehouse(['keys', 'list', '--json'], env);
+    assert.equal(list.code, 0, list.stderr);
+    const keys = JSON.parse(list.stdout) as { kid: string; state: string; alg: string }[];
+    assert.equal(keys.filter((k) => k.state === 'active').length, 1);
+    assert.ok(keys.every((k) => k.alg === 'ES256'));
+    assert.ok(rotate.stdout.includes(keys.find((k) => k.state === 'active')!.kid));
+  });
+
+  test('keys without an action exits 2', () => {
+    const r = gatehouse(['keys'], env);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /say 'list' or 'rotate'/);
+  });
+});

@@ -1,8 +1,7 @@
-import { ConfigError } from '@gatehouse/core';
 import { type Command, configHelp, configOptions } from '../command.ts';
 import { examples } from '../examples.ts';
-import { loadGatehouseConfig } from '../load-config.ts';
-import { demoEnabled, productionProblems } from '../production-guard.ts';
+import { loadConfigOrReport } from '../load-or-exit.ts';
+import { demoEnabled } from '../production-guard.ts';
 import { startStack } from '../stack.ts';
 
 export const devCommand: Command = {
@@ -16,25 +15,10 @@ ${configHelp}
   -p, --port PORT     gateway port (default 8080; same as GATEHOUSE_SERVER__PORT)`,
   options: { ...configOptions, port: { type: 'string', short: 'p' } },
   async run({ values }) {
-    let config: ReturnType<typeof loadGatehouseConfig>;
-    try {
-      const env = { ...process.env };
-      if (typeof values.port === 'string') env.GATEHOUSE_SERVER__PORT = values.port;
-      config = loadGatehouseConfig(values.config, env);
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        console.error(`gatehouse dev: ${err.message}`);
-        return 1;
-      }
-      throw err;
-    }
-    const problems = productionProblems(config);
-    if (problems.length > 0) {
-      console.error(
-        `gatehouse dev: refusing to start in production mode:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-      );
-      return 1;
-    }
+    const env = { ...process.env };
+    if (typeof values.port === 'string') env.GATEHOUSE_SERVER__PORT = values.port;
+    const config = loadConfigOrReport('dev', values.config, env);
+    if (!config) return 1;
     const started = Date.now();
     const stack = await startStack(config, {
       demo: demoEnabled(config),

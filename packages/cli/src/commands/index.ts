@@ -1,6 +1,19 @@
 import type { Command } from '../command.ts';
+import { benchCommand } from './bench.ts';
 import { configCommand } from './config.ts';
 import { devCommand } from './dev.ts';
+import { gatewayCommand } from './gateway.ts';
+import { idpCommand } from './idp.ts';
+import { keysCommand } from './keys.ts';
+import { migrateCommand } from './migrate.ts';
 
 /** Every verb, in the order `gatehouse --help` lists them. */
-export const commands: Command[] = [devCommand, configCommand];
+export const commands: Command[] = [
+  devCommand,
+  idpCommand,
+  gatewayCommand,
+  migrateCommand,
+  keysCommand,
+  configCommand,
+  benchCommand,
+];

@@ -1,0 +1,57 @@
+import { createServer } from 'node:http';
+import { createLogger, createMetricsRegistry, Shutdown, withOpsEndpoints } from '@gatehouse/core';
+import { createIdp, type IdpConfig } from '@gatehouse/idp';
+import { type Command, configHelp, configOptions } from '../command.ts';
+import { loadConfigOrReport } from '../load-or-exit.ts';
+import { listen, openSharedState, openStorage } from '../stack.ts';
+
+export const idpCommand: Command = {
+  name: 'idp',
+  summary: 'Run the identity provider alone (one Kubernetes Deployment per verb)',
+  usage: 'gatehouse idp [--config FILE] [--port PORT] [--host HOST]',
+  help: `Serves the OpenID Provider (under the issuer's path, /auth by default), the first-party
+session API (/authentication) and the admin API, plus /health/live, /health/ready and /metrics.
+Applies pending migrations under a lock at start. Put a gateway in front of it for the public origin:
+route /auth and /authentication to this process with forwardToken: true.
+
+${configHelp}
+  -p, --port PORT     listen port (default server.port)
+      --host HOST     listen address (default server.host)`,
+  options: { ...configOptions, port: { type: 'string', short: 'p' }, host: { type: 'string' } },
+  async run({ values }) {
+    const config = loadConfigOrReport('idp', values.config);
+    if (!config) return 1;
+    const logger = createLogger({ level: config.log.level, name: 'gatehouse-idp' });
+    const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs);
+    const sql = await openStorage(config, logger);
+    shutdown.add('sql', () => sql.close());
+    const state = await openSharedState(config);
+    shutdown.add('state', () => state.close());
+    const idp = await createIdp({
+      config: config.idp as unknown as IdpConfig,
+      mode: config.mode,
+      publicUrl: config.server.publicUrl,
+      sql,
+      state,
+      logger,
+    });
+    shutdown.add('idp', () => idp.close());
+    const server = createServer(
+      withOpsEndpoints(idp.handler, {
+        checks: { storage: () => sql.ping(), state: () => state.ping() },
+        draining: () => shutdown.draining,
+        metrics: createMetricsRegistry('idp'),
+      }),
+    );
+    shutdown.addServer(server);
+    shutdown.installSignalHandlers();
+    const port = typeof values.port === 'string' ? Number(values.port) : config.server.port;
+    const url = await listen(
+      server,
+      port,
+      typeof values.host === 'string' ? values.host : config.server.host,
+    );
+    logger.info({ url, issuer: idp.issuer }, 'identity provider listening');
+    return undefined;
+  },
+};
