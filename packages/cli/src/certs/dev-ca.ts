@@ -110,7 +110,7 @@ export async function issueCertificate(ca: PemPair, options: IssueOptions): Prom
       subject: `CN=${rdnValue(options.name)}`,
       issuer: caCert.subject,
       publicKey: keys.publicKey,
-      signingKey: caKey,
+      signingKey: caKey as CryptoKey,
       signingAlgorithm: SIGNING_ALGORITHM,
       ...validity(options.days ?? 365),
       extensions: [
