@@ -38,6 +38,21 @@ export const gatewayErrors = defineErrors({
     message: 'Forward-auth requests are only accepted from trusted proxies',
   },
 
+  // Browser sessions (BFF): the gateway as the confidential OAuth client
+  GW_BFF_RETURN_TO_INVALID: {
+    status: 400,
+    message: 'return_to must be a relative path on this site',
+  },
+  GW_BFF_STATE_INVALID: {
+    status: 400,
+    message: 'The login callback does not belong to a login started in this browser',
+  },
+  GW_BFF_LOGIN_FAILED: { status: 400, message: 'The identity provider did not complete the login' },
+  GW_BFF_SESSION_EXPIRED: { status: 401, message: 'The browser session has ended; log in again' },
+  GW_BFF_CROSS_SITE: { status: 403, message: 'This request must come from this site' },
+  GW_METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed' },
+  GW_BFF_IDP_UNAVAILABLE: { status: 502, message: 'The identity provider could not be reached' },
+
   // Process
   GW_INTERNAL: { status: 500, message: 'Internal error' },
 });

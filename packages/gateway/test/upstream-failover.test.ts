@@ -151,7 +151,13 @@ describe('health probes under load', () => {
     front = await startFront({
       upstreams: [busy.url],
       connections: 1,
-      healthCheck: { path: '/health', intervalMs: 60_000, timeoutMs: 2000, unhealthyThreshold: 1, healthyThreshold: 1 },
+      healthCheck: {
+        path: '/health',
+        intervalMs: 60_000,
+        timeoutMs: 2000,
+        unhealthyThreshold: 1,
+        healthyThreshold: 1,
+      },
     });
   });
   after(async () => {

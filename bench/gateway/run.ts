@@ -1,0 +1,448 @@
+/**
+ * Gateway benchmark: everything on loopback, one run, same upstream, same load tool (wrk).
+ *
+ *   ./node_modules/.bin/node bench/gateway/run.ts [--duration 5] [--connections 50] [--threads 1] [--rounds 1] [--only a,b]
+ *
+ * Cases (see README.md for what each measures and the figures it printed):
+ *   upstream        wrk → upstream (nginx `return 200`, so the upstream is never the bottleneck)
+ *   nginx-proxy     wrk → nginx proxy_pass → upstream (the practical ceiling of a proxy)
+ *   pool-only       wrk → the gateway's upstream pool alone (no routing, auth, headers) → upstream
+ *   gw-open         wrk → gateway, public route (no token) → upstream
+ *   gw-es256        wrk → gateway verifying an ES256 bearer token → upstream
+ *   gw-es256-x2     the same, 2 gateway processes sharing the port (SO_REUSEPORT)
+ *   fwd-auth        wrk → nginx auth_request → Node token verifier → nginx → upstream (ForwardAuth)
+ *   fwd-auth-x2     the same, 2 verifier processes
+ * Needs the Debian packages `wrk` and `nginx` (apt-get install -y wrk nginx).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { benchToken } from './token.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '50' },
+    threads: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
+  },
+});
+const DURATION = Number(args.duration);
+const CONNECTIONS = Number(args.connections);
+const THREADS = Number(args.threads);
+const ROUNDS = Number(args.rounds);
+const only = args.only ? new Set(args.only.split(',')) : undefined;
+
+for (const tool of ['wrk', 'nginx']) {
+  try {
+    execFileSync('which', [tool], { stdio: 'pipe' });
+  } catch {
+    console.error(`${tool} is not installed: apt-get install -y wrk nginx`);
+    process.exit(1);
+  }
+}
+
+const children: ChildProcess[] = [];
+const cleanup = () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+};
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function waitForPort(port: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function start(file: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, [new URL(file, import.meta.url).pathname], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  return child;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+interface WrkResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  socketErrors: string;
+  /** e.g. "200=51234 429=12", from status-count.lua. */
+  statuses: string;
+  requests: number;
+  /** CPU time (user + system) of the system under test per request, in µs: see cpuTicks. */
+  cpuUsPerRequest: number;
+}
+
+/**
+ * CPU ticks (user + system, 1/100 s) used so far by the processes `roots` and all their
+ * descendants (nginx workers, cluster workers), read from /proc. Unlike requests per second this
+ * hardly moves when other work shares the machine, and it answers "how many requests per core".
+ */
+function cpuTicks(roots: number[]): number {
+  const parent = new Map<number, number>();
+  const ticks = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    parent.set(Number(entry), Number(fields[1]));
+    ticks.set(Number(entry), Number(fields[11]) + Number(fields[12]));
+  }
+  const wanted = new Set(roots);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, ppid] of parent) {
+      if (!wanted.has(pid) && wanted.has(ppid)) {
+        wanted.add(pid);
+        grew = true;
+      }
+    }
+  }
+  let sum = 0;
+  for (const pid of wanted) sum += ticks.get(pid) ?? 0;
+  return sum;
+}
+
+function toMs(value: string): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(value.trim());
+  if (!m) return Number.NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+}
+
+function wrk(url: string, seconds: number, headers: string[]): WrkResult {
+  const out = execFileSync(
+    'wrk',
+    [
+      '-t',
+      String(THREADS),
+      '-c',
+      String(CONNECTIONS),
+      '-d',
+      `${seconds}s`,
+      '--latency',
+      ...headers.flatMap((h) => ['-H', h]),
+      url,
+    ],
+    { encoding: 'utf8' },
+  );
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN),
+    p50: toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? ''),
+    p99: toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? ''),
+    non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0),
+    socketErrors: /Socket errors: (.*)/.exec(out)?.[1] ?? 'none',
+    statuses: /status counts: (.*)/.exec(out)?.[1]?.trim() ?? '?',
+    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? Number.NaN),
+    cpuUsPerRequest: Number.NaN,
+  };
+}
+
+/** One request, to prove the case is wired as claimed before measuring it. */
+async function expectStatus(url: string, headers: Record<string, string>, status: number, what: string) {
+  const res = await fetch(url, { headers });
+  await res.arrayBuffer();
+  if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status} from ${url}`);
+}
+
+// ---- set-up -----------------------------------------------------------------------------------
+
+const { token, publicJwk } = await benchToken();
+const auth = { authorization: `Bearer ${token}` };
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
+  mkdirSync(join(dir, 'tmp', d), { recursive: true });
+const [upstreamPort, nginxProxyPort, fwdPort, verifierPort, gatewayPort] = (await Promise.all(
+  Array.from({ length: 5 }, freePort),
+)) as [number, number, number, number, number];
+const upstream = `http://127.0.0.1:${upstreamPort}`;
+
+writeFileSync(
+  join(dir, 'nginx.conf'),
+  `worker_processes ${cpus().length};
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp/body;
+  proxy_temp_path ${dir}/tmp/proxy;
+  fastcgi_temp_path ${dir}/tmp/fastcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi;
+  scgi_temp_path ${dir}/tmp/scgi;
+  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 128; }
+  upstream verifier { server 127.0.0.1:${verifierPort}; keepalive 128; }
+  # The upstream: a tiny JSON answer, cheap enough never to be the bottleneck.
+  server {
+    listen 127.0.0.1:${upstreamPort};
+    location / { default_type application/json; return 200 '{"ok":true}'; }
+  }
+  # Plain reverse proxy, keep-alive to the upstream.
+  server {
+    listen 127.0.0.1:${nginxProxyPort};
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+  # ForwardAuth: every request first asks the verifier, then goes to the upstream with its identity.
+  server {
+    listen 127.0.0.1:${fwdPort};
+    location = /_validate {
+      internal;
+      proxy_pass http://verifier/validate;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Forwarded-Uri $request_uri;
+    }
+    location / {
+      auth_request /_validate;
+      auth_request_set $user_id $upstream_http_x_user_id;
+      auth_request_set $user_roles $upstream_http_x_user_roles;
+      proxy_set_header X-User-ID $user_id;
+      proxy_set_header X-User-Roles $user_roles;
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`,
+);
+
+const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+children.push(nginx);
+await Promise.all([waitForPort(upstreamPort), waitForPort(nginxProxyPort), waitForPort(fwdPort)]);
+
+// ---- cases ------------------------------------------------------------------------------------
+
+interface Case {
+  id: string;
+  label: string;
+  url: string;
+  headers: Record<string, string>;
+  /** Start what the case needs; returns the processes to stop afterwards. */
+  setUp?: () => Promise<ChildProcess[]>;
+  /** A request that must be refused (proves authentication is really on). */
+  refusedWithout?: boolean;
+}
+
+const gateway = (workers: number, authOn: boolean) => async () => {
+  const child = start('./serve-gateway.ts', {
+    BENCH_PORT: String(gatewayPort),
+    BENCH_UPSTREAM: upstream,
+    BENCH_JWK: JSON.stringify(publicJwk),
+    BENCH_AUTH: authOn ? 'on' : 'off',
+    BENCH_WORKERS: String(workers),
+  });
+  await waitForPort(gatewayPort);
+  return [child];
+};
+
+const verifier = (workers: number) => async () => {
+  const child = start('./serve-forward-auth.ts', {
+    BENCH_PORT: String(verifierPort),
+    BENCH_JWK: JSON.stringify(publicJwk),
+    BENCH_WORKERS: String(workers),
+  });
+  await waitForPort(verifierPort);
+  return [child];
+};
+
+const poolOnly = async () => {
+  const child = start('./serve-pool.ts', { BENCH_PORT: String(gatewayPort), BENCH_UPSTREAM: upstream });
+  await waitForPort(gatewayPort);
+  return [child];
+};
+
+const gw = `http://127.0.0.1:${gatewayPort}/products`;
+const cases: Case[] = [
+  { id: 'upstream', label: 'upstream directly', url: `${upstream}/products`, headers: {} },
+  {
+    id: 'nginx-proxy',
+    label: 'nginx proxy_pass',
+    url: `http://127.0.0.1:${nginxProxyPort}/products`,
+    headers: {},
+  },
+  {
+    id: 'pool-only',
+    label: 'upstream pool alone, no pipeline (1 process)',
+    url: gw,
+    headers: {},
+    setUp: poolOnly,
+  },
+  { id: 'gw-open', label: 'gateway, auth off (1 process)', url: gw, headers: {}, setUp: gateway(1, false) },
+  {
+    id: 'gw-es256',
+    label: 'gateway, ES256 token (1 process)',
+    url: gw,
+    headers: auth,
+    setUp: gateway(1, true),
+    refusedWithout: true,
+  },
+  {
+    id: 'gw-es256-x2',
+    label: 'gateway, ES256 token (2 reusePort workers)',
+    url: gw,
+    headers: auth,
+    setUp: gateway(2, true),
+    refusedWithout: true,
+  },
+  {
+    id: 'fwd-auth',
+    label: 'nginx auth_request → Node verifier (1 process)',
+    url: `http://127.0.0.1:${fwdPort}/products`,
+    headers: auth,
+    setUp: verifier(1),
+    refusedWithout: true,
+  },
+  {
+    id: 'fwd-auth-x2',
+    label: 'nginx auth_request → Node verifier (2 workers)',
+    url: `http://127.0.0.1:${fwdPort}/products`,
+    headers: auth,
+    setUp: verifier(2),
+    refusedWithout: true,
+  },
+];
+
+const loadBefore = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ');
+// Rounds interleave the cases, so a burst of outside load hits all of them alike; each case
+// reports its median round by requests per second.
+const rounds = new Map<string, WrkResult[]>();
+try {
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const c of cases) {
+      if (only && !only.has(c.id)) continue;
+      const started = (await c.setUp?.()) ?? [];
+      try {
+        await expectStatus(c.url, c.headers, 200, c.label);
+        if (c.refusedWithout) await expectStatus(c.url, {}, 401, `${c.label} without a token`);
+        const headerArgs = Object.entries(c.headers).map(([k, v]) => `${k}: ${v}`);
+        wrk(c.url, 1, headerArgs); // warm-up: JIT, connection pools, token cache
+        const underTest = [nginx.pid!, ...started.map((child) => child.pid!)];
+        const cpuBefore = cpuTicks(underTest);
+        const r = wrk(c.url, DURATION, headerArgs);
+        r.cpuUsPerRequest = ((cpuTicks(underTest) - cpuBefore) * 10_000) / r.requests;
+        rounds.set(c.id, [...(rounds.get(c.id) ?? []), r]);
+        process.stderr.write(
+          `round ${round}: ${c.label}: ${r.rps.toFixed(0)} req/s, ${r.cpuUsPerRequest.toFixed(0)} µs CPU/request\n`,
+        );
+      } finally {
+        for (const child of started) await stop(child);
+      }
+    }
+  }
+} finally {
+  await stop(nginx);
+  rmSync(dir, { recursive: true, force: true });
+}
+const results = new Map<string, WrkResult>();
+for (const [id, list] of rounds) {
+  const sorted = list.toSorted((a, b) => a.rps - b.rps);
+  results.set(id, sorted[Math.floor((sorted.length - 1) / 2)]!);
+}
+
+// ---- report -----------------------------------------------------------------------------------
+
+const median = (xs: number[]) => xs.toSorted((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+/** Median CPU µs per request of each case, and the same minus the upstream's own share. */
+const cpu = new Map<string, number>();
+for (const [id, list] of rounds) cpu.set(id, median(list.map((r) => r.cpuUsPerRequest)));
+const upstreamCpu = cpu.get('upstream') ?? 0;
+const layerCpu = (id: string) => (cpu.get(id) ?? Number.NaN) - (id === 'upstream' ? 0 : upstreamCpu);
+
+const fwd = results.get('fwd-auth');
+const proxy = results.get('nginx-proxy');
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a !== undefined && b !== undefined && Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '—';
+const pad = (s: string, n: number) => s.padEnd(n);
+const padL = (s: string, n: number) => s.padStart(n);
+
+console.log(
+  `\nwrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s, median of ${ROUNDS} round(s), on loopback, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average before: ${loadBefore}`,
+);
+console.log(
+  "CPU µs/req: user+system CPU of every process under test (nginx, Node; not wrk) per request; layer: the same minus the upstream's own\n",
+);
+console.log(
+  `${pad('case', 48)}${padL('req/s', 8)}${padL('p50 ms', 8)}${padL('p99 ms', 8)}${padL('CPU µs/req', 12)}${padL('layer', 7)}${padL('÷ fwd-auth', 12)}${padL('÷ nginx', 9)}  errors`,
+);
+for (const c of cases) {
+  const r = results.get(c.id);
+  if (!r) continue;
+  const errors = [r.non2xx ? `non-2xx: ${r.statuses}` : '', r.socketErrors !== 'none' ? r.socketErrors : '']
+    .filter(Boolean)
+    .join('; ');
+  console.log(
+    `${pad(c.label, 48)}${padL(r.rps.toFixed(0), 8)}${padL(r.p50.toFixed(2), 8)}${padL(r.p99.toFixed(2), 8)}${padL((cpu.get(c.id) ?? Number.NaN).toFixed(0), 12)}${padL(layerCpu(c.id).toFixed(0), 7)}${padL(ratio(r.rps, fwd?.rps), 12)}${padL(ratio(r.rps, proxy?.rps), 9)}  ${errors || '-'}`,
+  );
+}
+const open = results.get('gw-open');
+const es = results.get('gw-es256');
+if (open && es) {
+  console.log(
+    `\nverification cost, gw-es256 vs gw-open: ${((1 - es.rps / open.rps) * 100).toFixed(1)}% of throughput, ${(layerCpu('gw-es256') - layerCpu('gw-open')).toFixed(0)} µs CPU per request`,
+  );
+}
+if (cpu.has('gw-es256') && cpu.has('fwd-auth')) {
+  console.log(
+    `requests per core, gateway ES256 ÷ ForwardAuth: ${ratio(cpu.get('fwd-auth'), cpu.get('gw-es256'))} (whole system), ${ratio(layerCpu('fwd-auth'), layerCpu('gw-es256'))} (auth + proxy layer only)`,
+  );
+}
+if (cpu.has('gw-es256') && cpu.has('nginx-proxy')) {
+  console.log(
+    `auth + proxy layer CPU, gateway ES256 ÷ nginx proxy_pass: ${ratio(layerCpu('gw-es256'), layerCpu('nginx-proxy'))}`,
+  );
+}
+const es2 = results.get('gw-es256-x2');
+const fwd2 = results.get('fwd-auth-x2');
+if (es2 && fwd2) console.log(`throughput, gateway x2 ÷ ForwardAuth x2: ${ratio(es2.rps, fwd2.rps)}`);
+console.log(
+  `\nreproduce: ./node_modules/.bin/node bench/gateway/run.ts --duration ${DURATION} --connections ${CONNECTIONS} --threads ${THREADS} --rounds ${ROUNDS}${args.only ? ` --only ${args.only}` : ''}`,
+);

@@ -1,0 +1,51 @@
+/**
+ * One role of bench/gateway/run.ts: the Gatehouse gateway in front of the bench upstream.
+ * Env: BENCH_PORT, BENCH_UPSTREAM (URL), BENCH_JWK (the public ES256 JWK), BENCH_AUTH (on|off),
+ * BENCH_WORKERS (processes sharing the port through SO_REUSEPORT), BENCH_LOG_LEVEL (default warn:
+ * no access log, as nginx runs with access_log off).
+ */
+import cluster from 'node:cluster';
+import { createLogger, openState } from '@gatehouse/core';
+import { createGateway } from '@gatehouse/gateway';
+import { createLocalJWKSet, type JWK } from 'jose';
+import { forkWorkers, listenReusePort } from '../../packages/gateway/src/reuse-port.ts';
+import { BENCH_AUDIENCE, BENCH_ISSUER } from './token.ts';
+
+const env = (name: string): string => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is required`);
+  return v;
+};
+
+const workers = Number(process.env['BENCH_WORKERS'] ?? '1');
+const logger = createLogger({ name: 'bench-gateway', level: process.env['BENCH_LOG_LEVEL'] ?? 'warn' });
+
+if (cluster.isPrimary && workers > 1) {
+  forkWorkers(workers, logger);
+} else {
+  const jwk = JSON.parse(env('BENCH_JWK')) as JWK;
+  const state = await openState({ driver: 'memory' });
+  const gateway = await createGateway({
+    state,
+    logger,
+    getKey: createLocalJWKSet({ keys: [jwk] }),
+    config: {
+      auth: {
+        issuer: BENCH_ISSUER,
+        audiences: [BENCH_AUDIENCE],
+        algorithms: ['ES256'],
+        sessionCookie: false,
+      },
+      routes: [
+        {
+          id: 'bench',
+          match: { path: '/' },
+          upstreams: [env('BENCH_UPSTREAM')],
+          policy: process.env['BENCH_AUTH'] === 'on' ? 'authenticated' : 'public',
+        },
+      ],
+    },
+  });
+  await listenReusePort(gateway.server, { port: Number(env('BENCH_PORT')), host: '127.0.0.1' });
+  process.once('SIGTERM', () => void gateway.close().then(() => process.exit(0)));
+}
