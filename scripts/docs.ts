@@ -83,9 +83,22 @@ export function configurationDoc(): string {
   return `${out.join('\n')}\n`;
 }
 
-interface CatalogLike {
-  catalog: Record<string, { status: number; message: string }>;
-  create: unknown;
+type Catalog = Record<string, { status: number; message: string }>;
+
+/** A `defineErrors` factory (core, idp, gateway) or a plain catalog object (the sdk, which cannot import core). */
+function catalogOf(value: unknown): Catalog | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const factory = value as { catalog?: unknown; create?: unknown };
+  const candidate = typeof factory.create === 'function' ? factory.catalog : value;
+  if (!candidate || typeof candidate !== 'object') return undefined;
+  const specs = Object.values(candidate as object);
+  const isCatalog =
+    specs.length > 0 &&
+    specs.every(
+      (s) => s && typeof s === 'object' && typeof (s as Catalog[string]).status === 'number' && typeof (s as Catalog[string]).message === 'string',
+    ) &&
+    Object.keys(candidate as object).every((k) => /^[A-Z][A-Z0-9_]+$/.test(k));
+  return isCatalog ? (candidate as Catalog) : undefined;
 }
 
 export async function errorsDoc(): Promise<string> {
@@ -94,9 +107,11 @@ export async function errorsDoc(): Promise<string> {
   for (const file of files) {
     const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     for (const value of Object.values(mod)) {
-      const c = value as CatalogLike;
-      if (!c || typeof c !== 'object' || typeof c.create !== 'function' || !c.catalog) continue;
-      for (const [code, spec] of Object.entries(c.catalog)) entries.set(code, { ...spec, file });
+      const catalog = catalogOf(value);
+      if (!catalog) continue;
+      for (const [code, spec] of Object.entries(catalog)) {
+        entries.set(code, { status: spec.status, message: spec.message, file });
+      }
     }
   }
   const out = [
