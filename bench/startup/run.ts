@@ -1,19 +1,29 @@
-// bench/startup: time from starting `gatehouse dev` (what `npm start` runs) to discovery answering,
-// and the idle resident memory of the process, for a fresh data folder (first start: migrations,
-// key generation, demo seeding) and for a restart on that folder.
+// bench/startup: time from starting a Gatehouse process to ready, and its idle resident memory.
+// Cases: `gatehouse dev` (what `npm start` runs; everything in one process on embedded PGlite) on
+// an empty data folder and again on that folder; and the production shape, one process per
+// component: `gatehouse idp` on PostgreSQL and `gatehouse gateway` alone.
 //
-// Reproduce: npm run bench:startup   (or ./node_modules/.bin/node bench/startup/run.ts [--runs N])
+// Reproduce: ./node_modules/.bin/node bench/startup/run.ts --runs 3
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '3' }, port: { type: 'string', default: '18080' }, help: { type: 'boolean' } },
+  options: {
+    runs: { type: 'string', default: '3' },
+    port: { type: 'string', default: '18080' },
+    postgres: {
+      type: 'string',
+      default: process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    },
+    help: { type: 'boolean' },
+  },
 });
 if (values.help) {
-  console.log('Usage: node bench/startup/run.ts [--runs N] [--port PORT]\nPrints ready time and idle RSS of gatehouse dev.');
+  console.log(`Usage: node bench/startup/run.ts [--runs N] [--port PORT] [--postgres URL]
+Prints, per case, the median time to ready and the idle resident memory (VmRSS after 3 s idle).`);
   process.exit(0);
 }
 const runs = Number(values.runs);
@@ -22,39 +32,38 @@ const bin = new URL('../../packages/cli/src/bin.ts', import.meta.url).pathname;
 
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-async function once(dataDir: string): Promise<{ readyMs: number; idleRssMiB: number }> {
+interface Case {
+  name: string;
+  args: string[];
+  env: Record<string, string>;
+  readyUrl: string;
+}
+
+async function measure(c: Case): Promise<{ readyMs: number; idleRssMiB: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, [bin, 'dev', '--port', String(port)], {
-    env: {
-      ...process.env,
-      GATEHOUSE_STORAGE__DATA_DIR: dataDir,
-      GATEHOUSE_SERVER__PUBLIC_URL: `http://localhost:${port}`,
-      GATEHOUSE_LOG__LEVEL: 'warn',
-    },
+  const child = spawn(process.execPath, [bin, ...c.args], {
+    env: { ...process.env, GATEHOUSE_LOG__LEVEL: 'warn', ...c.env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const url = `http://127.0.0.1:${port}/auth/.well-known/openid-configuration`;
   let readyMs = Number.NaN;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`gatehouse dev exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`${c.name}: exited with ${child.exitCode}`);
     try {
-      const res = await fetch(url);
+      const res = await fetch(c.readyUrl);
+      await res.arrayBuffer();
       if (res.ok) {
-        await res.arrayBuffer();
         readyMs = performance.now() - started;
         break;
       }
     } catch {
       // not listening yet
     }
-    if (performance.now() - started > 60_000) throw new Error('not ready within 60 s');
-    await new Promise((r) => setTimeout(r, 25));
+    if (performance.now() - started > 60_000) throw new Error(`${c.name}: not ready within 60 s`);
+    await new Promise((r) => setTimeout(r, 20));
   }
-  // Idle: let start-up garbage settle, then read the resident set.
   await new Promise((r) => setTimeout(r, 3000));
   const idleRssMiB = rssMiB(child.pid!);
   const exited = new Promise((r) => child.once('exit', r));
@@ -63,22 +72,85 @@ async function once(dataDir: string): Promise<{ readyMs: number; idleRssMiB: num
   return { readyMs, idleRssMiB };
 }
 
+const origin = `http://localhost:${port}`;
+const discovery = `http://127.0.0.1:${port}/auth/.well-known/openid-configuration`;
 const rows: { case: string; readyMs: number; idleRssMiB: number }[] = [];
+
 for (let i = 0; i < runs; i++) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gh-bench-startup-'));
+  const dir = mkdtempSync(join(tmpdir(), 'gh-bench-startup-'));
+  const schema = `gh_bench_startup_${process.pid}_${i}`;
   try {
-    process.stderr.write(`run ${i + 1}/${runs}: first start… `);
-    rows.push({ case: 'first start (empty data folder)', ...(await once(dataDir)) });
-    process.stderr.write('restart… ');
-    rows.push({ case: 'restart (existing data folder)', ...(await once(dataDir)) });
-    process.stderr.write('done\n');
+    const devEnv = {
+      GATEHOUSE_SERVER__PORT: String(port),
+      GATEHOUSE_SERVER__PUBLIC_URL: origin,
+      GATEHOUSE_STORAGE__DATA_DIR: join(dir, 'data'),
+      GATEHOUSE_SSO_APP1_PORT: String(port + 1),
+      GATEHOUSE_SSO_APP2_PORT: String(port + 2),
+    };
+    const cases: Case[] = [
+      {
+        name: 'gatehouse dev, first start (empty data folder)',
+        args: ['dev'],
+        env: devEnv,
+        readyUrl: discovery,
+      },
+      {
+        name: 'gatehouse dev, restart (existing data folder)',
+        args: ['dev'],
+        env: devEnv,
+        readyUrl: discovery,
+      },
+      {
+        name: 'gatehouse idp alone, PostgreSQL',
+        args: ['idp'],
+        env: {
+          GATEHOUSE_SERVER__PORT: String(port),
+          GATEHOUSE_SERVER__PUBLIC_URL: origin,
+          GATEHOUSE_STORAGE__DRIVER: 'postgres',
+          GATEHOUSE_STORAGE__URL: `${values.postgres!.split('?')[0]}?search_path=${schema}`,
+        },
+        readyUrl: `http://127.0.0.1:${port}/health/ready`,
+      },
+      {
+        name: 'gatehouse gateway alone',
+        args: ['gateway', '--config', join(dir, 'gateway.yaml')],
+        env: { GATEHOUSE_SERVER__PORT: String(port), GATEHOUSE_SERVER__PUBLIC_URL: origin },
+        readyUrl: `http://127.0.0.1:${port}/_gatehouse/health/ready`,
+      },
+    ];
+    writeFileSync(
+      join(dir, 'gateway.yaml'),
+      `gateway:\n  routes:\n    - id: echo\n      match: { path: /echo }\n      upstreams: [http://127.0.0.1:9]\n      policy: authenticated\n`,
+    );
+    await createSchema(schema);
+    for (const c of cases) {
+      process.stderr.write(`run ${i + 1}/${runs}: ${c.name}…\n`);
+      rows.push({ case: c.name, ...(await measure(c)) });
+    }
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    await dropSchema(schema);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
+async function createSchema(schema: string): Promise<void> {
+  const { openSql } = await import('@gatehouse/core');
+  const sql = await openSql({ driver: 'postgres', url: values.postgres! });
+  await sql.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  await sql.close();
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const { openSql } = await import('@gatehouse/core');
+  const sql = await openSql({ driver: 'postgres', url: values.postgres! });
+  await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await sql.close();
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(`\ngatehouse dev start-up, ${runs} runs each, median (node ${process.version}, ${new Date().toISOString()})\n`);
+console.log(
+  `\nStart-up, ${runs} runs per case, median (node ${process.version}, ${new Date().toISOString()})\n`,
+);
 console.log('| case | ready (s) | idle RSS (MiB) |\n| --- | --- | --- |');
 for (const name of [...new Set(rows.map((r) => r.case))]) {
   const sel = rows.filter((r) => r.case === name);
@@ -86,5 +158,7 @@ for (const name of [...new Set(rows.map((r) => r.case))]) {
     `| ${name} | ${(median(sel.map((r) => r.readyMs)) / 1000).toFixed(2)} | ${median(sel.map((r) => r.idleRssMiB)).toFixed(0)} |`,
   );
 }
-console.log('\nTargets: ready < 5 s; < 150 MB resident per component at idle (Keycloak: tens of seconds, 1,250 MB per pod).');
+console.log(
+  '\nTargets: ready < 5 s; < 150 MB resident per component at idle (Keycloak: tens of seconds, 1,250 MB per pod).',
+);
 console.log('Reproduce: ./node_modules/.bin/node bench/startup/run.ts --runs 3');

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { type CoreConfig, loadConfig } from '@gatehouse/core';
-import { gatewayConfigSchema } from '@gatehouse/gateway';
-import { idpConfigSchema } from '@gatehouse/idp';
+import { gatewayConfigSchema } from '@gatehouse/gateway/config-schema';
+import { idpConfigSchema } from '@gatehouse/idp/config-schema';
 
 export type GatehouseConfig = CoreConfig & {
   idp: Record<string, unknown>;

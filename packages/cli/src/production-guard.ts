@@ -1,4 +1,4 @@
-import { DEV_KEY_ENCRYPTION_SECRET } from '@gatehouse/idp';
+import { DEV_KEY_ENCRYPTION_SECRET } from '@gatehouse/idp/config-schema';
 import type { GatehouseConfig } from './load-config.ts';
 
 /**

@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import {
   createLogger,
   createMetricsRegistry,
@@ -25,6 +24,7 @@ import { createDemoService } from './demo-service.ts';
 import type { Example, ExampleHandle } from './examples.ts';
 import { createLandingPage, type LandingService } from './landing-page.ts';
 import type { GatehouseConfig } from './load-config.ts';
+import { listen, openSharedState, openStorage } from './runtime.ts';
 
 export interface Stack {
   logger: Logger;
@@ -44,36 +44,6 @@ export interface StackOptions {
   logger?: Logger;
 }
 
-export async function openStorage(
-  config: GatehouseConfig,
-  logger: Logger,
-  onApplied?: (applied: string[]) => void,
-): Promise<Sql> {
-  const sql =
-    config.storage.driver === 'postgres'
-      ? await openSql({ driver: 'postgres', url: requireValue(config.storage.url, 'storage.url') })
-      : await openSql({ driver: 'pglite', dataDir: config.storage.dataDir });
-  const applied = await migrate(sql, [idpMigrations]);
-  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-  onApplied?.(applied);
-  return sql;
-}
-
-export async function openSharedState(config: GatehouseConfig): Promise<SharedState> {
-  return config.state.driver === 'redis'
-    ? openState({
-        driver: 'redis',
-        url: requireValue(config.state.url, 'state.url'),
-        keyPrefix: config.state.keyPrefix,
-      })
-    : openState({ driver: 'memory' });
-}
-
-function requireValue(value: string | undefined, key: string): string {
-  if (!value) throw new Error(`${key} is required for this driver`);
-  return value;
-}
-
 interface AccountStoreForSeeding {
   roles: { ensure(name: string, description?: string): Promise<void> };
   getByUsername(username: string): Promise<unknown>;
@@ -91,17 +61,6 @@ async function seedExampleAccounts(idp: Idp, examples: Example[]): Promise<void>
       await store.create({ ...a, roles: [...a.roles] }, { allowCommonPassword: true, actor: 'demo-seed' });
     }
   }
-}
-
-export function listen(server: Server, port: number, host: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const { port: bound } = server.address() as AddressInfo;
-      resolve(`http://${host.includes(':') ? `[${host}]` : host}:${bound}`);
-    });
-  });
 }
 
 /**

@@ -1,8 +1,6 @@
 import { type Command, configHelp, configOptions } from '../command.ts';
-import { examples } from '../examples.ts';
 import { loadConfigOrReport } from '../load-or-exit.ts';
 import { demoEnabled } from '../production-guard.ts';
-import { startStack } from '../stack.ts';
 
 export const devCommand: Command = {
   name: 'dev',
@@ -20,6 +18,8 @@ ${configHelp}
     const config = loadConfigOrReport('dev', values.config, env);
     if (!config) return 1;
     const started = Date.now();
+    const { startStack } = await import('../stack.ts');
+    const { examples } = await import('../examples.ts');
     const stack = await startStack(config, {
       demo: demoEnabled(config),
       examples: demoEnabled(config) ? examples : [],

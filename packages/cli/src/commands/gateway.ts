@@ -1,9 +1,8 @@
 import { createLogger, Shutdown } from '@gatehouse/core';
-import { createGateway, watchGatewayConfig } from '@gatehouse/gateway';
 import { type Command, configHelp, configOptions } from '../command.ts';
 import { configFileOf, loadGatehouseConfig } from '../load-config.ts';
 import { loadConfigOrReport } from '../load-or-exit.ts';
-import { listen, openSharedState } from '../stack.ts';
+import { listen, openSharedState } from '../runtime.ts';
 
 export const gatewayCommand: Command = {
   name: 'gateway',
@@ -22,6 +21,7 @@ ${configHelp}
   async run({ values }) {
     const config = loadConfigOrReport('gateway', values.config);
     if (!config) return 1;
+    const { createGateway, watchGatewayConfig } = await import('@gatehouse/gateway');
     const logger = createLogger({ level: config.log.level, name: 'gatehouse-gateway' });
     const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs);
     const state = await openSharedState(config);

@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import { createLogger, createMetricsRegistry, Shutdown, withOpsEndpoints } from '@gatehouse/core';
-import { createIdp, type IdpConfig } from '@gatehouse/idp';
+import type { IdpConfig } from '@gatehouse/idp';
 import { type Command, configHelp, configOptions } from '../command.ts';
 import { loadConfigOrReport } from '../load-or-exit.ts';
-import { listen, openSharedState, openStorage } from '../stack.ts';
+import { listen, openSharedState, openStorage } from '../runtime.ts';
 
 export const idpCommand: Command = {
   name: 'idp',
@@ -21,6 +21,7 @@ ${configHelp}
   async run({ values }) {
     const config = loadConfigOrReport('idp', values.config);
     if (!config) return 1;
+    const { createIdp } = await import('@gatehouse/idp');
     const logger = createLogger({ level: config.log.level, name: 'gatehouse-idp' });
     const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs);
     const sql = await openStorage(config, logger);

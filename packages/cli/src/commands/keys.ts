@@ -1,8 +1,8 @@
 import { createLogger } from '@gatehouse/core';
-import { type IdpConfig, listKeys, rotateKeys } from '@gatehouse/idp';
+import type { IdpConfig } from '@gatehouse/idp';
 import { type Command, configHelp, configOptions } from '../command.ts';
 import { loadConfigOrReport } from '../load-or-exit.ts';
-import { openStorage } from '../stack.ts';
+import { openStorage } from '../runtime.ts';
 
 export const keysCommand: Command = {
   name: 'keys',
@@ -24,6 +24,7 @@ ${configHelp}
     }
     const config = loadConfigOrReport('keys', values.config);
     if (!config) return 1;
+    const { listKeys, rotateKeys } = await import('@gatehouse/idp');
     const sql = await openStorage(config, createLogger({ level: 'warn' }));
     try {
       if (action === 'rotate') {

@@ -1,7 +1,7 @@
 import { createLogger } from '@gatehouse/core';
 import { type Command, configHelp, configOptions } from '../command.ts';
 import { loadConfigOrReport } from '../load-or-exit.ts';
-import { openStorage } from '../stack.ts';
+import { openStorage } from '../runtime.ts';
 
 export const migrateCommand: Command = {
   name: 'migrate',
