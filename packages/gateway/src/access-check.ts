@@ -36,6 +36,10 @@ export interface AccessRequest {
   normalized?: NormalizeResult;
   headers: IncomingHttpHeaders;
   clientAddress: string;
+  /** RFC 8705 thumbprint of the verified TLS client certificate, when there is one. */
+  clientCertificateThumbprint?: string | undefined;
+  /** BFF: resolves the browser session cookie to its stored access token. */
+  browserSession?: ((cookie: string | undefined) => Promise<string | undefined>) | undefined;
 }
 
 export interface AccessGranted {
@@ -94,11 +98,15 @@ export async function checkAccess(
   if (limitFirst) await takeToken(undefined);
 
   let principal: Principal | undefined;
-  const sessionCookie = table.config.auth.sessionCookie;
+  const authOptions = {
+    sessionCookie: table.config.auth.sessionCookie,
+    clientCertificateThumbprint: r.clientCertificateThumbprint,
+    browserSession: r.browserSession,
+  };
   if (route.policy === 'public') {
-    principal = await authenticate(r.headers, verifier, { sessionCookie }).catch(() => undefined);
+    principal = await authenticate(r.headers, verifier, authOptions).catch(() => undefined);
   } else {
-    principal = await authenticate(r.headers, verifier, { sessionCookie });
+    principal = await authenticate(r.headers, verifier, authOptions);
   }
   await authorize(route.policy, principal, found.match.params, table.decisions);
   if (!limitFirst) await takeToken(principal);

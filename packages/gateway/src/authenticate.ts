@@ -7,8 +7,16 @@ import { gatewayErrors } from './errors.ts';
 export const SESSION_COOKIE = 'gatehouse_session';
 const REALM = 'Bearer realm="gatehouse"';
 
+export interface AuthenticateOptions {
+  sessionCookie: boolean;
+  clientCertificateThumbprint?: string | undefined;
+  /** BFF: the stored access token of the browser session the Cookie header names, if any. */
+  browserSession?: ((cookie: string | undefined) => Promise<string | undefined>) | undefined;
+}
+
 /**
- * Who is calling: a bearer access token, else (when enabled) the first-party session cookie.
+ * Who is calling: a bearer access token, else the BFF browser session (when enabled), else (when
+ * enabled) the first-party session cookie.
  * Verification is the sdk verifier's, so the gateway and services apply one set of rules and
  * answer with the same codes (SDK_TOKEN_EXPIRED, SDK_ALG_NOT_ALLOWED, ...).
  * Returns undefined when no credential is present; throws a 401 error when one is present but bad.
@@ -16,11 +24,18 @@ const REALM = 'Bearer realm="gatehouse"';
 export async function authenticate(
   headers: IncomingHttpHeaders,
   verifier: Pick<Verifier, 'verifyAccessToken' | 'verifySessionToken'>,
-  options: { sessionCookie: boolean },
+  options: AuthenticateOptions,
 ): Promise<Principal | undefined> {
   try {
-    if (headers.authorization !== undefined)
-      return await verifier.verifyAccessToken(parseBearer(headers.authorization));
+    if (headers.authorization !== undefined) {
+      return await verifier.verifyAccessToken(parseBearer(headers.authorization), {
+        clientCertificateThumbprint: options.clientCertificateThumbprint,
+      });
+    }
+    if (options.browserSession) {
+      const stored = await options.browserSession(headers.cookie);
+      if (stored !== undefined) return await verifier.verifyAccessToken(stored);
+    }
     if (!options.sessionCookie) return undefined;
     const session = sessionCookieOf(headers.cookie);
     if (session === undefined) return undefined;

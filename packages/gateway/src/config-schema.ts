@@ -91,6 +91,19 @@ const route = {
       default: false,
       description: 'pass the original Authorization header and session cookie upstream',
     },
+    assertion: {
+      description:
+        'send a signed X-Gatehouse-Assertion (needs gateway.assertion.enabled); true = audience is the route id',
+      oneOf: [
+        { type: 'boolean' },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['audience'],
+          properties: { audience: { type: 'string', minLength: 1 } },
+        },
+      ],
+    },
     policy,
     rateLimit: {
       type: 'object',
@@ -169,6 +182,13 @@ export const gatewayConfigSchema = {
         certFile: { type: 'string', minLength: 1 },
         keyFile: { type: 'string', minLength: 1 },
         clientCaFile: { type: 'string', minLength: 1, description: 'ask for and verify client certificates' },
+        clientCertificate: {
+          type: 'string',
+          enum: ['required', 'optional'],
+          default: 'required',
+          description:
+            'with clientCaFile: refuse the handshake without a valid certificate, or accept it and let a certificate-bound token fail with 401',
+        },
         minVersion: { type: 'string', enum: ['TLSv1.2', 'TLSv1.3'], default: 'TLSv1.2' },
         hsts: {
           type: 'object',
@@ -234,6 +254,59 @@ export const gatewayConfigSchema = {
         path: { type: 'string', pattern: '^/_gatehouse/', default: '/_gatehouse/forward-auth' },
       },
     },
+    assertion: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description:
+        'the signed X-Gatehouse-Assertion sent to routes with `assertion` (docs/sdk/gateway-trust.md)',
+      properties: {
+        enabled: { type: 'boolean', default: false },
+        keyFile: {
+          type: 'string',
+          minLength: 1,
+          description:
+            'PKCS#8 PEM ECDSA P-256 private key; default a key generated at start (one replica only)',
+        },
+        issuer: { type: 'string', minLength: 1, default: 'gatehouse-gateway' },
+        ttlSec: { type: 'integer', minimum: 1, maximum: 60, default: 30 },
+      },
+    },
+    bff: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'browser sessions: the gateway runs the code flow and keeps the tokens server-side',
+      properties: {
+        enabled: { type: 'boolean', default: false },
+        issuer: {
+          type: 'string',
+          format: 'uri',
+          description:
+            'the identity provider (discovery at <issuer>/.well-known/openid-configuration); default auth.issuer',
+        },
+        clientId: { type: 'string', minLength: 1 },
+        clientSecret: {
+          type: 'string',
+          minLength: 16,
+          description: 'client_secret_basic at the token endpoint',
+        },
+        sessionSecret: {
+          type: 'string',
+          minLength: 32,
+          description:
+            'encrypts the stored tokens (AES-256-GCM, key derived with HKDF); same on every replica',
+        },
+        redirectPath: { type: 'string', pattern: '^/_gatehouse/', default: '/_gatehouse/bff/callback' },
+        loginPath: { type: 'string', pattern: '^/_gatehouse/', default: '/_gatehouse/bff/login' },
+        logoutPath: { type: 'string', pattern: '^/_gatehouse/', default: '/_gatehouse/bff/logout' },
+        postLogoutPath: { type: 'string', pattern: '^/', default: '/' },
+        cookieName: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'gatehouse_bff' },
+        scopes: { ...stringList, default: ['openid', 'profile', 'offline_access'] },
+        sessionTtlSec: { type: 'integer', minimum: 60, maximum: 2592000, default: 28800 },
+        refreshBeforeExpirySec: { type: 'integer', minimum: 0, maximum: 3600, default: 60 },
+      },
+    },
     routes: { type: 'array', items: route, default: [] },
   },
 } as const;
@@ -244,6 +317,7 @@ export interface GatewayConfig {
     certFile: string;
     keyFile: string;
     clientCaFile?: string;
+    clientCertificate: 'required' | 'optional';
     minVersion: 'TLSv1.2' | 'TLSv1.3';
     hsts?: { maxAgeSec: number; includeSubDomains: boolean; preload: boolean };
   };
@@ -258,7 +332,25 @@ export interface GatewayConfig {
   };
   decision: { url?: string; cacheTtlMs: number; timeoutMs: number };
   forwardAuth: { enabled: boolean; path: string };
+  assertion: { enabled: boolean; keyFile?: string; issuer: string; ttlSec: number };
+  bff: BffConfig;
   routes: RouteConfig[];
+}
+
+export interface BffConfig {
+  enabled: boolean;
+  issuer?: string;
+  clientId?: string;
+  clientSecret?: string;
+  sessionSecret?: string;
+  redirectPath: string;
+  loginPath: string;
+  logoutPath: string;
+  postLogoutPath: string;
+  cookieName: string;
+  scopes: string[];
+  sessionTtlSec: number;
+  refreshBeforeExpirySec: number;
 }
 
 /**
@@ -271,10 +363,25 @@ export function validateGatewayConfig(section: unknown): GatewayConfig {
     env: {},
     sections: { gateway: gatewayConfigSchema },
   });
+  const { bff } = doc.gateway;
+  if (bff.enabled) {
+    const missing = (['clientId', 'clientSecret', 'sessionSecret'] as const).filter((k) => !bff[k]);
+    if (missing.length > 0) {
+      throw new ConfigError(
+        'gateway',
+        missing.map((k) => `gateway.bff.${k} is required when gateway.bff.enabled is true`),
+      );
+    }
+  }
   const ids = new Set<string>();
   for (const r of doc.gateway.routes) {
     if (ids.has(r.id)) throw new ConfigError('gateway', [`gateway.routes: route id ${r.id} is repeated`]);
     ids.add(r.id);
+    if (r.assertion && !doc.gateway.assertion.enabled) {
+      throw new ConfigError('gateway', [
+        `gateway.routes: route ${r.id} sends an assertion but gateway.assertion.enabled is false`,
+      ]);
+    }
   }
   return doc.gateway;
 }

@@ -60,6 +60,8 @@ export interface RouteConfig {
   retries: number;
   balance: 'round-robin' | 'least-outstanding';
   forwardToken: boolean;
+  /** Send a signed `X-Gatehouse-Assertion`; `true` means audience = route id. */
+  assertion?: boolean | { audience: string };
   policy: RoutePolicy;
   rateLimit?: RateLimitConfig & { key: LimitKey };
   inflight?: InflightLimitConfig & { key: LimitKey };

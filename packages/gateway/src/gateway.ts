@@ -1,6 +1,7 @@
 import {
   createServer as createHttpServer,
   type IncomingMessage,
+  type OutgoingHttpHeaders,
   type Server,
   type ServerResponse,
   STATUS_CODES,
@@ -17,11 +18,14 @@ import {
   sendError,
   serveMetrics,
 } from '@gatehouse/core';
-import { createVerifier, type Verifier } from '@gatehouse/sdk';
+import { createVerifier, peerCertificateThumbprint, type Verifier } from '@gatehouse/sdk';
 import type { JWTVerifyGetKey } from 'jose';
 import { type AccessHooks, checkAccess } from './access-check.ts';
 import { writeAccessLog } from './access-log.ts';
+import { type AssertionKey, assertionAudience, loadAssertionKey } from './assertion-key.ts';
 import { withoutSessionCookie } from './authenticate.ts';
+import { type Bff, createBff } from './bff.ts';
+import { withoutCookies } from './bff-cookies.ts';
 import { type GatewayConfig, validateGatewayConfig } from './config-schema.ts';
 import type { Principal, SharedState } from './contracts.ts';
 import type { DecisionClient } from './decision-client.ts';
@@ -100,6 +104,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const publicUrl = (options.publicUrl ?? 'http://localhost:8080').replace(/\/$/, '');
 
   const config = validateGatewayConfig(options.config);
+  // The assertion key is read once: services pin its kid, so it never changes under a reload.
+  const assertionKey: AssertionKey | undefined = config.assertion.enabled
+    ? await loadAssertionKey(config.assertion)
+    : undefined;
+  // Browser sessions: built once too; their paths and secret are part of what browsers hold.
+  const bff: Bff | undefined = config.bff.enabled
+    ? createBff(config.bff, { state, logger, publicUrl, issuer: config.auth.issuer ?? `${publicUrl}/auth` })
+    : undefined;
   const withDecisions = (t: RouteTable): RouteTable =>
     options.fetchDecision ? { ...t, decisions: { check: options.fetchDecision } } : t;
   let table = withDecisions(
@@ -137,15 +149,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const hsts = config.tls?.hsts ? hstsHeaderValue(config.tls.hsts) : undefined;
   const handler = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
   const server = config.tls
-    ? createHttpsServer(
-        httpsServerOptions({
-          certFile: config.tls.certFile,
-          keyFile: config.tls.keyFile,
-          minVersion: config.tls.minVersion,
-          ...(config.tls.clientCaFile ? { clientCaFile: config.tls.clientCaFile } : {}),
-        }),
-        handler,
-      )
+    ? createHttpsServer(listenerOptions(config.tls), handler)
     : createHttpServer(handler);
 
   // Requests Node's parser refuses (headers over 16 KiB, malformed syntax, too slow) never reach
@@ -184,10 +188,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const requestId = requestIdFor(clean.forwarded.requestId);
     const clientAddress = t.proxies.clientAddress(peer, clean.forwarded.for);
     const encrypted = (req.socket as TLSSocket).encrypted === true;
+    // RFC 8705 §3: only a certificate that chains to the configured client CA can prove possession.
+    const clientCertificateThumbprint =
+      encrypted && (req.socket as TLSSocket).authorized ? peerCertificateThumbprint(req.socket) : undefined;
     let path = '-';
     let routeId = '-';
     let principal: Principal | undefined;
     let errorCode: string | undefined;
+    let bffToken: string | undefined;
     const hooks: AccessHooks = {
       onPath: (p) => {
         path = p;
@@ -251,6 +259,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           normalized: norm,
           headers: req.headers,
           clientAddress,
+          clientCertificateThumbprint,
+          browserSession: bff
+            ? async (cookie) => {
+                bffToken = await bff.accessToken(cookie);
+                return bffToken;
+              }
+            : undefined,
         },
         t,
         verifier,
@@ -274,7 +289,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         });
       }
 
-      const headers = {
+      const headers: OutgoingHttpHeaders = {
         ...clean.headers,
         host: req.headers.host,
         ...forwardingHeaders({
@@ -292,6 +307,25 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         const cookie = withoutSessionCookie(headers.cookie);
         if (cookie === undefined) delete headers.cookie;
         else headers.cookie = cookie;
+      } else if (bffToken !== undefined && headers.authorization === undefined) {
+        // The browser's session stands for a bearer token: forwarding the token means this one.
+        headers.authorization = `Bearer ${bffToken}`;
+      }
+      if (bff && headers.cookie !== undefined) {
+        // The BFF cookies name a session only the gateway can use: never worth sending upstream.
+        const cookie = withoutCookies(headers.cookie, bff.cookieNames);
+        if (cookie === undefined) delete headers.cookie;
+        else headers.cookie = cookie;
+      }
+      const audience = assertionAudience(route);
+      if (audience !== undefined && assertionKey && principal) {
+        const q = granted.upstreamTarget.indexOf('?');
+        headers['x-gatehouse-assertion'] = await assertionKey.sign({
+          principal,
+          audience,
+          method,
+          path: q === -1 ? granted.upstreamTarget : granted.upstreamTarget.slice(0, q),
+        });
       }
       const pool = t.pools.get(route.id);
       if (!pool) throw gatewayErrors.create('GW_NO_HEALTHY_UPSTREAM');
@@ -334,6 +368,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await serveMetrics(registry, req, res);
       return;
     }
+    if (bff?.owns(path)) {
+      await bff.handle(req, res, path);
+      return;
+    }
+    if (sub === '/jwks' && assertionKey) {
+      serveJwks(res, assertionKey);
+      return;
+    }
     const fa = ctx.t.config.forwardAuth;
     if (fa.enabled && (path === fa.path || path.startsWith(`${fa.path}/`))) {
       // Envoy appends the original path to the prefix; read it from the raw target so it is
@@ -372,6 +414,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       let next: RouteTable;
       try {
         const valid = validateGatewayConfig(newConfig);
+        if (JSON.stringify(valid.assertion) !== JSON.stringify(config.assertion)) {
+          throw new Error('gateway.assertion cannot change on reload: restart the gateway');
+        }
+        if (JSON.stringify(valid.bff) !== JSON.stringify(config.bff)) {
+          throw new Error('gateway.bff cannot change on reload: restart the gateway');
+        }
         next = withDecisions(buildRouteTable(valid, table, { state, logger, metrics: registry, factories }));
         if (!options.verifier && JSON.stringify(valid.auth) !== JSON.stringify(table.config.auth)) {
           verifier = buildVerifier(valid.auth);
@@ -400,6 +448,30 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await Promise.all([...table.pools.values()].map((p) => p.close()));
     },
   };
+}
+
+/** The HTTPS listener's options; an optional client certificate is asked for but not required. */
+function listenerOptions(tls: NonNullable<GatewayConfig['tls']>) {
+  const options = httpsServerOptions({
+    certFile: tls.certFile,
+    keyFile: tls.keyFile,
+    minVersion: tls.minVersion,
+    ...(tls.clientCaFile ? { clientCaFile: tls.clientCaFile } : {}),
+  });
+  // Still verified against clientCaFile: `socket.authorized` says whether it chained.
+  if (tls.clientCaFile && tls.clientCertificate === 'optional') options.rejectUnauthorized = false;
+  return options;
+}
+
+/** The assertion key's public half, for services that verify `X-Gatehouse-Assertion`. */
+function serveJwks(res: ServerResponse, key: AssertionKey): void {
+  const body = JSON.stringify(key.jwks);
+  res.writeHead(200, {
+    'content-type': 'application/jwk-set+json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'public, max-age=300',
+  });
+  res.end(body);
 }
 
 function isLoopback(address: string): boolean {

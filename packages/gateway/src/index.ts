@@ -1,5 +1,10 @@
 export { watchGatewayConfig } from './config-reload.ts';
-export { type GatewayConfig, gatewayConfigSchema, validateGatewayConfig } from './config-schema.ts';
+export {
+  type BffConfig,
+  type GatewayConfig,
+  gatewayConfigSchema,
+  validateGatewayConfig,
+} from './config-schema.ts';
 export type * from './contracts.ts';
 export { createDecisionClient, type DecisionClient, type DecisionQuery } from './decision-client.ts';
 export { type GatewayErrorCode, gatewayErrors } from './errors.ts';

@@ -1,6 +1,5 @@
 import { isIP } from 'node:net';
 import { CA_NAME, CertFileExistsError, readPair, SERVICE_NAME, writePair } from '../certs/cert-files.ts';
-import { createDevCa, issueCertificate } from '../certs/dev-ca.ts';
 import type { Command } from '../command.ts';
 
 const DNS_NAME =
@@ -53,6 +52,8 @@ Keys are written with mode 0600. Existing files are never replaced without --for
   },
   allowPositionals: true,
   async run({ values, positionals }) {
+    // @peculiar/x509 and its reflect-metadata polyfill load only for this verb.
+    const { createDevCa, issueCertificate } = await import('../certs/dev-ca.ts');
     const fail = (message: string, code = 2): number => {
       console.error(`gatehouse certs: ${message}`);
       return code;

@@ -1,5 +1,6 @@
 import type { Command } from '../command.ts';
 import { benchCommand } from './bench.ts';
+import { certsCommand } from './certs.ts';
 import { configCommand } from './config.ts';
 import { devCommand } from './dev.ts';
 import { gatewayCommand } from './gateway.ts';
@@ -14,6 +15,7 @@ export const commands: Command[] = [
   gatewayCommand,
   migrateCommand,
   keysCommand,
+  certsCommand,
   configCommand,
   benchCommand,
 ];
