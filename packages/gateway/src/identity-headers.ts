@@ -1,37 +1,23 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
+import { encodeIdentityValue, encodeRolesHeader, encodeScopesHeader } from '@gatehouse/sdk';
 import type { Principal } from './contracts.ts';
 
 /**
  * The headers the gateway vouches for. Set only after `sanitizeHeaders` removed every inbound
  * variant, so what the upstream reads here came from a verified token and nothing else.
- * Values are percent-encoded outside visible ASCII (UTF-8 bytes), and `%` itself, so a claim can
- * neither split a header nor make two different values read the same; list items also encode
- * the list separator, so a role named "user,admin" cannot read as two roles.
+ * Values are encoded as `@gatehouse/sdk`'s identity-header-encoding.ts says, so services decode
+ * them with the same rules.
  */
 export function identityHeaders(principal: Principal): Record<string, string> {
   const out: Record<string, string> = {
-    'x-user-id': encodeValue(principal.subject, UNSAFE),
-    'x-user-roles': principal.roles.map((r) => encodeValue(r, UNSAFE_IN_LIST)).join(','),
-    'x-scopes': principal.scopes.map((s) => encodeValue(s, UNSAFE_IN_LIST)).join(' '),
+    'x-user-id': encodeIdentityValue(principal.subject),
+    'x-user-roles': encodeRolesHeader(principal.roles),
+    'x-scopes': encodeScopesHeader(principal.scopes),
   };
-  if (principal.username !== undefined) out['x-user-name'] = encodeValue(principal.username, UNSAFE);
-  if (principal.clientId) out['x-client-id'] = encodeValue(principal.clientId, UNSAFE);
+  if (principal.username !== undefined) out['x-user-name'] = encodeIdentityValue(principal.username);
+  if (principal.clientId) out['x-client-id'] = encodeIdentityValue(principal.clientId);
   return out;
-}
-
-const UNSAFE = /[^\x20-\x24\x26-\x7e]/gu;
-const UNSAFE_IN_LIST = /[^\x21-\x24\x26-\x2b\x2d-\x7e]/gu;
-
-function encodeValue(value: string, unsafe: RegExp): string {
-  return value.replace(unsafe, (ch) => {
-    try {
-      return encodeURIComponent(ch);
-    } catch {
-      // A lone surrogate is not a character: write U+FFFD, as a UTF-8 decoder would.
-      return '%EF%BF%BD';
-    }
-  });
 }
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;

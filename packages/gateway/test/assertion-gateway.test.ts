@@ -175,6 +175,31 @@ describe('the gateway assertion', () => {
     assert.equal(seen.at(-1)!.url, '/orders/list?page=2');
   });
 
+  test('a user whose name and roles need encoding is accepted with the decoded values', async () => {
+    const unusual = await mintToken(keys, {
+      sub: 'zoë%1',
+      username: 'Zoë Ünal',
+      roles: ['user', 'ops,admin'],
+      client_id: 'web',
+      scope: 'openid',
+      sid: 'sid-zoe',
+    });
+    const a = await send(gw.url, '/orders/list', { headers: [bearer(unusual)] });
+    assert.equal(a.status, 200, a.text);
+    const seenHeaders = seen.at(-1)!.headers;
+    assert.equal(seenHeaders['x-user-id'], 'zo%C3%AB%251');
+    assert.equal(seenHeaders['x-user-roles'], 'user,ops%2Cadmin');
+    assert.deepEqual(a.json(), {
+      subject: 'zoë%1',
+      kind: 'user',
+      username: 'Zoë Ünal',
+      clientId: 'web',
+      roles: ['user', 'ops,admin'],
+      scopes: ['openid'],
+      sessionId: 'sid-zoe',
+    });
+  });
+
   test('the assertion names the path the service receives after a prefix strip', async () => {
     const a = await send(gw.url, '/api/orders/list', { headers: [bearer(token)] });
     assert.equal(a.status, 200, a.text);

@@ -11,6 +11,7 @@ import {
   SignJWT,
 } from 'jose';
 import { isSdkError, sdkError } from './errors.ts';
+import { encodeIdentityValue, encodeRolesHeader, encodeScopesHeader } from './identity-header-encoding.ts';
 import { remoteKeySource } from './jwks-key-source.ts';
 import type { Principal } from './principal.ts';
 import { checkTokenHeader } from './token-header.ts';
@@ -117,16 +118,11 @@ function stringClaim(payload: JWTPayload, name: string, required: boolean): stri
   return value;
 }
 
-/** How the gateway writes a claim into a header: visible ASCII only, anything else as "?". */
-function headerForm(value: string): string {
-  return value.replace(/[^\x20-\x7e]/g, '?');
-}
-
 /** The identity headers, when present, must say what the assertion says. */
 function checkHeader(req: AssertedRequest, name: string, expected: string | undefined): void {
   const value = req.header(name);
   if (value === undefined) return;
-  if (value !== headerForm(expected ?? '')) {
+  if (value !== (expected ?? '')) {
     throw sdkError('SDK_ASSERTION_INVALID', `The ${name} header does not match the gateway assertion`);
   }
 }
@@ -189,11 +185,12 @@ export function createAssertionVerifier(
     if (typeof tokenExp !== 'number')
       throw sdkError('SDK_ASSERTION_INVALID', 'The assertion "token_exp" is invalid');
 
-    checkHeader(req, 'x-user-id', subject);
-    checkHeader(req, 'x-user-name', username);
-    checkHeader(req, 'x-user-roles', roles.map(headerForm).join(','));
-    checkHeader(req, 'x-client-id', clientId);
-    checkHeader(req, 'x-scopes', scope);
+    // The headers must read exactly as the gateway writes these claims (identity-header-encoding.ts).
+    checkHeader(req, 'x-user-id', encodeIdentityValue(subject));
+    checkHeader(req, 'x-user-name', username === undefined ? undefined : encodeIdentityValue(username));
+    checkHeader(req, 'x-user-roles', encodeRolesHeader(roles));
+    checkHeader(req, 'x-client-id', encodeIdentityValue(clientId));
+    checkHeader(req, 'x-scopes', encodeScopesHeader(scope.split(' ').filter((s) => s !== '')));
 
     const principal: Principal = {
       kind,

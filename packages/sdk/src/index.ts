@@ -35,6 +35,14 @@ export {
 } from './guards/authenticate.ts';
 export { type ErrorResponse, errorResponse } from './guards/error-response.ts';
 export { type Requirement, rolesRequirement, scopesRequirement } from './guards/requirements.ts';
+export {
+  decodeIdentityValue,
+  decodeRolesHeader,
+  decodeScopesHeader,
+  encodeIdentityValue,
+  encodeRolesHeader,
+  encodeScopesHeader,
+} from './identity-header-encoding.ts';
 export { isTrustedPeer, type MtlsTrustOptions, principalFromHeaders } from './mtls-trust.ts';
 export type { Principal } from './principal.ts';
 export type { Revocation } from './revocation-list.ts';

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { decodeIdentityValue, decodeRolesHeader, decodeScopesHeader } from './identity-header-encoding.ts';
 import type { Principal } from './principal.ts';
 
 export interface MtlsTrustOptions {
@@ -33,12 +34,14 @@ function single(value: string | string[] | undefined): string | undefined {
 export function principalFromHeaders(
   header: (name: string) => string | string[] | undefined,
 ): Principal | undefined {
-  const subject = single(header('x-user-id'));
-  if (subject === undefined || subject === '') return undefined;
-  const username = single(header('x-user-name'));
-  const clientId = single(header('x-client-id')) ?? '';
-  const roles = (single(header('x-user-roles')) ?? '').split(',').filter((r) => r !== '');
-  const scopes = (single(header('x-scopes')) ?? '').split(' ').filter((s) => s !== '');
+  const rawSubject = single(header('x-user-id'));
+  if (rawSubject === undefined || rawSubject === '') return undefined;
+  const subject = decodeIdentityValue(rawSubject);
+  const rawUsername = single(header('x-user-name'));
+  const username = rawUsername === undefined ? undefined : decodeIdentityValue(rawUsername);
+  const clientId = decodeIdentityValue(single(header('x-client-id')) ?? '');
+  const roles = decodeRolesHeader(single(header('x-user-roles')) ?? '');
+  const scopes = decodeScopesHeader(single(header('x-scopes')) ?? '');
   const principal: Principal = {
     kind: subject === clientId && username === undefined ? 'service' : 'user',
     subject,
