@@ -24,7 +24,13 @@ export const coreConfigSchema = {
     default: {},
     properties: {
       host: { type: 'string', default: '127.0.0.1', description: 'address the gateway listens on' },
-      port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+      port: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 65535,
+        default: 8080,
+        description: "the gateway port (dev), or this verb's port",
+      },
       publicUrl: {
         type: 'string',
         format: 'uri',
@@ -32,7 +38,13 @@ export const coreConfigSchema = {
         default: 'http://localhost:8080',
         description: 'the origin browsers and clients use; the issuer is publicUrl + /auth',
       },
-      shutdownTimeoutMs: { type: 'integer', minimum: 100, maximum: 60000, default: 4000 },
+      shutdownTimeoutMs: {
+        type: 'integer',
+        minimum: 100,
+        maximum: 60000,
+        default: 4000,
+        description: 'on SIGTERM: how long in-flight requests may drain before the process exits anyway',
+      },
     },
   },
   storage: {
@@ -40,7 +52,12 @@ export const coreConfigSchema = {
     additionalProperties: false,
     default: {},
     properties: {
-      driver: { type: 'string', enum: ['pglite', 'postgres'], default: 'pglite' },
+      driver: {
+        type: 'string',
+        enum: ['pglite', 'postgres'],
+        default: 'pglite',
+        description: 'pglite: embedded PostgreSQL in a data folder (one process); postgres: a server',
+      },
       dataDir: { type: 'string', default: '.gatehouse/data', description: 'PGlite data folder' },
       url: {
         type: 'string',
@@ -55,9 +72,18 @@ export const coreConfigSchema = {
     additionalProperties: false,
     default: {},
     properties: {
-      driver: { type: 'string', enum: ['memory', 'redis'], default: 'memory' },
+      driver: {
+        type: 'string',
+        enum: ['memory', 'redis'],
+        default: 'memory',
+        description: 'memory: this process only; redis: shared by every replica (limits, revocations)',
+      },
       url: { type: 'string', format: 'uri', pattern: '^rediss?://', description: 'Redis URL (driver redis)' },
-      keyPrefix: { type: 'string', default: 'gatehouse:' },
+      keyPrefix: {
+        type: 'string',
+        default: 'gatehouse:',
+        description: 'prefix of every Redis key and channel',
+      },
     },
   },
   log: {
