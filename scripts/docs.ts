@@ -39,7 +39,9 @@ function rows(schema: Schema, prefix: string, out: string[]): void {
   for (const [key, child] of Object.entries(schema.properties ?? {})) {
     const path = prefix ? `${prefix}.${key}` : key;
     const range =
-      child.minimum !== undefined || child.maximum !== undefined ? ` (${child.minimum ?? ''}…${child.maximum ?? ''})` : '';
+      child.minimum !== undefined || child.maximum !== undefined
+        ? ` (${child.minimum ?? ''}…${child.maximum ?? ''})`
+        : '';
     if (child.type === 'object' && child.properties) {
       out.push(`| \`${path}\` | section | | ${child.description ?? ''} |`);
       rows(child, path, out);
@@ -77,7 +79,13 @@ export function configurationDoc(): string {
   rows(schema, '', out);
   const routeSchema = (gatewayConfigSchema as unknown as Schema).properties?.routes?.items;
   if (routeSchema?.properties) {
-    out.push('', '## Gateway routes (`gateway.routes[]`)', '', '| key | type | default | meaning |', '| --- | --- | --- | --- |');
+    out.push(
+      '',
+      '## Gateway routes (`gateway.routes[]`)',
+      '',
+      '| key | type | default | meaning |',
+      '| --- | --- | --- | --- |',
+    );
     rows(routeSchema, 'routes[]', out);
   }
   return `${out.join('\n')}\n`;
@@ -95,7 +103,11 @@ function catalogOf(value: unknown): Catalog | undefined {
   const isCatalog =
     specs.length > 0 &&
     specs.every(
-      (s) => s && typeof s === 'object' && typeof (s as Catalog[string]).status === 'number' && typeof (s as Catalog[string]).message === 'string',
+      (s) =>
+        s &&
+        typeof s === 'object' &&
+        typeof (s as Catalog[string]).status === 'number' &&
+        typeof (s as Catalog[string]).message === 'string',
     ) &&
     Object.keys(candidate as object).every((k) => /^[A-Z][A-Z0-9_]+$/.test(k));
   return isCatalog ? (candidate as Catalog) : undefined;

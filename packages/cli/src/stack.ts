@@ -3,23 +3,11 @@ import {
   createLogger,
   createMetricsRegistry,
   type Logger,
-  migrate,
-  openSql,
-  openState,
-  type SharedState,
   Shutdown,
-  type Sql,
   withOpsEndpoints,
 } from '@gatehouse/core';
 import { createGateway, type RouteConfig } from '@gatehouse/gateway';
-import {
-  createIdp,
-  type Idp,
-  type IdpConfig,
-  idpMigrations,
-  resolveIssuer,
-  seedDevelopmentFixtures,
-} from '@gatehouse/idp';
+import { createIdp, type Idp, type IdpConfig, resolveIssuer, seedDevelopmentFixtures } from '@gatehouse/idp';
 import { createDemoService } from './demo-service.ts';
 import type { Example, ExampleHandle } from './examples.ts';
 import { createLandingPage, type LandingService } from './landing-page.ts';

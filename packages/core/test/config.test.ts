@@ -103,7 +103,9 @@ describe('configuration', () => {
   });
 
   test('GATEHOUSE_MODE sets the mode and other variables without a section are not configuration', () => {
-    const config = loadConfig<CoreConfig>({ env: { GATEHOUSE_MODE: 'production', GATEHOUSE_SSO_APP1_PORT: '9' } });
+    const config = loadConfig<CoreConfig>({
+      env: { GATEHOUSE_MODE: 'production', GATEHOUSE_SSO_APP1_PORT: '9' },
+    });
     assert.equal(config.mode, 'production');
   });
 
