@@ -2,17 +2,18 @@
 # Installs the real peers the test suite talks to, from Debian's packages:
 #   nginx     — its auth_request module is a real forward-auth client (gateway tests)
 #   chromium  — real browser tests through playwright-core (hosted login page)
+#   apache2, libapache2-mod-auth-openidc — a real OpenID Connect relying party (test/rp-mod-auth-openidc)
 #   wrk       — load generator for bench/ (not needed by the tests)
 # Usage: scripts/install-peers.sh [--with-bench]
 # Needs root (apt-get). Packages already present are left alone.
 set -euo pipefail
 
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 
-want=(nginx chromium)
+want=(nginx chromium apache2 libapache2-mod-auth-openidc)
 [[ "${1:-}" == "--with-bench" ]] && want+=(wrk)
 
 missing=()

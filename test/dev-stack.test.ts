@@ -1,65 +1,12 @@
 // `gatehouse dev` (what `npm start` runs) end to end, as a newcomer would use it: a real process on
 // a free port with a fresh data folder, driven over HTTP, stopped with SIGTERM and started again.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-
-const bin = fileURLToPath(new URL('../packages/cli/src/bin.ts', import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-}
-
-async function startDev(env: Record<string, string>, origin: string): Promise<Running> {
-  const child = spawn(process.execPath, [bin, 'dev'], {
-    env: { ...process.env, ...env, GATEHOUSE_LOG__LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`gatehouse dev exited with ${child.exitCode}:\n${out}`);
-    try {
-      const res = await fetch(`${origin}/auth/.well-known/openid-configuration`);
-      if (res.ok) break;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`gatehouse dev not ready:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, output: () => out };
-}
-
-async function stop(running: Running): Promise<{ code: number | null; ms: number }> {
-  const started = Date.now();
-  const exited = new Promise<number | null>((resolve) => running.child.once('exit', (code) => resolve(code)));
-  running.child.kill('SIGTERM');
-  const code = await exited;
-  return { code, ms: Date.now() - started };
-}
+import { freePort, type Running, startDev, stop } from './support/dev-process.ts';
 
 async function clientCredentialsToken(origin: string): Promise<string> {
   const res = await fetch(`${origin}/auth/token`, {

@@ -1,7 +1,8 @@
 -- The orders service's own schema (database per service): nothing else reads or writes it.
+-- Idempotent for the same reason as products/0001_catalog.sql.
 create schema if not exists shop_orders;
 
-create table shop_orders.orders (
+create table if not exists shop_orders.orders (
   id bigint generated always as identity primary key,
   user_id text not null,
   product_id integer not null,
@@ -14,4 +15,4 @@ create table shop_orders.orders (
   created_at timestamptz not null default now()
 );
 
-create index orders_by_user on shop_orders.orders (user_id, id);
+create index if not exists orders_by_user on shop_orders.orders (user_id, id);

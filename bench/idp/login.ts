@@ -1,0 +1,343 @@
+/**
+ * Full password logins per second on one `gatehouse dev` process (one event loop), PostgreSQL storage,
+ * compared with what the password hash alone allows on this machine.
+ *
+ *   ./node_modules/.bin/node bench/idp/login.ts [--duration 5] [--connections 8] [--threads 1] [--consent]
+ *
+ * One login is what a person does in a fresh browser: GET the authorization URL (demo-app, code +
+ * PKCE S256) → the hosted login page → POST the form as alice (argon2id verify) → the consent page
+ * when shown (--consent asks for it with prompt=consent) → the redirect with the code → POST /token
+ * for the tokens. Each virtual user repeats that with a new cookie jar.
+ *
+ * --threads sets UV_THREADPOOL_SIZE for the server and for the hash baseline: @node-rs/argon2 hashes
+ * on libuv's thread pool, so with 1 the hash has one core and the event loop another; the baseline
+ * (argon2id verifies per second at the configured parameters, same concurrency) is measured first,
+ * alone, with the same pool size. PostgreSQL at GATEHOUSE_TEST_POSTGRES_URL (default
+ * postgres://postgres@127.0.0.1:5432/test) in a fresh schema dropped at the end. Bounded: one
+ * warm-up second, then --duration seconds (at most 30) of load.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { loadConfig, migrate, openSql, openState, silentLogger } from '@gatehouse/core';
+import { openTestSql } from '@gatehouse/core/testing';
+import {
+  createIdp,
+  type IdpConfig,
+  idpConfigSchema,
+  idpMigrations,
+  resolveAccountsConfig,
+  seedDevelopmentFixtures,
+} from '@gatehouse/idp';
+import { calculatePKCECodeChallenge, randomPKCECodeVerifier } from 'openid-client';
+import { request } from 'undici';
+import { findForms } from '../../packages/cli/src/bench/html-form.ts';
+import { createPasswordHasher } from '../../packages/idp/src/passwords.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '8' },
+    threads: { type: 'string', default: '1' },
+    consent: { type: 'boolean', default: false },
+    'hash-baseline': { type: 'boolean', default: false },
+    serve: { type: 'string' },
+  },
+});
+const duration = Math.min(Math.max(Number(args.duration) || 5, 1), 30);
+const connections = Math.min(Math.max(Number(args.connections) || 8, 1), 64);
+const threads = Math.min(Math.max(Number(args.threads) || 1, 1), 16);
+
+// --- hash baseline (a child process, so UV_THREADPOOL_SIZE applies before the pool starts) ---------
+if (args['hash-baseline']) {
+  const params = resolveAccountsConfig({}).passwordHash;
+  const hasher = createPasswordHasher(params);
+  const stored = await hasher.hash('alice-password');
+  const verifyFor = async (ms: number) => {
+    let count = 0;
+    const end = Date.now() + ms;
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        while (Date.now() < end) {
+          if (!(await hasher.verify(stored, 'alice-password'))) throw new Error('verify failed');
+          count++;
+        }
+      }),
+    );
+    return count;
+  };
+  await verifyFor(1000);
+  const started = performance.now();
+  const count = await verifyFor(duration * 1000);
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(`${JSON.stringify({ params, perSecond: count / seconds })}\n`);
+  process.exit(0);
+}
+
+// --- the identity provider alone (a child process: its own event loop, its own thread pool) --------
+// Wired as `gatehouse dev` wires it (createIdp with its hosted pages, account store and session API;
+// demo fixtures), without the gateway and the reference systems, whose hop is the gateway's cost.
+if (args.serve) {
+  const sql = await openSql({ driver: 'postgres', url: args.serve });
+  await migrate(sql, [idpMigrations]);
+  const state = await openState({ driver: 'memory' });
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const http = createHttpServer((req, res) => handler!(req, res));
+  http.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
+  const config = loadConfig<{ idp: IdpConfig }>({
+    document: { idp: {} },
+    sections: { idp: idpConfigSchema },
+    env: {},
+  }).idp;
+  const idp = await createIdp({
+    config,
+    mode: 'development',
+    publicUrl: origin,
+    sql,
+    state,
+    logger: silentLogger(),
+  });
+  await seedDevelopmentFixtures(idp);
+  handler = idp.handler;
+  process.on('SIGTERM', () => {
+    http.closeAllConnections();
+    http.close();
+    void idp
+      .close()
+      .then(() => state.close())
+      .then(() => sql.close())
+      .then(() => process.exit(0));
+  });
+  process.stdout.write(`READY ${origin}\n`);
+  await new Promise(() => {});
+}
+
+async function hashBaseline(): Promise<{ params: object; perSecond: number }> {
+  const child = spawn(
+    process.execPath,
+    [
+      new URL(import.meta.url).pathname,
+      '--hash-baseline',
+      '--duration',
+      String(duration),
+      '--connections',
+      String(connections),
+    ],
+    { env: { ...process.env, UV_THREADPOOL_SIZE: String(threads) }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  const [code] = await once(child, 'exit');
+  if (code !== 0) throw new Error(`hash baseline exited with ${code}`);
+  return JSON.parse(out) as { params: object; perSecond: number };
+}
+
+/** Time spent per request kind during the measured run, to show where a login's time goes. */
+const steps = new Map<string, number[]>();
+let recording = false;
+function recordStep(name: string, ms: number): void {
+  if (!recording) return;
+  const list = steps.get(name) ?? [];
+  list.push(ms);
+  steps.set(name, list);
+}
+
+// --- one login, as a fresh browser ---------------------------------------------------------------
+class StepError extends Error {}
+
+async function oneLogin(origin: string): Promise<void> {
+  const jar = new Map<string, string>();
+  const redirectUri = `${origin}/callback`;
+  async function go(url: URL, method = 'GET', form?: Record<string, string>) {
+    const t0 = performance.now();
+    const headers: Record<string, string> = { accept: 'text/html' };
+    if (jar.size > 0) headers['cookie'] = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    if (form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      headers['origin'] = origin;
+    }
+    const res = await request(url, {
+      method: method as 'GET',
+      headers,
+      body: form ? new URLSearchParams(form).toString() : undefined,
+    });
+    const setCookie = res.headers['set-cookie'];
+    for (const line of Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []) {
+      const pair = line.split(';')[0]!;
+      const eq = pair.indexOf('=');
+      const value = pair.slice(eq + 1);
+      if (value === '' || /max-age=0|expires=Thu, 01 Jan 1970/i.test(line)) jar.delete(pair.slice(0, eq));
+      else jar.set(pair.slice(0, eq), value);
+    }
+    const text = await res.body.text();
+    const location = res.headers['location'];
+    recordStep(`${method} ${url.pathname.replace(/[A-Za-z0-9_-]{16,}/g, ':id')}`, performance.now() - t0);
+    return {
+      status: res.statusCode,
+      text,
+      location: typeof location === 'string' ? new URL(location, url) : undefined,
+    };
+  }
+
+  const verifier = randomPKCECodeVerifier();
+  let url = new URL(`${origin}/auth/auth`);
+  url.search = new URLSearchParams({
+    client_id: 'demo-app',
+    response_type: 'code',
+    redirect_uri: redirectUri,
+    scope: args.consent ? 'openid profile offline_access' : 'openid profile',
+    ...(args.consent ? { prompt: 'consent' } : {}),
+    state: 'bench',
+    code_challenge: await calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  }).toString();
+  let res = await go(url);
+  let code: string | undefined;
+  for (let hop = 0; hop < 12 && !code; hop++) {
+    if (res.location) {
+      if (res.location.href.startsWith(`${redirectUri}?`)) {
+        code = res.location.searchParams.get('code') ?? undefined;
+        if (!code) throw new StepError(`callback without code: ${res.location.search}`);
+        break;
+      }
+      url = res.location;
+      res = await go(url);
+      continue;
+    }
+    if (res.status !== 200) throw new StepError(`${url.pathname} answered ${res.status}`);
+    const form = findForms(res.text, url).find((f) => f.method === 'post');
+    if (!form) throw new StepError(`no form on ${url.pathname}`);
+    const fields = { ...form.fields };
+    if (form.passwordInputs.length > 0) {
+      fields[form.textInputs[0]!] = 'alice';
+      fields[form.passwordInputs[0]!] = 'alice-password';
+    }
+    url = form.action;
+    res = await go(url, 'POST', fields);
+  }
+  if (!code) throw new StepError('no code after 12 hops');
+  const t0 = performance.now();
+  const token = await request(`${origin}/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri,
+      client_id: 'demo-app',
+      code_verifier: verifier,
+    }).toString(),
+  });
+  const body = (await token.body.json()) as { access_token?: string };
+  recordStep('POST /auth/token', performance.now() - t0);
+  if (token.statusCode !== 200 || !body.access_token)
+    throw new StepError(`token answered ${token.statusCode}`);
+}
+
+async function load(
+  origin: string,
+  ms: number,
+): Promise<{ samples: number[]; errors: Map<string, number>; seconds: number }> {
+  const samples: number[] = [];
+  const errors = new Map<string, number>();
+  const started = performance.now();
+  const end = started + ms;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          await oneLogin(origin);
+          samples.push(performance.now() - t0);
+        } catch (err) {
+          const key =
+            err instanceof StepError ? err.message.replace(/\/[A-Za-z0-9_-]{16,}/g, '/…') : String(err);
+          errors.set(key, (errors.get(key) ?? 0) + 1);
+        }
+      }
+    }),
+  );
+  return { samples, errors, seconds: (performance.now() - started) / 1000 };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+// --- main ----------------------------------------------------------------------------------------
+const command = `./node_modules/.bin/node bench/idp/login.ts --duration ${duration} --connections ${connections} --threads ${threads}${args.consent ? ' --consent' : ''}`;
+console.log(`# ${command}`);
+console.log(`# hash baseline: argon2id verifies, ${connections} at a time, UV_THREADPOOL_SIZE=${threads} …`);
+const baseline = await hashBaseline();
+
+const db = await openTestSql('postgres');
+const server = spawn(process.execPath, [new URL(import.meta.url).pathname, '--serve', db.url!], {
+  env: { ...process.env, UV_THREADPOOL_SIZE: String(threads) },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const serverExit = once(server, 'exit');
+try {
+  const origin = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    server.stdout.on('data', (d) => {
+      out += d;
+      const ready = /^READY (\S+)$/m.exec(out);
+      if (ready) resolve(ready[1]!);
+    });
+    server.once('exit', (code) => reject(new Error(`the identity provider exited with ${code}:\n${out}`)));
+  });
+  console.log(
+    `# identity provider (one process, as gatehouse dev wires it, no gateway) at ${origin}, PostgreSQL schema ${db.schema}; warm-up 1 s, then ${duration} s`,
+  );
+  await oneLogin(origin); // fails loudly if the flow itself is broken
+  await load(origin, 1000);
+  recording = true;
+  const run = await load(origin, duration * 1000);
+  recording = false;
+  const sorted = [...run.samples].sort((a, b) => a - b);
+  const rate = sorted.length / run.seconds;
+  const ratio = rate / baseline.perSecond;
+  const ms = (n: number) => `${n.toFixed(1)} ms`;
+  console.log('');
+  console.log(
+    '| scenario                      | logins/s | p50 | p99 | errors | argon2id verifies/s alone | logins ÷ hashes | load average |',
+  );
+  console.log(
+    '| ----------------------------- | -------: | --: | --: | -----: | ------------------------: | --------------: | ------------ |',
+  );
+  console.log(
+    `| password login (code flow${args.consent ? ', consent' : ''}) | ${rate.toFixed(1)} | ${ms(percentile(sorted, 50))} | ${ms(percentile(sorted, 99))} | ${[...run.errors.values()].reduce((a, b) => a + b, 0)} | ${baseline.perSecond.toFixed(1)} | ${(ratio * 100).toFixed(0)} % | ${loadavg()[0]!.toFixed(1)} |`,
+  );
+  for (const [what, n] of run.errors) console.log(`# error ×${n}: ${what}`);
+  console.log('');
+  console.log('| request (per login)           | count/login | p50 | p99 |');
+  console.log('| ----------------------------- | ----------: | --: | --: |');
+  for (const [name, list] of steps) {
+    const s = [...list].sort((a, b) => a - b);
+    console.log(
+      `| ${name} | ${(list.length / Math.max(sorted.length, 1)).toFixed(1)} | ${ms(percentile(s, 50))} | ${ms(percentile(s, 99))} |`,
+    );
+  }
+  console.log('');
+  console.log(
+    `# argon2id parameters: ${JSON.stringify(baseline.params)}; ${connections} virtual users; UV_THREADPOOL_SIZE=${threads}`,
+  );
+  console.log(
+    ratio >= 0.8
+      ? `# limited by the password hash: ${rate.toFixed(1)} logins/s is ${(ratio * 100).toFixed(0)} % of the ${baseline.perSecond.toFixed(1)} verifies/s the hash alone allows`
+      : `# NOT limited only by the password hash: ${rate.toFixed(1)} logins/s is ${(ratio * 100).toFixed(0)} % of the ${baseline.perSecond.toFixed(1)} verifies/s the hash alone allows; the rest of the flow costs the difference`,
+  );
+  console.log(
+    `# issue 3 target: at least 80 logins/s per core at these parameters — ${rate >= 80 ? 'met' : 'not met'} here`,
+  );
+} finally {
+  server.kill('SIGTERM');
+  await serverExit;
+  await db.cleanup();
+}
