@@ -212,29 +212,23 @@ describe('OpenID conformance checks through gatehouse dev', { timeout: 110_000 }
     assert.equal(tokens.claims()!.aud, WEB);
   });
 
-  test('oidcc-ensure-post-request-succeeds: the authorization request also works as a form POST', {
-    todo: 'POST /auth/auth is 404: oidc-provider needs enableHttpPostMethods: true (packages/idp/src/provider.ts)',
-  }, async () => {
-    const verifier = oidc.randomPKCECodeVerifier();
-    const fields = {
-      client_id: WEB,
-      response_type: 'code',
-      redirect_uri: REDIRECT,
-      scope: 'openid',
-      state: 'post-state',
-      nonce: 'post-nonce',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    };
+  // A deliberate departure from OIDC Core 3.1.2.1 (and the conformance module
+  // oidcc-ensure-post-request-succeeds): oidc-provider 9 serves a form POST to the authorization
+  // endpoint only with `enableHttpPostMethods`, which requires SameSite=None session cookies, and
+  // so gives up the cross-site protection SameSite=Lax gives the session. GET works for every client.
+  test('a form POST to the authorization endpoint is refused; GET is the supported method', async () => {
     const res = await browser.request(`${dev.issuer}/auth`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(fields).toString(),
+      body: new URLSearchParams({
+        client_id: WEB,
+        response_type: 'code',
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+      }).toString(),
     });
-    const end = await browser.navigate(`${dev.issuer}/auth`, atRedirect, res);
-    assert.equal(end.status, 303);
-    const tokens = await exchange({ page: end, verifier, state: 'post-state', nonce: 'post-nonce' }, end.url);
-    assert.equal(tokens.claims()!.sub, session.claims()!.sub);
+    assert.equal(res.status, 404);
+    await res.arrayBuffer();
   });
 
   test('oidcc-unsigned-request-object: an unsigned request object is refused as request_not_supported at the redirect URI', async () => {
@@ -290,9 +284,7 @@ describe('OpenID conformance checks through gatehouse dev', { timeout: 110_000 }
       assert.equal(res.status, 200, await res.clone().text());
     });
 
-    test('an assertion with iat more than 60 s in the future is refused as invalid_client', {
-      todo: 'accepted today: oidc-provider does not bound iat; needs assertJwtClientAuthClaimsAndHeader in packages/idp/src/provider.ts',
-    }, async () => {
+    test('an assertion with iat more than 60 s in the future is refused as invalid_client', async () => {
       const res = await grant(await assertion({}, Math.floor(Date.now() / 1000) + 120));
       assert.equal(res.status, 401);
       assert.equal(((await res.json()) as { error: string }).error, 'invalid_client');

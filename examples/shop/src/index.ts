@@ -68,6 +68,8 @@ export function createShopExample(options: ShopOptions = {}): Example {
         scope: '',
         roles: ['service'],
         firstParty: true,
+        // The only client allowed a token for the orders service, and only to add orders.
+        resources: { [ORDERS_AUDIENCE]: [ORDERS_ADD_SCOPE] },
       },
     ],
     resources: () => [ORDERS_AUDIENCE],

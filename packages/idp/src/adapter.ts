@@ -2,6 +2,7 @@ import type { Logger, Sql } from '@gatehouse/core';
 import { errors } from 'oidc-provider';
 import { findClientCached } from './clients.ts';
 import type { RevocationPublisher } from './revocation-publisher.ts';
+import { deferProtocolWrite } from './write-batch.ts';
 
 /**
  * oidc-provider's storage port (`upsert`, `find`, `findByUserCode`, `findByUid`, `consume`,
@@ -73,13 +74,16 @@ export async function recordJwtAccessToken(
   sql: Sql,
   token: { jti: string; grantId: string; sid?: string; clientId: string; accountId?: string; exp: number },
 ): Promise<void> {
-  const rows = await sql.query(
-    `insert into idp_jwt_access_tokens (jti, grant_id, sid, client_id, account_id, expires_at)
+  const text = `insert into idp_jwt_access_tokens (jti, grant_id, sid, client_id, account_id, expires_at)
      select $1, $2, $3, $4, $5, to_timestamp($6)
      where exists (select 1 from idp_oidc_models where model = 'Grant' and id = $2)
-     returning jti`,
-    [token.jti, token.grantId, token.sid, token.clientId, token.accountId, token.exp],
-  );
+     returning jti`;
+  const params = [token.jti, token.grantId, token.sid, token.clientId, token.accountId, token.exp];
+  if (
+    deferProtocolWrite({ text, params, mustReturnRow: { refused: () => {}, description: 'grant not found' } })
+  )
+    return;
+  const rows = await sql.query(text, params);
   if (rows.length === 0) throw new errors.InvalidGrant('grant not found');
 }
 
@@ -124,13 +128,17 @@ export function createAdapterClass(options: AdapterOptions) {
         user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`;
       if (this.model === 'RefreshToken' && payload.grantId) {
         // A rotated refresh token is only stored while its grant exists (see recordJwtAccessToken).
-        const rows = await sql.query(
-          `insert into idp_oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
+        const text = `insert into idp_oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
            select * from (values ${values}) as v
            where exists (select 1 from idp_oidc_models where model = 'Grant' and id = $4)
-           ${conflict} returning id`,
+           ${conflict} returning id`;
+        const deferred = deferProtocolWrite({
+          text,
           params,
-        );
+          mustReturnRow: { refused: () => {}, description: 'grant not found' },
+        });
+        if (deferred) return;
+        const rows = await sql.query(text, params);
         if (rows.length === 0) throw new errors.InvalidGrant('grant not found');
         return;
       }
@@ -168,20 +176,30 @@ export function createAdapterClass(options: AdapterOptions) {
     }
 
     async consume(id: string): Promise<void> {
-      const won = await sql.query(
-        'update idp_oidc_models set consumed_at = now() where model = $1 and id = $2 and consumed_at is null returning id',
-        [this.model, id],
-      );
-      if (won.length > 0) return;
+      const text =
+        'update idp_oidc_models set consumed_at = now() where model = $1 and id = $2 and consumed_at is null returning id';
+      const params = [this.model, id];
+      const description = `${entityLabel[this.model] ?? this.model} already consumed`;
       // Another request consumed it between our read and this update: treat it as reuse.
-      const rows = await sql.query<{ grant_id: string | null }>(
-        'select grant_id from idp_oidc_models where model = $1 and id = $2',
-        [this.model, id],
-      );
-      const grantId = rows[0]?.grant_id;
-      if (grantId) await grants.revokeGrant(grantId);
-      logger.warn({ model: this.model, grantId }, 'concurrent reuse detected: grant revoked');
-      throw new errors.InvalidGrant(`${entityLabel[this.model] ?? this.model} already consumed`);
+      const reuse = async () => {
+        const rows = await sql.query<{ grant_id: string | null }>(
+          'select grant_id from idp_oidc_models where model = $1 and id = $2',
+          [this.model, id],
+        );
+        const grantId = rows[0]?.grant_id;
+        if (grantId) await grants.revokeGrant(grantId);
+        logger.warn({ model: this.model, grantId }, 'concurrent reuse detected: grant revoked');
+      };
+      // A rotated refresh token is consumed in the token request's one transaction (write-batch.ts).
+      if (
+        this.model === 'RefreshToken' &&
+        deferProtocolWrite({ text, params, mustReturnRow: { refused: reuse, description } })
+      )
+        return;
+      const won = await sql.query(text, params);
+      if (won.length > 0) return;
+      await reuse();
+      throw new errors.InvalidGrant(description);
     }
 
     async destroy(id: string): Promise<void> {

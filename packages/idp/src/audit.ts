@@ -1,4 +1,5 @@
 import type { Logger, Sql } from '@gatehouse/core';
+import { deferAuditWrite } from './write-batch.ts';
 
 /**
  * Audit events, stored in SQL (`idp_audit_events`) and queryable by the admin API.
@@ -104,18 +105,19 @@ export function createAudit(sql: Sql, options: { logger?: Logger | undefined } =
   return {
     async record(event) {
       try {
-        await sql.query(
-          `insert into idp_audit_events (type, actor, subject, client_id, source_ip, details)
-           values ($1, $2, $3, $4, $5, $6::jsonb)`,
-          [
-            event.type,
-            cut(event.actor),
-            cut(event.subject),
-            cut(event.clientId),
-            cut(event.sourceIp, 64),
-            JSON.stringify(sanitizeDetails(event.details ?? {})),
-          ],
-        );
+        const text = `insert into idp_audit_events (type, actor, subject, client_id, source_ip, details)
+           values ($1, $2, $3, $4, $5, $6::jsonb)`;
+        const params = [
+          event.type,
+          cut(event.actor),
+          cut(event.subject),
+          cut(event.clientId),
+          cut(event.sourceIp, 64),
+          JSON.stringify(sanitizeDetails(event.details ?? {})),
+        ];
+        // In a token request the event is committed with the request's other writes (write-batch.ts).
+        if (deferAuditWrite({ text, params })) return;
+        await sql.query(text, params);
       } catch (err) {
         options.logger?.error({ err, type: event.type }, 'audit event not stored');
       }
@@ -155,6 +157,8 @@ export function createAudit(sql: Sql, options: { logger?: Logger | undefined } =
   };
 }
 
+const audited = new WeakSet<object>();
+
 /** The parts of oidc-provider's event emitter and context this module reads. */
 interface ProviderEvents {
   on(event: string, listener: (...args: never[]) => void): unknown;
@@ -172,9 +176,13 @@ interface OidcCtxLike {
 /**
  * Record the protocol events the issue asks for: tokens issued at the token endpoint, a refresh
  * token presented again after rotation (oidc-provider then revokes the grant), grant revocations and
- * RP-initiated logouts. The protocol engineer calls this once on the provider.
+ * RP-initiated logouts. createIdp calls it on every provider it builds; further calls on the same
+ * provider do nothing.
  */
 export function attachProviderAudit(provider: ProviderEvents, audit: Audit): void {
+  // createIdp attaches it to every provider it builds; a second call must not record events twice.
+  if (audited.has(provider)) return;
+  audited.add(provider);
   const on = (event: string, listener: (ctx: OidcCtxLike, ...rest: unknown[]) => void) =>
     provider.on(event, listener as (...args: never[]) => void);
   on('grant.success', (ctx) => {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Sql } from '@gatehouse/core';
-import type { IdpClientConfig } from './config-schema.ts';
+import { type IdpClientConfig, TOKEN_EXCHANGE_GRANT } from './config-schema.ts';
 import { idpErrors } from './errors.ts';
 
 /**
@@ -26,14 +26,28 @@ export interface ClientMetadata {
   backchannel_logout_uri?: string;
   jwks_uri?: string;
   jwks?: { keys: Record<string, unknown>[] };
+  backchannel_logout_session_required?: boolean;
   scope?: string;
   roles: string[];
   first_party: boolean;
+  /** Resource indicator → the exact scopes a token for it may carry (provider.ts, token-exchange.ts). */
+  resources?: Record<string, string[]>;
   [key: string]: unknown;
 }
 
 /** The metadata properties Gatehouse adds to oidc-provider's (its `extraClientMetadata`). */
-export const EXTRA_CLIENT_METADATA = ['roles', 'first_party'] as const;
+export const EXTRA_CLIENT_METADATA = ['roles', 'first_party', 'resources'] as const;
+
+/** A client's `resources` metadata, or an empty map when it lists none (or it is malformed). */
+export function clientResources(metadata: Record<string, unknown>): Record<string, string[]> {
+  const value = metadata['resources'];
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return {};
+  const out: Record<string, string[]> = {};
+  for (const [indicator, scopes] of Object.entries(value as Record<string, unknown>)) {
+    if (Array.isArray(scopes)) out[indicator] = scopes.filter((s): s is string => typeof s === 'string');
+  }
+  return out;
+}
 
 export function hashClientSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
@@ -100,6 +114,20 @@ export function clientMetadataFromConfig(c: IdpClientConfig): ClientMetadata {
       `client ${c.clientId}: a public client cannot use client_credentials`,
     );
   }
+  if (c.tokenEndpointAuthMethod === 'none' && c.grantTypes.includes(TOKEN_EXCHANGE_GRANT)) {
+    throw idpErrors.create(
+      'IDP_CLIENT_INVALID',
+      `client ${c.clientId}: a public client cannot use token exchange`,
+    );
+  }
+  for (const indicator of Object.keys(c.resources ?? {})) {
+    if (!URL.canParse(indicator) || indicator.includes('#')) {
+      throw idpErrors.create(
+        'IDP_CLIENT_INVALID',
+        `client ${c.clientId}: resource ${indicator} must be an absolute URI without a fragment`,
+      );
+    }
+  }
   const md: ClientMetadata = {
     client_id: c.clientId,
     token_endpoint_auth_method: c.tokenEndpointAuthMethod,
@@ -113,6 +141,10 @@ export function clientMetadataFromConfig(c: IdpClientConfig): ClientMetadata {
   if (c.scope !== '') md.scope = c.scope;
   if (secretHash !== undefined) md.client_secret = secretHash;
   if (c.backchannelLogoutUri !== undefined) md.backchannel_logout_uri = c.backchannelLogoutUri;
+  if (c.backchannelLogoutSessionRequired !== undefined)
+    md.backchannel_logout_session_required = c.backchannelLogoutSessionRequired;
+  if (c.resources !== undefined && Object.keys(c.resources).length > 0)
+    md.resources = Object.fromEntries(Object.entries(c.resources).map(([k, v]) => [k, [...v]]));
   if (c.jwksUri !== undefined) md.jwks_uri = c.jwksUri;
   if (c.jwks !== undefined) md.jwks = c.jwks;
   return md;

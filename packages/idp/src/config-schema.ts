@@ -12,6 +12,11 @@ import { accountsConfigSchema } from './accounts-config.ts';
 export const DEV_KEY_ENCRYPTION_SECRET = 'gatehouse-development-key-encryption-secret-not-for-production';
 
 const clientIdPattern = '^[A-Za-z0-9._:-]{1,128}$';
+/** One scope token (RFC 6749 §3.3: printable ASCII without space, quote or backslash). */
+const scopeTokenPattern = '^[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,128}$';
+
+/** RFC 8693 token exchange, a grant type a client config may list. */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 export const idpClientConfigSchema = {
   type: 'object',
@@ -39,12 +44,19 @@ export const idpClientConfigSchema = {
     grantTypes: {
       type: 'array',
       uniqueItems: true,
-      items: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials'] },
+      items: {
+        type: 'string',
+        enum: ['authorization_code', 'refresh_token', 'client_credentials', TOKEN_EXCHANGE_GRANT],
+      },
       default: ['authorization_code', 'refresh_token'],
     },
     redirectUris: { type: 'array', items: { type: 'string', format: 'uri' }, default: [] },
     postLogoutRedirectUris: { type: 'array', items: { type: 'string', format: 'uri' }, default: [] },
     backchannelLogoutUri: { type: 'string', format: 'uri' },
+    backchannelLogoutSessionRequired: {
+      type: 'boolean',
+      description: 'logout tokens sent to backchannelLogoutUri carry the session id (sid)',
+    },
     jwksUri: { type: 'string', format: 'uri', description: 'public keys for private_key_jwt' },
     jwks: {
       type: 'object',
@@ -63,6 +75,20 @@ export const idpClientConfigSchema = {
       type: 'boolean',
       default: false,
       description: 'consent is skipped for first-party clients',
+    },
+    resources: {
+      type: 'object',
+      maxProperties: 64,
+      propertyNames: { type: 'string', format: 'uri', maxLength: 512 },
+      additionalProperties: {
+        type: 'array',
+        uniqueItems: true,
+        maxItems: 64,
+        items: { type: 'string', pattern: scopeTokenPattern },
+      },
+      default: {},
+      description:
+        'resource indicators (RFC 8707) this client may ask tokens for, each with the exact scopes a token for it may carry',
     },
   },
 } as const;
@@ -201,15 +227,20 @@ export interface IdpClientConfig {
   clientSecret?: string;
   clientSecretSha256?: string;
   tokenEndpointAuthMethod: 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
-  grantTypes: Array<'authorization_code' | 'refresh_token' | 'client_credentials'>;
+  grantTypes: Array<
+    'authorization_code' | 'refresh_token' | 'client_credentials' | typeof TOKEN_EXCHANGE_GRANT
+  >;
   redirectUris: string[];
   postLogoutRedirectUris: string[];
   backchannelLogoutUri?: string;
+  backchannelLogoutSessionRequired?: boolean;
   jwksUri?: string;
   jwks?: { keys: Record<string, unknown>[] };
   scope: string;
   roles: string[];
   firstParty: boolean;
+  /** Resource indicator → the scopes a token for it may carry (absent: none besides the default audience). */
+  resources?: Record<string, string[]>;
 }
 
 export interface IdpConfig {

@@ -1,24 +1,51 @@
 import { hkdfSync } from 'node:crypto';
 import type { Logger, SharedState, Sql } from '@gatehouse/core';
 import type Provider from 'oidc-provider';
+import { resolveAccountsConfig } from './accounts-config.ts';
 import { createAdapterClass, createGrantRevoker, type GrantRevoker, sweepExpired } from './adapter.ts';
+import { type Audit, attachProviderAudit, createAudit } from './audit.ts';
 import { clientMetadataFromConfig, seedDemoClients, syncConfigClients } from './clients.ts';
 import { DEV_KEY_ENCRYPTION_SECRET, type IdpConfig } from './config-schema.ts';
 import { idpErrors } from './errors.ts';
 import { createIdpServer, type HttpHandler } from './idp-server.ts';
 import { jwtTokenMiddleware, markStructuredTokenRefusal } from './jwt-tokens.ts';
 import { createKeyManager, type KeyManager, type KeyRing, rotateKeys } from './keys.ts';
+import { logoutRevocationMiddleware } from './logout-revocation.ts';
 import { type AccountsPort, buildProvider, type ProviderPages } from './provider.ts';
 import { createRevocationPublisher, type RevocationPublisher } from './revocation-publisher.ts';
+import { registerTokenExchange } from './token-exchange.ts';
+import { tokenWriteBatchMiddleware } from './write-batch.ts';
 
+// What the CLI's admin verbs need besides createIdp: the account store, audit trail, sessions.
+export {
+  type AccountServices,
+  accountServices,
+  accountsConfigOf,
+  createIdpAccounts,
+} from './account-services.ts';
+export type { Account, Accounts, AccountWithRoles, CreateAccountInput } from './accounts.ts';
+export { type AccountsConfig, accountsConfigSchema, resolveAccountsConfig } from './accounts-config.ts';
+export {
+  type Audit,
+  type AuditEvent,
+  type AuditEventType,
+  type AuditQuery,
+  attachProviderAudit,
+  auditEventTypes,
+  createAudit,
+  type StoredAuditEvent,
+} from './audit.ts';
 export * from './clients.ts';
 export * from './config-schema.ts';
 export * from './errors.ts';
+export type { Actor } from './exchange-claims.ts';
 export type { HttpHandler } from './idp-server.ts';
 export { verifyAccessToken } from './jwt-tokens.ts';
 export * from './keys.ts';
 export type { AccountsPort, IdpAccount, ProviderPages } from './provider.ts';
 export * from './revocation-publisher.ts';
+export { createSessionStore, type SessionRecord, type SessionStore } from './sessions.ts';
+export { ACCESS_TOKEN_TYPE } from './token-exchange.ts';
 
 /** The idp's migrations, for `migrate(sql, [idpMigrations, ...])`. */
 export const idpMigrations = { component: 'idp', dir: new URL('../migrations/', import.meta.url) };
@@ -58,6 +85,9 @@ export interface CreateIdpOptions {
   /** Account lookups (`createAccounts(...)` from accounts.ts); without it no user can sign in. */
   accounts?: AccountsPort;
   pages?: ProviderPages;
+  /** Where provider events (token issued, refresh-token reuse, grant revoked, logout) are recorded;
+   * default the account store's audit trail, or one on `sql`. */
+  audit?: Audit;
   /** Handlers for /auth/interaction/*, /authentication/*, /auth/admin/*; by default loaded from
    * interactions.ts (`createInteractionHandler`), session-api.ts (`createSessionApi`) and
    * admin-api.ts (`createAdminApi`) when those modules exist. */
@@ -131,6 +161,9 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
   const revocations = createRevocationPublisher({ sql, state, logger });
   const grants = createGrantRevoker(sql, revocations);
   const Adapter = createAdapterClass({ sql, grants, logger });
+  const givenAudit = (options.accounts as { audit?: Audit } | undefined)?.audit;
+  const audit =
+    options.audit ?? (typeof givenAudit?.record === 'function' ? givenAudit : createAudit(sql, { logger }));
 
   const makeProvider = (keyRing: KeyRing): Provider => {
     const p = buildProvider({
@@ -143,9 +176,32 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
       cookieKeys: cookieKeys(config.keyEncryptionSecret),
       logger,
       accounts: () => accounts,
+      isSidRevoked: (sid) => revocations.isRevoked('sid', sid),
       pages: options.pages ?? defaultPages,
       interactionPath: `${new URL(issuer).pathname.replace(/\/$/, '')}/interaction`,
     });
+    // Outermost: commits the writes of a token request in one transaction (write-batch.ts).
+    // (oidc-provider sees paths below the issuer; its token route is /token.)
+    p.use(tokenWriteBatchMiddleware({ sql, logger, tokenPath: '/token' }));
+    registerTokenExchange(p, {
+      issuer,
+      keys: () => keys.verifier(),
+      revocations,
+      clockToleranceSeconds: config.clockToleranceSeconds,
+      sql,
+      accounts: () => accounts,
+      alg: config.signingAlgorithm,
+      accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+      logger,
+    });
+    p.use(
+      logoutRevocationMiddleware({
+        revocations,
+        tokenLifetimeSeconds: config.accessTokenTtlSeconds + config.clockToleranceSeconds,
+        logger,
+      }),
+    );
+    attachProviderAudit(p, audit);
     p.on('introspection.error', markStructuredTokenRefusal);
     p.on('revocation.error', markStructuredTokenRefusal);
     p.use(
@@ -168,7 +224,8 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
       './pages/provider-pages.ts',
       'providerPages',
     );
-    defaultPages = pages?.();
+    const theme = resolveAccountsConfig((config as { accounts?: unknown }).accounts ?? {}).theme;
+    defaultPages = pages?.(theme === '' ? {} : { theme });
   }
 
   let provider: Provider | undefined;

@@ -1,8 +1,9 @@
 import type { Logger } from '@gatehouse/core';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { recordJwtAccessToken } from './adapter.ts';
-import { EXTRA_CLIENT_METADATA, installHashedSecretComparison } from './clients.ts';
+import { clientResources, EXTRA_CLIENT_METADATA, installHashedSecretComparison } from './clients.ts';
 import type { IdpConfig } from './config-schema.ts';
+import { exchangedTokenClaims } from './exchange-claims.ts';
 import type { KeyRing } from './keys.ts';
 
 /**
@@ -62,6 +63,8 @@ export interface BuildProviderOptions {
   /** Read at each use: the account store may be attached after the provider is built. */
   accounts: () => AccountsPort | undefined;
   pages?: ProviderPages | undefined;
+  /** Whether an OIDC session's sid was revoked by a logout (a refresh after it then drops `sid`). */
+  isSidRevoked?: (sid: string) => Promise<boolean>;
   /** Path of the interaction pages under the issuer's origin. */
   interactionPath: string;
 }
@@ -108,6 +111,10 @@ function clientRoles(client: { metadata(): Record<string, unknown> } | undefined
   return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
 }
 
+function isRefresh(ctx: KoaContextWithOIDC | undefined): boolean {
+  return ctx?.oidc?.params?.['grant_type'] === 'refresh_token';
+}
+
 function isFirstParty(client: { metadata(): Record<string, unknown> } | undefined): boolean {
   const md = clientMeta(client);
   return md['first_party'] === true || md['firstParty'] === true;
@@ -116,7 +123,29 @@ function isFirstParty(client: { metadata(): Record<string, unknown> } | undefine
 export function buildProvider(options: BuildProviderOptions): Provider {
   const { config, issuer, defaultAudience, keyRing, accounts, logger, sql } = options;
   const alg = config.signingAlgorithm;
-  const allowedResources = new Set([defaultAudience, ...config.resources]);
+  const sharedResources = new Set(config.resources);
+
+  /**
+   * The scopes a token for `indicator` may carry when `client` asks for it, or undefined when the
+   * client may not ask for it (invalid_target):
+   * - an indicator the client lists in its `resources` metadata: exactly the scopes listed there;
+   * - the default audience: the scopes the client may ask for;
+   * - an `idp.resources` entry, only for a client that lists no resources of its own (the open
+   *   behaviour from before per-client resources): the scopes the client may ask for.
+   * A client with its own `resources` is confined to them and the default audience.
+   */
+  function resourceScope(
+    client: { scope?: string | undefined; metadata(): Record<string, unknown> },
+    indicator: string,
+  ) {
+    const own = clientResources(client.metadata());
+    const listed = own[indicator];
+    if (listed) return listed.join(' ');
+    const clientScope = client.scope ?? SCOPES.join(' ');
+    if (indicator === defaultAudience) return clientScope;
+    if (Object.keys(own).length === 0 && sharedResources.has(indicator)) return clientScope;
+    return undefined;
+  }
 
   const configuration: Configuration = {
     adapter: options.adapter,
@@ -165,7 +194,33 @@ export function buildProvider(options: BuildProviderOptions): Provider {
         if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
           throw new errors.InvalidClientMetadata('first_party must be a boolean');
         }
+        if (key === 'resources' && value !== undefined) {
+          const valid =
+            value !== null &&
+            typeof value === 'object' &&
+            !Array.isArray(value) &&
+            Object.entries(value as Record<string, unknown>).every(
+              ([indicator, scopes]) =>
+                URL.canParse(indicator) &&
+                !indicator.includes('#') &&
+                Array.isArray(scopes) &&
+                scopes.every((s) => typeof s === 'string' && /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s)),
+            );
+          if (!valid) {
+            throw new errors.InvalidClientMetadata(
+              'resources must map absolute resource URIs to arrays of scope tokens',
+            );
+          }
+        }
       },
+    },
+    // oidc-provider checks a client assertion's exp but not its iat (RFC 7523 §3 lets the server
+    // refuse assertions issued too far in the future): allow only the configured clock skew.
+    async assertJwtClientAuthClaimsAndHeader(_ctx, claims) {
+      const iat = (claims as { iat?: unknown }).iat;
+      if (typeof iat === 'number' && iat > Math.floor(Date.now() / 1000) + config.clockToleranceSeconds) {
+        throw new errors.InvalidClientAuth('client assertion iat is in the future');
+      }
     },
     async findAccount(ctx, sub, token) {
       const store = accounts();
@@ -213,7 +268,14 @@ export function buildProvider(options: BuildProviderOptions): Provider {
       if (account?.username) extra['username'] = account.username;
       // `sid` is the OIDC session's uid: one value per browser session for every client, which is
       // what an admin revokes (docs/contracts.md: revocation by sid).
-      if (t.sessionUid) extra['sid'] = t.sessionUid;
+      // A grant that outlives its session's logout (offline_access) keeps refreshing, but its new
+      // tokens must not carry the revoked sid, or gateways would refuse them (logout-revocation.ts).
+      if (t.sessionUid && !(isRefresh(ctx) && (await options.isSidRevoked?.(t.sessionUid))))
+        extra['sid'] = t.sessionUid;
+      // A token-exchange token keeps the subject token's sid and names the acting client.
+      const exchanged = exchangedTokenClaims(token);
+      if (exchanged?.sid !== undefined) extra['sid'] = exchanged.sid;
+      if (exchanged) extra['act'] = exchanged.act;
       return extra;
     },
     formats: {
@@ -270,10 +332,10 @@ export function buildProvider(options: BuildProviderOptions): Provider {
           return true;
         },
         async getResourceServerInfo(_ctx, resourceIndicator, client) {
-          if (!allowedResources.has(resourceIndicator)) throw new errors.InvalidTarget();
+          const scope = resourceScope(client, resourceIndicator);
+          if (scope === undefined) throw new errors.InvalidTarget();
           return {
-            // The scopes a token for this audience may carry are those the client may ask for.
-            scope: client.scope ?? SCOPES.join(' '),
+            scope,
             audience: resourceIndicator,
             accessTokenTTL: config.accessTokenTtlSeconds,
             accessTokenFormat: 'jwt',
