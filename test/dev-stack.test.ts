@@ -7,12 +7,16 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { freePort, type Running, startDev, stop } from './support/dev-process.ts';
+import { userAccessToken } from './support/user-token.ts';
 
-async function clientCredentialsToken(origin: string): Promise<string> {
+async function clientCredentialsToken(
+  origin: string,
+  credentials = 'demo-service:demo-service-secret',
+): Promise<string> {
   const res = await fetch(`${origin}/auth/token`, {
     method: 'POST',
     headers: {
-      authorization: `Basic ${Buffer.from('demo-service:demo-service-secret').toString('base64')}`,
+      authorization: `Basic ${Buffer.from(credentials).toString('base64')}`,
       'content-type': 'application/x-www-form-urlencoded',
     },
     body: 'grant_type=client_credentials',
@@ -146,6 +150,26 @@ describe('gatehouse dev', { timeout: 240_000 }, () => {
     sessionCookie = setCookie.split(';')[0]!;
   });
 
+  test('an admin registers a new confidential client through the admin API before the restart', async () => {
+    const adminToken = await userAccessToken(origin, { username: 'alice', password: 'alice-password' });
+    const res = await fetch(`${origin}/auth/admin/clients`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        clientId: 'restart-probe',
+        clientSecret: 'restart-probe-secret-0123456789',
+        tokenEndpointAuthMethod: 'client_secret_basic',
+        grantTypes: ['client_credentials'],
+        scope: '',
+      }),
+    });
+    assert.equal(res.status, 201, await res.clone().text());
+    assert.equal(
+      (await clientCredentialsToken(origin, 'restart-probe:restart-probe-secret-0123456789')).length > 0,
+      true,
+    );
+  });
+
   test('SIGTERM stops the whole stack with exit code 0', async () => {
     const { code, ms } = await stop(running);
     console.log(`# stopped ${ms} ms after SIGTERM`);
@@ -160,6 +184,11 @@ describe('gatehouse dev', { timeout: 240_000 }, () => {
     assert.equal(echo.status, 200);
     const again = await clientCredentialsToken(origin);
     assert.equal(decodeProtectedHeader(again).kid, firstKid);
+    // The client registered through the admin API before the restart still authenticates.
+    const probe = decodeJwt(
+      await clientCredentialsToken(origin, 'restart-probe:restart-probe-secret-0123456789'),
+    );
+    assert.equal(probe.client_id, 'restart-probe');
     const whoami = await fetch(`${origin}/authentication/whoami`, { headers: { cookie: sessionCookie } });
     assert.equal(whoami.status, 200);
     const me = (await whoami.json()) as { username: string; roles: string[] };
