@@ -2,6 +2,7 @@
  * Gateway benchmark: everything on loopback, one run, same upstream, same load tool (wrk).
  *
  *   ./node_modules/.bin/node bench/gateway/run.ts [--duration 5] [--connections 50] [--threads 1] [--rounds 1] [--only a,b]
+ *     [--baseline DIR]   also run gw-open-base and gw-es256-base on another copy of packages/gateway/src
  *
  * Cases (see README.md for what each measures and the figures it printed):
  *   upstream        wrk → upstream (nginx `return 200`, so the upstream is never the bottleneck)
@@ -9,6 +10,7 @@
  *   pool-only       wrk → the gateway's upstream pool alone (no routing, auth, headers) → upstream
  *   gw-open         wrk → gateway, public route (no token) → upstream
  *   gw-es256        wrk → gateway verifying an ES256 bearer token → upstream
+ *   gw-es256-log    the same with the JSON access log on (asynchronous stdout, as `gatehouse gateway` runs)
  *   gw-es256-x2     the same, 2 gateway processes sharing the port (SO_REUSEPORT)
  *   fwd-auth        wrk → nginx auth_request → Node token verifier → nginx → upstream (ForwardAuth)
  *   fwd-auth-x2     the same, 2 verifier processes
@@ -18,7 +20,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchToken } from './token.ts';
 
@@ -29,6 +31,8 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '1' },
     only: { type: 'string' },
     rounds: { type: 'string', default: '1' },
+    /** A copy of packages/gateway/src (inside the repository, for module resolution) to compare with. */
+    baseline: { type: 'string' },
   },
 });
 const DURATION = Number(args.duration);
@@ -270,17 +274,21 @@ interface Case {
   refusedWithout?: boolean;
 }
 
-const gateway = (workers: number, authOn: boolean) => async () => {
-  const child = start('./serve-gateway.ts', {
-    BENCH_PORT: String(gatewayPort),
-    BENCH_UPSTREAM: upstream,
-    BENCH_JWK: JSON.stringify(publicJwk),
-    BENCH_AUTH: authOn ? 'on' : 'off',
-    BENCH_WORKERS: String(workers),
-  });
-  await waitForPort(gatewayPort);
-  return [child];
-};
+const gateway =
+  (workers: number, authOn: boolean, accessLog = false, module?: string) =>
+  async () => {
+    const child = start('./serve-gateway.ts', {
+      ...(module ? { BENCH_GATEWAY_MODULE: module } : {}),
+      BENCH_PORT: String(gatewayPort),
+      BENCH_UPSTREAM: upstream,
+      BENCH_JWK: JSON.stringify(publicJwk),
+      BENCH_AUTH: authOn ? 'on' : 'off',
+      BENCH_WORKERS: String(workers),
+      BENCH_LOG_LEVEL: accessLog ? 'info' : 'warn',
+    });
+    await waitForPort(gatewayPort);
+    return [child];
+  };
 
 const verifier = (workers: number) => async () => {
   const child = start('./serve-forward-auth.ts', {
@@ -299,6 +307,7 @@ const poolOnly = async () => {
 };
 
 const gw = `http://127.0.0.1:${gatewayPort}/products`;
+const baselineModule = args.baseline ? resolve(args.baseline, 'index.ts') : undefined;
 const cases: Case[] = [
   { id: 'upstream', label: 'upstream directly', url: `${upstream}/products`, headers: {} },
   {
@@ -321,6 +330,33 @@ const cases: Case[] = [
     url: gw,
     headers: auth,
     setUp: gateway(1, true),
+    refusedWithout: true,
+  },
+  ...(args.baseline
+    ? [
+        {
+          id: 'gw-open-base',
+          label: 'baseline gateway, auth off (1 process)',
+          url: gw,
+          headers: {},
+          setUp: gateway(1, false, false, baselineModule),
+        },
+        {
+          id: 'gw-es256-base',
+          label: 'baseline gateway, ES256 token (1 process)',
+          url: gw,
+          headers: auth,
+          setUp: gateway(1, true, false, baselineModule),
+          refusedWithout: true,
+        },
+      ]
+    : []),
+  {
+    id: 'gw-es256-log',
+    label: 'gateway, ES256 token, JSON access log (1 process)',
+    url: gw,
+    headers: auth,
+    setUp: gateway(1, true, true),
     refusedWithout: true,
   },
   {
@@ -394,6 +430,16 @@ const median = (xs: number[]) => xs.toSorted((a, b) => a - b)[Math.floor((xs.len
 /** Median CPU µs per request of each case, and the same minus the upstream's own share. */
 const cpu = new Map<string, number>();
 for (const [id, list] of rounds) cpu.set(id, median(list.map((r) => r.cpuUsPerRequest)));
+/**
+ * Median over the rounds of CPU(a) ÷ CPU(b) measured in the same round: outside load moves every
+ * case of a round alike, so a ratio within a round is steadier than a ratio of medians.
+ */
+const pairedCpuRatio = (a: string, b: string): number | undefined => {
+  const la = rounds.get(a);
+  const lb = rounds.get(b);
+  if (!la || !lb || la.length !== lb.length) return undefined;
+  return median(la.map((r, i) => r.cpuUsPerRequest / lb[i]!.cpuUsPerRequest));
+};
 const upstreamCpu = cpu.get('upstream') ?? 0;
 const layerCpu = (id: string) => (cpu.get(id) ?? Number.NaN) - (id === 'upstream' ? 0 : upstreamCpu);
 
@@ -401,6 +447,8 @@ const fwd = results.get('fwd-auth');
 const proxy = results.get('nginx-proxy');
 const ratio = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined && Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '—';
+/** 1 − r as a percentage: the share of requests per core lost to what the ratio measures. */
+const pctOf = (r: number | undefined) => (r === undefined ? '—' : `${((1 - r) * 100).toFixed(1)}%`);
 const pad = (s: string, n: number) => s.padEnd(n);
 const padL = (s: string, n: number) => s.padStart(n);
 
@@ -427,12 +475,32 @@ const open = results.get('gw-open');
 const es = results.get('gw-es256');
 if (open && es) {
   console.log(
-    `\nverification cost, gw-es256 vs gw-open: ${((1 - es.rps / open.rps) * 100).toFixed(1)}% of throughput, ${(layerCpu('gw-es256') - layerCpu('gw-open')).toFixed(0)} µs CPU per request`,
+    `\nverification cost, gw-es256 vs gw-open: ${((1 - es.rps / open.rps) * 100).toFixed(1)}% of throughput (req/s), ${((1 - (cpu.get('gw-open') ?? 0) / (cpu.get('gw-es256') ?? 0)) * 100).toFixed(1)}% of requests per core (CPU; ${pctOf(pairedCpuRatio('gw-open', 'gw-es256'))} paired by round), ${(layerCpu('gw-es256') - layerCpu('gw-open')).toFixed(0)} µs CPU per request`,
+  );
+}
+if (es && fwd) {
+  console.log(
+    `p99, gateway ES256 vs ForwardAuth: ${es.p99.toFixed(2)} ms vs ${fwd.p99.toFixed(2)} ms (median round by req/s)`,
+  );
+}
+for (const [now, base] of [
+  ['gw-open', 'gw-open-base'],
+  ['gw-es256', 'gw-es256-base'],
+] as const) {
+  if (cpu.has(now) && cpu.has(base)) {
+    console.log(
+      `${now} against the baseline: ${(layerCpu(now) - layerCpu(base)).toFixed(0)} µs CPU per request, ${ratio(pairedCpuRatio(base, now), 1)} requests per core (paired by round)`,
+    );
+  }
+}
+if (cpu.has('gw-es256-log') && cpu.has('gw-es256')) {
+  console.log(
+    `JSON access log, gw-es256-log vs gw-es256: ${(layerCpu('gw-es256-log') - layerCpu('gw-es256')).toFixed(0)} µs CPU per request`,
   );
 }
 if (cpu.has('gw-es256') && cpu.has('fwd-auth')) {
   console.log(
-    `requests per core, gateway ES256 ÷ ForwardAuth: ${ratio(cpu.get('fwd-auth'), cpu.get('gw-es256'))} (whole system), ${ratio(layerCpu('fwd-auth'), layerCpu('gw-es256'))} (auth + proxy layer only)`,
+    `requests per core, gateway ES256 ÷ ForwardAuth: ${ratio(cpu.get('fwd-auth'), cpu.get('gw-es256'))} (whole system), ${ratio(layerCpu('fwd-auth'), layerCpu('gw-es256'))} (auth + proxy layer only), ${ratio(pairedCpuRatio('fwd-auth', 'gw-es256'), 1)} (whole system, paired by round)`,
   );
 }
 if (cpu.has('gw-es256') && cpu.has('nginx-proxy')) {
@@ -444,5 +512,5 @@ const es2 = results.get('gw-es256-x2');
 const fwd2 = results.get('fwd-auth-x2');
 if (es2 && fwd2) console.log(`throughput, gateway x2 ÷ ForwardAuth x2: ${ratio(es2.rps, fwd2.rps)}`);
 console.log(
-  `\nreproduce: ./node_modules/.bin/node bench/gateway/run.ts --duration ${DURATION} --connections ${CONNECTIONS} --threads ${THREADS} --rounds ${ROUNDS}${args.only ? ` --only ${args.only}` : ''}`,
+  `\nreproduce: ./node_modules/.bin/node bench/gateway/run.ts --duration ${DURATION} --connections ${CONNECTIONS} --threads ${THREADS} --rounds ${ROUNDS}${args.only ? ` --only ${args.only}` : ''}${args.baseline ? ` --baseline ${args.baseline}` : ''}`,
 );

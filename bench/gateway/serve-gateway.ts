@@ -1,12 +1,12 @@
 /**
  * One role of bench/gateway/run.ts: the Gatehouse gateway in front of the bench upstream.
  * Env: BENCH_PORT, BENCH_UPSTREAM (URL), BENCH_JWK (the public ES256 JWK), BENCH_AUTH (on|off),
- * BENCH_WORKERS (processes sharing the port through SO_REUSEPORT), BENCH_LOG_LEVEL (default warn:
- * no access log, as nginx runs with access_log off).
+ * BENCH_GATEWAY_MODULE (default @gatehouse/gateway), BENCH_WORKERS (processes sharing the port through SO_REUSEPORT), BENCH_LOG_LEVEL (default warn:
+ * no access log, as nginx runs with access_log off; info: the JSON access log, written through the
+ * asynchronous stdout destination `gatehouse gateway` uses; run.ts sends stdout to /dev/null).
  */
 import cluster from 'node:cluster';
 import { createLogger, openState } from '@gatehouse/core';
-import { createGateway } from '@gatehouse/gateway';
 import { createLocalJWKSet, type JWK } from 'jose';
 import { forkWorkers, listenReusePort } from '../../packages/gateway/src/reuse-port.ts';
 import { BENCH_AUDIENCE, BENCH_ISSUER } from './token.ts';
@@ -18,11 +18,19 @@ const env = (name: string): string => {
 };
 
 const workers = Number(process.env['BENCH_WORKERS'] ?? '1');
-const logger = createLogger({ name: 'bench-gateway', level: process.env['BENCH_LOG_LEVEL'] ?? 'warn' });
+const logger = createLogger({
+  name: 'bench-gateway',
+  level: process.env['BENCH_LOG_LEVEL'] ?? 'warn',
+  sync: false,
+});
 
 if (cluster.isPrimary && workers > 1) {
   forkWorkers(workers, logger);
 } else {
+  // BENCH_GATEWAY_MODULE: another build of the gateway (run.ts --baseline), to compare in one run.
+  const { createGateway } = (await import(
+    process.env['BENCH_GATEWAY_MODULE'] ?? '@gatehouse/gateway'
+  )) as typeof import('@gatehouse/gateway');
   const jwk = JSON.parse(env('BENCH_JWK')) as JWK;
   const state = await openState({ driver: 'memory' });
   const gateway = await createGateway({

@@ -36,6 +36,13 @@ export interface LoggerOptions {
   name?: string;
   /** Where lines go; defaults to stdout. Tests pass a stream to read lines back. */
   destination?: NodeJS.WritableStream;
+  /**
+   * false: stdout goes through pino's asynchronous destination (writes leave the calling code at
+   * once and are coalesced while one is in flight; pino flushes what is left on exit). For a
+   * process that writes a line per request, such as the gateway's access log. Default true: each
+   * line is written before the call returns. Ignored with `destination`.
+   */
+  sync?: boolean;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -46,7 +53,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return options.destination ? pino(opts, options.destination as pino.DestinationStream) : pino(opts);
+  if (options.destination) return pino(opts, options.destination as pino.DestinationStream);
+  if (options.sync === false) return pino(opts, pino.destination({ dest: 1, sync: false }));
+  return pino(opts);
 }
 
 /** A logger that discards everything, for tests that do not read logs. */

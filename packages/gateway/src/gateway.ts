@@ -21,7 +21,7 @@ import {
 import { createVerifier, peerCertificateThumbprint, type Verifier } from '@gatehouse/sdk';
 import type { JWTVerifyGetKey } from 'jose';
 import { type AccessHooks, checkAccess } from './access-check.ts';
-import { writeAccessLog } from './access-log.ts';
+import { type AccessLogEntry, writeAccessLog } from './access-log.ts';
 import { type AssertionKey, assertionAudience, loadAssertionKey } from './assertion-key.ts';
 import { withoutSessionCookie } from './authenticate.ts';
 import { type Bff, createBff } from './bff.ts';
@@ -33,7 +33,12 @@ import { gatewayErrors } from './errors.ts';
 import { handleForwardAuth } from './forward-auth.ts';
 import { createGatewayMetrics } from './gateway-metrics.ts';
 import { sanitizeHeaders } from './header-sanitize.ts';
-import { forwardingHeaders, identityHeaders, requestIdFor, traceparentFor } from './identity-headers.ts';
+import {
+  requestIdFor,
+  setForwardingHeaders,
+  setIdentityHeaders,
+  traceparentFor,
+} from './identity-headers.ts';
 import { createInflightLimiter } from './inflight-limit.ts';
 import { limitKeyFor } from './limit-key.ts';
 import { normalizeRequestTarget } from './path-normalize.ts';
@@ -213,7 +218,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (t.retired && t.active === 0) void retire(t);
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       metrics.observeRequest(routeId, method, res.statusCode, durationMs / 1000);
-      writeAccessLog(accessLogger, {
+      // Asked per request (the level may change at run time); no entry is built for a line pino drops.
+      if (!accessLogger.isLevelEnabled('info')) return;
+      const entry: AccessLogEntry = {
         requestId,
         method,
         path,
@@ -221,12 +228,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         status: res.statusCode,
         durationMs: Math.round(durationMs * 1000) / 1000,
         client: clientAddress,
-        ...(principal ? { user: principal.subject } : {}),
-        ...(errorCode ? { error: errorCode } : {}),
-      });
+      };
+      if (principal) entry.user = principal.subject;
+      if (errorCode) entry.error = errorCode;
+      writeAccessLog(accessLogger, entry);
     };
-    res.once('finish', finish);
-    res.once('close', finish);
+    // `on`, not `once`: `finished` already makes the second call a no-op, without once's wrappers.
+    res.on('finish', finish);
+    res.on('close', finish);
     res.setHeader('x-request-id', requestId);
     if (hsts && encrypted) setHsts(res, hsts);
 
@@ -289,19 +298,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         });
       }
 
-      const headers: OutgoingHttpHeaders = {
-        ...clean.headers,
+      // Added to the sanitized headers in place rather than spread into a new object (one object per
+      // request fewer). None of these names is among them: sanitizeHeaders strips every inbound
+      // variant, so each assignment adds a header, in the order a spread would have.
+      const headers: OutgoingHttpHeaders = clean.headers;
+      headers.host = req.headers.host;
+      setForwardingHeaders(headers, {
+        peerAddress: peer,
+        inbound: clean.forwarded,
+        encrypted,
         host: req.headers.host,
-        ...forwardingHeaders({
-          peerAddress: peer,
-          inbound: clean.forwarded,
-          encrypted,
-          host: req.headers.host,
-        }),
-        'x-request-id': requestId,
-        traceparent: traceparentFor(clean.forwarded.traceparent),
-        ...(principal ? identityHeaders(principal) : {}),
-      };
+      });
+      headers['x-request-id'] = requestId;
+      headers.traceparent = traceparentFor(clean.forwarded.traceparent);
+      if (principal) setIdentityHeaders(headers, principal);
       if (!route.forwardToken) {
         delete headers.authorization;
         const cookie = withoutSessionCookie(headers.cookie);

@@ -61,38 +61,89 @@ export interface SanitizedHeaders {
   repeatedSingleton: string | undefined;
 }
 
-const SINGLETONS = new Set(['host', 'authorization', 'content-length']);
+/** What sanitizeHeaders does with a header, decided by its name alone. */
+const ACTION = { drop: 0, forwarding: 1, pass: 2 } as const;
+
+interface NameInfo {
+  canonical: string;
+  lower: string;
+  /** drop: identity, reserved, hop-by-hop or Host; forwarding: read from trusted peers only. */
+  action: (typeof ACTION)[keyof typeof ACTION];
+  /** Index in SINGLETONS, or -1. */
+  singleton: number;
+}
+
+const SINGLETONS = ['host', 'authorization', 'content-length'] as const;
+
+// Clients send the same few header names on every request: the classification of a name (two
+// lower-casings, a regex and five set lookups) is kept per spelling. Bounded: a client inventing
+// names only empties the map, which then costs what no map would.
+const NAME_CACHE_MAX = 1024;
+const nameCache = new Map<string, NameInfo>();
+
+function nameInfo(original: string): NameInfo {
+  let info = nameCache.get(original);
+  if (info !== undefined) return info;
+  const canonical = canonicalHeaderName(original);
+  const drop =
+    IDENTITY.has(canonical) ||
+    RESERVED_PREFIXES.some((p) => canonical.startsWith(p)) ||
+    HOP_BY_HOP.has(canonical) ||
+    canonical === 'host';
+  info = {
+    canonical,
+    lower: original.toLowerCase(),
+    action: drop
+      ? ACTION.drop
+      : canonical.startsWith('x-forwarded-') || FORWARDING.has(canonical)
+        ? ACTION.forwarding
+        : ACTION.pass,
+    singleton: SINGLETONS.indexOf(canonical as (typeof SINGLETONS)[number]),
+  };
+  if (nameCache.size >= NAME_CACHE_MAX) nameCache.clear();
+  nameCache.set(original, info);
+  return info;
+}
 
 export function sanitizeHeaders(rawHeaders: readonly string[], peerTrusted: boolean): SanitizedHeaders {
-  const named = new Set<string>();
-  const seen = new Map<string, number>();
+  // Headers named in `Connection`; built only when there is one (rare from HTTP/1.1 clients).
+  let named: Set<string> | undefined;
+  let hosts = 0;
+  let authorizations = 0;
+  let contentLengths = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = canonicalHeaderName(rawHeaders[i]!);
-    seen.set(name, (seen.get(name) ?? 0) + 1);
-    if (name === 'connection') {
+    const info = nameInfo(rawHeaders[i]!);
+    if (info.singleton === 0) hosts++;
+    else if (info.singleton === 1) authorizations++;
+    else if (info.singleton === 2) contentLengths++;
+    if (info.canonical === 'connection') {
+      named ??= new Set();
       for (const token of rawHeaders[i + 1]!.split(',')) {
         const t = canonicalHeaderName(token.trim());
         if (t) named.add(t);
       }
     }
   }
-  let repeatedSingleton: string | undefined;
-  for (const s of SINGLETONS) if ((seen.get(s) ?? 0) > 1) repeatedSingleton ??= s;
+  const repeatedSingleton =
+    hosts > 1
+      ? 'host'
+      : authorizations > 1
+        ? 'authorization'
+        : contentLengths > 1
+          ? 'content-length'
+          : undefined;
 
   const headers: OutgoingHttpHeaders = {};
   const forwarded: SanitizedHeaders['forwarded'] = {};
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    const original = rawHeaders[i]!;
+    const info = nameInfo(rawHeaders[i]!);
+    if (info.action === ACTION.drop || named?.has(info.canonical)) continue;
     const value = rawHeaders[i + 1]!;
-    const canonical = canonicalHeaderName(original);
-    const lower = original.toLowerCase();
-    if (IDENTITY.has(canonical) || RESERVED_PREFIXES.some((p) => canonical.startsWith(p))) continue;
-    if (HOP_BY_HOP.has(canonical) || named.has(canonical)) continue;
-    if (canonical === 'host') continue;
-    if (canonical.startsWith('x-forwarded-') || FORWARDING.has(canonical)) {
-      if (peerTrusted && lower === canonical) collectForwarded(forwarded, canonical, value);
+    if (info.action === ACTION.forwarding) {
+      if (peerTrusted && info.lower === info.canonical) collectForwarded(forwarded, info.canonical, value);
       continue;
     }
+    const lower = info.lower;
     const prev = headers[lower];
     if (prev === undefined) headers[lower] = value;
     else if (Array.isArray(prev)) prev.push(value);

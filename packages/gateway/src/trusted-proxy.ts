@@ -25,13 +25,28 @@ export function createTrustedProxies(cidrs: readonly string[], depth: number): T
     else list.addSubnet(addr, Number(bits), type);
   }
 
-  const isTrusted = (address: string | undefined): boolean => {
-    if (!address) return false;
+  const check = (address: string): boolean => {
     const plain = unmapIPv4(address);
     const family = isIP(plain);
     if (family === 0) return false;
     return list.check(plain, family === 4 ? 'ipv4' : 'ipv6');
   };
+  // Asked for every request's peer: answers are kept per address (a few load balancers, or a
+  // bounded churn of clients), since parsing an address and walking the BlockList costs more.
+  const answers = new Map<string, boolean>();
+  const isTrusted =
+    cidrs.length === 0
+      ? () => false
+      : (address: string | undefined): boolean => {
+          if (!address) return false;
+          let trusted = answers.get(address);
+          if (trusted === undefined) {
+            trusted = check(address);
+            if (answers.size >= 1024) answers.clear();
+            answers.set(address, trusted);
+          }
+          return trusted;
+        };
 
   return {
     isTrusted,

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createLogger, Shutdown } from '@gatehouse/core';
 import { type Command, configHelp, configOptions } from '../command.ts';
 import { configFileOf, loadGatehouseConfig } from '../load-config.ts';
@@ -7,7 +8,7 @@ import { listen, openSharedState } from '../runtime.ts';
 export const gatewayCommand: Command = {
   name: 'gateway',
   summary: 'Run the gateway alone, with the routes of the configuration file',
-  usage: 'gatehouse gateway [--config FILE] [--port PORT] [--host HOST]',
+  usage: 'gatehouse gateway [--config FILE] [--port PORT] [--host HOST] [--workers N]',
   help: `Serves gateway.routes: verifies tokens locally against the identity provider's JWKS
 (gateway.auth.jwksUri, default <issuer>/jwks), sets identity headers, applies policies and limits,
 proxies to the upstreams. Operations endpoints under /_gatehouse/ (health, metrics, forward-auth).
@@ -16,13 +17,53 @@ routes stay. Use state.driver: redis so every replica shares rate limits and rev
 
 ${configHelp}
   -p, --port PORT     listen port (default gateway.port, else server.port)
-      --host HOST     listen address (default server.host)`,
-  options: { ...configOptions, port: { type: 'string', short: 'p' }, host: { type: 'string' } },
+      --host HOST     listen address (default server.host)
+  -w, --workers N     gateway processes sharing the port (default 1). With N > 1 the kernel spreads
+                      connections over N processes bound with SO_REUSEPORT (Linux), so one gateway
+                      instance uses N cores; the first process only starts, restarts and stops them
+                      and passes SIGHUP on. The processes share nothing but the state: use
+                      state.driver: redis so rate limits and revocations hold across them. Needs a
+                      fixed port (not 0).
+
+The access log (one JSON line per request at level info) is written to stdout asynchronously, off
+the request path; lines still buffered are written when the process exits.`,
+  options: {
+    ...configOptions,
+    port: { type: 'string', short: 'p' },
+    host: { type: 'string' },
+    workers: { type: 'string', short: 'w' },
+  },
   async run({ values }) {
+    const workers = typeof values.workers === 'string' ? Number(values.workers) : 1;
+    if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
+      console.error(
+        `gatehouse gateway: --workers must be a whole number from 1 to 256\nUsage: ${gatewayCommand.usage}`,
+      );
+      return 2;
+    }
     const config = loadConfigOrReport('gateway', values.config);
     if (!config) return 1;
-    const { createGateway, watchGatewayConfig } = await import('@gatehouse/gateway');
-    const logger = createLogger({ level: config.log.level, name: 'gatehouse-gateway' });
+    const { createGateway, forkWorkers, listenReusePort, watchGatewayConfig } = await import(
+      '@gatehouse/gateway'
+    );
+    // Asynchronous stdout: the gateway writes an access-log line per request.
+    const logger = createLogger({ level: config.log.level, name: 'gatehouse-gateway', sync: false });
+    const section = config.gateway as { port?: number };
+    const port = typeof values.port === 'string' ? Number(values.port) : (section.port ?? config.server.port);
+    const host = typeof values.host === 'string' ? values.host : config.server.host;
+    if (workers > 1 && cluster.isPrimary) {
+      if (port === 0) {
+        console.error('gatehouse gateway: --workers needs a fixed port, not 0');
+        return 2;
+      }
+      // Workers run this same command line; each reloads its own routes, so SIGHUP goes to all.
+      forkWorkers(workers, logger);
+      process.on('SIGHUP', () => {
+        for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
+      });
+      logger.info({ workers, port, host }, 'gateway workers starting');
+      return undefined;
+    }
     const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs);
     const state = await openSharedState(config);
     shutdown.add('state', () => state.close());
@@ -45,13 +86,15 @@ ${configHelp}
       shutdown.add('config watch', stop);
     }
     shutdown.installSignalHandlers();
-    const section = config.gateway as { port?: number };
-    const port = typeof values.port === 'string' ? Number(values.port) : (section.port ?? config.server.port);
-    const url = await listen(
-      gateway.server,
-      port,
-      typeof values.host === 'string' ? values.host : config.server.host,
-    );
+    if (workers > 1) {
+      await listenReusePort(gateway.server, { port, host });
+      logger.info(
+        { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, pid: process.pid },
+        'gateway worker listening',
+      );
+      return undefined;
+    }
+    const url = await listen(gateway.server, port, host);
     logger.info({ url }, 'gateway listening');
     return undefined;
   },
