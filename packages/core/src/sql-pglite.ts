@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { PGlite, types } from '@electric-sql/pglite';
 import {
   assertNotInTransaction,
@@ -49,19 +52,50 @@ const PGLITE_DEFAULT_START_PARAMS = [
  * a transaction holds the session until it ends (see the nested-use rule in sql.ts).
  * A data folder must be used by one process at a time: PGlite does not lock it.
  */
+// PGlite's own start parameters plus a smaller buffer pool: the embedded database serves one
+// process, and 128 MB of shared buffers (PostgreSQL's default) is most of its idle footprint
+// (measured: 327 → 205 MiB resident after a restart).
+const START_PARAMS = [
+  ...((PGlite as unknown as { defaultStartParams?: string[] }).defaultStartParams ??
+    PGLITE_DEFAULT_START_PARAMS),
+  '-c',
+  'shared_buffers=16MB',
+];
+
+/** initdb in a worker thread, so its memory leaves with the worker (pglite-init-worker.ts). */
+function initializeInWorker(dataDir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./pglite-init-worker.ts', import.meta.url), {
+      workerData: { dataDir, startParams: START_PARAMS },
+    });
+    let done = false;
+    worker.once('message', () => {
+      done = true;
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (done) resolve();
+      else reject(new Error(`PGlite initialization worker exited with ${code}`));
+    });
+  });
+}
+
 export async function openPglite(dataDir: string | undefined): Promise<SqlWithSession> {
-  if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
+  if (dataDir !== undefined) {
+    await mkdir(dataDir, { recursive: true });
+    if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+      try {
+        await initializeInWorker(dataDir);
+      } catch (err) {
+        throw storageErrors.create('GH_STORAGE_UNAVAILABLE', 'PGlite could not initialize its data folder', {
+          cause: err,
+        });
+      }
+    }
+  }
   const db = new PGlite({
     ...(dataDir === undefined ? {} : { dataDir }),
-    // PGlite's own start parameters plus a smaller buffer pool: the embedded database serves one
-    // process, and 128 MB of shared buffers (PostgreSQL's default) is most of its idle footprint
-    // (measured: 327 → 205 MiB resident after a restart).
-    startParams: [
-      ...((PGlite as unknown as { defaultStartParams?: string[] }).defaultStartParams ??
-        PGLITE_DEFAULT_START_PARAMS),
-      '-c',
-      'shared_buffers=16MB',
-    ],
+    startParams: START_PARAMS,
     // Same JS types as the postgres driver (see sql.ts): int8 → number, bytea → Buffer.
     parsers: {
       [types.INT8]: parseInt8,
