@@ -126,6 +126,11 @@ describe('hosted login in a real browser (Chromium)', { skip }, () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(authorizationUrl(), { timeout: 30_000 });
+    // The username field has autofocus; wait until the browser has applied it before typing, or
+    // the first keystrokes can land nowhere on a loaded machine.
+    await page.waitForFunction(() => document.activeElement?.id === 'username', undefined, {
+      timeout: 30_000,
+    });
     await page.keyboard.type('alice');
     await page.keyboard.press('Tab');
     await page.keyboard.type('not-the-password');
