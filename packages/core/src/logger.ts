@@ -1,4 +1,5 @@
 import { type Logger, pino } from 'pino';
+import { requestContext } from './request-context.ts';
 
 export type { Logger } from 'pino';
 
@@ -52,6 +53,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
+    // Every line written while serving a request names it (request-context.ts).
+    mixin: () => {
+      const context = requestContext.getStore();
+      return context ? { requestId: context.requestId } : {};
+    },
   };
   if (options.destination) return pino(opts, options.destination as pino.DestinationStream);
   if (options.sync === false) return pino(opts, pino.destination({ dest: 1, sync: false }));

@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { handleHealth, type ReadinessCheck } from './health.ts';
 import { serveMetrics } from './metrics.ts';
+import { requestContext } from './request-context.ts';
+import { requestIdOf } from './request-id.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -22,6 +24,9 @@ export function withOpsEndpoints(
       serveMetrics(options.metrics, req, res).catch(() => res.destroy());
       return;
     }
-    return handler(req, res);
+    // Behind the gateway, which sets a well-formed X-Request-Id; anything else gets a new id.
+    const requestId = requestIdOf(req, true);
+    res.setHeader('x-request-id', requestId);
+    return requestContext.run({ requestId }, () => handler(req, res));
   };
 }
