@@ -39,15 +39,8 @@ async function probe(service: LandingService): Promise<Probe> {
  * and its live health (probed on each request, in parallel, with a short timeout). `Accept:
  * application/json` gets the same as JSON.
  */
-export function createLandingPage(options: {
-  services: LandingService[];
-  publicUrl: string;
-  issuer: string;
-}): {
-  server: Server;
-  close(): Promise<void>;
-} {
-  const server = createServer(async (req, res) => {
+export function createLandingPage(options: { services: LandingService[]; issuer: string }): Server {
+  return createServer(async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' });
       res.end('{"error":"GH_METHOD_NOT_ALLOWED","message":"Method not allowed"}');
@@ -98,5 +91,4 @@ ${body}
     });
     res.end(req.method === 'HEAD' ? undefined : html);
   });
-  return { server, close: async () => {} };
 }

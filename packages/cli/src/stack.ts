@@ -1,11 +1,5 @@
 import { createServer } from 'node:http';
-import {
-  createLogger,
-  createMetricsRegistry,
-  type Logger,
-  Shutdown,
-  withOpsEndpoints,
-} from '@gatehouse/core';
+import { createLogger, createMetricsRegistry, Shutdown, withOpsEndpoints } from '@gatehouse/core';
 import { createGateway, type RouteConfig } from '@gatehouse/gateway';
 import { createIdp, type Idp, type IdpConfig, resolveIssuer, seedDevelopmentFixtures } from '@gatehouse/idp';
 import { createDemoService } from './demo-service.ts';
@@ -15,21 +9,16 @@ import type { GatehouseConfig } from './load-config.ts';
 import { listen, openSharedState, openStorage } from './runtime.ts';
 
 export interface Stack {
-  logger: Logger;
   shutdown: Shutdown;
   gatewayUrl: string;
   issuer: string;
-  idpUrl: string;
-  demoUrl: string;
   demoSeeded: boolean;
-  examples: { name: string; title: string; handle: ExampleHandle }[];
 }
 
 export interface StackOptions {
   demo: boolean;
   /** Reference systems to run behind the gateway (development). */
   examples?: Example[];
-  logger?: Logger;
 }
 
 interface AccountStoreForSeeding {
@@ -57,7 +46,7 @@ async function seedExampleAccounts(idp: Idp, examples: Example[]): Promise<void>
  * so the whole system shares one origin (`server.publicUrl`).
  */
 export async function startStack(config: GatehouseConfig, options: StackOptions): Promise<Stack> {
-  const logger = options.logger ?? createLogger({ level: config.log.level });
+  const logger = createLogger({ level: config.log.level });
   const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs);
   const examples = options.examples ?? [];
   try {
@@ -100,7 +89,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
     shutdown.addServer(demoServer);
     const demoUrl = await listen(demoServer, 0, '127.0.0.1');
 
-    const started: Stack['examples'] = [];
+    const started: { title: string; handle: ExampleHandle }[] = [];
     for (const e of examples) {
       const handle = await e.start({
         publicUrl,
@@ -113,7 +102,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       });
       // Registered after sql and state, so closed before them.
       shutdown.add(`example ${e.name}`, () => handle.close());
-      started.push({ name: e.name, title: e.title, handle });
+      started.push({ title: e.title, handle });
     }
 
     const landingServices: LandingService[] = [
@@ -127,10 +116,9 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       { system: 'Gatehouse', name: 'demo service', url: demoUrl, healthPath: '/health', routes: ['/echo'] },
       ...started.flatMap(({ title, handle }) => handle.services.map((s) => ({ system: title, ...s }))),
     ];
-    const landing = createLandingPage({ services: landingServices, publicUrl, issuer: idp.issuer });
-    shutdown.addServer(landing.server);
-    shutdown.add('landing page', () => landing.close());
-    const landingUrl = await listen(landing.server, 0, '127.0.0.1');
+    const landing = createLandingPage({ services: landingServices, issuer: idp.issuer });
+    shutdown.addServer(landing);
+    const landingUrl = await listen(landing, 0, '127.0.0.1');
 
     const gatewaySection = config.gateway as { auth?: Record<string, unknown>; routes?: unknown[] };
     const builtInRoutes = [
@@ -166,16 +154,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
     shutdown.addServer(gateway.server);
     shutdown.add('gateway', () => gateway.close());
     const gatewayUrl = await listen(gateway.server, config.server.port, config.server.host);
-    return {
-      logger,
-      shutdown,
-      gatewayUrl,
-      issuer: idp.issuer,
-      idpUrl,
-      demoUrl,
-      demoSeeded: options.demo,
-      examples: started,
-    };
+    return { shutdown, gatewayUrl, issuer: idp.issuer, demoSeeded: options.demo };
   } catch (err) {
     await shutdown.close();
     throw err;
