@@ -3,6 +3,7 @@
 #   nginx     — its auth_request module is a real forward-auth client (gateway tests)
 #   chromium  — real browser tests through playwright-core (hosted login page)
 #   apache2, libapache2-mod-auth-openidc — a real OpenID Connect relying party (test/rp-mod-auth-openidc)
+#   openssl   — makes the certificates of the TLS tests
 #   wrk       — load generator for bench/ (not needed by the tests)
 # Usage: scripts/install-peers.sh [--with-bench]
 # Needs root (apt-get). Packages already present are left alone.
@@ -13,7 +14,7 @@ if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
   exit 0
 fi
 
-want=(nginx chromium apache2 libapache2-mod-auth-openidc)
+want=(nginx chromium apache2 libapache2-mod-auth-openidc openssl)
 [[ "${1:-}" == "--with-bench" ]] && want+=(wrk)
 
 missing=()
