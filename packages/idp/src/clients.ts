@@ -281,9 +281,6 @@ export function demoClients(publicUrl = 'http://localhost:8080'): IdpClientConfi
   ];
 }
 
-/** The demo clients for the default public URL, http://localhost:8080. */
-export const DEMO_CLIENTS: readonly IdpClientConfig[] = demoClients();
-
 /**
  * Seed the demo clients. Development only: the CLI calls it (through seedDevelopmentFixtures) when
  * demo fixtures are on, which production refuses, so the public demo secret never exists in a
