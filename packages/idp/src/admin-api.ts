@@ -4,6 +4,7 @@ import { coreErrors, readBody, sendError } from '@gatehouse/core';
 import { accountErrors } from './account-errors.ts';
 import { accountServices } from './account-services.ts';
 import type { AuditEventType } from './audit.ts';
+import { clientAddress } from './client-address.ts';
 import {
   clientMetadataFromConfig,
   deleteClient,
@@ -149,8 +150,9 @@ async function jsonBody<T>(req: IncomingMessage, schema: keyof typeof adminBodyS
 }
 
 export function createAdminApi(idp: IdpRuntime): HttpHandler {
-  const { accounts, sessions, audit } = accountServices(idp);
+  const { accounts, sessions, audit, config } = accountServices(idp);
   const { logger, issuer, sql } = idp;
+  const trusted = new Set(config.trustedProxies);
   const mount = `${new URL(issuer).pathname.replace(/\/$/, '')}/admin`;
   const audiences = new Set([idp.defaultAudience, issuer]);
   const openApi = JSON.stringify(adminOpenApi(`${issuer.replace(/\/$/, '')}/admin`));
@@ -497,7 +499,8 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
       async ({ req, res, params, caller }) => {
         const ended = await sessions.end(params['sid']!, 'revoked by admin', {
           actor: caller.actor,
-          sourceIp: req.socket.remoteAddress,
+          // The admin's address, not the gateway's: the same rule as every other audit event.
+          sourceIp: clientAddress(req, trusted),
         });
         if (!ended) throw notFound('active session');
         noContent(res);
