@@ -10,6 +10,12 @@ export interface OrdersClientOptions {
   /** Client-credentials tokens of the products service (cached until shortly before expiry). */
   tokens: Pick<ServiceClient, 'fetch'>;
   logger: Logger;
+  /**
+   * How long one call may take (default 25 s). Kept under the gateway's upstream timeout (30 s by
+   * default) so that, on an overloaded machine, the products service answers with its own error
+   * code before the gateway gives up on the whole request: with 5 s, 1,000 virtual users on two
+   * cores (steps queued for 4–8 s) turned about 5 % of purchases into 503s that were only slow.
+   */
   timeoutMs?: number;
 }
 
@@ -25,7 +31,7 @@ export interface OrdersClient {
  */
 export function createOrdersClient(options: OrdersClientOptions): OrdersClient {
   const { urls, tokens, logger } = options;
-  const timeoutMs = options.timeoutMs ?? 5000;
+  const timeoutMs = options.timeoutMs ?? 25_000;
   let next = 0;
   return {
     async add(order) {
