@@ -18,12 +18,17 @@ export async function readBody(req: IncomingMessage, limit = 64 * 1024): Promise
   return Buffer.concat(chunks);
 }
 
+/** The request's media type, lower-case and without parameters (`''` when there is no Content-Type). */
+export function mediaTypeOf(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
 /**
  * Parse a JSON or `application/x-www-form-urlencoded` body into a flat record of strings.
  * Repeated form keys and non-string JSON values are rejected: callers get exactly one string per field.
  */
 export async function readFields(req: IncomingMessage, limit = 16 * 1024): Promise<Record<string, string>> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = mediaTypeOf(req);
   const raw = await readBody(req, limit);
   const out: Record<string, string> = Object.create(null);
   if (type === 'application/json') {

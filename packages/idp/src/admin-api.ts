@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { coreErrors, readBody, sendError } from '@gatehouse/core';
+import { coreErrors, mediaTypeOf, readBody, sendError } from '@gatehouse/core';
 import { accountErrors } from './account-errors.ts';
 import { accountServices } from './account-services.ts';
 import type { AuditEventType } from './audit.ts';
@@ -116,7 +116,7 @@ function checkQuery(query: URLSearchParams, allowed: string[]): void {
 }
 
 async function jsonBody<T>(req: IncomingMessage, schema: keyof typeof adminBodySchemas): Promise<T> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = mediaTypeOf(req);
   if (type !== 'application/json')
     throw coreErrors.create('GH_UNSUPPORTED_MEDIA_TYPE', 'Send application/json');
   const raw = await readBody(req, 64 * 1024);

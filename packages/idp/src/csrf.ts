@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { mediaTypeOf } from '@gatehouse/core';
 import { accountErrors } from './account-errors.ts';
 
 /**
@@ -26,7 +27,7 @@ export function assertSameOrigin(req: IncomingMessage, allowed: ReadonlySet<stri
     if (!allowed.has(origin.toLowerCase())) throw refuse(`origin ${origin.slice(0, 100)} is not allowed`);
     return;
   }
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = mediaTypeOf(req);
   if (type === 'application/json') return;
   const referer = req.headers.referer;
   let refererOrigin: string | undefined;
