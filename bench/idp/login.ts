@@ -3,6 +3,7 @@
  * compared with what the password hash alone allows on this machine.
  *
  *   ./node_modules/.bin/node bench/idp/login.ts [--duration 5] [--connections 8] [--threads 1] [--consent]
+ *   ./node_modules/.bin/node bench/idp/login.ts --trace    # the requests and SQL statements of one login
  *
  * One login is what a person does in a fresh browser: GET the authorization URL (demo-app, code +
  * PKCE S256) → the hosted login page → POST the form as alice (argon2id verify) → the consent page
@@ -15,13 +16,21 @@
  * alone, with the same pool size. PostgreSQL at GATEHOUSE_TEST_POSTGRES_URL (default
  * postgres://postgres@127.0.0.1:5432/test) in a fresh schema dropped at the end. Bounded: one
  * warm-up second, then --duration seconds (at most 30) of load.
+ *
+ * Per core: during the measured window it reads from /proc the CPU time (user + system, all threads)
+ * of the identity-provider process, of the PostgreSQL backends serving it (found by their
+ * application_name) and of this load driver, and prints CPU ms per login next to the CPU ms one
+ * argon2id verify costs alone, so "logins per CPU-second of the idp" (= per core) and the hash's
+ * share of a login's CPU are measured rather than inferred from logins/s on a shared machine. The idp
+ * also counts its SQL statements and commits per login (a wrapper around its Sql, bench only).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { loadConfig, migrate, openSql, openState, silentLogger } from '@gatehouse/core';
+import { loadConfig, migrate, openSql, openState, type Sql, type SqlTx, silentLogger } from '@gatehouse/core';
 import { openTestSql } from '@gatehouse/core/testing';
 import {
   createIdp,
@@ -43,12 +52,86 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '1' },
     consent: { type: 'boolean', default: false },
     'hash-baseline': { type: 'boolean', default: false },
+    trace: { type: 'boolean', default: false },
     serve: { type: 'string' },
   },
 });
 const duration = Math.min(Math.max(Number(args.duration) || 5, 1), 30);
 const connections = Math.min(Math.max(Number(args.connections) || 8, 1), 64);
 const threads = Math.min(Math.max(Number(args.threads) || 1, 1), 16);
+
+/**
+ * Counts the statements the identity provider sends and the commits they cost: a statement outside a
+ * transaction that writes is one commit (autocommit), a transaction is one commit. Keyed by the
+ * statement's first words and table, to show which ones a login runs.
+ */
+class StatementCounter {
+  statements = new Map<string, number>();
+  commits = 0;
+  reset(): void {
+    this.statements.clear();
+    this.commits = 0;
+  }
+  snapshot(): { statements: Record<string, number>; commits: number } {
+    return { statements: Object.fromEntries(this.statements), commits: this.commits };
+  }
+  #count(text: string, inTx: boolean): void {
+    const flat = text.replace(/\s+/g, ' ').trim();
+    if (args.trace) process.stderr.write(`  SQL ${inTx ? '(in transaction) ' : ''}${flat.slice(0, 150)}\n`);
+    const verb = flat.split(' ')[0]!.toLowerCase();
+    // The statement's own table, not one of its subqueries'.
+    let outer = flat;
+    for (
+      let inner = outer.replace(/\([^()]*\)/g, '');
+      inner !== outer;
+      inner = outer.replace(/\([^()]*\)/g, '')
+    )
+      outer = inner;
+    const table = /\b(?:from|into|update)\s+([a-z_]+)/i.exec(outer)?.[1] ?? '';
+    const key = `${verb === 'with' ? 'with (batched writes)' : verb} ${table}`.trim();
+    this.statements.set(key, (this.statements.get(key) ?? 0) + 1);
+    if (!inTx && verb !== 'select') this.commits++;
+  }
+  wrap(sql: Sql): Sql {
+    const tx = (inner: SqlTx): SqlTx => ({
+      query: (text, params) => {
+        this.#count(text, true);
+        return inner.query(text, params);
+      },
+    });
+    return {
+      driver: sql.driver,
+      query: (text, params) => {
+        this.#count(text, false);
+        return sql.query(text, params);
+      },
+      transaction: (fn) => {
+        this.commits++;
+        return sql.transaction((inner) => fn(tx(inner)));
+      },
+      ping: () => sql.ping(),
+      close: () => sql.close(),
+    };
+  }
+}
+
+/** CPU ms (user + system, every thread) a process has used so far, from /proc; 0 once it is gone. */
+function processCpuMs(pid: number): number {
+  const { user, system } = processCpuSplitMs(pid);
+  return user + system;
+}
+
+/** User and system (kernel: socket writes, page faults) CPU ms of a process, from /proc. */
+function processCpuSplitMs(pid: number): { user: number; system: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, in ticks of USER_HZ (100 on Linux).
+    return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
+  } catch {
+    return { user: 0, system: 0 };
+  }
+}
 
 // --- hash baseline (a child process, so UV_THREADPOOL_SIZE applies before the pool starts) ---------
 if (args['hash-baseline']) {
@@ -70,9 +153,13 @@ if (args['hash-baseline']) {
   };
   await verifyFor(1000);
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   const count = await verifyFor(duration * 1000);
+  const cpu = process.cpuUsage(cpu0);
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ params, perSecond: count / seconds })}\n`);
+  // All threads of this process (the event loop and libuv's pool, where argon2 runs).
+  const cpuMsPerVerify = (cpu.user + cpu.system) / 1000 / count;
+  process.stdout.write(`${JSON.stringify({ params, perSecond: count / seconds, cpuMsPerVerify })}\n`);
   process.exit(0);
 }
 
@@ -80,8 +167,14 @@ if (args['hash-baseline']) {
 // Wired as `gatehouse dev` wires it (createIdp with its hosted pages, account store and session API;
 // demo fixtures), without the gateway and the reference systems, whose hop is the gateway's cost.
 if (args.serve) {
-  const sql = await openSql({ driver: 'postgres', url: args.serve });
-  await migrate(sql, [idpMigrations]);
+  const raw = await openSql({ driver: 'postgres', url: args.serve });
+  await migrate(raw, [idpMigrations]);
+  const counter = new StatementCounter();
+  const sql = counter.wrap(raw);
+  process.on('message', (m: string) => {
+    if (m === 'reset') counter.reset();
+    if (m === 'stats') process.send!(counter.snapshot());
+  });
   const state = await openState({ driver: 'memory' });
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const http = createHttpServer((req, res) => handler!(req, res));
@@ -102,21 +195,26 @@ if (args.serve) {
     logger: silentLogger(),
   });
   await seedDevelopmentFixtures(idp);
-  handler = idp.handler;
+  handler = args.trace
+    ? (req, res) => {
+        process.stderr.write(`${req.method} ${req.url?.split('?')[0]}\n`);
+        idp.handler(req, res);
+      }
+    : idp.handler;
   process.on('SIGTERM', () => {
     http.closeAllConnections();
     http.close();
     void idp
       .close()
       .then(() => state.close())
-      .then(() => sql.close())
+      .then(() => raw.close())
       .then(() => process.exit(0));
   });
   process.stdout.write(`READY ${origin}\n`);
   await new Promise(() => {});
 }
 
-async function hashBaseline(): Promise<{ params: object; perSecond: number }> {
+async function hashBaseline(): Promise<{ params: object; perSecond: number; cpuMsPerVerify: number }> {
   const child = spawn(
     process.execPath,
     [
@@ -135,7 +233,7 @@ async function hashBaseline(): Promise<{ params: object; perSecond: number }> {
   });
   const [code] = await once(child, 'exit');
   if (code !== 0) throw new Error(`hash baseline exited with ${code}`);
-  return JSON.parse(out) as { params: object; perSecond: number };
+  return JSON.parse(out) as { params: object; perSecond: number; cpuMsPerVerify: number };
 }
 
 /** Time spent per request kind during the measured run, to show where a login's time goes. */
@@ -273,19 +371,56 @@ function percentile(sorted: number[], p: number): number {
 // --- main ----------------------------------------------------------------------------------------
 const command = `./node_modules/.bin/node bench/idp/login.ts --duration ${duration} --connections ${connections} --threads ${threads}${args.consent ? ' --consent' : ''}`;
 console.log(`# ${command}`);
-console.log(`# hash baseline: argon2id verifies, ${connections} at a time, UV_THREADPOOL_SIZE=${threads} …`);
-const baseline = await hashBaseline();
+if (!args.trace)
+  console.log(
+    `# hash baseline: argon2id verifies, ${connections} at a time, UV_THREADPOOL_SIZE=${threads} …`,
+  );
+const baseline = args.trace
+  ? { params: {}, perSecond: Number.NaN, cpuMsPerVerify: Number.NaN }
+  : await hashBaseline();
 
 const db = await openTestSql('postgres');
-const server = spawn(process.execPath, [new URL(import.meta.url).pathname, '--serve', db.url!], {
-  env: { ...process.env, UV_THREADPOOL_SIZE: String(threads) },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+// The idp's PostgreSQL backends are found by this name (pg_stat_activity), to read their CPU.
+const applicationName = `gatehouse-bench-login-${process.pid}`;
+const serveUrl = new URL(db.url!);
+serveUrl.searchParams.set('application_name', applicationName);
+const server = spawn(
+  process.execPath,
+  [new URL(import.meta.url).pathname, '--serve', serveUrl.href, ...(args.trace ? ['--trace'] : [])],
+  {
+    env: { ...process.env, UV_THREADPOOL_SIZE: String(threads) },
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  },
+);
+function serverStats(): Promise<{ statements: Record<string, number>; commits: number }> {
+  server.send('stats');
+  return once(server, 'message').then(([m]) => m as { statements: Record<string, number>; commits: number });
+}
+async function backendPids(): Promise<number[]> {
+  const rows = await db.sql.query<{ pid: number }>(
+    'select pid from pg_stat_activity where application_name = $1',
+    [applicationName],
+  );
+  return rows.map((r) => Number(r.pid));
+}
+/** CPU ms so far of: the idp process, its PostgreSQL backends (by pid), this driver. */
+async function cpuSnapshot() {
+  const backends = new Map<number, number>();
+  for (const pid of await backendPids()) backends.set(pid, processCpuMs(pid));
+  const own = process.cpuUsage();
+  const idp = processCpuSplitMs(server.pid!);
+  return {
+    idp: idp.user + idp.system,
+    idpSystem: idp.system,
+    backends,
+    driver: (own.user + own.system) / 1000,
+  };
+}
 const serverExit = once(server, 'exit');
 try {
   const origin = await new Promise<string>((resolve, reject) => {
     let out = '';
-    server.stdout.on('data', (d) => {
+    server.stdout!.on('data', (d) => {
       out += d;
       const ready = /^READY (\S+)$/m.exec(out);
       if (ready) resolve(ready[1]!);
@@ -296,46 +431,86 @@ try {
     `# identity provider (one process, as gatehouse dev wires it, no gateway) at ${origin}, PostgreSQL schema ${db.schema}; warm-up 1 s, then ${duration} s`,
   );
   await oneLogin(origin); // fails loudly if the flow itself is broken
-  await load(origin, 1000);
-  recording = true;
-  const run = await load(origin, duration * 1000);
-  recording = false;
-  const sorted = [...run.samples].sort((a, b) => a - b);
-  const rate = sorted.length / run.seconds;
-  const ratio = rate / baseline.perSecond;
-  const ms = (n: number) => `${n.toFixed(1)} ms`;
-  console.log('');
-  console.log(
-    '| scenario                      | logins/s | p50 | p99 | errors | argon2id verifies/s alone | logins ÷ hashes | load average |',
-  );
-  console.log(
-    '| ----------------------------- | -------: | --: | --: | -----: | ------------------------: | --------------: | ------------ |',
-  );
-  console.log(
-    `| password login (code flow${args.consent ? ', consent' : ''}) | ${rate.toFixed(1)} | ${ms(percentile(sorted, 50))} | ${ms(percentile(sorted, 99))} | ${[...run.errors.values()].reduce((a, b) => a + b, 0)} | ${baseline.perSecond.toFixed(1)} | ${(ratio * 100).toFixed(0)} % | ${loadavg()[0]!.toFixed(1)} |`,
-  );
-  for (const [what, n] of run.errors) console.log(`# error ×${n}: ${what}`);
-  console.log('');
-  console.log('| request (per login)           | count/login | p50 | p99 |');
-  console.log('| ----------------------------- | ----------: | --: | --: |');
-  for (const [name, list] of steps) {
-    const s = [...list].sort((a, b) => a - b);
+  if (args.trace) {
+    // --trace: the requests and SQL statements of one more login, on stderr, and nothing else.
+    console.error('--- one login:');
+    await oneLogin(origin);
+  } else {
+    await load(origin, 1000);
+    server.send('reset');
+    const cpuBefore = await cpuSnapshot();
+    recording = true;
+    const run = await load(origin, duration * 1000);
+    recording = false;
+    const cpuAfter = await cpuSnapshot();
+    const sqlStats = await serverStats();
+    let pgMs = 0;
+    // A backend opened during the window counts from zero; one closed during it is missed (the pool
+    // is warm and its idle timeout is 60 s, so neither happens in practice).
+    for (const [pid, after] of cpuAfter.backends) pgMs += after - (cpuBefore.backends.get(pid) ?? 0);
+    const sorted = [...run.samples].sort((a, b) => a - b);
+    const rate = sorted.length / run.seconds;
+    const ratio = rate / baseline.perSecond;
+    const ms = (n: number) => `${n.toFixed(1)} ms`;
+    console.log('');
     console.log(
-      `| ${name} | ${(list.length / Math.max(sorted.length, 1)).toFixed(1)} | ${ms(percentile(s, 50))} | ${ms(percentile(s, 99))} |`,
+      '| scenario                      | logins/s | p50 | p99 | errors | argon2id verifies/s alone | logins ÷ hashes | load average |',
+    );
+    console.log(
+      '| ----------------------------- | -------: | --: | --: | -----: | ------------------------: | --------------: | ------------ |',
+    );
+    console.log(
+      `| password login (code flow${args.consent ? ', consent' : ''}) | ${rate.toFixed(1)} | ${ms(percentile(sorted, 50))} | ${ms(percentile(sorted, 99))} | ${[...run.errors.values()].reduce((a, b) => a + b, 0)} | ${baseline.perSecond.toFixed(1)} | ${(ratio * 100).toFixed(0)} % | ${loadavg()[0]!.toFixed(1)} |`,
+    );
+    for (const [what, n] of run.errors) console.log(`# error ×${n}: ${what}`);
+    const logins = Math.max(sorted.length, 1);
+    const idpMs = (cpuAfter.idp - cpuBefore.idp) / logins;
+    const idpSystemMs = (cpuAfter.idpSystem - cpuBefore.idpSystem) / logins;
+    const hashMs = baseline.cpuMsPerVerify;
+    const perCore = 1000 / idpMs;
+    const pgPerLogin = pgMs / logins;
+    const driverMs = (cpuAfter.driver - cpuBefore.driver) / logins;
+    console.log('');
+    console.log(
+      '| logins/s | idp CPU ms/login | of which kernel | of which argon2id (alone, per verify) | rest of the flow | logins per idp CPU-second (per core) | hash share | PostgreSQL backends CPU ms/login | logins per CPU-second, idp + PostgreSQL | load driver CPU ms/login |',
+    );
+    console.log('| -------: | ---------------: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    console.log(
+      `| ${rate.toFixed(1)} | ${idpMs.toFixed(1)} | ${idpSystemMs.toFixed(1)} | ${hashMs.toFixed(1)} | ${(idpMs - hashMs).toFixed(1)} | ${perCore.toFixed(1)} | ${((hashMs / idpMs) * 100).toFixed(0)} % | ${pgPerLogin.toFixed(1)} | ${(1000 / (idpMs + pgPerLogin)).toFixed(1)} | ${driverMs.toFixed(1)} |`,
+    );
+    console.log('');
+    console.log(
+      `| SQL per login (idp process)   | ${(Object.values(sqlStats.statements).reduce((a, b) => a + b, 0) / logins).toFixed(1)} statements, ${(sqlStats.commits / logins).toFixed(1)} commits |`,
+    );
+    console.log('| ----------------------------- | ---: |');
+    for (const [what, n] of Object.entries(sqlStats.statements).sort((a, b) => b[1] - a[1])) {
+      console.log(`| ${what} | ${(n / logins).toFixed(2)} |`);
+    }
+    console.log('');
+    console.log('| request (per login)           | count/login | p50 | p99 |');
+    console.log('| ----------------------------- | ----------: | --: | --: |');
+    for (const [name, list] of steps) {
+      const s = [...list].sort((a, b) => a - b);
+      console.log(
+        `| ${name} | ${(list.length / Math.max(sorted.length, 1)).toFixed(1)} | ${ms(percentile(s, 50))} | ${ms(percentile(s, 99))} |`,
+      );
+    }
+    console.log('');
+    console.log(
+      `# argon2id parameters: ${JSON.stringify(baseline.params)}; ${connections} virtual users; UV_THREADPOOL_SIZE=${threads}`,
+    );
+    console.log(
+      ratio >= 0.8
+        ? `# limited by the password hash: ${rate.toFixed(1)} logins/s is ${(ratio * 100).toFixed(0)} % of the ${baseline.perSecond.toFixed(1)} verifies/s the hash alone allows`
+        : `# NOT limited only by the password hash: ${rate.toFixed(1)} logins/s is ${(ratio * 100).toFixed(0)} % of the ${baseline.perSecond.toFixed(1)} verifies/s the hash alone allows; the rest of the flow costs the difference`,
+    );
+    console.log(
+      `# per core: ${perCore.toFixed(1)} logins per CPU-second of the idp process (${idpMs.toFixed(1)} ms/login, of which ${hashMs.toFixed(1)} ms argon2id = ${((hashMs / idpMs) * 100).toFixed(0)} %); the hash alone would allow ${(1000 / hashMs).toFixed(1)} per CPU-second`,
+    );
+    console.log(
+      `# issue 3 target: at least 80 logins/s per core at these parameters — ${perCore >= 80 ? 'met' : 'not met'} (per idp CPU-second); ${rate >= 80 ? 'met' : 'not met'} in wall-clock logins/s on this shared machine`,
     );
   }
-  console.log('');
-  console.log(
-    `# argon2id parameters: ${JSON.stringify(baseline.params)}; ${connections} virtual users; UV_THREADPOOL_SIZE=${threads}`,
-  );
-  console.log(
-    ratio >= 0.8
-      ? `# limited by the password hash: ${rate.toFixed(1)} logins/s is ${(ratio * 100).toFixed(0)} % of the ${baseline.perSecond.toFixed(1)} verifies/s the hash alone allows`
-      : `# NOT limited only by the password hash: ${rate.toFixed(1)} logins/s is ${(ratio * 100).toFixed(0)} % of the ${baseline.perSecond.toFixed(1)} verifies/s the hash alone allows; the rest of the flow costs the difference`,
-  );
-  console.log(
-    `# issue 3 target: at least 80 logins/s per core at these parameters — ${rate >= 80 ? 'met' : 'not met'} here`,
-  );
 } finally {
   server.kill('SIGTERM');
   await serverExit;

@@ -7,7 +7,7 @@ import { type BruteForceGuard, createBruteForceGuard } from './brute-force.ts';
 import { parseEmail } from './email.ts';
 import { checkPassword } from './password-policy.ts';
 import { createPasswordHasher, type PasswordHasher } from './passwords.ts';
-import { createRoles, type Roles } from './roles.ts';
+import { createRoles, effectiveRolesQuery, type Roles } from './roles.ts';
 import { parseUsername, usernameKey } from './username.ts';
 
 /**
@@ -107,11 +107,29 @@ interface UserRow {
   password_hash: string;
 }
 
+/** A user without the password hash, which only a login reads. */
+type AccountRow = Omit<UserRow, 'password_hash'>;
+
+interface RolesRow {
+  roles: string[];
+  direct_roles: string[];
+  groups: string[];
+}
+
 const controlCharacter = /[\u0000-\u001f\u007f]/;
 const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const userColumns = 'id, username, email, enabled, created_at, updated_at, password_hash';
+const accountColumns = 'id, username, email, enabled, created_at, updated_at';
+const userColumns = `${accountColumns}, password_hash`;
+/**
+ * A user's roles as three array columns of the same statement, for the user id SQL expression
+ * `id`: a login or an account lookup is one round trip (and one statement for PostgreSQL to parse
+ * and plan) instead of four.
+ */
+const rolesColumns = (id: string) => `array(${effectiveRolesQuery(id)}) as roles,
+  array(select role from idp_user_roles where user_id = ${id} order by role) as direct_roles,
+  array(select group_name from idp_group_members where user_id = ${id} order by group_name) as groups`;
 
-function toAccount(r: UserRow): Account {
+function toAccount(r: AccountRow): Account {
   return {
     id: r.id,
     username: r.username,
@@ -120,6 +138,10 @@ function toAccount(r: UserRow): Account {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
+}
+
+function toAccountWithRoles(r: AccountRow, roles: RolesRow): AccountWithRoles {
+  return { ...toAccount(r), roles: roles.roles, directRoles: roles.direct_roles, groups: roles.groups };
 }
 
 function uniqueViolation(err: unknown): string | undefined {
@@ -135,25 +157,23 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
   const roles = createRoles(sql, audit);
 
   async function withRoles(q: SqlTx, row: UserRow): Promise<AccountWithRoles> {
-    const [direct, groups, all] = await Promise.all([
-      q.query<{ role: string }>('select role from idp_user_roles where user_id = $1 order by role', [row.id]),
-      q.query<{ group_name: string }>(
-        'select group_name from idp_group_members where user_id = $1 order by group_name',
-        [row.id],
-      ),
-      roles.effectiveRoles(q, row.id),
-    ]);
-    return {
-      ...toAccount(row),
-      roles: all,
-      directRoles: direct.map((r) => r.role),
-      groups: groups.map((g) => g.group_name),
-    };
+    const [found] = await q.query<RolesRow>(`select ${rolesColumns('$1')}`, [row.id]);
+    return toAccountWithRoles(row, found!);
   }
 
   async function rowById(id: string): Promise<UserRow | undefined> {
     if (!uuidShape.test(id)) return undefined;
     const rows = await sql.query<UserRow>(`select ${userColumns} from idp_users where id = $1`, [id]);
+    return rows[0];
+  }
+
+  /** The user (without the password hash) and their roles, in one statement. */
+  async function rowWithRolesById(id: string): Promise<(AccountRow & RolesRow) | undefined> {
+    if (!uuidShape.test(id)) return undefined;
+    const rows = await sql.query<AccountRow & RolesRow>(
+      `select ${accountColumns}, ${rolesColumns('u.id')} from idp_users u where id = $1`,
+      [id],
+    );
     return rows[0];
   }
 
@@ -166,28 +186,63 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     return rows[0];
   }
 
+  async function rowWithRolesByUsername(username: string): Promise<(UserRow & RolesRow) | undefined> {
+    if (username.length > 128 || controlCharacter.test(username)) return undefined;
+    const rows = await sql.query<UserRow & RolesRow>(
+      `select ${userColumns}, ${rolesColumns('u.id')} from idp_users u where username_key = $1`,
+      [usernameKey(username)],
+    );
+    return rows[0];
+  }
+
+  async function oidcAccount(sub: string): Promise<OidcAccount | undefined> {
+    const full = await rowWithRolesById(sub);
+    if (!full?.enabled) return undefined;
+    const account = toAccountWithRoles(full, full);
+    return {
+      accountId: account.id,
+      username: account.username,
+      roles: account.roles,
+      async claims() {
+        return {
+          sub: account.id,
+          preferred_username: account.username,
+          ...(account.email ? { email: account.email, email_verified: false } : {}),
+          updated_at: Math.floor(account.updatedAt.getTime() / 1000),
+          roles: account.roles,
+        };
+      },
+    };
+  }
+
+  /**
+   * Lookups per request (oidc-provider's context): one token request asks for the same account up to
+   * three times (the grant, the ID token's claims, the access token's roles), a login's resume once
+   * more. Within one request they now share one read; every new request reads the account again, so a
+   * disabled account or a changed role takes effect exactly as before, from the next request on.
+   */
+  const lookupsByRequest = new WeakMap<object, Map<string, Promise<OidcAccount | undefined>>>();
+
   const accounts: Accounts = {
     roles,
     audit,
 
-    async findAccount(_ctx, sub) {
-      const row = await rowById(sub);
-      if (!row?.enabled) return undefined;
-      const full = await withRoles(sql, row);
-      return {
-        accountId: full.id,
-        username: full.username,
-        roles: full.roles,
-        async claims() {
-          return {
-            sub: full.id,
-            preferred_username: full.username,
-            ...(full.email ? { email: full.email, email_verified: false } : {}),
-            updated_at: Math.floor(full.updatedAt.getTime() / 1000),
-            roles: full.roles,
-          };
-        },
-      };
+    findAccount(ctx, sub) {
+      if (ctx === null || typeof ctx !== 'object') return oidcAccount(sub);
+      let lookups = lookupsByRequest.get(ctx);
+      if (!lookups) {
+        lookups = new Map();
+        lookupsByRequest.set(ctx, lookups);
+      }
+      let found = lookups.get(sub);
+      if (!found) {
+        const forRequest = lookups;
+        found = oidcAccount(sub);
+        forRequest.set(sub, found);
+        // A failed read is not remembered: a later lookup in the same request tries again.
+        found.catch(() => forRequest.delete(sub));
+      }
+      return found;
     },
 
     async authenticate(username, password, source) {
@@ -217,6 +272,8 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
         throw err;
       }
       // Oversized input is refused after the same argon2 work as any other failure.
+      // The roles are read only once the password is right: a wrong password for an existing name
+      // and an unknown name cost the same statements, and failed guesses never read them.
       const row = password.length <= 1024 ? await rowByUsername(username) : undefined;
       if (!row) {
         await hasher.verifyDummy(password.slice(0, 1024));
@@ -300,13 +357,13 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     },
 
     async get(id) {
-      const row = await rowById(id);
-      return row ? withRoles(sql, row) : undefined;
+      const row = await rowWithRolesById(id);
+      return row ? toAccountWithRoles(row, row) : undefined;
     },
 
     async getByUsername(username) {
-      const row = await rowByUsername(username);
-      return row ? withRoles(sql, row) : undefined;
+      const row = await rowWithRolesByUsername(username);
+      return row ? toAccountWithRoles(row, row) : undefined;
     },
 
     async list(opts = {}) {

@@ -64,12 +64,17 @@ export function createBruteForceGuard(
   return {
     async check(subject) {
       if (!config.enabled) return;
-      for (const [scope, id] of ids(subject)) {
-        const locked = await state.get(lockKey(scope, id));
+      // The four reads at once (one round trip to Redis instead of four), judged in the same order
+      // as before: a lock on either scope first, then a wait on either.
+      const scopes = ids(subject);
+      const [locks, waits] = await Promise.all([
+        Promise.all(scopes.map(([scope, id]) => state.get(lockKey(scope, id)))),
+        Promise.all(scopes.map(([scope, id]) => state.get(waitKey(scope, id)))),
+      ]);
+      for (const locked of locks) {
         if (locked) throw accountErrors.create('IDP_LOGIN_LOCKED', undefined, retryAfter(Number(locked)));
       }
-      for (const [scope, id] of ids(subject)) {
-        const wait = await state.get(waitKey(scope, id));
+      for (const wait of waits) {
         if (wait && Number(wait) > Date.now()) {
           throw accountErrors.create('IDP_LOGIN_THROTTLED', undefined, retryAfter(Number(wait)));
         }
@@ -105,8 +110,10 @@ export function createBruteForceGuard(
       if (!config.enabled) return;
       const [, id] = ids(subject)[0]!;
       const windowMs = limits.account.windowSeconds * 1000;
-      await state.set(generationKey('account', id), randomUUID(), windowMs);
-      await state.delete(waitKey('account', id));
+      await Promise.all([
+        state.set(generationKey('account', id), randomUUID(), windowMs),
+        state.delete(waitKey('account', id)),
+      ]);
     },
   };
 }

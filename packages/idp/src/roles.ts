@@ -40,6 +40,19 @@ export interface Roles {
   addMemberInTx(tx: SqlTx, group: string, userId: string): Promise<void>;
 }
 
+/**
+ * The query of a user's effective roles (direct and through groups, sorted, distinct) for the user id
+ * SQL expression `userId` (a parameter such as `$1`, or a column of an outer query): accounts.ts
+ * reads an account and its roles in one statement with it.
+ */
+export function effectiveRolesQuery(userId: string): string {
+  return `select role from idp_user_roles where user_id = ${userId}
+         union
+         select gr.role from idp_group_roles gr join idp_group_members gm on gm.group_name = gr.group_name
+         where gm.user_id = ${userId}
+         order by role`;
+}
+
 const namePattern = /^[a-z0-9][a-z0-9._:-]{0,63}$/;
 
 export function parseName(name: string): string {
@@ -176,14 +189,7 @@ export function createRoles(sql: Sql, audit: Audit): Roles {
       return rows.length > 0;
     },
     async effectiveRoles(q, userId) {
-      const rows = await q.query<{ role: string }>(
-        `select role from idp_user_roles where user_id = $1
-         union
-         select gr.role from idp_group_roles gr join idp_group_members gm on gm.group_name = gr.group_name
-         where gm.user_id = $1
-         order by role`,
-        [userId],
-      );
+      const rows = await q.query<{ role: string }>(effectiveRolesQuery('$1'), [userId]);
       return rows.map((r) => r.role);
     },
     async ensure(name, description = '') {

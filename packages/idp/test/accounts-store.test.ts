@@ -171,6 +171,34 @@ for (const kind of ['pglite', 'postgres'] as const) {
       assert.deepEqual(claims['roles'], ['auditor', 'user']);
     });
 
+    test('a login and a lookup return direct roles, groups and effective roles; none is an empty list', async () => {
+      const heidi = await accounts.create({ username: 'heidi', password: 'amber kettle whistles' });
+      assert.deepEqual([heidi.roles, heidi.directRoles, heidi.groups], [[], [], []]);
+      await accounts.roles.create('reviewer');
+      await accounts.roles.createGroup('editors');
+      await accounts.roles.addGroupRole('editors', 'reviewer');
+      await accounts.roles.addMember('editors', heidi.id);
+      await accounts.roles.assign(heidi.id, 'user');
+      const loggedIn = await accounts.authenticate('heidi', 'amber kettle whistles', source);
+      assert.deepEqual(
+        [loggedIn.roles, loggedIn.directRoles, loggedIn.groups],
+        [['reviewer', 'user'], ['user'], ['editors']],
+      );
+      assert.deepEqual(await accounts.get(heidi.id), loggedIn);
+      assert.deepEqual(await accounts.getByUsername('HEIDI'), loggedIn);
+    });
+
+    test('within one request an account is read once; the next request sees it disabled', async () => {
+      const ivan = await accounts.create({ username: 'ivan', password: 'copper fern lantern' });
+      const request = {};
+      const first = await accounts.findAccount(request, ivan.id);
+      assert.ok(first);
+      await accounts.update(ivan.id, { enabled: false });
+      assert.equal(await accounts.findAccount(request, ivan.id), first);
+      assert.equal(await accounts.findAccount({}, ivan.id), undefined);
+      assert.equal(await accounts.findAccount(undefined, ivan.id), undefined);
+    });
+
     test('assigning a role that does not exist is refused', async () => {
       const alice = await accounts.getByUsername('alice');
       await rejectsWith(accounts.roles.assign(alice!.id, 'no-such-role'), 'IDP_NOT_FOUND');

@@ -63,3 +63,29 @@ describe('brute-force guard turned off', () => {
     await st.cleanup();
   });
 });
+
+describe('brute-force guard: which refusal wins', () => {
+  test('a lock on the source is reported before a wait on the account, with its own Retry-After', async () => {
+    const st = await openTestState('memory');
+    const guard = createBruteForceGuard(
+      st.state,
+      resolveAccountsConfig({
+        bruteForce: {
+          account: { freeAttempts: 0, delayBaseMs: 5000, delayMaxMs: 5000, lockoutAfter: 10 },
+          source: { freeAttempts: 0, lockoutAfter: 1, windowSeconds: 900, lockoutSeconds: 600 },
+        },
+      }).bruteForce,
+    );
+    const who = { usernameKey: 'frank', ip: '192.0.2.53' };
+    assert.deepEqual(await guard.recordFailure(who), { locked: true });
+    const refused = await guard.check(who).then(
+      () => undefined,
+      (err: { code?: string; headers?: Record<string, string> }) => err,
+    );
+    assert.equal(refused?.code, 'IDP_LOGIN_LOCKED');
+    assert.equal(refused?.headers?.['retry-after'], '600');
+    // Another address is only made to wait: the account's delay applies to it.
+    assert.equal(await code(guard.check({ ...who, ip: '192.0.2.54' })), 'IDP_LOGIN_THROTTLED');
+    await st.cleanup();
+  });
+});

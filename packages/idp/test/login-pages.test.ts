@@ -282,6 +282,64 @@ describe('hosted login and consent pages', () => {
     assert.match(res.headers.get('content-security-policy')!, /frame-ancestors 'none'/);
   });
 
+  test('a sign-in form submitted twice completes once: the second post finds the interaction answered', async () => {
+    const { page, csrf, browser } = await start();
+    const fields = { csrf, username: 'alice', password: 'alice-password' };
+    const first = await submit(`${page}/login`, browser, fields);
+    assert.equal(first.status, 303);
+    assert.equal(first.headers.get('content-length'), '0');
+    const resume = new URL(first.headers.get('location')!, t.origin);
+    assert.equal(resume.pathname, `/auth/auth/${page.pathname.split('/').pop()}`);
+    // The browser follows the redirect: the interaction is consumed, a second post is refused.
+    const callback = await follow(first, browser);
+    assert.equal(`${callback.origin}${callback.pathname}`, redirectUri);
+    const second = await submit(`${page}/login`, browser, fields);
+    assert.equal(second.status, 400);
+    assert.match(await second.text(), /IDP_INTERACTION_NOT_FOUND/);
+  });
+
+  test('signing in again (prompt=login) in a browser that already has a session completes the flow', async () => {
+    const first = await start();
+    await follow(
+      await submit(`${first.page}/login`, first.browser, {
+        csrf: first.csrf,
+        username: 'alice',
+        password: 'alice-password',
+      }),
+      first.browser,
+    );
+    const { browser } = first;
+    const url = new URL(`${t.origin}/auth/auth`);
+    url.search = new URLSearchParams({
+      client_id: 'demo-app',
+      response_type: 'code',
+      redirect_uri: redirectUri,
+      scope: 'openid profile',
+      prompt: 'login',
+      state: 'st-2',
+      code_challenge: createHash('sha256').update(first.verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    const res = await fetch(url, { redirect: 'manual', headers: { cookie: browser.header() } });
+    browser.take(res);
+    assert.equal(res.status, 303);
+    const page = new URL(res.headers.get('location')!, t.origin);
+    const shown = await fetch(page, { headers: { cookie: browser.header() } });
+    const html = await shown.text();
+    assert.equal(shown.status, 200);
+    assert.match(html, /type="password"/);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    const login = await submit(`${page}/login`, browser, {
+      csrf,
+      username: 'alice',
+      password: 'alice-password',
+    });
+    const callback = await follow(login, browser);
+    assert.equal(`${callback.origin}${callback.pathname}`, redirectUri);
+    assert.equal(callback.searchParams.get('state'), 'st-2');
+    assert.ok(callback.searchParams.get('code'));
+  });
+
   test('Cancel ends the request with access_denied at the client', async () => {
     const { page, csrf, browser } = await start();
     const res = await submit(`${page}/abort`, browser, { csrf });
