@@ -32,6 +32,21 @@ const REDACT_PATHS = [
   'res.headers["set-cookie"]',
 ];
 
+/**
+ * pino's `stdTimeFunctions.isoTime`, formatted once per millisecond: a process logging a line per
+ * request (the gateway's access log) otherwise builds a Date and its ISO string for every line.
+ */
+let lastMs = Number.NaN;
+let lastTime = '';
+function isoTime(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTime;
+}
+
 export interface LoggerOptions {
   level?: string;
   name?: string;
@@ -51,7 +66,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level: options.level ?? process.env.GATEHOUSE_LOG_LEVEL ?? 'info',
     base: { name: options.name ?? 'gatehouse' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
     // Every line written while serving a request names it (request-context.ts).
     mixin: () => {

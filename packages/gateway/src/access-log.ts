@@ -16,6 +16,18 @@ export interface AccessLogEntry {
   error?: string;
 }
 
+/**
+ * The logger access lines go through: a child of the gateway's logger (same destination, level,
+ * bindings and time format) without pino's redaction paths. Redaction copies and walks every
+ * logged object for its wildcard paths, about half of the cost of a line, and finds nothing here:
+ * an AccessLogEntry has no field a credential could be in (see the interface), and this logger
+ * writes nothing else. The test "one JSON line per request, without the token, the cookie or the
+ * query" holds the line to that.
+ */
+export function createAccessLogger(logger: Logger): Logger {
+  return logger.child({ log: 'access' }, { redact: [] });
+}
+
 export function writeAccessLog(logger: Logger, entry: AccessLogEntry): void {
   logger.info({ access: entry }, 'request');
 }

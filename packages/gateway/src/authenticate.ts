@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { GatehouseError } from '@gatehouse/core';
-import { isSdkError, parseBearer, sdkError, type Verifier } from '@gatehouse/sdk';
+import { isSdkError, sdkError, type Verifier } from '@gatehouse/sdk';
 import type { Principal } from './contracts.ts';
 import { gatewayErrors } from './errors.ts';
 
@@ -23,12 +23,12 @@ export interface AuthenticateOptions {
  */
 export async function authenticate(
   headers: IncomingHttpHeaders,
-  verifier: Pick<Verifier, 'verifyAccessToken' | 'verifySessionToken'>,
+  verifier: Pick<Verifier, 'verifyAccessToken' | 'verifyAuthorization' | 'verifySessionToken'>,
   options: AuthenticateOptions,
 ): Promise<Principal | undefined> {
   try {
     if (headers.authorization !== undefined) {
-      return await verifier.verifyAccessToken(parseBearer(headers.authorization), {
+      return await verifier.verifyAuthorization(headers.authorization, {
         clientCertificateThumbprint: options.clientCertificateThumbprint,
       });
     }

@@ -85,6 +85,12 @@ export interface ForwardTarget {
    * never forward `req.trailers`.
    */
   headers: OutgoingHttpHeaders;
+  /**
+   * Headers to add to the answer sent to the client (X-Request-Id), unless the upstream's answer
+   * has a header of that name. Passed here rather than set on `res` beforehand: a `res` without
+   * headers of its own lets `writeHead` take node:http's fast path.
+   */
+  responseHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface UpstreamStatus {

@@ -27,7 +27,7 @@ export async function handleForwardAuth(
   res: ServerResponse,
   ctx: {
     table: RouteTable;
-    verifier: Pick<Verifier, 'verifyAccessToken' | 'verifySessionToken'>;
+    verifier: Pick<Verifier, 'verifyAccessToken' | 'verifyAuthorization' | 'verifySessionToken'>;
     peerTrusted: boolean;
     clientAddress: string;
     requestId: string;

@@ -8,7 +8,9 @@ import type { OutgoingHttpHeaders } from 'node:http';
  * - hop-by-hop headers (RFC 9110 §7.6.1), `Expect`, and every header named in `Connection`;
  * - `X-Forwarded-*`, `Forwarded`, `X-Real-IP`, `X-Request-Id`, `traceparent`, `tracestate` unless
  *   the peer is a trusted proxy;
- * - `Host` (set again by the caller) and `Authorization` (forwarded only when the route says so).
+ * - `Host` (set again by the caller).
+ * `Authorization` and `Cookie` are set aside in `credentials` rather than passed in `headers`: the
+ * caller decides, once the route is known, whether and in what form they go upstream.
  * Names are compared in a canonical form (lower case, `_` and `.` read as `-`) because some
  * upstream frameworks (CGI/WSGI, Rack, PHP) fold `X_User_ID` and `X-User-ID` into one variable.
  * Inbound trailers are never forwarded at all: the proxy does not copy `req.trailers`.
@@ -55,6 +57,12 @@ export function isIdentityHeader(name: string): boolean {
 export interface SanitizedHeaders {
   /** Headers safe to pass on, keyed by lower-case name; repeated headers as arrays. */
   headers: OutgoingHttpHeaders;
+  /**
+   * `Authorization` and `Cookie`, as `headers` would have held them. Kept apart so that a route
+   * that must not see them never has them deleted from `headers` (a `delete` turns V8's object into
+   * a slow dictionary for the rest of the request) and a route that may gets them added back.
+   */
+  credentials: { authorization?: string | string[]; cookie?: string | string[] };
   /** Inbound forwarding headers, present only when the peer is trusted. */
   forwarded: { for?: string; proto?: string; host?: string; requestId?: string; traceparent?: string };
   /** True when a header that must appear once (Host, Authorization, Cookie) was repeated. */
@@ -71,6 +79,8 @@ interface NameInfo {
   action: (typeof ACTION)[keyof typeof ACTION];
   /** Index in SINGLETONS, or -1. */
   singleton: number;
+  /** `authorization` or `cookie`: goes to `credentials`, not `headers`. */
+  credential: 'authorization' | 'cookie' | undefined;
 }
 
 const SINGLETONS = ['host', 'authorization', 'content-length'] as const;
@@ -99,6 +109,7 @@ function nameInfo(original: string): NameInfo {
         ? ACTION.forwarding
         : ACTION.pass,
     singleton: SINGLETONS.indexOf(canonical as (typeof SINGLETONS)[number]),
+    credential: canonical === 'authorization' || canonical === 'cookie' ? canonical : undefined,
   };
   if (nameCache.size >= NAME_CACHE_MAX) nameCache.clear();
   nameCache.set(original, info);
@@ -134,6 +145,7 @@ export function sanitizeHeaders(rawHeaders: readonly string[], peerTrusted: bool
           : undefined;
 
   const headers: OutgoingHttpHeaders = {};
+  const credentials: SanitizedHeaders['credentials'] = {};
   const forwarded: SanitizedHeaders['forwarded'] = {};
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const info = nameInfo(rawHeaders[i]!);
@@ -143,13 +155,20 @@ export function sanitizeHeaders(rawHeaders: readonly string[], peerTrusted: bool
       if (peerTrusted && info.lower === info.canonical) collectForwarded(forwarded, info.canonical, value);
       continue;
     }
+    if (info.credential !== undefined) {
+      const prev = credentials[info.credential];
+      if (prev === undefined) credentials[info.credential] = value;
+      else if (Array.isArray(prev)) prev.push(value);
+      else credentials[info.credential] = [prev, value];
+      continue;
+    }
     const lower = info.lower;
     const prev = headers[lower];
     if (prev === undefined) headers[lower] = value;
     else if (Array.isArray(prev)) prev.push(value);
     else headers[lower] = [String(prev), value];
   }
-  return { headers, forwarded, repeatedSingleton };
+  return { headers, credentials, forwarded, repeatedSingleton };
 }
 
 function collectForwarded(out: SanitizedHeaders['forwarded'], name: string, value: string): void {

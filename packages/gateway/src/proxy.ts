@@ -43,6 +43,8 @@ export type AttemptOutcome =
 export interface AttemptOptions {
   path: string;
   headers: OutgoingHttpHeaders;
+  /** Added to the answer's headers unless the upstream sent a header of that name. */
+  responseHeaders?: Readonly<Record<string, string>> | undefined;
   /** Time to the response headers, and the longest pause between two body chunks. */
   timeoutMs: number;
   /** Send `req` as the request body (false for requests that declare none). */
@@ -85,6 +87,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #resolve: (outcome: AttemptOutcome) => void;
+  readonly #responseHeaders: Readonly<Record<string, string>> | undefined;
   #controller: Dispatcher.DispatchController | undefined;
   #timer: NodeJS.Timeout | undefined;
   #status = 0;
@@ -97,12 +100,15 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     res: ServerResponse,
     timeoutMs: number,
     resolve: (o: AttemptOutcome) => void,
+    responseHeaders?: Readonly<Record<string, string>>,
   ) {
     this.#req = req;
     this.#res = res;
     this.#resolve = resolve;
+    this.#responseHeaders = responseHeaders;
     this.#timer = setTimeout(() => this.#onTimeout(), timeoutMs);
-    res.once('close', this.#onClientClose);
+    // `on`, not `once`: #finish removes it, and #onClientClose ignores a call after #done.
+    res.on('close', this.#onClientClose);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -123,7 +129,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     clearTimeout(this.#timer);
     this.#started = true;
     this.#status = statusCode;
-    this.#res.writeHead(statusCode, endToEndHeaders(headers));
+    const out = endToEndHeaders(headers);
+    const extra = this.#responseHeaders;
+    if (extra !== undefined) for (const name in extra) if (out[name] === undefined) out[name] = extra[name];
+    this.#res.writeHead(statusCode, out);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -232,7 +241,7 @@ export function proxyAttempt(
     headers = rest;
   }
   return new Promise<AttemptOutcome>((resolve) => {
-    const handler = new ForwardHandler(req, res, options.timeoutMs, resolve);
+    const handler = new ForwardHandler(req, res, options.timeoutMs, resolve, options.responseHeaders);
     try {
       dispatcher.dispatch(
         {

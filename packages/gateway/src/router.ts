@@ -44,8 +44,9 @@ export function createRouter(routes: readonly RouteConfig[]): Router {
     routes,
     find(host, method, path) {
       const h = host ? hostOnly(host) : undefined;
-      const exact = first(compiled, h, method, path, false);
-      const folded = first(compiled, h, method, path, true);
+      const parts = path.split('/').filter(Boolean);
+      const exact = first(compiled, h, method, parts, false);
+      const folded = first(compiled, h, method, parts, true);
       if (exact?.c !== folded?.c) return { kind: 'case-conflict' };
       if (!exact) return { kind: 'none' };
       return {
@@ -93,10 +94,9 @@ function first(
   compiled: Compiled[],
   host: string | undefined,
   method: string,
-  path: string,
+  parts: readonly string[],
   fold: boolean,
 ): { c: Compiled; params: Record<string, string> } | undefined {
-  const parts = path.split('/').filter(Boolean);
   for (const c of compiled) {
     if (c.host !== undefined && c.host !== host) continue;
     // Servers answer HEAD with their GET handler: a GET route covers HEAD, or HEAD would reach the
@@ -108,7 +108,11 @@ function first(
   return undefined;
 }
 
-function matchSegments(c: Compiled, parts: string[], fold: boolean): Record<string, string> | undefined {
+function matchSegments(
+  c: Compiled,
+  parts: readonly string[],
+  fold: boolean,
+): Record<string, string> | undefined {
   if (parts.length < c.segments.length) return undefined;
   if (!c.prefix && !c.rest && parts.length !== c.segments.length) return undefined;
   const params: Record<string, string> = {};

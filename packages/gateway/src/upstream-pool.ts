@@ -199,6 +199,7 @@ export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolD
       const outcome = await proxyAttempt(replica.dispatcher, req, res, {
         path: replica.basePath + target.path,
         headers: target.headers,
+        responseHeaders: target.responseHeaders,
         timeoutMs: route.timeoutMs,
         streamBody,
       });

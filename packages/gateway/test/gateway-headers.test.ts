@@ -253,3 +253,33 @@ describe('hop-by-hop and forwarding headers', () => {
     assert.equal(e.headers.host, 'shop.example.com');
   });
 });
+
+describe('X-Request-Id on every answer', () => {
+  const requestIdShape = /^[0-9a-f-]{36}$/;
+
+  test('a proxied answer, a refusal, an unknown path and an admin path each carry one', async () => {
+    const proxied = await send(gw.url, '/public');
+    const refused = await send(gw.url, '/echo');
+    const unknown = await send(gw.url, '/nothing-here');
+    const admin = await send(gw.url, '/_gatehouse/health/live');
+    assert.deepEqual([proxied.status, refused.status, unknown.status, admin.status], [200, 401, 404, 200]);
+    for (const a of [proxied, refused, unknown, admin]) {
+      assert.match(String(a.headers['x-request-id']), requestIdShape);
+    }
+    assert.equal(proxied.headers['x-request-id'], echoed(proxied).headers['x-request-id']);
+  });
+
+  test('an answer the upstream could not give (503) carries one', async () => {
+    const down = await startGateway(
+      { routes: [{ id: 'down', match: { path: '/' }, upstreams: ['http://127.0.0.1:1'], policy: 'public' }] },
+      { keys },
+    );
+    try {
+      const a = await send(down.url, '/x');
+      assert.equal(a.status >= 502 && a.status <= 504, true);
+      assert.match(String(a.headers['x-request-id']), requestIdShape);
+    } finally {
+      await down.close();
+    }
+  });
+});

@@ -206,4 +206,47 @@ describe('access log', () => {
     assert.equal(all.includes(token.split('.')[2]!), false);
     assert.equal(all.includes('secret-in-query'), false);
   });
+
+  test('a refused token is not logged either, and an access line holds only the entry fields', async () => {
+    // The access logger writes without pino's redaction paths (access-log.ts): what keeps
+    // credentials out is that an entry has no field for them. Pinned here, field by field.
+    const token = await mintToken(keys, { sub: 'refused-user', aud: 'someone-else' });
+    const a = await send(gw.url, '/echo/refused?token=secret-in-query-2', {
+      headers: [
+        ['Authorization', `Bearer ${token}`],
+        ['Cookie', 'gatehouse_session=not-a-session; other=cookie-value'],
+      ],
+    });
+    assert.equal(a.status, 401);
+    const requestId = a.headers['x-request-id'];
+    await waitFor(() =>
+      gw.logLines().some((l) => (l.access as { requestId?: string })?.requestId === requestId),
+    );
+    const line = gw.logLines().find((l) => (l.access as { requestId?: string })?.requestId === requestId)!;
+    assert.deepEqual(Object.keys(line.access as object).sort(), [
+      'client',
+      'durationMs',
+      'error',
+      'method',
+      'path',
+      'requestId',
+      'route',
+      'status',
+    ]);
+    assert.equal(line.level, 'info');
+    assert.equal(line.msg, 'request');
+    assert.equal(line.log, 'access');
+    assert.equal(typeof line.time, 'string');
+    const all = JSON.stringify(gw.logLines());
+    for (const secret of [
+      token,
+      token.split('.')[1]!,
+      token.split('.')[2]!,
+      'not-a-session',
+      'cookie-value',
+    ]) {
+      assert.equal(all.includes(secret), false, secret.slice(0, 20));
+    }
+    assert.equal(all.includes('secret-in-query-2'), false);
+  });
 });

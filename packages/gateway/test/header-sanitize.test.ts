@@ -45,6 +45,16 @@ describe('header sanitizing', () => {
     assert.deepEqual(r.headers, {});
   });
 
+  test('Authorization and Cookie are set aside, never among the headers passed on', () => {
+    const r = sanitizeHeaders(
+      ['Authorization', 'Bearer t', 'Cookie', 'a=1', 'cookie', 'b=2', 'Accept', 'json'],
+      false,
+    );
+    assert.deepEqual(r.headers, { accept: 'json' });
+    assert.deepEqual(r.credentials, { authorization: 'Bearer t', cookie: ['a=1', 'b=2'] });
+    assert.deepEqual(sanitizeHeaders(['Accept', 'json'], false).credentials, {});
+  });
+
   test('a repeated Host, Authorization or Content-Length is reported', () => {
     assert.equal(sanitizeHeaders(['Host', 'a', 'host', 'b'], false).repeatedSingleton, 'host');
     assert.equal(

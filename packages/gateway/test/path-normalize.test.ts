@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { normalizeRequestTarget } from '../src/path-normalize.ts';
+import { normalizePath, normalizeRequestTarget } from '../src/path-normalize.ts';
 
 describe('path normalization', () => {
   const normalized: [string, string, string][] = [
@@ -60,4 +60,23 @@ describe('path normalization', () => {
       assert.match((r as { reason: string }).reason, reason);
     });
   }
+
+  test('the shortcut for plain paths answers as the full walk does', () => {
+    // Random paths over the characters that matter (separators, dots, escapes, refused ones).
+    const alphabet = ['/', '/', '.', '.', 'a', 'B', '~', '-', '%', '2', 'e', 'F', ';', '\\', ' ', '\u00e9'];
+    let seed = 42;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      let path = '/';
+      const length = next() % 12;
+      for (let j = 0; j < length; j++) path += alphabet[next() % alphabet.length];
+      assert.deepEqual(normalizeRequestTarget(path), normalizePath(path, ''), path);
+    }
+    for (const path of ['/', '/a', '/a/', '/a/b', '/.a', '/..a', '/a.', '/a/.b/', '/x/..', '/x/.', '//']) {
+      assert.deepEqual(normalizeRequestTarget(path), normalizePath(path, ''), path);
+    }
+  });
 });

@@ -543,6 +543,72 @@ describe('cache and revocation', () => {
     await rejectsWith(verifier.verifyAccessToken(await idp.sign()), 'SDK_REVOCATION_UNAVAILABLE', 503);
   });
 
+  it('serves from the cache only the very token cached, not one that ends like it', async () => {
+    const verifier = verifierFor();
+    const token = await idp.sign({ sub: 'user-1' });
+    await verifier.verifyAccessToken(token);
+    const [, payload, signature] = token.split('.') as [string, string, string];
+    const otherHeader = Buffer.from(
+      JSON.stringify({ kid: idp.key.kid, typ: 'at+jwt', alg: 'ES256' }),
+    ).toString('base64url');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+    const otherPayload = Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url');
+    // The cache finds entries by the token's end: these share the cached token's signature.
+    for (const forged of [
+      `${otherHeader}.${payload}.${signature}`,
+      `${token.split('.')[0]}.${otherPayload}.${signature}`,
+    ]) {
+      assert.notEqual(forged, token);
+      await rejectsWith(verifier.verifyAccessToken(forged), 'SDK_SIGNATURE_INVALID');
+      await rejectsWith(verifier.verifyAuthorization(`Bearer ${forged}`), 'SDK_SIGNATURE_INVALID');
+    }
+    // ...and the refused ones did not take the cached token's place.
+    const again = await verifier.verifyAccessToken(token);
+    assert.equal(again.subject, 'user-1');
+    assert.deepEqual({ ...verifier.stats }, { hits: 1, misses: 5 });
+  });
+
+  it('verifyAuthorization answers as parseBearer then verifyAccessToken, cached or not', async () => {
+    const verifier = verifierFor();
+    const token = await idp.sign({ jti: 'jti-header' });
+    const revokedToken = await idp.sign({ jti: 'jti-header-revoked' });
+    const reference = verifierFor();
+    const outcome = async (f: () => Promise<Principal>) => {
+      try {
+        return `ok ${(await f()).tokenId}`;
+      } catch (err) {
+        return `${(err as SdkError).code} ${(err as SdkError).status}`;
+      }
+    };
+    const headers: (string | string[] | undefined)[] = [
+      `Bearer ${token}`,
+      `bearer ${token}`,
+      `Bearer  ${token}`,
+      `Bearer ${token} `,
+      `Bearer ${token}x`,
+      `Bearer ${token.slice(0, -1)}`,
+      `Bearer ${revokedToken}`,
+      `Basic ${token}`,
+      'Bearer ',
+      'Bearer',
+      '',
+      undefined,
+      [`Bearer ${token}`, `Bearer ${token}`],
+    ];
+    for (const round of ['first use', 'cached']) {
+      for (const header of headers) {
+        const got = await outcome(() => verifier.verifyAuthorization(header));
+        const want = await outcome(() =>
+          Promise.resolve().then(() => reference.verifyAccessToken(parseBearer(header))),
+        );
+        assert.equal(got, want, `${round}: ${JSON.stringify(header)?.slice(0, 40)}`);
+      }
+      verifier.revoke({ kind: 'jti', value: 'jti-header-revoked', expiresAt: nowSec() + 300 });
+      reference.revoke({ kind: 'jti', value: 'jti-header-revoked', expiresAt: nowSec() + 300 });
+    }
+    assert.ok(verifier.stats.hits > 0);
+  });
+
   it('refuses a malformed revocation message', () => {
     const verifier = verifierFor();
     assert.throws(
