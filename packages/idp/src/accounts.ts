@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger, SharedState, Sql, SqlTx } from '@gatehouse/core';
-import { accountErrors } from './account-errors.ts';
 import type { AccountsConfig } from './accounts-config.ts';
 import type { Audit } from './audit.ts';
 import { type BruteForceGuard, createBruteForceGuard } from './brute-force.ts';
 import { parseEmail } from './email.ts';
+import { idpErrors } from './errors.ts';
 import { checkPassword } from './password-policy.ts';
 import { createPasswordHasher, type PasswordHasher } from './passwords.ts';
 import { createRoles, effectiveRolesQuery, type Roles } from './roles.ts';
@@ -258,7 +258,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
           // The typed name is kept only when no account matched it, cut short: it may be a password typed in the wrong field.
           details: { reason, via: source.via, ...(accountId ? {} : { username: username.slice(0, 64) }) },
         });
-        return accountErrors.create('IDP_INVALID_CREDENTIALS');
+        return idpErrors.create('IDP_INVALID_CREDENTIALS');
       };
       try {
         await guard.check(subject);
@@ -343,14 +343,11 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
         return account;
       } catch (err) {
         if ((err as { code?: string }).code === '23503') {
-          throw accountErrors.create(
-            'IDP_NOT_FOUND',
-            'A role or group given for the new user does not exist',
-          );
+          throw idpErrors.create('IDP_NOT_FOUND', 'A role or group given for the new user does not exist');
         }
         const constraint = uniqueViolation(err);
         if (constraint !== undefined) {
-          throw accountErrors.create(constraint.includes('email') ? 'IDP_EMAIL_TAKEN' : 'IDP_USERNAME_TAKEN');
+          throw idpErrors.create(constraint.includes('email') ? 'IDP_EMAIL_TAKEN' : 'IDP_USERNAME_TAKEN');
         }
         throw err;
       }
@@ -384,7 +381,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
 
     async update(id, changes, actor) {
       const row = await rowById(id);
-      if (!row) throw accountErrors.create('IDP_NOT_FOUND', 'No such user');
+      if (!row) throw idpErrors.create('IDP_NOT_FOUND', 'No such user');
       const email = changes.email ? parseEmail(changes.email) : changes.email === null ? null : undefined;
       try {
         const rows = await sql.query<UserRow>(
@@ -408,14 +405,14 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
         });
         return withRoles(sql, rows[0]!);
       } catch (err) {
-        if (uniqueViolation(err) !== undefined) throw accountErrors.create('IDP_EMAIL_TAKEN');
+        if (uniqueViolation(err) !== undefined) throw idpErrors.create('IDP_EMAIL_TAKEN');
         throw err;
       }
     },
 
     async setPassword(id, password, actor) {
       const row = await rowById(id);
-      if (!row) throw accountErrors.create('IDP_NOT_FOUND', 'No such user');
+      if (!row) throw idpErrors.create('IDP_NOT_FOUND', 'No such user');
       checkPassword(password, { usernameKey: usernameKey(row.username) });
       const hash = await hasher.hash(password);
       await sql.query(

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { coreErrors, mediaTypeOf, readBody, sendError } from '@gatehouse/core';
-import { accountErrors } from './account-errors.ts';
 import { accountServices } from './account-services.ts';
 import type { AuditEventType } from './audit.ts';
 import { clientAddress } from './client-address.ts';
@@ -82,7 +81,7 @@ function intParam(query: URLSearchParams, key: string, min: number, max: number)
   const raw = query.get(key);
   if (raw === null) return undefined;
   if (!/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw accountErrors.create(
+    throw idpErrors.create(
       'IDP_FIELD_INVALID',
       `Query parameter ${key} must be an integer from ${min} to ${max}`,
     );
@@ -95,7 +94,7 @@ function dateParam(query: URLSearchParams, key: string): Date | undefined {
   if (raw === null) return undefined;
   const d = new Date(raw);
   if (raw.length > 40 || Number.isNaN(d.getTime())) {
-    throw accountErrors.create('IDP_FIELD_INVALID', `Query parameter ${key} must be a date-time`);
+    throw idpErrors.create('IDP_FIELD_INVALID', `Query parameter ${key} must be a date-time`);
   }
   return d;
 }
@@ -105,13 +104,10 @@ const controlCharacter = /[\u0000-\u001f\u007f]/;
 function checkQuery(query: URLSearchParams, allowed: string[]): void {
   for (const [key, value] of query) {
     if (controlCharacter.test(value) || value.length > 256) {
-      throw accountErrors.create(
-        'IDP_FIELD_INVALID',
-        `Query parameter ${key.slice(0, 40)} has an invalid value`,
-      );
+      throw idpErrors.create('IDP_FIELD_INVALID', `Query parameter ${key.slice(0, 40)} has an invalid value`);
     }
     if (!allowed.includes(key))
-      throw accountErrors.create('IDP_FIELD_UNKNOWN', `Unknown query parameter ${key.slice(0, 40)}`);
+      throw idpErrors.create('IDP_FIELD_UNKNOWN', `Unknown query parameter ${key.slice(0, 40)}`);
   }
 }
 
@@ -130,21 +126,15 @@ async function jsonBody<T>(req: IncomingMessage, schema: keyof typeof adminBodyS
   if (!validate(value)) {
     const e = validate.errors?.[0];
     if (e?.keyword === 'additionalProperties') {
-      throw accountErrors.create(
+      throw idpErrors.create(
         'IDP_FIELD_UNKNOWN',
         `Unknown field ${String(e.params['additionalProperty']).slice(0, 40)}`,
       );
     }
     if (e?.keyword === 'required') {
-      throw accountErrors.create(
-        'IDP_FIELD_MISSING',
-        `Field ${String(e.params['missingProperty'])} is required`,
-      );
+      throw idpErrors.create('IDP_FIELD_MISSING', `Field ${String(e.params['missingProperty'])} is required`);
     }
-    throw accountErrors.create(
-      'IDP_FIELD_INVALID',
-      `${e?.instancePath || 'body'} ${e?.message ?? 'is invalid'}`,
-    );
+    throw idpErrors.create('IDP_FIELD_INVALID', `${e?.instancePath || 'body'} ${e?.message ?? 'is invalid'}`);
   }
   return value as T;
 }
@@ -169,7 +159,7 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
     if (!match) {
-      throw accountErrors.create('IDP_UNAUTHENTICATED', 'A bearer access token is required', {
+      throw idpErrors.create('IDP_UNAUTHENTICATED', 'A bearer access token is required', {
         headers: { 'www-authenticate': 'Bearer realm="gatehouse-admin"' },
       });
     }
@@ -181,7 +171,7 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
     });
     const aud = claims ? (Array.isArray(claims.aud) ? claims.aud : [claims.aud]) : [];
     if (!claims || !aud.some((a) => typeof a === 'string' && audiences.has(a))) {
-      throw accountErrors.create('IDP_UNAUTHENTICATED', 'The access token is not valid here', {
+      throw idpErrors.create('IDP_UNAUTHENTICATED', 'The access token is not valid here', {
         headers: { 'www-authenticate': 'Bearer realm="gatehouse-admin", error="invalid_token"' },
       });
     }
@@ -195,7 +185,7 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
       admin = !!user?.enabled && (scopes.includes('admin') || user.roles.includes('admin'));
     }
     if (!admin) {
-      throw accountErrors.create('IDP_FORBIDDEN', undefined, {
+      throw idpErrors.create('IDP_FORBIDDEN', undefined, {
         headers: {
           'www-authenticate': 'Bearer realm="gatehouse-admin", error="insufficient_scope", scope="admin"',
         },
@@ -236,7 +226,7 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
 
   const membersOf = async (group: string) => (await accounts.roles.getGroup(group))?.members ?? [];
 
-  const notFound = (what: string) => accountErrors.create('IDP_NOT_FOUND', `No such ${what}`);
+  const notFound = (what: string) => idpErrors.create('IDP_NOT_FOUND', `No such ${what}`);
   const noContent = (res: ServerResponse) => sendJson(res, 204, undefined);
 
   // method, path under the mount, handler, and the query parameters it reads (any other is refused).
@@ -246,7 +236,7 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
       '/users',
       async ({ res, query }) => {
         const search = query.get('search') ?? undefined;
-        if (search && search.length > 128) throw accountErrors.create('IDP_FIELD_TOO_LONG');
+        if (search && search.length > 128) throw idpErrors.create('IDP_FIELD_TOO_LONG');
         sendJson(
           res,
           200,
@@ -439,7 +429,7 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
           confidential && !body.clientSecret && !body.clientSecretSha256 ? generateClientSecret() : undefined;
         const metadata = clientMetadataFromConfig(secret ? { ...body, clientSecret: secret } : body);
         if (await findClient(sql, metadata.client_id))
-          throw accountErrors.create('IDP_ALREADY_EXISTS', 'Client exists');
+          throw idpErrors.create('IDP_ALREADY_EXISTS', 'Client exists');
         try {
           await idp.provider().Client.validate(metadata as never);
         } catch (cause) {
@@ -479,7 +469,7 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
       async ({ res, query }) => {
         const active = query.get('active');
         if (active !== null && active !== 'true' && active !== 'false') {
-          throw accountErrors.create('IDP_FIELD_INVALID', 'Query parameter active must be true or false');
+          throw idpErrors.create('IDP_FIELD_INVALID', 'Query parameter active must be true or false');
         }
         sendJson(
           res,
@@ -524,7 +514,7 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
       '/audit',
       async ({ res, query }) => {
         for (const key of ['type', 'actor', 'subject', 'clientId']) {
-          if ((query.get(key) ?? '').length > 256) throw accountErrors.create('IDP_FIELD_TOO_LONG');
+          if ((query.get(key) ?? '').length > 256) throw idpErrors.create('IDP_FIELD_TOO_LONG');
         }
         sendJson(
           res,
@@ -586,9 +576,9 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
           throw coreErrors.create('GH_BAD_REQUEST', 'Malformed path');
         }
         if (value.length > 256)
-          throw accountErrors.create('IDP_FIELD_TOO_LONG', `Path parameter ${key} is too long`);
+          throw idpErrors.create('IDP_FIELD_TOO_LONG', `Path parameter ${key} is too long`);
         if (controlCharacter.test(value)) {
-          throw accountErrors.create('IDP_FIELD_INVALID', `Path parameter ${key} has an invalid value`);
+          throw idpErrors.create('IDP_FIELD_INVALID', `Path parameter ${key} has an invalid value`);
         }
         params[key] = value;
       });

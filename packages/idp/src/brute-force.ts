@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { SharedState } from '@gatehouse/core';
-import { accountErrors } from './account-errors.ts';
 import type { AccountsConfig, BruteForceLimit } from './accounts-config.ts';
+import { idpErrors } from './errors.ts';
 
 /**
  * Brute-force protection for password logins, per account name and per source address, counted in
@@ -72,11 +72,11 @@ export function createBruteForceGuard(
         Promise.all(scopes.map(([scope, id]) => state.get(waitKey(scope, id)))),
       ]);
       for (const locked of locks) {
-        if (locked) throw accountErrors.create('IDP_LOGIN_LOCKED', undefined, retryAfter(Number(locked)));
+        if (locked) throw idpErrors.create('IDP_LOGIN_LOCKED', undefined, retryAfter(Number(locked)));
       }
       for (const wait of waits) {
         if (wait && Number(wait) > Date.now()) {
-          throw accountErrors.create('IDP_LOGIN_THROTTLED', undefined, retryAfter(Number(wait)));
+          throw idpErrors.create('IDP_LOGIN_THROTTLED', undefined, retryAfter(Number(wait)));
         }
       }
     },

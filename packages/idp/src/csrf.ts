@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { mediaTypeOf } from '@gatehouse/core';
-import { accountErrors } from './account-errors.ts';
+import { idpErrors } from './errors.ts';
 
 /**
  * The cross-site request rule for every state-changing request that a cookie authenticates
@@ -19,8 +19,7 @@ import { accountErrors } from './account-errors.ts';
  * token on top (interactions.ts).
  */
 export function assertSameOrigin(req: IncomingMessage, allowed: ReadonlySet<string>): void {
-  const refuse = (why: string) =>
-    accountErrors.create('IDP_CSRF_REJECTED', `Cross-site request refused: ${why}`);
+  const refuse = (why: string) => idpErrors.create('IDP_CSRF_REJECTED', `Cross-site request refused: ${why}`);
   if (req.headers['sec-fetch-site'] === 'cross-site') throw refuse('it comes from another site');
   const origin = req.headers.origin;
   if (origin !== undefined) {

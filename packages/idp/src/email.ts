@@ -1,4 +1,4 @@
-import { accountErrors } from './account-errors.ts';
+import { idpErrors } from './errors.ts';
 
 export interface Email {
   readonly display: string;
@@ -11,10 +11,10 @@ const emailShape =
   /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
 
 export function parseEmail(input: string): Email {
-  if (input.length > 254 || !emailShape.test(input)) throw accountErrors.create('IDP_EMAIL_INVALID');
+  if (input.length > 254 || !emailShape.test(input)) throw idpErrors.create('IDP_EMAIL_INVALID');
   const local = input.slice(0, input.indexOf('@'));
   if (local.startsWith('.') || local.endsWith('.') || local.includes('..')) {
-    throw accountErrors.create('IDP_EMAIL_INVALID');
+    throw idpErrors.create('IDP_EMAIL_INVALID');
   }
   return { display: input, key: input.toLowerCase() };
 }

@@ -1,7 +1,8 @@
 import { defineErrors } from '@gatehouse/core';
 
 /**
- * Errors of the identity provider (non-OAuth endpoints and start-up). OAuth endpoints answer with
+ * The identity provider's one error catalog: start-up and configuration, clients, and then accounts,
+ * the login pages, the first-party session API and the admin API. OAuth endpoints answer with
  * oidc-provider's `error` / `error_description` bodies instead. Every code is listed in docs/errors.md.
  */
 export const idpErrors = defineErrors({
@@ -22,4 +23,44 @@ export const idpErrors = defineErrors({
   IDP_NO_SIGNING_KEY: { status: 500, message: 'No active signing key' },
   IDP_CLIENT_INVALID: { status: 400, message: 'The client metadata is invalid' },
   IDP_CLIENT_NOT_FOUND: { status: 404, message: 'No such client' },
+  // Accounts, pages, session and admin APIs
+  IDP_INVALID_CREDENTIALS: { status: 401, message: 'Username or password is wrong' },
+  IDP_LOGIN_THROTTLED: { status: 429, message: 'Too many failed logins: wait before trying again' },
+  IDP_LOGIN_LOCKED: { status: 429, message: 'Too many failed logins: login is locked for a while' },
+  IDP_USERNAME_INVALID: {
+    status: 400,
+    message:
+      'Username must be 3 to 32 letters or digits of one script, optionally separated by single . _ or -',
+  },
+  IDP_USERNAME_TAKEN: { status: 409, message: 'This username is taken' },
+  IDP_EMAIL_INVALID: { status: 400, message: 'Email address is not valid' },
+  IDP_EMAIL_TAKEN: { status: 409, message: 'This email address is already used' },
+  IDP_PASSWORD_TOO_SHORT: { status: 400, message: 'Password must have at least 8 characters' },
+  IDP_PASSWORD_TOO_LONG: { status: 400, message: 'Password must have at most 128 characters' },
+  IDP_PASSWORD_COMMON: { status: 400, message: 'This password is too common: choose another one' },
+  IDP_PASSWORD_CONTAINS_USERNAME: { status: 400, message: 'Password must not contain the username' },
+  IDP_FIELD_MISSING: { status: 400, message: 'A required field is missing' },
+  IDP_FIELD_UNKNOWN: { status: 400, message: 'The request has a field this endpoint does not accept' },
+  IDP_FIELD_TOO_LONG: { status: 400, message: 'A field is too long' },
+  IDP_FIELD_INVALID: { status: 400, message: 'A field has an invalid value' },
+  IDP_CSRF_REJECTED: { status: 403, message: 'Cross-site request refused' },
+  IDP_UNAUTHENTICATED: { status: 401, message: 'Not logged in' },
+  IDP_FORBIDDEN: { status: 403, message: 'This operation needs the admin role or scope' },
+  IDP_REGISTRATION_THROTTLED: {
+    status: 429,
+    message: 'Too many registrations from this address: try again later',
+  },
+  IDP_REGISTRATION_DISABLED: { status: 403, message: 'Registration is disabled' },
+  IDP_NOT_FOUND: { status: 404, message: 'Not found' },
+  IDP_ALREADY_EXISTS: { status: 409, message: 'Already exists' },
+  IDP_NAME_INVALID: {
+    status: 400,
+    message: 'Name must be 1 to 64 characters: lower-case ASCII letters, digits, and . _ : -',
+  },
+  IDP_INTERACTION_NOT_FOUND: {
+    status: 400,
+    message: 'This login request expired or does not exist: start again',
+  },
 });
+
+export type IdpErrorCode = keyof typeof idpErrors.catalog;

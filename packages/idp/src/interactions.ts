@@ -1,10 +1,10 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { coreErrors, type GatehouseError, readFields } from '@gatehouse/core';
-import { accountErrors } from './account-errors.ts';
 import { accountServices } from './account-services.ts';
 import { clientAddress, requestOrigin } from './client-address.ts';
 import { assertSameOrigin } from './csrf.ts';
+import { idpErrors } from './errors.ts';
 import type { HttpHandler, IdpRuntime } from './index.ts';
 import { renderConsentPage } from './pages/consent-page.ts';
 import type { RenderedPage } from './pages/layout.ts';
@@ -58,7 +58,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     const expected = Buffer.from(csrfFor(uid));
     const given = Buffer.from(presented ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw accountErrors.create('IDP_CSRF_REJECTED', 'The form is not from this sign-in page: reload it');
+      throw idpErrors.create('IDP_CSRF_REJECTED', 'The form is not from this sign-in page: reload it');
     }
   }
 
@@ -76,9 +76,9 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     try {
       interaction = (await idp.provider().interactionDetails(req, res)) as unknown as InteractionLike;
     } catch {
-      throw accountErrors.create('IDP_INTERACTION_NOT_FOUND');
+      throw idpErrors.create('IDP_INTERACTION_NOT_FOUND');
     }
-    if (interaction.uid !== uid) throw accountErrors.create('IDP_INTERACTION_NOT_FOUND');
+    if (interaction.uid !== uid) throw idpErrors.create('IDP_INTERACTION_NOT_FOUND');
     return interaction;
   }
 
@@ -124,14 +124,14 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     const interaction = await loadInteraction(req, res, uid);
     if (interaction.prompt.name === 'login') return sendPage(res, 200, await loginPage(interaction));
     if (interaction.prompt.name === 'consent') return sendPage(res, 200, await consentPage(interaction));
-    throw accountErrors.create('IDP_INTERACTION_NOT_FOUND', 'This sign-in step is not supported');
+    throw idpErrors.create('IDP_INTERACTION_NOT_FOUND', 'This sign-in step is not supported');
   }
 
   async function formFields(req: IncomingMessage, allowed: string[]): Promise<Record<string, string>> {
     const fields = await readFields(req, bodyLimit);
     for (const name of Object.keys(fields)) {
       if (!allowed.includes(name))
-        throw accountErrors.create('IDP_FIELD_UNKNOWN', `Unknown field ${name.slice(0, 40)}`);
+        throw idpErrors.create('IDP_FIELD_UNKNOWN', `Unknown field ${name.slice(0, 40)}`);
     }
     return fields;
   }
@@ -140,7 +140,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     const interaction = await loadInteraction(req, res, uid);
     const fields = await formFields(req, ['csrf', 'username', 'password']);
     checkCsrf(uid, fields['csrf']);
-    if (interaction.prompt.name !== 'login') throw accountErrors.create('IDP_INTERACTION_NOT_FOUND');
+    if (interaction.prompt.name !== 'login') throw idpErrors.create('IDP_INTERACTION_NOT_FOUND');
     const username = fields['username'] ?? '';
     const password = fields['password'] ?? '';
     if (!username || !password) {
@@ -187,7 +187,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     const fields = await formFields(req, ['csrf']);
     checkCsrf(uid, fields['csrf']);
     if (interaction.prompt.name !== 'consent' || !interaction.session?.accountId) {
-      throw accountErrors.create('IDP_INTERACTION_NOT_FOUND');
+      throw idpErrors.create('IDP_INTERACTION_NOT_FOUND');
     }
     const provider = idp.provider();
     const details = interaction.prompt.details as {
@@ -201,7 +201,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
           accountId: interaction.session.accountId,
           clientId: String(interaction.params['client_id']),
         });
-    if (!grant) throw accountErrors.create('IDP_INTERACTION_NOT_FOUND');
+    if (!grant) throw idpErrors.create('IDP_INTERACTION_NOT_FOUND');
     if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
     if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { accountErrors } from './account-errors.ts';
+import { idpErrors } from './errors.ts';
 
 /**
  * Password rules of NIST SP 800-63B §3.1.1.2 (revision 4): a length window, a blocklist, no
@@ -37,17 +37,17 @@ export interface PasswordCheckOptions {
 export function checkPassword(password: string, options: PasswordCheckOptions = {}): void {
   const normalized = normalizePassword(password);
   const length = [...normalized].length;
-  if (length < passwordMinLength) throw accountErrors.create('IDP_PASSWORD_TOO_SHORT');
-  if (length > passwordMaxLength) throw accountErrors.create('IDP_PASSWORD_TOO_LONG');
+  if (length < passwordMinLength) throw idpErrors.create('IDP_PASSWORD_TOO_SHORT');
+  if (length > passwordMaxLength) throw idpErrors.create('IDP_PASSWORD_TOO_LONG');
   if (options.allowCommon) return;
   const lower = normalized.toLowerCase();
   const name = options.usernameKey;
   // A short name (`bob`) is refused only as the whole password, else `bobsleigh` would be refused too.
   if (name && (lower === name || (name.length >= 4 && lower.includes(name)))) {
-    throw accountErrors.create('IDP_PASSWORD_CONTAINS_USERNAME');
+    throw idpErrors.create('IDP_PASSWORD_CONTAINS_USERNAME');
   }
   if (commonList().has(lower) || isRepetitive(lower) || isSequential(lower)) {
-    throw accountErrors.create('IDP_PASSWORD_COMMON');
+    throw idpErrors.create('IDP_PASSWORD_COMMON');
   }
 }
 

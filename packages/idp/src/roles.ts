@@ -1,6 +1,6 @@
 import type { Sql, SqlTx } from '@gatehouse/core';
-import { accountErrors } from './account-errors.ts';
 import type { Audit } from './audit.ts';
+import { idpErrors } from './errors.ts';
 
 /**
  * Roles and groups. A user's roles are the roles assigned to them directly plus the roles of every
@@ -56,15 +56,15 @@ export function effectiveRolesQuery(userId: string): string {
 const namePattern = /^[a-z0-9][a-z0-9._:-]{0,63}$/;
 
 export function parseName(name: string): string {
-  if (typeof name !== 'string' || !namePattern.test(name)) throw accountErrors.create('IDP_NAME_INVALID');
+  if (typeof name !== 'string' || !namePattern.test(name)) throw idpErrors.create('IDP_NAME_INVALID');
   return name;
 }
 
 function mapConstraint(err: unknown, what: string): unknown {
   const code = (err as { code?: string })?.code;
-  if (code === '23505') return accountErrors.create('IDP_ALREADY_EXISTS', `${what} already exists`);
-  if (code === '23503') return accountErrors.create('IDP_NOT_FOUND', `${what}: no such user, role or group`);
-  if (code === '22P02') return accountErrors.create('IDP_NOT_FOUND', `${what}: no such user`);
+  if (code === '23505') return idpErrors.create('IDP_ALREADY_EXISTS', `${what} already exists`);
+  if (code === '23503') return idpErrors.create('IDP_NOT_FOUND', `${what}: no such user, role or group`);
+  if (code === '22P02') return idpErrors.create('IDP_NOT_FOUND', `${what}: no such user`);
   return err;
 }
 

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { coreErrors, readFields, sendError } from '@gatehouse/core';
-import { accountErrors } from './account-errors.ts';
 import { accountServices } from './account-services.ts';
 import { clientAddress, requestIsHttps, requestOrigin } from './client-address.ts';
 import { assertSameOrigin } from './csrf.ts';
+import { idpErrors } from './errors.ts';
 import type { HttpHandler, IdpRuntime } from './index.ts';
 import { sendJson } from './json-response.ts';
 import {
@@ -38,16 +38,16 @@ function pick(
 ): Record<string, string> {
   for (const name of Object.keys(fields)) {
     if (!required.includes(name) && !optional.includes(name)) {
-      throw accountErrors.create('IDP_FIELD_UNKNOWN', `Unknown field ${name.slice(0, 40)}`);
+      throw idpErrors.create('IDP_FIELD_UNKNOWN', `Unknown field ${name.slice(0, 40)}`);
     }
   }
   for (const name of required) {
-    if (!fields[name]) throw accountErrors.create('IDP_FIELD_MISSING', `Field ${name} is required`);
+    if (!fields[name]) throw idpErrors.create('IDP_FIELD_MISSING', `Field ${name} is required`);
   }
   for (const [name, value] of Object.entries(fields)) {
     const limit = fieldLimits[name] ?? 256;
     if (value.length > limit)
-      throw accountErrors.create('IDP_FIELD_TOO_LONG', `Field ${name} is longer than ${limit}`);
+      throw idpErrors.create('IDP_FIELD_TOO_LONG', `Field ${name} is longer than ${limit}`);
   }
   return fields;
 }
@@ -79,7 +79,7 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
   }
 
   async function register(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!config.registration) throw accountErrors.create('IDP_REGISTRATION_DISABLED');
+    if (!config.registration) throw idpErrors.create('IDP_REGISTRATION_DISABLED');
     const ip = clientAddress(req, trusted);
     const fields = pick(await readFields(req, bodyLimit), ['username', 'password'], ['email']);
     const bucket = await state.takeToken(`idp:register:${ip}`, {
@@ -87,7 +87,7 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
       refillPerSecond: config.registrationsPerHour / 3600,
     });
     if (!bucket.allowed) {
-      throw accountErrors.create('IDP_REGISTRATION_THROTTLED', undefined, {
+      throw idpErrors.create('IDP_REGISTRATION_THROTTLED', undefined, {
         headers: { 'retry-after': String(Math.max(1, Math.ceil(bucket.retryAfterMs / 1000))) },
       });
     }
@@ -142,14 +142,14 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
     const claims = await currentSession(req);
     // Roles as they are now, not as they were at login: an admin change shows at once.
     const account = claims ? await accounts.get(claims.sub) : undefined;
-    if (!claims || !account?.enabled) throw accountErrors.create('IDP_UNAUTHENTICATED');
+    if (!claims || !account?.enabled) throw idpErrors.create('IDP_UNAUTHENTICATED');
     sendJson(res, 200, { id: account.id, username: account.username, roles: account.roles });
   }
 
   async function logout(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const claims = await currentSession(req);
     if (!claims) {
-      throw accountErrors.create('IDP_UNAUTHENTICATED', undefined, {
+      throw idpErrors.create('IDP_UNAUTHENTICATED', undefined, {
         headers: { 'set-cookie': clearCookie(req) },
       });
     }

@@ -1,4 +1,4 @@
-import { accountErrors } from './account-errors.ts';
+import { idpErrors } from './errors.ts';
 
 /**
  * The username rule, chosen so that two accounts can never look alike on screen:
@@ -70,7 +70,7 @@ const modifierLetter = /\p{Lm}/u;
 /** Normalize and check a username; throws IDP_USERNAME_INVALID with the reason. */
 export function parseUsername(input: string): Username {
   const invalid = (why: string) =>
-    accountErrors.create('IDP_USERNAME_INVALID', `Username is not allowed: ${why}`);
+    idpErrors.create('IDP_USERNAME_INVALID', `Username is not allowed: ${why}`);
   if (input.length > 128) throw invalid('it is too long');
   const display = input.normalize('NFKC');
   const length = [...display].length;
