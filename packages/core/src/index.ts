@@ -18,3 +18,4 @@ export {
   type TokenBucket,
 } from './state.ts';
 export * from './storage-errors.ts';
+export * from './trusted-proxies.ts';

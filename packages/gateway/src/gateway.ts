@@ -17,6 +17,7 @@ import {
   type Registry,
   sendError,
   serveMetrics,
+  unmapIPv4,
 } from '@gatehouse/core';
 import { createVerifier, peerCertificateThumbprint, type Verifier } from '@gatehouse/sdk';
 import type { JWTVerifyGetKey } from 'jose';
@@ -46,7 +47,6 @@ import { createRateLimiter } from './rate-limit.ts';
 import { revokedInState, subscribeRevocations } from './revocations.ts';
 import { buildRouteTable, closeRetired, type Factories, type RouteTable } from './route-table.ts';
 import { hstsHeaderValue, httpsServerOptions, setHsts } from './tls.ts';
-import { unmapIPv4 } from './trusted-proxy.ts';
 import { createUpstreamPool } from './upstream-pool.ts';
 
 export interface GatewayOptions {

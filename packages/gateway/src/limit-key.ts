@@ -4,7 +4,7 @@ import type { LimitKey, Principal } from './contracts.ts';
 
 /**
  * The key a request is counted under for rate and in-flight limits (the limiter scopes it by route).
- * - `ip`: the client address (X-Forwarded-For read only from trusted proxies, trusted-proxy.ts);
+ * - `ip`: the client address (X-Forwarded-For read only from trusted proxies, @gatehouse/core trusted-proxies.ts);
  * - `user` / `client`: the token's `sub` / `client_id`;
  * - `{ header }`: that header's value — the client chooses it, so use it only for a header a
  *   trusted hop sets.

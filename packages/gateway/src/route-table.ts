@@ -1,4 +1,4 @@
-import type { Logger, Registry } from '@gatehouse/core';
+import { createTrustedProxies, type Logger, type Registry, type TrustedProxies } from '@gatehouse/core';
 import type { GatewayConfig } from './config-schema.ts';
 import type {
   InflightLimiter,
@@ -12,7 +12,6 @@ import type { InflightLimiterOptions } from './inflight-limit.ts';
 import type { RateLimiterHandle, RateLimiterOptions } from './rate-limit.ts';
 import { createRouter, type Router } from './router.ts';
 import { type UpstreamTlsOptions, upstreamTlsOptions } from './tls.ts';
-import { createTrustedProxies, type TrustedProxies } from './trusted-proxy.ts';
 
 export interface RouteLimits {
   rate?: RateLimiterHandle;

@@ -2,7 +2,7 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { coreErrors, type GatehouseError, readFields } from '@gatehouse/core';
 import { accountServices } from './account-services.ts';
-import { clientAddress, requestOrigin } from './client-address.ts';
+import { clientAddress, idpTrustedProxies, requestOrigin } from './client-address.ts';
 import { assertSameOrigin } from './csrf.ts';
 import { idpErrors } from './errors.ts';
 import type { HttpHandler, IdpRuntime } from './index.ts';
@@ -47,7 +47,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
   const { accounts, config } = accountServices(idp);
   const { logger, issuer } = idp;
   const mount = `${new URL(issuer).pathname.replace(/\/$/, '')}/interaction`;
-  const trusted = new Set(config.trustedProxies);
+  const trusted = idpTrustedProxies(config.trustedProxies);
   const publicOrigins = [new URL(issuer).origin, ...config.allowedOrigins].map((o) => o.toLowerCase());
   const csrfKey = Buffer.from(
     hkdfSync('sha256', idp.config.keyEncryptionSecret, 'gatehouse-idp', 'interaction-csrf/v1', 32),

@@ -1,8 +1,11 @@
 import { BlockList, isIP } from 'node:net';
+import { coreErrors } from './errors.ts';
 
 /**
  * Which peers may speak for someone else (X-Forwarded-*, Forwarded, traceparent, X-Request-Id),
- * and who the client is behind them.
+ * and who the client is behind them. One implementation for the gateway (its `trustedProxies` and
+ * `trustedProxyDepth`) and the identity provider (the gateway in front of it), so both name the
+ * same client for the same request.
  */
 export interface TrustedProxies {
   isTrusted(address: string | undefined): boolean;
@@ -19,7 +22,8 @@ export function createTrustedProxies(cidrs: readonly string[], depth: number): T
   for (const cidr of cidrs) {
     const [addr, bits] = cidr.split('/') as [string, string | undefined];
     const family = isIP(addr);
-    if (family === 0) throw new Error(`trustedProxies: ${cidr} is not an IP address or CIDR`);
+    if (family === 0)
+      throw coreErrors.create('GH_CONFIG_INVALID', `trustedProxies: ${cidr} is not an IP address or CIDR`);
     const type = family === 4 ? 'ipv4' : 'ipv6';
     if (bits === undefined) list.addAddress(addr, type);
     else list.addSubnet(addr, Number(bits), type);

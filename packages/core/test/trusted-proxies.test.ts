@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createTrustedProxies } from '../src/trusted-proxy.ts';
+import { createTrustedProxies } from '../src/trusted-proxies.ts';
 
 describe('trusted proxies', () => {
   const proxies = createTrustedProxies(['10.0.0.0/8', '192.168.1.1', '::1/128'], 2);
@@ -33,11 +33,21 @@ describe('trusted proxies', () => {
     assert.equal(proxies.clientAddress('10.0.0.1', '127.0.0.1, 198.51.100.7'), '198.51.100.7');
   });
 
+  test('with no depth limit (the identity provider behind the gateway) every trusted hop is skipped', () => {
+    const idp = createTrustedProxies(['127.0.0.1', '::1'], Number.MAX_SAFE_INTEGER);
+    assert.equal(idp.clientAddress('::ffff:127.0.0.1', '198.51.100.7, 127.0.0.1, ::1'), '198.51.100.7');
+    assert.equal(idp.clientAddress('::1', '127.0.0.1'), '127.0.0.1');
+    assert.equal(idp.clientAddress('203.0.113.9', '198.51.100.7'), '203.0.113.9');
+  });
+
   test('a garbage entry falls back to the nearest known address', () => {
     assert.equal(proxies.clientAddress('10.0.0.1', 'garbage'), '10.0.0.1');
   });
 
   test('an invalid CIDR is refused at start-up', () => {
-    assert.throws(() => createTrustedProxies(['bogus/8'], 1), /not an IP address/);
+    assert.throws(() => createTrustedProxies(['bogus/8'], 1), {
+      code: 'GH_CONFIG_INVALID',
+      message: /bogus\/8 is not an IP address/,
+    });
   });
 });
