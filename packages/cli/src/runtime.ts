@@ -1,6 +1,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Logger, migrate, openSql, openState, type SharedState, type Sql } from '@gatehouse/core';
+import {
+  coreErrors,
+  type Logger,
+  migrate,
+  openSql,
+  openState,
+  type SharedState,
+  type Sql,
+} from '@gatehouse/core';
 import type { GatehouseConfig } from './load-config.ts';
 
 // The identity provider's migrations folder, found without loading the identity provider itself
@@ -37,7 +45,7 @@ export async function openSharedState(config: GatehouseConfig): Promise<SharedSt
 }
 
 function requireValue(value: string | undefined, key: string): string {
-  if (!value) throw new Error(`${key} is required for this driver`);
+  if (!value) throw coreErrors.create('GH_CONFIG_INVALID', `${key} is required for this driver`);
   return value;
 }
 

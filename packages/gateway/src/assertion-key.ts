@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { readFileSync } from 'node:fs';
 import { type AssertionInput, createAssertionSigner } from '@gatehouse/sdk';
 import { calculateJwkThumbprint, exportJWK, type JSONWebKeySet } from 'jose';
+import { gatewayErrors } from './errors.ts';
 
 /**
  * The gateway's own signing key for `X-Gatehouse-Assertion` (docs/sdk/gateway-trust.md): read from
@@ -27,7 +28,10 @@ function loadPrivateKey(keyFile: string | undefined): KeyObject {
   const key = createPrivateKey(readFileSync(keyFile));
   // ES256 only: the algorithm every service accepts by default, and the one the key was made for.
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    throw new Error(`gateway.assertion.keyFile ${keyFile}: an ECDSA P-256 private key is required`);
+    throw gatewayErrors.create(
+      'GW_CONFIG_INVALID',
+      `gateway.assertion.keyFile ${keyFile}: an ECDSA P-256 private key is required`,
+    );
   }
   return key;
 }

@@ -58,7 +58,10 @@ interface PendingLogin {
 export function createBff(config: BffConfig, deps: BffDeps): Bff {
   const { clientId, clientSecret, sessionSecret } = config;
   if (!clientId || !clientSecret || !sessionSecret) {
-    throw new Error('gateway.bff needs clientId, clientSecret and sessionSecret');
+    throw gatewayErrors.create(
+      'GW_CONFIG_INVALID',
+      'gateway.bff needs clientId, clientSecret and sessionSecret',
+    );
   }
   const logger = deps.logger.child({ component: 'bff' });
   const issuer = config.issuer ?? deps.issuer;

@@ -55,6 +55,8 @@ export const gatewayErrors = defineErrors({
 
   // Process
   GW_INTERNAL: { status: 500, message: 'Internal error' },
+  // Start-up and reload: the configuration (routes, limits, TLS, BFF, assertion key) is refused.
+  GW_CONFIG_INVALID: { status: 500, message: 'The gateway configuration is invalid' },
 });
 
 export type GatewayErrorCode = keyof typeof gatewayErrors.catalog;

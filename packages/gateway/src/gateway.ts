@@ -433,10 +433,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       try {
         const valid = validateGatewayConfig(newConfig);
         if (JSON.stringify(valid.assertion) !== JSON.stringify(config.assertion)) {
-          throw new Error('gateway.assertion cannot change on reload: restart the gateway');
+          throw gatewayErrors.create(
+            'GW_CONFIG_INVALID',
+            'gateway.assertion cannot change on reload: restart the gateway',
+          );
         }
         if (JSON.stringify(valid.bff) !== JSON.stringify(config.bff)) {
-          throw new Error('gateway.bff cannot change on reload: restart the gateway');
+          throw gatewayErrors.create(
+            'GW_CONFIG_INVALID',
+            'gateway.bff cannot change on reload: restart the gateway',
+          );
         }
         next = withDecisions(buildRouteTable(valid, table, { state, logger, metrics: registry, factories }));
         if (!options.verifier && JSON.stringify(valid.auth) !== JSON.stringify(table.config.auth)) {

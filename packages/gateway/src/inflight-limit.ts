@@ -16,7 +16,7 @@ export interface InflightLimiterOptions extends InflightLimitConfig {
 
 export function createInflightLimiter(state: SharedState, config: InflightLimiterOptions): InflightLimiter {
   if (!(Number.isInteger(config.max) && config.max > 0))
-    throw new Error('inflight max must be an integer > 0');
+    throw gatewayErrors.create('GW_CONFIG_INVALID', 'inflight max must be an integer > 0');
   const ttlMs = config.ttlMs ?? 60_000;
   const prefix = `inflight:${config.scope ?? 'default'}:`;
   return {

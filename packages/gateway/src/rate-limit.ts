@@ -19,13 +19,17 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 export function parsePeriodMs(period: string | number): number {
   if (typeof period === 'number') {
     if (!(Number.isFinite(period) && period > 0))
-      throw new Error(`rate limit period ${period} must be > 0 ms`);
+      throw gatewayErrors.create('GW_CONFIG_INVALID', `rate limit period ${period} must be > 0 ms`);
     return period;
   }
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(period.trim());
-  if (!match) throw new Error(`rate limit period "${period}" is not like 1s, 1m, 1h, 500ms`);
+  if (!match)
+    throw gatewayErrors.create(
+      'GW_CONFIG_INVALID',
+      `rate limit period "${period}" is not like 1s, 1m, 1h, 500ms`,
+    );
   const ms = Number(match[1]) * UNIT_MS[match[2]!]!;
-  if (!(ms > 0)) throw new Error(`rate limit period "${period}" must be > 0`);
+  if (!(ms > 0)) throw gatewayErrors.create('GW_CONFIG_INVALID', `rate limit period "${period}" must be > 0`);
   return ms;
 }
 
@@ -47,9 +51,9 @@ export interface RateLimiterOptions extends RateLimitConfig {
 
 export function createRateLimiter(state: SharedState, config: RateLimiterOptions): RateLimiterHandle {
   if (!(Number.isFinite(config.average) && config.average > 0))
-    throw new Error('rate limit average must be > 0');
+    throw gatewayErrors.create('GW_CONFIG_INVALID', 'rate limit average must be > 0');
   if (!(Number.isInteger(config.burst) && config.burst > 0))
-    throw new Error('rate limit burst must be an integer > 0');
+    throw gatewayErrors.create('GW_CONFIG_INVALID', 'rate limit burst must be an integer > 0');
   const periodMs = parsePeriodMs(config.period);
   const bucket = { capacity: config.burst, refillPerSecond: (config.average * 1000) / periodMs };
   const prefix = `ratelimit:${config.scope ?? 'default'}:`;

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@gatehouse/core';
+import { gatewayErrors } from './errors.ts';
 
 /**
  * Use every core: N gateway processes each bind the same port with SO_REUSEPORT (Node ≥ 22.12 /
@@ -21,7 +22,10 @@ export async function listenReusePort(
   options: { port: number; host: string },
 ): Promise<AddressInfo> {
   if (options.port === 0)
-    throw new Error('listenReusePort needs a fixed port: port 0 gives each process its own');
+    throw gatewayErrors.create(
+      'GW_CONFIG_INVALID',
+      'listenReusePort needs a fixed port: port 0 gives each process its own',
+    );
   // exclusive: inside a cluster worker, bind the socket here instead of asking the primary for a shared one.
   server.listen({ port: options.port, host: options.host, reusePort: true, exclusive: true });
   await once(server, 'listening');

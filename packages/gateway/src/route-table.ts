@@ -8,6 +8,7 @@ import type {
   UpstreamPoolDeps,
 } from './contracts.ts';
 import { createDecisionClient, type DecisionClient } from './decision-client.ts';
+import { gatewayErrors } from './errors.ts';
 import type { InflightLimiterOptions } from './inflight-limit.ts';
 import type { RateLimiterHandle, RateLimiterOptions } from './rate-limit.ts';
 import { createRouter, type Router } from './router.ts';
@@ -49,7 +50,10 @@ export function buildRouteTable(
 ): RouteTable {
   const needsDecisions = config.routes.some((r) => typeof r.policy === 'object' && 'permission' in r.policy);
   if (needsDecisions && !config.decision.url) {
-    throw new Error('gateway.decision.url is required by routes with a permission policy');
+    throw gatewayErrors.create(
+      'GW_CONFIG_INVALID',
+      'gateway.decision.url is required by routes with a permission policy',
+    );
   }
   const proxies = createTrustedProxies(config.trustedProxies, config.trustedProxyDepth);
   const router = createRouter(config.routes);

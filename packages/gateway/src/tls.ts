@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { SecureVersion } from 'node:tls';
+import { gatewayErrors } from './errors.ts';
 
 /**
  * TLS on both sides of the gateway:
@@ -44,10 +45,13 @@ export interface HstsConfig {
 /** The `Strict-Transport-Security` value (RFC 6797). Preload requires a year and subdomains, per hstspreload.org. */
 export function hstsHeaderValue(config: HstsConfig): string {
   if (!Number.isInteger(config.maxAgeSec) || config.maxAgeSec < 0) {
-    throw new Error('hsts.maxAgeSec must be a non-negative integer');
+    throw gatewayErrors.create('GW_CONFIG_INVALID', 'hsts.maxAgeSec must be a non-negative integer');
   }
   if (config.preload && (!config.includeSubDomains || config.maxAgeSec < 31536000)) {
-    throw new Error('hsts.preload needs includeSubDomains and maxAgeSec of at least 31536000');
+    throw gatewayErrors.create(
+      'GW_CONFIG_INVALID',
+      'hsts.preload needs includeSubDomains and maxAgeSec of at least 31536000',
+    );
   }
   let value = `max-age=${config.maxAgeSec}`;
   if (config.includeSubDomains) value += '; includeSubDomains';
@@ -82,7 +86,7 @@ export interface UpstreamTlsOptions {
 
 export function upstreamTlsOptions(config: UpstreamTlsConfig): UpstreamTlsOptions {
   if (Boolean(config.certFile) !== Boolean(config.keyFile)) {
-    throw new Error('upstream tls: certFile and keyFile go together');
+    throw gatewayErrors.create('GW_CONFIG_INVALID', 'upstream tls: certFile and keyFile go together');
   }
   const options: UpstreamTlsOptions = { rejectUnauthorized: true, minVersion: 'TLSv1.2' };
   if (config.caFile) options.ca = readFileSync(config.caFile);

@@ -81,7 +81,8 @@ const RESULT_OF: Record<string, Result> = {
  * trips a route-wide breaker when the service as a whole fails.
  */
 export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolDeps): UpstreamPoolHandle {
-  if (route.upstreams.length === 0) throw new Error(`route ${route.id}: no upstreams`);
+  if (route.upstreams.length === 0)
+    throw gatewayErrors.create('GW_CONFIG_INVALID', `route ${route.id}: no upstreams`);
   const logger = deps.logger.child({ route: route.id });
   const metrics = upstreamMetrics(deps.metrics);
   const hasHealthCheck = route.healthCheck !== undefined;
@@ -91,10 +92,16 @@ export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolD
   const replicas: Replica[] = route.upstreams.map((raw) => {
     const url = new URL(raw);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new Error(`route ${route.id}: upstream ${raw} is not http or https`);
+      throw gatewayErrors.create(
+        'GW_CONFIG_INVALID',
+        `route ${route.id}: upstream ${raw} is not http or https`,
+      );
     }
     if (url.username || url.password || url.search || url.hash) {
-      throw new Error(`route ${route.id}: upstream ${raw} must be an origin with an optional path`);
+      throw gatewayErrors.create(
+        'GW_CONFIG_INVALID',
+        `route ${route.id}: upstream ${raw} must be an origin with an optional path`,
+      );
     }
     const name = url.origin + (url.pathname === '/' ? '' : url.pathname);
     const connect = route.tls && url.protocol === 'https:' ? { connect: { ...route.tls } } : {};

@@ -28,7 +28,10 @@ for (const kind of ['memory', 'redis'] as const) {
     });
 
     test('an invalid maximum is refused at start-up', () => {
-      assert.throws(() => createInflightLimiter(t.state, { max: 0 }), /max/);
+      assert.throws(() => createInflightLimiter(t.state, { max: 0 }), {
+        code: 'GW_CONFIG_INVALID',
+        message: /max/,
+      });
       assert.throws(() => createInflightLimiter(t.state, { max: 1.5 }), /max/);
     });
   });

@@ -18,7 +18,7 @@ describe('rate limit period', () => {
 
   test('refuses empty, negative, zero and unitless strings', () => {
     for (const bad of ['', '1', '-1s', '0s', '1 minute', '1y']) {
-      assert.throws(() => parsePeriodMs(bad), /period/, bad);
+      assert.throws(() => parsePeriodMs(bad), { code: 'GW_CONFIG_INVALID', message: /period/ }, bad);
     }
     assert.throws(() => parsePeriodMs(0), /period/);
   });
@@ -88,10 +88,22 @@ describe('token bucket on the in-process state', () => {
   });
 
   test('invalid configurations are refused at start-up', () => {
-    assert.throws(() => createRateLimiter(state, { average: 0, period: '1m', burst: 1 }), /average/);
-    assert.throws(() => createRateLimiter(state, { average: 1, period: '1m', burst: 0 }), /burst/);
-    assert.throws(() => createRateLimiter(state, { average: 1, period: '1m', burst: 1.5 }), /burst/);
-    assert.throws(() => createRateLimiter(state, { average: 1, period: 'soon', burst: 1 }), /period/);
+    assert.throws(() => createRateLimiter(state, { average: 0, period: '1m', burst: 1 }), {
+      code: 'GW_CONFIG_INVALID',
+      message: /average/,
+    });
+    assert.throws(() => createRateLimiter(state, { average: 1, period: '1m', burst: 0 }), {
+      code: 'GW_CONFIG_INVALID',
+      message: /burst/,
+    });
+    assert.throws(() => createRateLimiter(state, { average: 1, period: '1m', burst: 1.5 }), {
+      code: 'GW_CONFIG_INVALID',
+      message: /burst/,
+    });
+    assert.throws(() => createRateLimiter(state, { average: 1, period: 'soon', burst: 1 }), {
+      code: 'GW_CONFIG_INVALID',
+      message: /period/,
+    });
   });
 });
 

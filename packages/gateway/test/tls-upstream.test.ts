@@ -144,7 +144,10 @@ describe('HSTS header value', () => {
   });
 
   test('preload without subdomains or a year, and a negative max-age, are refused', () => {
-    assert.throws(() => hstsHeaderValue({ maxAgeSec: 63072000, preload: true }), /preload/);
+    assert.throws(() => hstsHeaderValue({ maxAgeSec: 63072000, preload: true }), {
+      code: 'GW_CONFIG_INVALID',
+      message: /preload/,
+    });
     assert.throws(
       () => hstsHeaderValue({ maxAgeSec: 600, includeSubDomains: true, preload: true }),
       /preload/,

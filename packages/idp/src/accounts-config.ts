@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { idpErrors } from './errors.ts';
 
 /**
  * Configuration of accounts, brute-force protection and first-party sessions, mounted at
@@ -155,7 +156,10 @@ export function resolveAccountsConfig(partial: unknown = {}): AccountsConfig {
   const copy = structuredClone(partial);
   const validate = ajv.compile(accountsConfigSchema);
   if (!validate(copy)) {
-    throw new Error(`invalid idp.accounts configuration: ${ajv.errorsText(validate.errors)}`);
+    throw idpErrors.create(
+      'IDP_CONFIG_INVALID',
+      `invalid idp.accounts configuration: ${ajv.errorsText(validate.errors)}`,
+    );
   }
   return copy as AccountsConfig;
 }
