@@ -49,11 +49,6 @@ export function canonicalHeaderName(name: string): string {
   return name.toLowerCase().replace(/[_.]/g, '-');
 }
 
-export function isIdentityHeader(name: string): boolean {
-  const c = canonicalHeaderName(name);
-  return IDENTITY.has(c) || RESERVED_PREFIXES.some((p) => c.startsWith(p));
-}
-
 export interface SanitizedHeaders {
   /** Headers safe to pass on, keyed by lower-case name; repeated headers as arrays. */
   headers: OutgoingHttpHeaders;

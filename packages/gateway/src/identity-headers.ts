@@ -82,14 +82,7 @@ export interface ForwardingContext {
   host: string | undefined;
 }
 
-/** `X-Forwarded-For/Proto/Host`: appended to a trusted chain, or started fresh at this hop. */
-export function forwardingHeaders(ctx: ForwardingContext): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  setForwardingHeaders(out, ctx);
-  return out;
-}
-
-/** Add `forwardingHeaders(ctx)` to `headers`, without an object in between. */
+/** `X-Forwarded-For/Proto/Host` into `headers`: appended to a trusted chain, or started fresh at this hop. */
 export function setForwardingHeaders(headers: OutgoingHttpHeaders, ctx: ForwardingContext): void {
   headers['x-forwarded-for'] = ctx.inbound.for ? `${ctx.inbound.for}, ${ctx.peerAddress}` : ctx.peerAddress;
   headers['x-forwarded-proto'] = ctx.inbound.proto ?? (ctx.encrypted ? 'https' : 'http');

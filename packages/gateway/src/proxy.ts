@@ -207,7 +207,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 }
 
 /** Copy the upstream's response headers minus hop-by-hop ones and any the `Connection` header names. */
-export function endToEndHeaders(headers: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
+function endToEndHeaders(headers: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
   const named = headers.connection;
   const extra =
     named === undefined

@@ -25,7 +25,7 @@ export function revokedInState(state: Pick<SharedState, 'get'>): (p: Principal) 
 }
 
 /** Parse one pub/sub message; anything not exactly `{ kind, value, expiresAt }` is refused. */
-export function parseRevocation(message: string): Revocation | undefined {
+function parseRevocation(message: string): Revocation | undefined {
   let m: unknown;
   try {
     m = JSON.parse(message);

@@ -16,7 +16,7 @@ import { type AttemptOutcome, proxyAttempt, requestHasBody } from './proxy.ts';
 import type { UpstreamTlsOptions } from './tls.ts';
 
 /** Methods retried on another replica by default: idempotent ones (RFC 9110 §9.2.2), never POST or PATCH. */
-export const IDEMPOTENT_METHODS: readonly string[] = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
+const IDEMPOTENT_METHODS: readonly string[] = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
 
 const GATEWAY_FAILURES = new Set([502, 503, 504]);
 
