@@ -56,10 +56,13 @@ async function mintRefreshTokens(count: number): Promise<string[]> {
     grant.addOIDCScope('openid offline_access');
     grant.addResourceScope(idp.defaultAudience, 'openid offline_access');
     const grantId = await grant.save();
+    // Like a grant from a browser login: bound to an OIDC session, whose sid a refresh checks
+    // against the logout revocations (provider.ts) and puts in the access token.
     const rt = new provider.RefreshToken({
       accountId: `bench-${i}`,
       client: client!,
       grantId,
+      sessionUid: `bench-session-${i}`,
       scope: 'openid offline_access',
       gty: 'authorization_code',
       resource: idp.defaultAudience,

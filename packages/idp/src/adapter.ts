@@ -2,7 +2,7 @@ import type { Logger, Sql } from '@gatehouse/core';
 import { errors } from 'oidc-provider';
 import { findClientCached } from './clients.ts';
 import type { RevocationPublisher } from './revocation-publisher.ts';
-import { deferProtocolWrite } from './write-batch.ts';
+import { currentTokenRequest, deferProtocolWrite } from './write-batch.ts';
 
 /**
  * oidc-provider's storage port (`upsert`, `find`, `findByUserCode`, `findByUid`, `consume`,
@@ -14,6 +14,8 @@ import { deferProtocolWrite } from './write-batch.ts';
  *   replicas redeeming the same code or refresh token at the same moment both see it unconsumed when
  *   they read it; only one UPDATE wins. The loser revokes the whole grant (as oidc-provider does when
  *   it sees an already consumed code or refresh token) and fails with `invalid_grant`.
+ * - Within a token request, a refresh token or code is read together with its grant and its
+ *   session's sid revocation (one round trip instead of three; see `readAheads`).
  * - JWT access tokens are not stored by oidc-provider; the ones issued in a grant are recorded in
  *   `idp_jwt_access_tokens` (see `recordJwtAccessToken`), so revoking the grant revokes them too:
  *   their `jti`s go to the revocation publisher.
@@ -95,10 +97,122 @@ export interface AdapterOptions {
   clientCacheMs?: number;
 }
 
+/** Models whose token-endpoint lookup is followed by oidc-provider reading their grant. */
+const GRANT_BOUND = new Set(['RefreshToken', 'AuthorizationCode']);
+
+/**
+ * What a token request reads in the same statement as the refresh token or code it presents
+ * (keyed by write-batch.ts's request key): oidc-provider then reads the token's grant, and a refresh
+ * of a session-bound grant asks whether the session's `sid` was revoked (provider.ts), each in a
+ * round trip of its own. Each entry is handed out once, to the first lookup of that grant or sid in
+ * that request; any other lookup reads SQL. A grant revoked between this read and the request's
+ * commit still refuses the request: the rotated token and the JWT record are only stored while the
+ * grant exists.
+ */
+interface ReadAhead {
+  grants: Map<string, AdapterPayload | undefined>;
+  revokedSids: Map<string, boolean>;
+}
+const readAheads = new WeakMap<object, ReadAhead>();
+
+/**
+ * Whether `sid` was revoked, as read with the refresh token of the current token request, or
+ * undefined when it was not read ahead (the caller then asks the revocation store).
+ */
+export function takeSidRevocationReadAhead(sid: string): boolean | undefined {
+  const request = currentTokenRequest();
+  const revokedSids = request && readAheads.get(request)?.revokedSids;
+  if (!revokedSids?.has(sid)) return undefined;
+  const revoked = revokedSids.get(sid);
+  revokedSids.delete(sid);
+  return revoked;
+}
+
+interface ModelRow {
+  payload: AdapterPayload;
+  consumed_at: Date | null;
+}
+
+/** A token or code read with its grant and its session's sid revocation, at position `i` of its group. */
+interface ReadAheadRow extends ModelRow {
+  i: number;
+  grant_id: string | null;
+  grant_payload: AdapterPayload | null;
+  grant_consumed_at: Date | null;
+  session_uid: string | null;
+  sid_revoked: boolean;
+}
+
+interface PendingRead {
+  id: string;
+  resolve: (row: ReadAheadRow | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Most lookups in one grouped read. */
+const MAX_GROUPED_READS = 64;
+
+function withConsumed(row: ModelRow): AdapterPayload {
+  if (row.consumed_at) row.payload.consumed = Math.floor(row.consumed_at.getTime() / 1000);
+  return row.payload;
+}
+
 /** The adapter class to give oidc-provider as `adapter`. */
 export function createAdapterClass(options: AdapterOptions) {
   const { sql, grants, logger } = options;
   const clientCacheMs = options.clientCacheMs ?? 5000;
+
+  /**
+   * The read-ahead lookups of concurrent token requests share statements, as their audit events do
+   * (write-batch.ts): while one statement is in flight, the lookups that arrive meanwhile go together
+   * in the next one; an idle server reads at once. Each lookup gets its own row (by position), so
+   * nothing is shared between requests; a failed statement fails each of its lookups, as a failed
+   * read of its own would.
+   */
+  const pendingReads = new Map<string, PendingRead[]>();
+  const flushingModels = new Set<string>();
+
+  async function flushReads(model: string): Promise<void> {
+    flushingModels.add(model);
+    try {
+      for (let queue = pendingReads.get(model); queue?.length; queue = pendingReads.get(model)) {
+        const group = queue.splice(0, MAX_GROUPED_READS);
+        try {
+          const rows = await sql.query<ReadAheadRow>(
+            `select r.i, t.payload, t.consumed_at, t.grant_id, g.payload as grant_payload,
+               g.consumed_at as grant_consumed_at, t.payload->>'sessionUid' as session_uid,
+               exists (select 1 from idp_revocations v where v.kind = 'sid' and v.value = t.payload->>'sessionUid'
+                 and v.expires_at > now()) as sid_revoked
+             from unnest($2::text[]) with ordinality as r(id, i)
+             join idp_oidc_models t on t.model = $1 and t.id = r.id
+               and (t.expires_at is null or t.expires_at > now())
+             left join idp_oidc_models g on g.model = 'Grant' and g.id = t.grant_id
+               and (g.expires_at is null or g.expires_at > now())`,
+            [model, group.map((read) => read.id)],
+          );
+          const byPosition = new Map(rows.map((row) => [Number(row.i), row]));
+          for (const [index, read] of group.entries()) read.resolve(byPosition.get(index + 1));
+        } catch (err) {
+          for (const read of group) read.reject(err);
+        }
+      }
+    } finally {
+      flushingModels.delete(model);
+    }
+  }
+
+  /** A token or code with its grant and its session's sid revocation (see `readAheads`). */
+  function readTogether(model: string, id: string): Promise<ReadAheadRow | undefined> {
+    return new Promise((resolve, reject) => {
+      let queue = pendingReads.get(model);
+      if (!queue) {
+        queue = [];
+        pendingReads.set(model, queue);
+      }
+      queue.push({ id, resolve, reject });
+      if (!flushingModels.has(model)) void flushReads(model);
+    });
+  }
 
   return class SqlAdapter {
     readonly model: string;
@@ -152,7 +266,44 @@ export function createAdapterClass(options: AdapterOptions) {
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client')
         return (await findClientCached(sql, id, clientCacheMs)) as AdapterPayload | undefined;
+      const request = currentTokenRequest();
+      if (request) {
+        if (this.model === 'Grant') {
+          const readAhead = readAheads.get(request)?.grants;
+          if (readAhead?.has(id)) {
+            const grant = readAhead.get(id);
+            readAhead.delete(id);
+            return grant;
+          }
+        } else if (GRANT_BOUND.has(this.model)) {
+          return this.#withGrant(request, id);
+        }
+      }
       return this.#one('id = $2', id);
+    }
+
+    /**
+     * The token or code `id` and, in the same statement, its grant and whether its session's sid is
+     * revoked (both kept for this request; the sid check is the one of revocation-publisher.ts).
+     */
+    async #withGrant(request: object, id: string): Promise<AdapterPayload | undefined> {
+      const row = await readTogether(this.model, id);
+      if (!row) return undefined;
+      let readAhead = readAheads.get(request);
+      if (!readAhead) {
+        readAhead = { grants: new Map(), revokedSids: new Map() };
+        readAheads.set(request, readAhead);
+      }
+      if (row.grant_id) {
+        readAhead.grants.set(
+          row.grant_id,
+          row.grant_payload
+            ? withConsumed({ payload: row.grant_payload, consumed_at: row.grant_consumed_at })
+            : undefined,
+        );
+      }
+      if (row.session_uid) readAhead.revokedSids.set(row.session_uid, row.sid_revoked);
+      return withConsumed(row);
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
@@ -164,15 +315,13 @@ export function createAdapterClass(options: AdapterOptions) {
     }
 
     async #one(where: string, value: string): Promise<AdapterPayload | undefined> {
-      const rows = await sql.query<{ payload: AdapterPayload; consumed_at: Date | null }>(
+      const rows = await sql.query<ModelRow>(
         `select payload, consumed_at from idp_oidc_models
          where model = $1 and ${where} and (expires_at is null or expires_at > now()) limit 1`,
         [this.model, value],
       );
       const row = rows[0];
-      if (!row) return undefined;
-      if (row.consumed_at) row.payload.consumed = Math.floor(row.consumed_at.getTime() / 1000);
-      return row.payload;
+      return row && withConsumed(row);
     }
 
     async consume(id: string): Promise<void> {

@@ -101,12 +101,25 @@ interface AuditRow {
   details: Record<string, unknown>;
 }
 
+const INSERT_ONE = `insert into idp_audit_events (type, actor, subject, client_id, source_ip, details)
+           values ($1, $2, $3, $4, $5, $6::jsonb)`;
+
+/** Several events (each the params of INSERT_ONE) as one statement whose text does not depend on their number. */
+function insertMany(rows: unknown[][]): { text: string; params: unknown[] } {
+  return {
+    text: `insert into idp_audit_events (type, actor, subject, client_id, source_ip, details)
+      select type, actor, subject, client_id, source_ip, details::jsonb
+      from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+        as e(type, actor, subject, client_id, source_ip, details)`,
+    params: [0, 1, 2, 3, 4, 5].map((column) => rows.map((row) => row[column] ?? null)),
+  };
+}
+
 export function createAudit(sql: Sql, options: { logger?: Logger | undefined } = {}): Audit {
   return {
     async record(event) {
       try {
-        const text = `insert into idp_audit_events (type, actor, subject, client_id, source_ip, details)
-           values ($1, $2, $3, $4, $5, $6::jsonb)`;
+        const text = INSERT_ONE;
         const params = [
           event.type,
           cut(event.actor),
@@ -116,7 +129,7 @@ export function createAudit(sql: Sql, options: { logger?: Logger | undefined } =
           JSON.stringify(sanitizeDetails(event.details ?? {})),
         ];
         // In a token request the event is committed with the request's other writes (write-batch.ts).
-        if (deferAuditWrite({ text, params })) return;
+        if (deferAuditWrite({ text, params, combine: insertMany })) return;
         await sql.query(text, params);
       } catch (err) {
         options.logger?.error({ err, type: event.type }, 'audit event not stored');

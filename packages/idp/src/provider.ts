@@ -1,7 +1,7 @@
 import type { Logger } from '@gatehouse/core';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { recordJwtAccessToken } from './adapter.ts';
-import { clientResources, EXTRA_CLIENT_METADATA, installHashedSecretComparison } from './clients.ts';
+import { recordJwtAccessToken, takeSidRevocationReadAhead } from './adapter.ts';
+import { clientPolicy, EXTRA_CLIENT_METADATA, installHashedSecretComparison } from './clients.ts';
 import type { IdpConfig } from './config-schema.ts';
 import { exchangedTokenClaims } from './exchange-claims.ts';
 import type { KeyRing } from './keys.ts';
@@ -102,22 +102,8 @@ async function defaultRenderError(
   );
 }
 
-function clientMeta(client: { metadata(): Record<string, unknown> } | undefined): Record<string, unknown> {
-  return client ? client.metadata() : {};
-}
-
-function clientRoles(client: { metadata(): Record<string, unknown> } | undefined): string[] {
-  const roles = clientMeta(client)['roles'];
-  return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
-}
-
 function isRefresh(ctx: KoaContextWithOIDC | undefined): boolean {
   return ctx?.oidc?.params?.['grant_type'] === 'refresh_token';
-}
-
-function isFirstParty(client: { metadata(): Record<string, unknown> } | undefined): boolean {
-  const md = clientMeta(client);
-  return md['first_party'] === true || md['firstParty'] === true;
 }
 
 export function buildProvider(options: BuildProviderOptions): Provider {
@@ -138,13 +124,19 @@ export function buildProvider(options: BuildProviderOptions): Provider {
     client: { scope?: string | undefined; metadata(): Record<string, unknown> },
     indicator: string,
   ) {
-    const own = clientResources(client.metadata());
+    const own = clientPolicy(client).resources;
     const listed = own[indicator];
     if (listed) return listed.join(' ');
     const clientScope = client.scope ?? SCOPES.join(' ');
     if (indicator === defaultAudience) return clientScope;
     if (Object.keys(own).length === 0 && sharedResources.has(indicator)) return clientScope;
     return undefined;
+  }
+
+  /** Whether a logout revoked `sid`: read with the refresh token when it was (adapter.ts), else asked. */
+  async function sidRevoked(sid: string): Promise<boolean | undefined> {
+    if (!options.isSidRevoked) return undefined;
+    return takeSidRevocationReadAhead(sid) ?? (await options.isSidRevoked(sid));
   }
 
   const configuration: Configuration = {
@@ -240,7 +232,8 @@ export function buildProvider(options: BuildProviderOptions): Provider {
         const existing = await ctx.oidc.provider.Grant.find(grantId);
         if (existing) return existing;
       }
-      if (!isFirstParty(ctx.oidc.client) || !ctx.oidc.session?.accountId) return undefined;
+      if (!ctx.oidc.client || !clientPolicy(ctx.oidc.client).firstParty || !ctx.oidc.session?.accountId)
+        return undefined;
       const grant = new ctx.oidc.provider.Grant({
         clientId: ctx.oidc.client!.clientId,
         accountId: ctx.oidc.session.accountId,
@@ -261,17 +254,23 @@ export function buildProvider(options: BuildProviderOptions): Provider {
         sessionUid?: string;
         client?: { metadata(): Record<string, unknown> };
       };
-      if (t.kind === 'ClientCredentials') return { roles: clientRoles(t.client ?? ctx?.oidc.client) };
+      if (t.kind === 'ClientCredentials') {
+        const client = t.client ?? ctx?.oidc.client;
+        return { roles: client ? [...clientPolicy(client).roles] : [] };
+      }
       if (!t.accountId) return undefined;
-      const account = await accounts()?.findAccount(ctx, t.accountId, token);
+      // The token request already loaded the account (oidc-provider's validateAccount, for codes and
+      // refresh tokens, refuses a missing or disabled one): use it rather than reading it again.
+      const loaded = ctx?.oidc?.entities?.Account as IdpAccount | undefined;
+      const account =
+        loaded?.accountId === t.accountId ? loaded : await accounts()?.findAccount(ctx, t.accountId, token);
       const extra: Record<string, unknown> = { roles: account?.roles ?? [] };
       if (account?.username) extra['username'] = account.username;
       // `sid` is the OIDC session's uid: one value per browser session for every client, which is
       // what an admin revokes (docs/contracts.md: revocation by sid).
       // A grant that outlives its session's logout (offline_access) keeps refreshing, but its new
       // tokens must not carry the revoked sid, or gateways would refuse them (logout-revocation.ts).
-      if (t.sessionUid && !(isRefresh(ctx) && (await options.isSidRevoked?.(t.sessionUid))))
-        extra['sid'] = t.sessionUid;
+      if (t.sessionUid && !(isRefresh(ctx) && (await sidRevoked(t.sessionUid)))) extra['sid'] = t.sessionUid;
       // A token-exchange token keeps the subject token's sid and names the acting client.
       const exchanged = exchangedTokenClaims(token);
       if (exchanged?.sid !== undefined) extra['sid'] = exchanged.sid;

@@ -1,7 +1,7 @@
 import type { Logger, Sql } from '@gatehouse/core';
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { clientResources } from './clients.ts';
+import { clientPolicy } from './clients.ts';
 import { TOKEN_EXCHANGE_GRANT } from './config-schema.ts';
 import { type Actor, setExchangedTokenClaims } from './exchange-claims.ts';
 import { type JwtTokenOptions, verifyAccessToken } from './jwt-tokens.ts';
@@ -96,7 +96,7 @@ export function registerTokenExchange(provider: Provider, options: TokenExchange
       throw new errors.InvalidTarget('only a single resource indicator value is supported');
     }
     const target = targets[0];
-    const allowed = clientResources(client.metadata())[target];
+    const allowed = clientPolicy(client).resources[target];
     if (!allowed) throw new errors.InvalidTarget('the client may not ask for this resource');
 
     const subject = await verifyAccessToken(p['subject_token'], options);

@@ -71,6 +71,36 @@ describe('client credentials', () => {
     assert.equal(payload['sid'], undefined);
   });
 
+  test('a client whose roles change gets the new roles in its next token', async () => {
+    const metadata = {
+      client_id: 'roles-service',
+      client_secret: hashClientSecret('roles-service-secret'),
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      roles: ['reader'],
+      first_party: false,
+    };
+    const roles = async () => {
+      const res = await fetch(tokenUrl, {
+        method: 'POST',
+        headers: { authorization: basic('roles-service', 'roles-service-secret'), 'content-type': form },
+        body: 'grant_type=client_credentials',
+      });
+      assert.equal(res.status, 200);
+      const { access_token } = (await res.json()) as { access_token: string };
+      return JSON.parse(Buffer.from(access_token.split('.')[1]!, 'base64url').toString())['roles'];
+    };
+    await upsertClient(t.sql, metadata, 'admin');
+    assert.deepEqual(await roles(), ['reader']);
+    assert.deepEqual(await roles(), ['reader']);
+    await upsertClient(t.sql, { ...metadata, roles: ['reader', 'writer'] }, 'admin');
+    assert.deepEqual(await roles(), ['reader', 'writer']);
+    await upsertClient(t.sql, { ...metadata, roles: [] }, 'admin');
+    assert.deepEqual(await roles(), []);
+  });
+
   test('client_secret_post is accepted too', async () => {
     const res = await fetch(tokenUrl, {
       method: 'POST',

@@ -10,7 +10,12 @@ import {
 } from '@gatehouse/core/testing';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import * as oidc from 'openid-client';
-import { createAdapterClass, createGrantRevoker, recordJwtAccessToken } from '../src/adapter.ts';
+import {
+  createAdapterClass,
+  createGrantRevoker,
+  recordJwtAccessToken,
+  takeSidRevocationReadAhead,
+} from '../src/adapter.ts';
 import { createAudit } from '../src/audit.ts';
 import { idpMigrations } from '../src/index.ts';
 import { createRevocationPublisher } from '../src/revocation-publisher.ts';
@@ -22,12 +27,13 @@ const isWrite = (text: string) => /^\s*(insert|update|delete|with)\b/i.test(text
 
 /** The SQL layer, counting transactions and the writes run outside one. */
 function countingSql(sql: Sql) {
-  const counts = { transactions: 0, directWrites: [] as string[], on: false };
+  const counts = { transactions: 0, directWrites: [] as string[], statements: [] as string[], on: false };
   const proxy = new Proxy(sql, {
     get(target, prop, receiver) {
       if (prop === 'query') {
         return (text: string, params?: unknown[]) => {
           if (counts.on && isWrite(text)) counts.directWrites.push(text.split('\n')[0]!.trim());
+          if (counts.on) counts.statements.push(text.trim().split(/\s+/).slice(0, 4).join(' '));
           return target.query(text, params);
         };
       }
@@ -100,6 +106,30 @@ describe('a refresh commits once', { timeout: 60_000 }, () => {
     assert.equal(rotated[0]!.n >= 1, true);
     const issued = await createAudit(db.sql).query({ type: 'token.issued', subject: ALICE, limit: 500 });
     assert.equal(issued.filter((e) => e.details['grantType'] === 'refresh_token').length, 1);
+  });
+
+  test('a refresh reads its token, grant and sid revocation in one statement, then writes once; the account is looked up once', async () => {
+    const { rp, tokens } = await login();
+    const findAccount = t.accounts.findAccount;
+    let accountLookups = 0;
+    t.accounts.findAccount = (...args) => {
+      accountLookups++;
+      return findAccount(...args);
+    };
+    counting.counts.statements = [];
+    counting.counts.on = true;
+    try {
+      const refreshed = await oidc.refreshTokenGrant(rp, tokens.refresh_token!);
+      assert.equal(typeof refreshed.refresh_token, 'string');
+      assert.deepEqual(refreshed.claims()?.sub, ALICE);
+    } finally {
+      counting.counts.on = false;
+      t.accounts.findAccount = findAccount;
+    }
+    const statements = counting.counts.statements;
+    // The grant comes from a browser session: whether its sid was revoked is read with the token too.
+    assert.deepEqual(statements, ['select r.i, t.payload, t.consumed_at,', 'with w0 as (update']);
+    assert.equal(accountLookups, 1);
   });
 
   test('two refreshes of the same token at once: one answer, then the grant is revoked', async () => {
@@ -279,6 +309,213 @@ for (const kind of ['pglite', 'postgres'] as const)
         `select consumed_at from idp_oidc_models where model = 'RefreshToken' and id = 'rt-audit'`,
       );
       assert.notEqual(row[0]!.consumed_at, null);
+    });
+
+    test('a token read in a token request brings its grant, handed out once; later lookups read SQL', async () => {
+      await seedGrant('g-ahead', 'rt-ahead', false);
+      const ctx = fakeCtx();
+      await run(ctx, async () => {
+        const rt = await new Adapter('RefreshToken').find('rt-ahead');
+        assert.equal(rt?.grantId, 'g-ahead');
+        // Deleted after the read: the grant read ahead is still the one of this request's first lookup...
+        await db.sql.query(`delete from idp_oidc_models where model = 'Grant' and id = 'g-ahead'`);
+        assert.deepEqual(await new Adapter('Grant').find('g-ahead'), {
+          accountId: ALICE,
+          clientId: 'demo-app',
+        });
+        // ...but only once: the next lookup reads SQL and finds it gone.
+        assert.equal(await new Adapter('Grant').find('g-ahead'), undefined);
+        ctx.status = 200;
+      });
+    });
+
+    test('a grant deleted after the read-ahead still refuses the rotated token at commit', async () => {
+      await seedGrant('g-ahead-gone', 'rt-ahead-gone', false);
+      const ctx = fakeCtx();
+      await run(ctx, async () => {
+        await new Adapter('RefreshToken').find('rt-ahead-gone');
+        await db.sql.query(`delete from idp_oidc_models where model = 'Grant' and id = 'g-ahead-gone'`);
+        assert.notEqual(await new Adapter('Grant').find('g-ahead-gone'), undefined);
+        await new Adapter('RefreshToken').consume('rt-ahead-gone');
+        await new Adapter('RefreshToken').upsert(
+          'rt-ahead-gone-next',
+          { grantId: 'g-ahead-gone', accountId: ALICE },
+          600,
+        );
+        ctx.status = 200;
+        ctx.body = { access_token: 'x' };
+      });
+      assert.equal(ctx.status, 400);
+      assert.equal((ctx.body as { error: string }).error, 'invalid_grant');
+      assert.equal(await exists('RefreshToken', 'rt-ahead-gone-next'), false);
+    });
+
+    test('a grant expired or missing when its token is read is not found through the read-ahead', async () => {
+      // A refresh token is never stored without its grant; this row plays one whose grant was deleted.
+      await db.sql.query(
+        `insert into idp_oidc_models (model, id, payload, grant_id, expires_at)
+         values ('RefreshToken', 'rt-orphan', $1::jsonb, 'g-never', now() + interval '10 minutes')`,
+        [JSON.stringify({ grantId: 'g-never', accountId: ALICE })],
+      );
+      await seedGrant('g-expired', 'rt-expired-grant', false);
+      await db.sql.query(
+        `update idp_oidc_models set expires_at = now() - interval '1 second' where model = 'Grant' and id = 'g-expired'`,
+      );
+      const ctx = fakeCtx();
+      await run(ctx, async () => {
+        assert.notEqual(await new Adapter('RefreshToken').find('rt-orphan'), undefined);
+        assert.equal(await new Adapter('Grant').find('g-never'), undefined);
+        assert.notEqual(await new Adapter('RefreshToken').find('rt-expired-grant'), undefined);
+        assert.equal(await new Adapter('Grant').find('g-expired'), undefined);
+        ctx.status = 200;
+      });
+    });
+
+    test('a refresh token read in a token request brings whether its session was revoked, handed out once', async () => {
+      await new Adapter('Grant').upsert('g-sid', { accountId: ALICE, clientId: 'demo-app' }, 600);
+      for (const [rt, sid] of [
+        ['rt-sid-live', `sid-live-${kind}`],
+        ['rt-sid-revoked', `sid-revoked-${kind}`],
+      ] as const)
+        await new Adapter('RefreshToken').upsert(
+          rt,
+          { grantId: 'g-sid', accountId: ALICE, sessionUid: sid },
+          600,
+        );
+      await db.sql.query(
+        `insert into idp_revocations (kind, value, expires_at) values ('sid', $1, now() + interval '10 minutes')`,
+        [`sid-revoked-${kind}`],
+      );
+      assert.equal(takeSidRevocationReadAhead(`sid-revoked-${kind}`), undefined); // outside a token request
+      const ctx = fakeCtx();
+      await run(ctx, async () => {
+        assert.equal(takeSidRevocationReadAhead(`sid-live-${kind}`), undefined); // not read yet
+        await new Adapter('RefreshToken').find('rt-sid-live');
+        await new Adapter('RefreshToken').find('rt-sid-revoked');
+        assert.equal(takeSidRevocationReadAhead(`sid-live-${kind}`), false);
+        assert.equal(takeSidRevocationReadAhead(`sid-revoked-${kind}`), true);
+        // Once: a second question goes to the revocation store.
+        assert.equal(takeSidRevocationReadAhead(`sid-revoked-${kind}`), undefined);
+        ctx.status = 200;
+      });
+    });
+
+    test('refresh tokens read by concurrent token requests share statements; each request gets its own rows', async () => {
+      const reads: string[] = [];
+      const counted = new Proxy(db.sql, {
+        get(target, prop) {
+          if (prop === 'query')
+            return (text: string, params?: unknown[]) => {
+              if (/unnest\(\$2::text\[\]\)/.test(text)) reads.push(text);
+              return target.query(text, params);
+            };
+          const value = Reflect.get(target, prop);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const revocations = createRevocationPublisher({ sql: db.sql, state: st.state, logger: silentLogger() });
+      const Grouped = createAdapterClass({
+        sql: counted,
+        grants: createGrantRevoker(db.sql, revocations),
+        logger: silentLogger(),
+      });
+      for (const n of [1, 2, 3]) await seedGrant(`g-group-${n}`, `rt-group-${n}`, n === 3);
+      const ids = ['rt-group-1', 'rt-group-2', 'rt-group-1', 'rt-group-3', 'rt-group-missing'];
+      const results = await Promise.all(
+        ids.map(async (id) => {
+          const ctx = fakeCtx();
+          let found: { token?: Record<string, unknown>; grant?: Record<string, unknown> } = {};
+          await run(ctx, async () => {
+            const token = await new Grouped('RefreshToken').find(id);
+            const grant = token && (await new Grouped('Grant').find(token.grantId!));
+            found = { ...(token ? { token } : {}), ...(grant ? { grant } : {}) };
+            ctx.status = 200;
+          });
+          return found;
+        }),
+      );
+      assert.equal(reads.length < ids.length, true, `${reads.length} reads`);
+      assert.equal(results[0]!.token?.['grantId'], 'g-group-1');
+      assert.equal(results[1]!.token?.['grantId'], 'g-group-2');
+      assert.equal(results[2]!.token?.['grantId'], 'g-group-1');
+      assert.notEqual(results[0]!.token, results[2]!.token); // the same token read twice: two objects
+      assert.equal(results[0]!.token?.['consumed'], undefined);
+      assert.equal(typeof results[3]!.token?.['consumed'], 'number');
+      assert.deepEqual(results[3]!.grant, { accountId: ALICE, clientId: 'demo-app' });
+      assert.deepEqual(results[4], {});
+    });
+
+    test('a consumed token read with its grant still reports when it was consumed', async () => {
+      await seedGrant('g-used', 'rt-used', true);
+      const ctx = fakeCtx();
+      await run(ctx, async () => {
+        const rt = await new Adapter('RefreshToken').find('rt-used');
+        assert.equal(typeof rt?.consumed, 'number');
+        ctx.status = 200;
+      });
+    });
+
+    test('requests with audit events only share statements; each answers once its events are stored', async () => {
+      const statements: string[] = [];
+      const counted = new Proxy(db.sql, {
+        get(target, prop) {
+          if (prop === 'query')
+            return (text: string, params?: unknown[]) => {
+              statements.push(text);
+              return target.query(text, params);
+            };
+          const value = Reflect.get(target, prop);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const grouped = tokenWriteBatchMiddleware({
+        sql: counted,
+        logger: silentLogger(),
+        tokenPath: '/token',
+      });
+      const audit = createAudit(db.sql);
+      const subjects = Array.from({ length: 10 }, (_, i) => `grouped-subject-${kind}-${i}`);
+      await Promise.all(
+        subjects.map(async (subject) => {
+          const ctx = fakeCtx();
+          await grouped(ctx as unknown as KoaContextWithOIDC, async () => {
+            await audit.record({
+              type: 'token.issued',
+              subject,
+              clientId: 'demo-service',
+              details: { n: 1 },
+            });
+            ctx.status = 200;
+          });
+          // Answered only once stored.
+          assert.equal((await audit.query({ subject })).length, 1);
+        }),
+      );
+      assert.equal(statements.length < subjects.length, true, `${statements.length} statements`);
+      for (const subject of subjects) {
+        const [event] = await audit.query({ subject });
+        assert.equal(event?.type, 'token.issued');
+        assert.equal(event?.clientId, 'demo-service');
+        assert.deepEqual(event?.details, { n: 1 });
+      }
+    });
+
+    test('a grouped audit statement that fails stores each request’s events on its own', async () => {
+      const audit = createAudit(db.sql);
+      const subjects = ['a', 'b', 'c'].map((x) => `group-fallback-${kind}-${x}`);
+      const statuses = await Promise.all(
+        [subjects[0], subjects[1], undefined, subjects[2]].map(async (subject) => {
+          const ctx = fakeCtx();
+          await run(ctx, async () => {
+            if (subject) await audit.record({ type: 'token.issued', subject });
+            else deferAuditWrite({ text: 'insert into no_such_audit_table values ($1)', params: [1] });
+            ctx.status = 200;
+          });
+          return ctx.status;
+        }),
+      );
+      assert.deepEqual(statuses, [200, 200, 200, 200]);
+      for (const subject of subjects) assert.equal((await audit.query({ subject })).length, 1);
     });
 
     test('requests to other endpoints write at once', async () => {
