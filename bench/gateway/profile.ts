@@ -14,18 +14,16 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../bench-args.ts';
 import { benchToken } from './token.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    case: { type: 'string', default: 'gw-es256' },
-    duration: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '50' },
-    top: { type: 'string', default: '40' },
-    /** Also write { function: µs per request } to this JSON file, to compare two profiles. */
-    save: { type: 'string' },
-  },
+const args = benchArgs(import.meta.url, {
+  case: { type: 'string', default: 'gw-es256' },
+  duration: { type: 'string', default: '10' },
+  connections: { type: 'string', default: '50' },
+  top: { type: 'string', default: '40' },
+  /** Also write { function: µs per request } to this JSON file, to compare two profiles. */
+  save: { type: 'string' },
 });
 
 async function freePort(): Promise<number> {

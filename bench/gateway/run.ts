@@ -21,19 +21,17 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { connect, createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../bench-args.ts';
 import { benchToken } from './token.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '50' },
-    threads: { type: 'string', default: '1' },
-    only: { type: 'string' },
-    rounds: { type: 'string', default: '1' },
-    /** A copy of packages/gateway/src (inside the repository, for module resolution) to compare with. */
-    baseline: { type: 'string' },
-  },
+const args = benchArgs(import.meta.url, {
+  duration: { type: 'string', default: '5' },
+  connections: { type: 'string', default: '50' },
+  threads: { type: 'string', default: '1' },
+  only: { type: 'string' },
+  rounds: { type: 'string', default: '1' },
+  /** A copy of packages/gateway/src (inside the repository, for module resolution) to compare with. */
+  baseline: { type: 'string' },
 });
 const DURATION = Number(args.duration);
 const CONNECTIONS = Number(args.connections);

@@ -29,7 +29,6 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import { loadConfig, migrate, openSql, openState, type Sql, type SqlTx, silentLogger } from '@gatehouse/core';
 import { openTestSql } from '@gatehouse/core/testing';
 import {
@@ -44,17 +43,16 @@ import { calculatePKCECodeChallenge, randomPKCECodeVerifier } from 'openid-clien
 import { request } from 'undici';
 import { findForms } from '../../packages/cli/src/bench/html-form.ts';
 import { createPasswordHasher } from '../../packages/idp/src/passwords.ts';
+import { benchArgs } from '../bench-args.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '8' },
-    threads: { type: 'string', default: '1' },
-    consent: { type: 'boolean', default: false },
-    'hash-baseline': { type: 'boolean', default: false },
-    trace: { type: 'boolean', default: false },
-    serve: { type: 'string' },
-  },
+const args = benchArgs(import.meta.url, {
+  duration: { type: 'string', default: '5' },
+  connections: { type: 'string', default: '8' },
+  threads: { type: 'string', default: '1' },
+  consent: { type: 'boolean', default: false },
+  'hash-baseline': { type: 'boolean', default: false },
+  trace: { type: 'boolean', default: false },
+  serve: { type: 'string' },
 });
 const duration = Math.min(Math.max(Number(args.duration) || 5, 1), 30);
 const connections = Math.min(Math.max(Number(args.connections) || 8, 1), 64);

@@ -23,7 +23,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../bench-args.ts';
 import {
   allPostgresProcesses,
   childrenCpuSecondsFromStat,
@@ -35,14 +35,12 @@ import {
   threadCpuSeconds,
 } from './process-cpu.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    scenario: { type: 'string', default: 'client-credentials' },
-    duration: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '16' },
-    // A directory: the idp process writes a V8 CPU profile (.cpuprofile) there when it stops.
-    'cpu-prof-dir': { type: 'string' },
-  },
+const args = benchArgs(import.meta.url, {
+  scenario: { type: 'string', default: 'client-credentials' },
+  duration: { type: 'string', default: '5' },
+  connections: { type: 'string', default: '16' },
+  // A directory: the idp process writes a V8 CPU profile (.cpuprofile) there when it stops.
+  'cpu-prof-dir': { type: 'string' },
 });
 const scenario = args.scenario;
 if (scenario !== 'client-credentials' && scenario !== 'refresh') {

@@ -1,7 +1,7 @@
 /**
  * Token verification throughput of @gatehouse/sdk beside the physical limit on this machine.
  *
- *   ./node_modules/.bin/node bench/sdk/verify.ts [seconds per scenario, default 1]
+ *   ./node_modules/.bin/node bench/sdk/verify.ts [--seconds 1]   (per scenario, at most 10)
  *
  * - raw: node:crypto ES256 verify of one signature (the floor no verifier can beat);
  * - uncached: createVerifier with cacheSize 0 (header checks, jose signature and claims, principal);
@@ -18,9 +18,13 @@ import { exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
 import { Agent, request } from 'undici';
 import { createNodeGuard } from '../../packages/sdk/src/guards/node-http.ts';
 import { createVerifier } from '../../packages/sdk/src/index.ts';
+import { benchArgs } from '../bench-args.ts';
 
-const seconds = Number(process.argv[2] ?? 1);
-if (!(seconds > 0 && seconds <= 10)) throw new Error('seconds per scenario must be in (0, 10]');
+const seconds = Number(benchArgs(import.meta.url, { seconds: { type: 'string', default: '1' } }).seconds);
+if (!(seconds > 0 && seconds <= 10)) {
+  process.stderr.write('--seconds must be a number in (0, 10]\n');
+  process.exit(2);
+}
 
 /** Run `fn` repeatedly for the time budget; returns operations per second. */
 async function rate(fn: () => unknown | Promise<unknown>, budgetMs = seconds * 1000): Promise<number> {
@@ -109,7 +113,7 @@ await guarded.close();
 await agent.close();
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-console.log(`command: ./node_modules/.bin/node bench/sdk/verify.ts ${seconds}`);
+console.log(`command: ./node_modules/.bin/node bench/sdk/verify.ts --seconds ${seconds}`);
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown cpu'}, node ${process.version}`);
 console.log(`raw node:crypto ES256 verify   ${fmt(raw).padStart(12)} /s  (the physical limit)`);
 console.log(

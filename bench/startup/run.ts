@@ -1,31 +1,27 @@
-// bench/startup: time from starting a Gatehouse process to ready, and its idle resident memory.
-// Cases: `gatehouse dev` (what `npm start` runs; everything in one process on embedded PGlite) on
-// an empty data folder and again on that folder; and the production shape, one process per
-// component: `gatehouse idp` on PostgreSQL and `gatehouse gateway` alone.
-//
-// Reproduce: ./node_modules/.bin/node bench/startup/run.ts --runs 3
+/**
+ * bench/startup: time from starting a Gatehouse process to ready, and its idle resident memory
+ * (VmRSS after 3 s idle), the median of --runs starts per case.
+ *
+ *   ./node_modules/.bin/node bench/startup/run.ts [--runs 3] [--port 18080] [--postgres URL]
+ *
+ * Cases: `gatehouse dev` (what `npm start` runs; everything in one process on embedded PGlite) on
+ * an empty data folder and again on that folder; and the production shape, one process per
+ * component: `gatehouse idp` on PostgreSQL and `gatehouse gateway` alone.
+ */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../bench-args.ts';
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '3' },
-    port: { type: 'string', default: '18080' },
-    postgres: {
-      type: 'string',
-      default: process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-    },
-    help: { type: 'boolean' },
+const values = benchArgs(import.meta.url, {
+  runs: { type: 'string', default: '3' },
+  port: { type: 'string', default: '18080' },
+  postgres: {
+    type: 'string',
+    default: process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   },
 });
-if (values.help) {
-  console.log(`Usage: node bench/startup/run.ts [--runs N] [--port PORT] [--postgres URL]
-Prints, per case, the median time to ready and the idle resident memory (VmRSS after 3 s idle).`);
-  process.exit(0);
-}
 const runs = Number(values.runs);
 const port = Number(values.port);
 const bin = new URL('../../packages/cli/src/bin.ts', import.meta.url).pathname;
