@@ -11,10 +11,10 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchArgs } from '../bench-args.ts';
+import { freePort, waitForPort } from './ports.ts';
 import { benchToken } from './token.ts';
 
 const args = benchArgs(import.meta.url, {
@@ -25,30 +25,6 @@ const args = benchArgs(import.meta.url, {
   /** Also write { function: µs per request } to this JSON file, to compare two profiles. */
   save: { type: 'string' },
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-profile-'));
 const [upstreamPort, port, nginxPort] = (await Promise.all([freePort(), freePort(), freePort()])) as [

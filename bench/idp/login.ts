@@ -26,7 +26,6 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { loadavg } from 'node:os';
 import { loadConfig, migrate, openSql, openState, type Sql, type SqlTx, silentLogger } from '@gatehouse/core';
@@ -44,6 +43,7 @@ import { request } from 'undici';
 import { findForms } from '../../packages/cli/src/bench/html-form.ts';
 import { createPasswordHasher } from '../../packages/idp/src/passwords.ts';
 import { benchArgs } from '../bench-args.ts';
+import { processCpuSeconds, processCpuSplitSeconds } from '../process-cpu.ts';
 
 const args = benchArgs(import.meta.url, {
   duration: { type: 'string', default: '5' },
@@ -115,20 +115,13 @@ class StatementCounter {
 
 /** CPU ms (user + system, every thread) a process has used so far, from /proc; 0 once it is gone. */
 function processCpuMs(pid: number): number {
-  const { user, system } = processCpuSplitMs(pid);
-  return user + system;
+  return (processCpuSeconds(pid) ?? 0) * 1000;
 }
 
-/** User and system (kernel: socket writes, page faults) CPU ms of a process, from /proc. */
+/** User and system CPU ms of a process, from /proc. */
 function processCpuSplitMs(pid: number): { user: number; system: number } {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime, in ticks of USER_HZ (100 on Linux).
-    return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
-  } catch {
-    return { user: 0, system: 0 };
-  }
+  const { user, system } = processCpuSplitSeconds(pid);
+  return { user: user * 1000, system: system * 1000 };
 }
 
 // --- hash baseline (a child process, so UV_THREADPOOL_SIZE applies before the pool starts) ---------

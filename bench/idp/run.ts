@@ -33,7 +33,7 @@ import {
   postgresBackendsOf,
   processCpuSeconds,
   threadCpuSeconds,
-} from './process-cpu.ts';
+} from '../process-cpu.ts';
 
 const args = benchArgs(import.meta.url, {
   scenario: { type: 'string', default: 'client-credentials' },

@@ -35,6 +35,14 @@ export function processCpuSeconds(pid: number): number | undefined {
   return f && (field(f, 14) + field(f, 15)) / TICKS_PER_SECOND;
 }
 
+/** User and system (kernel: socket writes, page faults) CPU seconds of a process; zeros once it has exited. */
+export function processCpuSplitSeconds(pid: number): { user: number; system: number } {
+  const f = statFields(pid);
+  return f
+    ? { user: field(f, 14) / TICKS_PER_SECOND, system: field(f, 15) / TICKS_PER_SECOND }
+    : { user: 0, system: 0 };
+}
+
 /** utime + stime in seconds of each thread name of a process (main thread, libuv-worker, V8Worker...). */
 export function threadCpuSeconds(pid: number): Map<string, number> {
   const out = new Map<string, number>();
