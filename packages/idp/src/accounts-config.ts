@@ -106,7 +106,7 @@ export const accountsConfigSchema = {
       items: { type: 'string' },
       default: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
       description:
-        'peer addresses whose X-Forwarded-For is believed (the gateway); the source address counts failed logins',
+        'addresses or CIDRs of the proxies in front (the gateway) whose X-Forwarded-For is believed, through any number of them; the client address counts failed logins and goes into audit events',
     },
     theme: {
       type: 'string',
