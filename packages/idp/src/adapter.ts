@@ -1,6 +1,7 @@
 import type { Logger, Sql } from '@gatehouse/core';
 import { errors } from 'oidc-provider';
 import { findClientCached } from './clients.ts';
+import { groupWhileBusy } from './group-while-busy.ts';
 import type { RevocationPublisher } from './revocation-publisher.ts';
 import { currentTokenRequest, deferProtocolWrite } from './write-batch.ts';
 
@@ -163,55 +164,46 @@ export function createAdapterClass(options: AdapterOptions) {
   const clientCacheMs = options.clientCacheMs ?? 5000;
 
   /**
-   * The read-ahead lookups of concurrent token requests share statements, as their audit events do
-   * (write-batch.ts): while one statement is in flight, the lookups that arrive meanwhile go together
-   * in the next one; an idle server reads at once. Each lookup gets its own row (by position), so
-   * nothing is shared between requests; a failed statement fails each of its lookups, as a failed
-   * read of its own would.
+   * The read-ahead lookups of concurrent token requests share statements (group-while-busy.ts), one
+   * queue per model, as their audit events do (write-batch.ts). Each lookup gets its own row (by
+   * position), so nothing is shared between requests; a failed statement fails each of its lookups,
+   * as a failed read of its own would.
    */
-  const pendingReads = new Map<string, PendingRead[]>();
-  const flushingModels = new Set<string>();
+  const readQueues = new Map<string, (read: PendingRead) => void>();
 
-  async function flushReads(model: string): Promise<void> {
-    flushingModels.add(model);
+  async function readGroup(model: string, group: PendingRead[]): Promise<void> {
     try {
-      for (let queue = pendingReads.get(model); queue?.length; queue = pendingReads.get(model)) {
-        const group = queue.splice(0, MAX_GROUPED_READS);
-        try {
-          const rows = await sql.query<ReadAheadRow>(
-            `select r.i, t.payload, t.consumed_at, t.grant_id, g.payload as grant_payload,
-               g.consumed_at as grant_consumed_at, t.payload->>'sessionUid' as session_uid,
-               exists (select 1 from idp_revocations v where v.kind = 'sid' and v.value = t.payload->>'sessionUid'
-                 and v.expires_at > now()) as sid_revoked
-             from unnest($2::text[]) with ordinality as r(id, i)
-             join idp_oidc_models t on t.model = $1 and t.id = r.id
-               and (t.expires_at is null or t.expires_at > now())
-             left join idp_oidc_models g on g.model = 'Grant' and g.id = t.grant_id
-               and (g.expires_at is null or g.expires_at > now())`,
-            [model, group.map((read) => read.id)],
-          );
-          const byPosition = new Map(rows.map((row) => [Number(row.i), row]));
-          for (const [index, read] of group.entries()) read.resolve(byPosition.get(index + 1));
-        } catch (err) {
-          for (const read of group) read.reject(err);
-        }
-      }
-    } finally {
-      flushingModels.delete(model);
+      const rows = await sql.query<ReadAheadRow>(
+        `select r.i, t.payload, t.consumed_at, t.grant_id, g.payload as grant_payload,
+           g.consumed_at as grant_consumed_at, t.payload->>'sessionUid' as session_uid,
+           exists (select 1 from idp_revocations v where v.kind = 'sid' and v.value = t.payload->>'sessionUid'
+             and v.expires_at > now()) as sid_revoked
+         from unnest($2::text[]) with ordinality as r(id, i)
+         join idp_oidc_models t on t.model = $1 and t.id = r.id
+           and (t.expires_at is null or t.expires_at > now())
+         left join idp_oidc_models g on g.model = 'Grant' and g.id = t.grant_id
+           and (g.expires_at is null or g.expires_at > now())`,
+        [model, group.map((read) => read.id)],
+      );
+      const byPosition = new Map(rows.map((row) => [Number(row.i), row]));
+      for (const [index, read] of group.entries()) read.resolve(byPosition.get(index + 1));
+    } catch (err) {
+      for (const read of group) read.reject(err);
     }
   }
 
   /** A token or code with its grant and its session's sid revocation (see `readAheads`). */
   function readTogether(model: string, id: string): Promise<ReadAheadRow | undefined> {
-    return new Promise((resolve, reject) => {
-      let queue = pendingReads.get(model);
-      if (!queue) {
-        queue = [];
-        pendingReads.set(model, queue);
-      }
-      queue.push({ id, resolve, reject });
-      if (!flushingModels.has(model)) void flushReads(model);
-    });
+    let enqueue = readQueues.get(model);
+    if (!enqueue) {
+      enqueue = groupWhileBusy<PendingRead>({
+        max: MAX_GROUPED_READS,
+        flush: (group) => readGroup(model, group),
+      });
+      readQueues.set(model, enqueue);
+    }
+    const queue = enqueue;
+    return new Promise((resolve, reject) => queue({ id, resolve, reject }));
   }
 
   return class SqlAdapter {

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger, Sql } from '@gatehouse/core';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { groupWhileBusy } from './group-while-busy.ts';
 
 /**
  * One database transaction per token request. A refresh used to commit three times (consume the old
@@ -142,48 +143,29 @@ export function tokenWriteBatchMiddleware(options: { sql: Sql; logger: Logger; t
    * stored (or their failure logged), as before. When the grouped statement fails, each request's
    * events are stored on their own, so one bad event neither loses nor delays the others' beyond that.
    */
-  const waiting: Array<{ writes: BatchedWrite[]; done: () => void }> = [];
-  let flushing = false;
-
-  async function flushAuditGroups(): Promise<void> {
-    flushing = true;
-    try {
-      while (waiting.length > 0) {
-        const group = [waiting.shift()!];
-        let count = group[0]!.writes.length;
-        while (waiting.length > 0 && count + waiting[0]!.writes.length <= MAX_GROUPED_WRITES) {
-          const next = waiting.shift()!;
-          group.push(next);
-          count += next.writes.length;
+  const enqueueAudit = groupWhileBusy<{ writes: BatchedWrite[]; done: () => void }>({
+    max: MAX_GROUPED_WRITES,
+    size: (request) => request.writes.length,
+    async flush(group) {
+      const writes = group.flatMap((g) => g.writes);
+      const combine = writes[0]!.combine;
+      try {
+        if (combine && writes.every((w) => w.combine === combine)) {
+          const statement = combine(writes.map((w) => w.params));
+          await sql.query(statement.text, statement.params);
+        } else {
+          await commitAsOneStatement(writes);
         }
-        const writes = group.flatMap((g) => g.writes);
-        const combine = writes[0]!.combine;
-        try {
-          if (combine && writes.every((w) => w.combine === combine)) {
-            const statement = combine(writes.map((w) => w.params));
-            await sql.query(statement.text, statement.params);
-          } else {
-            await commitAsOneStatement(writes);
-          }
-        } catch (err) {
-          logger.error(
-            { err, requests: group.length },
-            'grouped audit events failed; storing each on its own',
-          );
-          await Promise.all(group.map((g) => recordAudit(g.writes)));
-        }
-        for (const g of group) g.done();
+      } catch (err) {
+        logger.error({ err, requests: group.length }, 'grouped audit events failed; storing each on its own');
+        await Promise.all(group.map((g) => recordAudit(g.writes)));
       }
-    } finally {
-      flushing = false;
-    }
-  }
+      for (const g of group) g.done();
+    },
+  });
 
   function recordAuditGrouped(writes: BatchedWrite[]): Promise<void> {
-    return new Promise((resolve) => {
-      waiting.push({ writes, done: resolve });
-      if (!flushing) void flushAuditGroups();
-    });
+    return new Promise((done) => enqueueAudit({ writes, done }));
   }
 
   /**
