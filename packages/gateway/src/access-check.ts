@@ -108,11 +108,9 @@ export async function checkAccess(
   } else {
     principal = await authenticate(r.headers, verifier, authOptions);
   }
-  // A public route, or an authenticated one with a caller, has nothing left to decide: no call and
-  // no await (a promise and a turn of the microtask queue) for them, as for a route without limit.
-  if (route.policy !== 'public' && !(route.policy === 'authenticated' && principal !== undefined)) {
-    await authorize(route.policy, principal, found.match.params, table.decisions);
-  }
+  // Only a permission policy waits (policy.ts): the others decide here without an await.
+  const decided = authorize(route.policy, principal, found.match.params, table.decisions);
+  if (decided !== undefined) await decided;
   if (!limitFirst && limiter !== undefined) await takeToken(principal);
 
   const upstreamTarget =

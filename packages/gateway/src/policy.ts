@@ -12,42 +12,44 @@ import { gatewayErrors } from './errors.ts';
  * - `permission`: the decision endpoint answers for subject `<kind>:<sub>` (`user:alice`,
  *   `service:orders`), the relation, and the object with `{param}` filled from the route pattern;
  * - `internal`: never from outside — answered 404 so the route's existence does not leak.
- * Throws the refusal; returns when the request may go on.
+ * Throws the refusal; returns when the request may go on. Only `permission` has to wait (for the
+ * decision endpoint): it alone returns a promise, so the other policies cost the request path no
+ * promise and no turn of the microtask queue.
  */
-export async function authorize(
+export function authorize(
   policy: RoutePolicy,
   principal: Principal | undefined,
   params: Record<string, string>,
   decisions: DecisionClient | undefined,
-): Promise<void> {
-  if (policy === 'public') return;
+): Promise<void> | undefined {
+  if (policy === 'public') return undefined;
   if (policy === 'internal') throw gatewayErrors.create('GW_NOT_FOUND');
   if (!principal) throw unauthenticated();
-  if (policy === 'authenticated') return;
+  if (policy === 'authenticated') return undefined;
   if ('roles' in policy) {
     if (!policy.roles.some((r) => principal.roles.includes(r))) {
       throw toGatewayError(
         sdkError('SDK_INSUFFICIENT_ROLE', `One of these roles is required: ${policy.roles.join(', ')}`),
       );
     }
-    return;
+    return undefined;
   }
   if ('scopes' in policy) {
     const missing = policy.scopes.filter((s) => !principal.scopes.includes(s));
     if (missing.length > 0) {
       throw toGatewayError(sdkError('SDK_INSUFFICIENT_SCOPE', undefined, { scope: policy.scopes.join(' ') }));
     }
-    return;
+    return undefined;
   }
   if (!decisions) throw gatewayErrors.create('GW_DECISION_UNAVAILABLE');
   const object = permissionObject(policy.permission.object, params);
   if (object === undefined) throw gatewayErrors.create('GW_PERMISSION_DENIED');
-  const allowed = await decisions.check({
-    subject: `${principal.kind}:${principal.subject}`,
-    relation: policy.permission.relation,
-    object,
-  });
-  if (!allowed) throw gatewayErrors.create('GW_PERMISSION_DENIED');
+  return decide(decisions, `${principal.kind}:${principal.subject}`, policy.permission.relation, object);
+}
+
+async function decide(decisions: DecisionClient, subject: string, relation: string, object: string) {
+  if (!(await decisions.check({ subject, relation, object })))
+    throw gatewayErrors.create('GW_PERMISSION_DENIED');
 }
 
 // Values put into an object id: plain characters only, so a path segment cannot name another object.
