@@ -14,6 +14,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchArgs } from '../bench-args.ts';
+import { startNginx } from './nginx.ts';
 import { freePort, waitForPort } from './ports.ts';
 import { benchToken } from './token.ts';
 
@@ -32,20 +33,14 @@ const [upstreamPort, port, nginxPort] = (await Promise.all([freePort(), freePort
   number,
   number,
 ];
-writeFileSync(
-  join(dir, 'nginx.conf'),
-  `worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  upstream verifier { server 127.0.0.1:${port}; keepalive 128; }
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+const nginx = startNginx(
+  dir,
+  1,
+  `  upstream verifier { server 127.0.0.1:${port}; keepalive 128; }
   server {
     listen 127.0.0.1:${upstreamPort};
     location / { default_type application/json; return 200 '{"ok":true}'; }
@@ -57,17 +52,8 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
     }
-  }
-}
-`,
+  }`,
 );
-const children: ChildProcess[] = [];
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-});
-const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
 children.push(nginx);
 await waitForPort(upstreamPort);
 

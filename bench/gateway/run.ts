@@ -17,10 +17,11 @@
  * Needs the Debian packages `wrk` and `nginx` (apt-get install -y wrk nginx).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { benchArgs } from '../bench-args.ts';
+import { startNginx } from './nginx.ts';
 import { freePort, waitForPort } from './ports.ts';
 import { benchToken } from './token.ts';
 
@@ -169,27 +170,15 @@ async function expectStatus(url: string, headers: Record<string, string>, status
 const { token, publicJwk } = await benchToken();
 const auth = { authorization: `Bearer ${token}` };
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
-for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
-  mkdirSync(join(dir, 'tmp', d), { recursive: true });
 const [upstreamPort, nginxProxyPort, fwdPort, verifierPort, gatewayPort] = (await Promise.all(
   Array.from({ length: 5 }, freePort),
 )) as [number, number, number, number, number];
 const upstream = `http://127.0.0.1:${upstreamPort}`;
 
-writeFileSync(
-  join(dir, 'nginx.conf'),
-  `worker_processes ${cpus().length};
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 128; }
+const nginx = startNginx(
+  dir,
+  cpus().length,
+  `  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 128; }
   upstream verifier { server 127.0.0.1:${verifierPort}; keepalive 128; }
   # The upstream: a tiny JSON answer, cheap enough never to be the bottleneck.
   server {
@@ -223,14 +212,8 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
     }
-  }
-}
-`,
+  }`,
 );
-
-const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
 children.push(nginx);
 await Promise.all([waitForPort(upstreamPort), waitForPort(nginxProxyPort), waitForPort(fwdPort)]);
 
