@@ -18,10 +18,11 @@
  * warm-up second, then --duration seconds (at most 30) of load.
  *
  * Per core: during the measured window it reads from /proc the CPU time (user + system, all threads)
- * of the identity-provider process, of the PostgreSQL backends serving it (found by their
- * application_name) and of this load driver, and prints CPU ms per login next to the CPU ms one
- * argon2id verify costs alone, so "logins per CPU-second of the idp" (= per core) and the hash's
- * share of a login's CPU are measured rather than inferred from logins/s on a shared machine. The idp
+ * of the identity-provider process, of the PostgreSQL backends serving it (found by the client
+ * ports of its connections, as run.ts finds them) and of this load driver, and prints CPU ms per
+ * login next to the CPU ms one argon2id verify costs alone, so "logins per CPU-second of the idp"
+ * (= per core) and the hash's share of a login's CPU are measured rather than inferred from
+ * logins/s on a shared machine. The idp
  * also counts its SQL statements and commits per login (a wrapper around its Sql, bench only).
  */
 import { spawn } from 'node:child_process';
@@ -43,7 +44,7 @@ import { request } from 'undici';
 import { findForms } from '../../packages/cli/src/bench/html-form.ts';
 import { createPasswordHasher } from '../../packages/idp/src/passwords.ts';
 import { benchArgs } from '../bench-args.ts';
-import { processCpuSeconds, processCpuSplitSeconds } from '../process-cpu.ts';
+import { postgresBackendsOf, processCpuSeconds, processCpuSplitSeconds } from '../process-cpu.ts';
 
 const args = benchArgs(import.meta.url, {
   duration: { type: 'string', default: '5' },
@@ -371,10 +372,7 @@ const baseline = args.trace
   : await hashBaseline();
 
 const db = await openTestSql('postgres');
-// The idp's PostgreSQL backends are found by this name (pg_stat_activity), to read their CPU.
-const applicationName = `gatehouse-bench-login-${process.pid}`;
 const serveUrl = new URL(db.url!);
-serveUrl.searchParams.set('application_name', applicationName);
 const server = spawn(
   process.execPath,
   [new URL(import.meta.url).pathname, '--serve', serveUrl.href, ...(args.trace ? ['--trace'] : [])],
@@ -387,17 +385,14 @@ function serverStats(): Promise<{ statements: Record<string, number>; commits: n
   server.send('stats');
   return once(server, 'message').then(([m]) => m as { statements: Record<string, number>; commits: number });
 }
-async function backendPids(): Promise<number[]> {
-  const rows = await db.sql.query<{ pid: number }>(
-    'select pid from pg_stat_activity where application_name = $1',
-    [applicationName],
-  );
-  return rows.map((r) => Number(r.pid));
+/** The PostgreSQL backends serving the idp's connections (found by their client ports, process-cpu.ts). */
+function backendPids(): number[] {
+  return postgresBackendsOf(server.pid!, Number(serveUrl.port || 5432));
 }
 /** CPU ms so far of: the idp process, its PostgreSQL backends (by pid), this driver. */
 async function cpuSnapshot() {
   const backends = new Map<number, number>();
-  for (const pid of await backendPids()) backends.set(pid, processCpuMs(pid));
+  for (const pid of backendPids()) backends.set(pid, processCpuMs(pid));
   const own = process.cpuUsage();
   const idp = processCpuSplitMs(server.pid!);
   return {
