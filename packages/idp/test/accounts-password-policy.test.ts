@@ -65,7 +65,10 @@ describe('password policy (NIST SP 800-63B)', () => {
 describe('accounts configuration', () => {
   test('a theme that could close the style block is refused', async () => {
     const { resolveAccountsConfig } = await import('../src/accounts-config.ts');
-    assert.throws(() => resolveAccountsConfig({ theme: '</style><script>alert(1)</script>' }), /theme/);
+    assert.throws(() => resolveAccountsConfig({ theme: '</style><script>alert(1)</script>' }), {
+      code: 'IDP_CONFIG_INVALID',
+      message: /theme/,
+    });
     assert.equal(
       resolveAccountsConfig({ theme: ':root { --gh-accent: red; }' }).theme,
       ':root { --gh-accent: red; }',
@@ -74,7 +77,10 @@ describe('accounts configuration', () => {
 
   test('argon2 parameters below the floor are refused', async () => {
     const { resolveAccountsConfig } = await import('../src/accounts-config.ts');
-    assert.throws(() => resolveAccountsConfig({ passwordHash: { memoryCost: 4096 } }), /memoryCost/);
+    assert.throws(() => resolveAccountsConfig({ passwordHash: { memoryCost: 4096 } }), {
+      code: 'IDP_CONFIG_INVALID',
+      message: /memoryCost/,
+    });
     assert.deepEqual(resolveAccountsConfig().passwordHash, {
       memoryCost: 19456,
       timeCost: 2,
