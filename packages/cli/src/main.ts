@@ -1,5 +1,6 @@
 // The `gatehouse` command. Each verb lives in commands/<verb>.ts; this file only dispatches.
 import { parseArgs } from 'node:util';
+import { GatehouseError } from '@gatehouse/core';
 import type { Command } from './command.ts';
 import { commands } from './commands/index.ts';
 
@@ -50,5 +51,13 @@ export async function main(argv: string[]): Promise<number> {
     printHelp(command);
     return 0;
   }
-  return (await command.run(parsed)) ?? 0;
+  try {
+    return (await command.run(parsed)) ?? 0;
+  } catch (err) {
+    // A catalogued error (a configuration the verb refuses, a key it cannot decrypt) says all there
+    // is to say in its code and message: one line, exit 1. Anything else is a bug and keeps its stack.
+    if (!(err instanceof GatehouseError)) throw err;
+    console.error(`gatehouse ${command.name}: ${err.code}: ${err.message}`);
+    return 1;
+  }
 }

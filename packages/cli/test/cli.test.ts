@@ -84,6 +84,15 @@ describe('gatehouse dev refuses a bad configuration', () => {
     assert.match(r.stderr, /state\.driver: must be one of memory, redis/);
   });
 
+  test('a configuration a verb refuses at start is one line with its code, exit 1, no stack', () => {
+    const r = gatehouse(['migrate', '--config', configFile('storage:\n  driver: postgres\n')]);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr.trim(),
+      'gatehouse migrate: GH_CONFIG_INVALID: storage.url is required for this driver',
+    );
+  });
+
   test('production mode refuses the development key secret and demo accounts', () => {
     const r = gatehouse(['dev', '--config', configFile('mode: production\ndemo:\n  enabled: true\n')]);
     assert.equal(r.code, 1);
