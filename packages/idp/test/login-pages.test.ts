@@ -31,7 +31,13 @@ describe('hosted login and consent pages', () => {
   after(() => t?.close());
 
   /** Start an authorization request; resolves to the interaction page URL, its HTML and the browser. */
-  async function start(clientId = 'demo-app', redirect = redirectUri, scope = 'openid profile') {
+  /** An authorization request up to the sign-in page: in a fresh browser unless one is given. */
+  async function start(
+    clientId = 'demo-app',
+    redirect = redirectUri,
+    scope = 'openid profile',
+    more: { browser?: ReturnType<typeof browserCookies>; params?: Record<string, string> } = {},
+  ) {
     const verifier = randomBytes(32).toString('base64url');
     const url = new URL(`${t.origin}/auth/auth`);
     url.search = new URLSearchParams({
@@ -42,9 +48,13 @@ describe('hosted login and consent pages', () => {
       state: 'st-1',
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
       code_challenge_method: 'S256',
+      ...more.params,
     }).toString();
-    const browser = browserCookies();
-    const res = await fetch(url, { redirect: 'manual' });
+    const browser = more.browser ?? browserCookies();
+    const res = await fetch(url, {
+      redirect: 'manual',
+      headers: more.browser ? { cookie: browser.header() } : {},
+    });
     browser.take(res);
     assert.equal(res.status, 303);
     const page = new URL(res.headers.get('location')!, t.origin);
@@ -308,27 +318,11 @@ describe('hosted login and consent pages', () => {
       }),
       first.browser,
     );
-    const { browser } = first;
-    const url = new URL(`${t.origin}/auth/auth`);
-    url.search = new URLSearchParams({
-      client_id: 'demo-app',
-      response_type: 'code',
-      redirect_uri: redirectUri,
-      scope: 'openid profile',
-      prompt: 'login',
-      state: 'st-2',
-      code_challenge: createHash('sha256').update(first.verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    const res = await fetch(url, { redirect: 'manual', headers: { cookie: browser.header() } });
-    browser.take(res);
-    assert.equal(res.status, 303);
-    const page = new URL(res.headers.get('location')!, t.origin);
-    const shown = await fetch(page, { headers: { cookie: browser.header() } });
-    const html = await shown.text();
-    assert.equal(shown.status, 200);
+    const { page, html, csrf, browser } = await start('demo-app', redirectUri, 'openid profile', {
+      browser: first.browser,
+      params: { prompt: 'login', state: 'st-2' },
+    });
     assert.match(html, /type="password"/);
-    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
     const login = await submit(`${page}/login`, browser, {
       csrf,
       username: 'alice',
