@@ -76,7 +76,28 @@ function describeUrl(url: string): string {
   }
 }
 
-function wrap(conn: PgQueryable): SqlScriptTx {
+/** Most distinct statement texts one pool keeps prepared (per connection, on the server). */
+const MAX_PREPARED_TEXTS = 500;
+
+/**
+ * Whether to run `text` as a named prepared statement. Unprepared, the driver sends a statement
+ * with parameters as Parse + Describe, waits for the answer, then Bind + Execute: two round trips,
+ * and PostgreSQL parses and plans it again every time. Prepared, each connection parses it once
+ * and later runs are one round trip. The first MAX_PREPARED_TEXTS distinct texts are prepared, so a
+ * caller that builds texts without bound cannot grow the statement caches without bound either.
+ * (`?prepare=false` in the URL turns it off, e.g. behind a pooler without prepared statements.)
+ */
+function preparedTexts(): (text: string) => boolean {
+  const texts = new Set<string>();
+  return (text) => {
+    if (texts.has(text)) return true;
+    if (texts.size >= MAX_PREPARED_TEXTS) return false;
+    texts.add(text);
+    return true;
+  };
+}
+
+function wrap(conn: PgQueryable, prepare: (text: string) => boolean): SqlScriptTx {
   return {
     async query<T>(text: string, params?: unknown[]): Promise<T[]> {
       try {
@@ -87,6 +108,7 @@ function wrap(conn: PgQueryable): SqlScriptTx {
           normalizeParams(params) as postgres.ParameterOrJSON<never>[],
           {
             simple: false,
+            prepare: prepare(text),
           } as postgres.UnsafeQueryOptions,
         );
         // A plain array of plain objects, as from PGlite, not the driver's Result subclass of null-prototype rows.
@@ -108,6 +130,7 @@ function wrap(conn: PgQueryable): SqlScriptTx {
 class PostgresSql implements SqlWithSession {
   readonly driver = 'postgres' as const;
   readonly #pg: PgClient;
+  readonly #prepare = preparedTexts();
   #closed = false;
 
   constructor(pg: PgClient) {
@@ -121,14 +144,14 @@ class PostgresSql implements SqlWithSession {
 
   async query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]> {
     this.#check();
-    return wrap(this.#pg).query<T>(text, params);
+    return wrap(this.#pg, this.#prepare).query<T>(text, params);
   }
 
   async transaction<R>(fn: (tx: SqlTx) => Promise<R>): Promise<R> {
     this.#check();
     try {
       return (await this.#pg.begin((tx) =>
-        runInTransactionScope(this, () => fn(wrap(tx as unknown as PgQueryable))),
+        runInTransactionScope(this, () => fn(wrap(tx as unknown as PgQueryable, this.#prepare))),
       )) as R;
     } catch (err) {
       throw mapSqlError(err);
@@ -154,7 +177,7 @@ class PostgresSql implements SqlWithSession {
     } catch (err) {
       throw mapSqlError(err);
     }
-    const plain = wrap(conn);
+    const plain = wrap(conn, this.#prepare);
     try {
       return await fn({
         query: (text, params) => plain.query(text, params),
