@@ -188,7 +188,20 @@ export function clientMetadataFromConfig(c: IdpClientConfig): ClientMetadata {
 // Client lookups happen on every token request; a short per-process cache saves a round trip each.
 // Changes made through this module drop the entry at once in this process; other replicas see a
 // changed or deleted client (a rotated secret) within the cache time.
-const clientCaches = new WeakMap<Sql, Map<string, { at: number; metadata: ClientMetadata | undefined }>>();
+interface CachedClient {
+  at: number;
+  maxAgeMs: number;
+  metadata: ClientMetadata | undefined;
+  /** The oidc-provider Client instance each provider built from `metadata` (see installClientInstanceCache). */
+  instances?: WeakMap<object, unknown>;
+}
+const clientCaches = new WeakMap<Sql, Map<string, CachedClient>>();
+
+/** The cache entry of `clientId` while it is fresh, else undefined. */
+function freshEntry(sql: Sql, clientId: string): CachedClient | undefined {
+  const entry = clientCaches.get(sql)?.get(clientId);
+  return entry && Date.now() - entry.at < entry.maxAgeMs ? entry : undefined;
+}
 
 function forget(sql: Sql, clientId?: string): void {
   const cache = clientCaches.get(sql);
@@ -213,10 +226,36 @@ export async function findClientCached(
   if (!hit || now - hit.at >= maxAgeMs) {
     const metadata = await findClient(sql, clientId);
     if (cache.size >= 10_000) cache.clear(); // lookups of unknown ids must not grow it without bound
-    cache.set(clientId, { at: now, metadata });
+    cache.set(clientId, { at: now, maxAgeMs, metadata });
     return metadata === undefined ? undefined : structuredClone(metadata);
   }
   return hit.metadata === undefined ? undefined : structuredClone(hit.metadata);
+}
+
+/**
+ * Skip oidc-provider's per-request client lookup while the metadata it would find is the cached one.
+ * `Client.find` runs on every token request: the adapter's copy of the cached metadata, then a JSON
+ * serialization and a SHA-256 of it to find the Client instance built from that metadata. While a
+ * client's cache entry is fresh, the instance its metadata led to (found by a lookup that started
+ * with the entry already fresh) is returned directly; the entry's
+ * end (age, or a change made through this module) ends it too, so a changed client is seen exactly
+ * when it was before. `Client.adapter` must be createAdapterClass's on `sql`, whose Client lookups
+ * read this cache: that adapter serves a fresh entry's metadata before its first await, so the
+ * instance found while an entry is fresh and still current was built from that entry's metadata.
+ */
+export function installClientInstanceCache(Client: { find(id: string): Promise<unknown> }, sql: Sql): void {
+  const find = Client.find;
+  Client.find = async function cachedFind(this: unknown, id: string) {
+    const entry = typeof id === 'string' ? freshEntry(sql, id) : undefined;
+    const known = entry?.instances?.get(Client);
+    if (known) return known;
+    const client = await find.call(this, id);
+    if (client && entry && clientCaches.get(sql)?.get(id) === entry) {
+      entry.instances ??= new WeakMap();
+      entry.instances.set(Client, client);
+    }
+    return client;
+  };
 }
 
 export async function upsertClient(sql: Sql, metadata: ClientMetadata, source: ClientSource): Promise<void> {

@@ -1,10 +1,16 @@
 import type { Logger } from '@gatehouse/core';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { recordJwtAccessToken, takeSidRevocationReadAhead } from './adapter.ts';
-import { clientPolicy, EXTRA_CLIENT_METADATA, installHashedSecretComparison } from './clients.ts';
+import {
+  clientPolicy,
+  EXTRA_CLIENT_METADATA,
+  installClientInstanceCache,
+  installHashedSecretComparison,
+} from './clients.ts';
 import type { IdpConfig } from './config-schema.ts';
 import { exchangedTokenClaims } from './exchange-claims.ts';
 import type { KeyRing } from './keys.ts';
+import { localSigningKeys } from './local-signing-key.ts';
 
 /**
  * The oidc-provider configuration: what Gatehouse allows and what it turns off. The protocol is
@@ -141,7 +147,8 @@ export function buildProvider(options: BuildProviderOptions): Provider {
 
   const configuration: Configuration = {
     adapter: options.adapter,
-    jwks: keyRing.privateJwks as Configuration['jwks'],
+    // Signed on the event loop with node:crypto rather than through WebCrypto's thread pool (local-signing-key.ts).
+    jwks: localSigningKeys(keyRing.privateJwks) as unknown as Configuration['jwks'],
     cookies: {
       keys: options.cookieKeys,
       long: { httpOnly: true, sameSite: 'lax' },
@@ -303,6 +310,7 @@ export function buildProvider(options: BuildProviderOptions): Provider {
     },
     features: {
       devInteractions: { enabled: false },
+      externalSigningSupport: { enabled: true, ack: 'experimental-01' },
       registration: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
@@ -379,6 +387,7 @@ export function buildProvider(options: BuildProviderOptions): Provider {
   // protocol to the issuer's, so trusting them cannot move the issuer's endpoints.
   provider.proxy = true;
   installHashedSecretComparison(provider.Client);
+  installClientInstanceCache(provider.Client, sql);
 
   provider.on('server_error', (_ctx, err) => logger.error({ err }, 'oidc-provider server error'));
   // Every refused protocol request is logged with its OAuth error code (never with its parameters).

@@ -9,7 +9,7 @@ import {
   jwtVerify,
   SignJWT,
 } from 'jose';
-import { hashClientSecret, upsertClient } from '../src/clients.ts';
+import { deleteClient, hashClientSecret, rotateClientSecret, upsertClient } from '../src/clients.ts';
 import { startIdp, type TestIdp } from './idp-harness.ts';
 
 const form = 'application/x-www-form-urlencoded';
@@ -99,6 +99,60 @@ describe('client credentials', () => {
     assert.deepEqual(await roles(), ['reader', 'writer']);
     await upsertClient(t.sql, { ...metadata, roles: [] }, 'admin');
     assert.deepEqual(await roles(), []);
+  });
+
+  test('while its metadata is cached, a client is not looked up again; a rotated secret or a deleted client is seen at once', async () => {
+    await upsertClient(
+      t.sql,
+      {
+        client_id: 'cached-service',
+        client_secret: hashClientSecret('cached-service-secret'),
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        roles: [],
+        first_party: false,
+      },
+      'admin',
+    );
+    const provider = t.idp.provider;
+    const adapter = (provider.Client as unknown as { adapter: { find(id: string): Promise<unknown> } })
+      .adapter;
+    const find = adapter.find;
+    let lookups = 0;
+    adapter.find = function (this: unknown, id: string) {
+      lookups++;
+      return find.call(this, id);
+    };
+    const grant = async (secret: string) =>
+      (
+        await fetch(tokenUrl, {
+          method: 'POST',
+          headers: { authorization: basic('cached-service', secret), 'content-type': form },
+          body: 'grant_type=client_credentials',
+        })
+      ).status;
+    try {
+      // The first lookup fills the metadata cache, the second finds the instance from it, the next reuse it.
+      const first = await provider.Client.find('cached-service');
+      assert.ok(first);
+      assert.equal(await provider.Client.find('cached-service'), first);
+      assert.equal(lookups, 2);
+      assert.equal(await provider.Client.find('cached-service'), first);
+      assert.equal(await grant('cached-service-secret'), 200);
+      assert.equal(lookups, 2);
+
+      const secret = await rotateClientSecret(t.sql, 'cached-service');
+      assert.equal(await grant('cached-service-secret'), 401);
+      assert.equal(await grant(secret), 200);
+
+      assert.equal(await deleteClient(t.sql, 'cached-service'), true);
+      assert.equal(await grant(secret), 401);
+      assert.equal(await provider.Client.find('cached-service'), undefined);
+    } finally {
+      adapter.find = find;
+    }
   });
 
   test('client_secret_post is accepted too', async () => {
