@@ -74,6 +74,11 @@ export interface Accounts {
    * IDP_LOGIN_LOCKED. An unknown name costs the same argon2 work as a known one.
    */
   authenticate(username: string, password: string, source: LoginSource): Promise<AccountWithRoles>;
+  /**
+   * `authenticate` for a caller that needs only who signed in (the hosted login page): the same
+   * checks, answers, brute-force accounting and audit trail, without reading the roles.
+   */
+  verifyCredentials(username: string, password: string, source: LoginSource): Promise<Account>;
   create(input: CreateAccountInput, options?: CreateAccountOptions): Promise<AccountWithRoles>;
   get(id: string): Promise<AccountWithRoles | undefined>;
   getByUsername(username: string): Promise<AccountWithRoles | undefined>;
@@ -223,6 +228,72 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
    */
   const lookupsByRequest = new WeakMap<object, Map<string, Promise<OidcAccount | undefined>>>();
 
+  /** `authenticate` and `verifyCredentials`: the roles are read only when asked for. */
+  async function signIn(
+    username: string,
+    password: string,
+    source: LoginSource,
+    readRoles: boolean,
+  ): Promise<Account | AccountWithRoles> {
+    const subject = { usernameKey: usernameKey(username.slice(0, 256)), ip: source.ip };
+    const fail = async (reason: string, accountId: string | null) => {
+      const { locked } = await guard.recordFailure(subject);
+      await audit.record({
+        type: locked ? 'login.locked' : 'login.failed',
+        actor: accountId,
+        subject: accountId,
+        clientId: source.clientId,
+        sourceIp: source.ip,
+        // The typed name is kept only when no account matched it, cut short: it may be a password typed in the wrong field.
+        details: { reason, via: source.via, ...(accountId ? {} : { username: username.slice(0, 64) }) },
+      });
+      return idpErrors.create('IDP_INVALID_CREDENTIALS');
+    };
+    try {
+      await guard.check(subject);
+    } catch (err) {
+      await audit.record({
+        type: 'login.failed',
+        clientId: source.clientId,
+        sourceIp: source.ip,
+        details: { reason: (err as { code?: string }).code, via: source.via },
+      });
+      throw err;
+    }
+    // Oversized input is refused after the same argon2 work as any other failure.
+    // The roles are read only once the password is right: a wrong password for an existing name
+    // and an unknown name cost the same statements, and failed guesses never read them.
+    const row = password.length <= 1024 ? await rowByUsername(username) : undefined;
+    if (!row) {
+      await hasher.verifyDummy(password.slice(0, 1024));
+      throw await fail('unknown account', null);
+    }
+    const ok = await hasher.verify(row.password_hash, password);
+    if (!ok) throw await fail('wrong password', row.id);
+    if (!row.enabled) throw await fail('account disabled', row.id);
+    await guard.recordSuccess(subject);
+    if (hasher.needsRehash(row.password_hash)) {
+      // The password is at hand only now: upgrade the stored hash to the current parameters.
+      const fresh = await hasher.hash(password);
+      await sql.query('update idp_users set password_hash = $2 where id = $1 and password_hash = $3', [
+        row.id,
+        fresh,
+        row.password_hash,
+      ]);
+      logger?.info({ accountId: row.id }, 'password rehashed with current parameters');
+    }
+    const account = readRoles ? await withRoles(sql, row) : toAccount(row);
+    await audit.record({
+      type: 'login.succeeded',
+      actor: row.id,
+      subject: row.id,
+      clientId: source.clientId,
+      sourceIp: source.ip,
+      details: { via: source.via },
+    });
+    return account;
+  }
+
   const accounts: Accounts = {
     roles,
     audit,
@@ -246,63 +317,11 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     },
 
     async authenticate(username, password, source) {
-      const subject = { usernameKey: usernameKey(username.slice(0, 256)), ip: source.ip };
-      const fail = async (reason: string, accountId: string | null) => {
-        const { locked } = await guard.recordFailure(subject);
-        await audit.record({
-          type: locked ? 'login.locked' : 'login.failed',
-          actor: accountId,
-          subject: accountId,
-          clientId: source.clientId,
-          sourceIp: source.ip,
-          // The typed name is kept only when no account matched it, cut short: it may be a password typed in the wrong field.
-          details: { reason, via: source.via, ...(accountId ? {} : { username: username.slice(0, 64) }) },
-        });
-        return idpErrors.create('IDP_INVALID_CREDENTIALS');
-      };
-      try {
-        await guard.check(subject);
-      } catch (err) {
-        await audit.record({
-          type: 'login.failed',
-          clientId: source.clientId,
-          sourceIp: source.ip,
-          details: { reason: (err as { code?: string }).code, via: source.via },
-        });
-        throw err;
-      }
-      // Oversized input is refused after the same argon2 work as any other failure.
-      // The roles are read only once the password is right: a wrong password for an existing name
-      // and an unknown name cost the same statements, and failed guesses never read them.
-      const row = password.length <= 1024 ? await rowByUsername(username) : undefined;
-      if (!row) {
-        await hasher.verifyDummy(password.slice(0, 1024));
-        throw await fail('unknown account', null);
-      }
-      const ok = await hasher.verify(row.password_hash, password);
-      if (!ok) throw await fail('wrong password', row.id);
-      if (!row.enabled) throw await fail('account disabled', row.id);
-      await guard.recordSuccess(subject);
-      if (hasher.needsRehash(row.password_hash)) {
-        // The password is at hand only now: upgrade the stored hash to the current parameters.
-        const fresh = await hasher.hash(password);
-        await sql.query('update idp_users set password_hash = $2 where id = $1 and password_hash = $3', [
-          row.id,
-          fresh,
-          row.password_hash,
-        ]);
-        logger?.info({ accountId: row.id }, 'password rehashed with current parameters');
-      }
-      const account = await withRoles(sql, row);
-      await audit.record({
-        type: 'login.succeeded',
-        actor: row.id,
-        subject: row.id,
-        clientId: source.clientId,
-        sourceIp: source.ip,
-        details: { via: source.via },
-      });
-      return account;
+      return (await signIn(username, password, source, true)) as AccountWithRoles;
+    },
+
+    verifyCredentials(username, password, source) {
+      return signIn(username, password, source, false);
     },
 
     async create(input, opts = {}) {

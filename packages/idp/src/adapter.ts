@@ -1,9 +1,17 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger, Sql } from '@gatehouse/core';
 import { errors } from 'oidc-provider';
 import { findClientCached } from './clients.ts';
 import { groupWhileBusy } from './group-while-busy.ts';
+import { deferResumeWrite, flushResumeWrites } from './resume-write-batch.ts';
 import type { RevocationPublisher } from './revocation-publisher.ts';
-import { currentTokenRequest, deferProtocolWrite } from './write-batch.ts';
+import {
+  asOneStatement,
+  type BatchedWrite,
+  currentTokenRequest,
+  deferProtocolWrite,
+  storeAuditWrites,
+} from './write-batch.ts';
 
 /**
  * oidc-provider's storage port (`upsert`, `find`, `findByUserCode`, `findByUid`, `consume`,
@@ -15,8 +23,10 @@ import { currentTokenRequest, deferProtocolWrite } from './write-batch.ts';
  *   replicas redeeming the same code or refresh token at the same moment both see it unconsumed when
  *   they read it; only one UPDATE wins. The loser revokes the whole grant (as oidc-provider does when
  *   it sees an already consumed code or refresh token) and fails with `invalid_grant`.
- * - Within a token request, a refresh token or code is read together with its grant and its
- *   session's sid revocation (one round trip instead of three; see `readAheads`).
+ * - Within a token request, a refresh token or code is read together with its grant, its session
+ *   and its session's sid revocation (one round trip instead of four; see `readAheads`), and its
+ *   consume is committed with the request's other writes (write-batch.ts).
+ * - Within an authorization resume, upserts and deletes are committed together (resume-write-batch.ts).
  * - JWT access tokens are not stored by oidc-provider; the ones issued in a grant are recorded in
  *   `idp_jwt_access_tokens` (see `recordJwtAccessToken`), so revoking the grant revokes them too:
  *   their `jti`s go to the revocation publisher.
@@ -90,6 +100,38 @@ export async function recordJwtAccessToken(
   if (rows.length === 0) throw new errors.InvalidGrant('grant not found');
 }
 
+interface UpdateOnly {
+  stored: boolean;
+  /** Audit inserts to store in the same statement (write-batch.ts `holdAuditWrites`). */
+  audit: BatchedWrite[];
+  auditStored: boolean;
+}
+const updateOnly = new AsyncLocalStorage<UpdateOnly>();
+
+/**
+ * Run `save` (an oidc-provider model's `save()`) so that its row is only updated while it exists,
+ * never inserted again; resolves to whether it was stored. The login form stores its result on the
+ * interaction it read before checking the password: an interaction that a resume consumed (deleted)
+ * meanwhile must not come back, and the update says so in the same statement as it stores.
+ * `audit` (the login's events) is stored in that statement too, whether the row exists or not; when
+ * the statement fails, the events are stored on their own (a failure logged) and the update runs
+ * alone. Events that `save` never got to are stored before this resolves or throws.
+ */
+export async function saveIfPresent(
+  sql: Sql,
+  logger: Logger,
+  save: () => Promise<unknown>,
+  audit: BatchedWrite[] = [],
+): Promise<boolean> {
+  const outcome: UpdateOnly = { stored: false, audit, auditStored: audit.length === 0 };
+  try {
+    await updateOnly.run(outcome, save);
+  } finally {
+    if (!outcome.auditStored) await storeAuditWrites(sql, logger, audit);
+  }
+  return outcome.stored;
+}
+
 export interface AdapterOptions {
   sql: Sql;
   grants: GrantRevoker;
@@ -103,16 +145,18 @@ const GRANT_BOUND = new Set(['RefreshToken', 'AuthorizationCode']);
 
 /**
  * What a token request reads in the same statement as the refresh token or code it presents
- * (keyed by write-batch.ts's request key): oidc-provider then reads the token's grant, and a refresh
- * of a session-bound grant asks whether the session's `sid` was revoked (provider.ts), each in a
- * round trip of its own. Each entry is handed out once, to the first lookup of that grant or sid in
- * that request; any other lookup reads SQL. A grant revoked between this read and the request's
- * commit still refuses the request: the rotated token and the JWT record are only stored while the
- * grant exists.
+ * (keyed by write-batch.ts's request key): oidc-provider then reads the token's grant, the session a
+ * session-bound token or code belongs to (by uid), and a refresh of a session-bound grant asks
+ * whether the session's `sid` was revoked (provider.ts), each in a round trip of its own. Each entry
+ * is handed out once, to the first lookup of that grant, session or sid in that request; any other
+ * lookup reads SQL. A grant revoked between this read and the request's commit still refuses the
+ * request: the rotated token and the JWT record are only stored while the grant exists.
  */
 interface ReadAhead {
   grants: Map<string, AdapterPayload | undefined>;
   revokedSids: Map<string, boolean>;
+  /** The session a token or code is bound to, by uid (oidc-provider checks it still exists). */
+  sessions: Map<string, AdapterPayload | undefined>;
 }
 const readAheads = new WeakMap<object, ReadAhead>();
 
@@ -142,6 +186,8 @@ interface ReadAheadRow extends ModelRow {
   grant_consumed_at: Date | null;
   session_uid: string | null;
   sid_revoked: boolean;
+  session_payload: AdapterPayload | null;
+  session_consumed_at: Date | null;
 }
 
 interface PendingRead {
@@ -177,12 +223,16 @@ export function createAdapterClass(options: AdapterOptions) {
         `select r.i, t.payload, t.consumed_at, t.grant_id, g.payload as grant_payload,
            g.consumed_at as grant_consumed_at, t.payload->>'sessionUid' as session_uid,
            exists (select 1 from idp_revocations v where v.kind = 'sid' and v.value = t.payload->>'sessionUid'
-             and v.expires_at > now()) as sid_revoked
+             and v.expires_at > now()) as sid_revoked,
+           s.payload as session_payload, s.consumed_at as session_consumed_at
          from unnest($2::text[]) with ordinality as r(id, i)
          join idp_oidc_models t on t.model = $1 and t.id = r.id
            and (t.expires_at is null or t.expires_at > now())
          left join idp_oidc_models g on g.model = 'Grant' and g.id = t.grant_id
-           and (g.expires_at is null or g.expires_at > now())`,
+           and (g.expires_at is null or g.expires_at > now())
+         left join lateral (select payload, consumed_at from idp_oidc_models
+           where model = 'Session' and uid = t.payload->>'sessionUid' and (expires_at is null or expires_at > now())
+           limit 1) s on true`,
         [model, group.map((read) => read.id)],
       );
       const byPosition = new Map(rows.map((row) => [Number(row.i), row]));
@@ -232,7 +282,20 @@ export function createAdapterClass(options: AdapterOptions) {
         '($1, $2, $3::jsonb, $4, $5, $6, case when $7::float8 is null then null else now() + make_interval(secs => $7::float8) end)';
       const conflict = `on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
         user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`;
+      const onlyIfPresent = updateOnly.getStore();
+      if (onlyIfPresent) {
+        await flushResumeWrites(this.model);
+        const update = {
+          text: `update idp_oidc_models set payload = $3::jsonb, grant_id = $4, user_code = $5, uid = $6,
+             expires_at = case when $7::float8 is null then null else now() + make_interval(secs => $7::float8) end
+           where model = $1 and id = $2 and (expires_at is null or expires_at > now()) returning id`,
+          params,
+        };
+        onlyIfPresent.stored = await this.#updateWithAudit(update, onlyIfPresent);
+        return;
+      }
       if (this.model === 'RefreshToken' && payload.grantId) {
+        await flushResumeWrites();
         // A rotated refresh token is only stored while its grant exists (see recordJwtAccessToken).
         const text = `insert into idp_oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
            select * from (values ${values}) as v
@@ -248,11 +311,33 @@ export function createAdapterClass(options: AdapterOptions) {
         if (rows.length === 0) throw new errors.InvalidGrant('grant not found');
         return;
       }
-      await sql.query(
-        `insert into idp_oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
-         values ${values} ${conflict}`,
-        params,
+      const text = `insert into idp_oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
+         values ${values} ${conflict}`;
+      if (await deferResumeWrite(this.model, id, { text, params })) {
+        // The session is the last write of a resume: it commits the resume's writes together.
+        if (this.model === 'Session') await flushResumeWrites();
+        return;
+      }
+      await sql.query(text, params);
+    }
+
+    /** `update` (returning its row) and the pending audit inserts in one statement; see saveIfPresent. */
+    async #updateWithAudit(update: BatchedWrite, pending: UpdateOnly): Promise<boolean> {
+      if (pending.auditStored) return (await sql.query(update.text, update.params)).length > 0;
+      pending.auditStored = true;
+      const statement = asOneStatement(
+        [update, ...pending.audit],
+        '(select count(*) from w0)::int as stored',
       );
+      try {
+        const rows = await sql.query<{ stored: number }>(statement.text, statement.params);
+        return rows[0]!.stored > 0;
+      } catch (err) {
+        // An audit insert must not fail the write: the events on their own first (as before), then it.
+        logger.error({ err }, 'write failed with its audit events; retrying without');
+        await storeAuditWrites(sql, logger, pending.audit);
+        return (await sql.query(update.text, update.params)).length > 0;
+      }
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
@@ -283,7 +368,7 @@ export function createAdapterClass(options: AdapterOptions) {
       if (!row) return undefined;
       let readAhead = readAheads.get(request);
       if (!readAhead) {
-        readAhead = { grants: new Map(), revokedSids: new Map() };
+        readAhead = { grants: new Map(), revokedSids: new Map(), sessions: new Map() };
         readAheads.set(request, readAhead);
       }
       if (row.grant_id) {
@@ -294,7 +379,15 @@ export function createAdapterClass(options: AdapterOptions) {
             : undefined,
         );
       }
-      if (row.session_uid) readAhead.revokedSids.set(row.session_uid, row.sid_revoked);
+      if (row.session_uid) {
+        readAhead.revokedSids.set(row.session_uid, row.sid_revoked);
+        readAhead.sessions.set(
+          row.session_uid,
+          row.session_payload
+            ? withConsumed({ payload: row.session_payload, consumed_at: row.session_consumed_at })
+            : undefined,
+        );
+      }
       return withConsumed(row);
     }
 
@@ -303,10 +396,19 @@ export function createAdapterClass(options: AdapterOptions) {
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      const request = this.model === 'Session' ? currentTokenRequest() : undefined;
+      const readAhead = request && readAheads.get(request)?.sessions;
+      if (readAhead?.has(uid)) {
+        const session = readAhead.get(uid);
+        readAhead.delete(uid);
+        return session;
+      }
       return this.#one('uid = $2', uid);
     }
 
     async #one(where: string, value: string): Promise<AdapterPayload | undefined> {
+      // A lookup within a resume sees the resume's own writes of this model (resume-write-batch.ts).
+      await flushResumeWrites(this.model);
       const rows = await sql.query<ModelRow>(
         `select payload, consumed_at from idp_oidc_models
          where model = $1 and ${where} and (expires_at is null or expires_at > now()) limit 1`,
@@ -317,6 +419,7 @@ export function createAdapterClass(options: AdapterOptions) {
     }
 
     async consume(id: string): Promise<void> {
+      await flushResumeWrites();
       const text =
         'update idp_oidc_models set consumed_at = now() where model = $1 and id = $2 and consumed_at is null returning id';
       const params = [this.model, id];
@@ -331,9 +434,9 @@ export function createAdapterClass(options: AdapterOptions) {
         if (grantId) await grants.revokeGrant(grantId);
         logger.warn({ model: this.model, grantId }, 'concurrent reuse detected: grant revoked');
       };
-      // A rotated refresh token is consumed in the token request's one transaction (write-batch.ts).
+      // A refresh token or code is consumed in the token request's one transaction (write-batch.ts).
       if (
-        this.model === 'RefreshToken' &&
+        GRANT_BOUND.has(this.model) &&
         deferProtocolWrite({ text, params, mustReturnRow: { refused: reuse, description } })
       )
         return;
@@ -344,10 +447,14 @@ export function createAdapterClass(options: AdapterOptions) {
     }
 
     async destroy(id: string): Promise<void> {
-      await sql.query('delete from idp_oidc_models where model = $1 and id = $2', [this.model, id]);
+      const text = 'delete from idp_oidc_models where model = $1 and id = $2';
+      const params = [this.model, id];
+      if (await deferResumeWrite(this.model, id, { text, params })) return;
+      await sql.query(text, params);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      await flushResumeWrites();
       await sql.query('delete from idp_oidc_models where model = $1 and grant_id = $2', [
         this.model,
         grantId,

@@ -6,12 +6,14 @@ import { createAdapterClass, createGrantRevoker, type GrantRevoker, sweepExpired
 import { type Audit, attachProviderAudit, createAudit } from './audit.ts';
 import { clientMetadataFromConfig, seedDemoClients, syncConfigClients } from './clients.ts';
 import { DEV_KEY_ENCRYPTION_SECRET, type IdpConfig } from './config-schema.ts';
+import { cookieKeygrip } from './cookie-keygrip.ts';
 import { idpErrors } from './errors.ts';
 import { createIdpServer, type HttpHandler } from './idp-server.ts';
 import { jwtTokenMiddleware, markStructuredTokenRefusal } from './jwt-tokens.ts';
 import { createKeyManager, type KeyManager, type KeyRing, rotateKeys } from './keys.ts';
 import { logoutRevocationMiddleware } from './logout-revocation.ts';
 import { type AccountsPort, buildProvider, type ProviderPages } from './provider.ts';
+import { resumeWriteBatchMiddleware } from './resume-write-batch.ts';
 import { createRevocationPublisher, type RevocationPublisher } from './revocation-publisher.ts';
 import { registerTokenExchange } from './token-exchange.ts';
 import { tokenWriteBatchMiddleware } from './write-batch.ts';
@@ -180,9 +182,20 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
       pages: options.pages ?? defaultPages,
       interactionPath: `${new URL(issuer).pathname.replace(/\/$/, '')}/interaction`,
     });
+    // Cookie signatures as keygrip makes them, with the keys imported once (cookie-keygrip.ts).
+    p.keys = cookieKeygrip(cookieKeys(config.keyEncryptionSecret));
     // Outermost: commits the writes of a token request in one transaction (write-batch.ts).
     // (oidc-provider sees paths below the issuer; its token route is /token.)
     p.use(tokenWriteBatchMiddleware({ sql, logger, tokenPath: '/token' }));
+    // Commits the writes of an authorization resume (/auth/:uid) together (resume-write-batch.ts).
+    p.use(
+      resumeWriteBatchMiddleware({
+        sql,
+        logger,
+        resumePath: /^\/auth\/[^/]+$/,
+        renderError: (options.pages ?? defaultPages)?.renderError,
+      }),
+    );
     registerTokenExchange(p, {
       issuer,
       keys: () => keys.verifier(),

@@ -1,7 +1,9 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { coreErrors, type GatehouseError, readFields } from '@gatehouse/core';
+import { errors } from 'oidc-provider';
 import { accountServices } from './account-services.ts';
+import { saveIfPresent } from './adapter.ts';
 import { clientAddress, idpTrustedProxies, requestOrigin } from './client-address.ts';
 import { assertSameOrigin } from './csrf.ts';
 import { idpErrors } from './errors.ts';
@@ -10,6 +12,7 @@ import { renderConsentPage } from './pages/consent-page.ts';
 import type { RenderedPage } from './pages/layout.ts';
 import { renderLoginPage } from './pages/login-page.ts';
 import { renderMessagePage } from './pages/message-page.ts';
+import { type BatchedWrite, holdAuditWrites, storeAuditWrites } from './write-batch.ts';
 
 /**
  * The hosted login and consent pages of oidc-provider's interactions, at
@@ -34,8 +37,16 @@ interface InteractionLike {
   uid: string;
   prompt: { name: string; details: Record<string, unknown> };
   params: Record<string, unknown>;
-  session?: { accountId?: string } | undefined;
+  session?: { accountId?: string; uid?: string } | undefined;
   grantId?: string | undefined;
+}
+
+/** The parts of oidc-provider's Interaction model that storing a result uses. */
+interface StoredInteraction {
+  result?: unknown;
+  exp: number;
+  returnTo: string;
+  save(ttl: number): Promise<unknown>;
 }
 
 function sendPage(res: ServerResponse, status: number, page: RenderedPage): void {
@@ -49,8 +60,10 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
   const mount = `${new URL(issuer).pathname.replace(/\/$/, '')}/interaction`;
   const trusted = idpTrustedProxies(config.trustedProxies);
   const publicOrigins = [new URL(issuer).origin, ...config.allowedOrigins].map((o) => o.toLowerCase());
-  const csrfKey = Buffer.from(
-    hkdfSync('sha256', idp.config.keyEncryptionSecret, 'gatehouse-idp', 'interaction-csrf/v1', 32),
+  const csrfKey = createSecretKey(
+    Buffer.from(
+      hkdfSync('sha256', idp.config.keyEncryptionSecret, 'gatehouse-idp', 'interaction-csrf/v1', 32),
+    ),
   );
 
   const csrfFor = (uid: string) => createHmac('sha256', csrfKey).update(uid).digest('base64url');
@@ -160,19 +173,15 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     const clientId =
       typeof interaction.params['client_id'] === 'string' ? interaction.params['client_id'] : undefined;
     try {
-      const account = await accounts.authenticate(username, password, {
-        ip: clientAddress(req, trusted),
-        clientId,
-        via: 'interaction',
-      });
-      await idp.provider().interactionFinished(
-        req,
-        res,
-        { login: { accountId: account.id } },
-        {
-          mergeWithLastSubmission: false,
-        },
+      // The login's audit event is stored with the interaction's result, in one statement.
+      const { result: account, audit } = await holdAuditWrites(idp.sql, logger, () =>
+        accounts.verifyCredentials(username, password, {
+          ip: clientAddress(req, trusted),
+          clientId,
+          via: 'interaction',
+        }),
       );
+      await finishLogin(req, res, interaction, account.id, audit);
     } catch (err) {
       const e = err as GatehouseError;
       if (!['IDP_INVALID_CREDENTIALS', 'IDP_LOGIN_THROTTLED', 'IDP_LOGIN_LOCKED'].includes(e.code)) throw err;
@@ -180,6 +189,44 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
       for (const [name, value] of Object.entries(e.headers ?? {})) res.setHeader(name, value);
       sendPage(res, e.status, page);
     }
+  }
+
+  /**
+   * Store the login on the interaction and send the browser on (oidc-provider's
+   * `interactionFinished` with `mergeWithLastSubmission: false`), without reading the interaction a
+   * second time: it is only updated while it exists (`saveIfPresent`), so one that a resume consumed
+   * while the password was checked (a double-submitted form) fails the post as that second read did,
+   * and is not re-created. An interaction bound to an existing session goes through
+   * `interactionFinished`, which checks the session again. `audit` (the login's events, held back)
+   * is stored in the same statement as the result, or before `interactionFinished`.
+   */
+  async function finishLogin(
+    req: IncomingMessage,
+    res: ServerResponse,
+    interaction: InteractionLike,
+    accountId: string,
+    audit: BatchedWrite[],
+  ): Promise<void> {
+    if (interaction.session?.uid) {
+      await storeAuditWrites(idp.sql, logger, audit);
+      await idp
+        .provider()
+        .interactionFinished(req, res, { login: { accountId } }, { mergeWithLastSubmission: false });
+      return;
+    }
+    const model = interaction as InteractionLike & StoredInteraction;
+    model.result = { login: { accountId } };
+    const stored = await saveIfPresent(
+      idp.sql,
+      logger,
+      () => model.save(model.exp - Math.floor(Date.now() / 1000)),
+      audit,
+    );
+    if (!stored) throw new errors.SessionNotFound('interaction session not found');
+    res.statusCode = 303;
+    res.setHeader('Location', model.returnTo);
+    res.setHeader('Content-Length', '0');
+    res.end();
   }
 
   async function confirm(req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {

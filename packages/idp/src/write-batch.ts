@@ -6,12 +6,13 @@ import { groupWhileBusy } from './group-while-busy.ts';
 /**
  * One database transaction per token request. A refresh used to commit three times (consume the old
  * refresh token, store the rotated one, record the new JWT access token) plus the audit event, and
- * each commit waits for the disk. Within a token request those writes are collected here and
+ * a code redemption twice (consume the code, record the JWT access token); each commit waits for
+ * the disk. Within a token request those writes are collected here and
  * committed together, after oidc-provider has built the answer and before the answer leaves.
  *
  * What stays the same:
- * - Single use: the consume is still a conditional UPDATE (`consumed_at is null`), now the first
- *   statement of the transaction. When another request consumed the token first, the transaction is
+ * - Single use: the consume (refresh token or code) is still a conditional UPDATE (`consumed_at is
+ *   null`), now the first statement of the transaction. When another request consumed the token first, the transaction is
  *   rolled back (the rotated token and the JWT record are never stored), the grant is revoked, and
  *   the answer becomes `invalid_grant` — as when the conditional UPDATE ran on its own.
  * - A write that requires its grant (rotated refresh token, JWT record) still refuses when the grant
@@ -22,8 +23,9 @@ import { groupWhileBusy } from './group-while-busy.ts';
  * Error answers commit no protocol write (oidc-provider refused the request), only audit events.
  * Requests with audit events only (client credentials, error answers) share statements: group
  * commit, see `recordAuditGrouped`; each still answers after its events are stored.
- * Only the token endpoint batches; every other request writes as before (hand-rolled because
- * oidc-provider's adapter port has no notion of a request or a transaction).
+ * Besides the token endpoint only the authorization resume batches (resume-write-batch.ts); every
+ * other request writes as before (hand-rolled because oidc-provider's adapter port has no notion of
+ * a request or a transaction).
  */
 
 export interface BatchedWrite {
@@ -41,6 +43,8 @@ export interface BatchedWrite {
 interface Batch {
   protocol: BatchedWrite[];
   audit: BatchedWrite[];
+  /** Only audit events are held back (`holdAuditWrites`): not a token request. */
+  auditOnly?: boolean;
 }
 
 const storage = new AsyncLocalStorage<Batch>();
@@ -50,13 +54,14 @@ const storage = new AsyncLocalStorage<Batch>();
  * undefined outside one: adapter.ts keys what it read ahead within a request by it.
  */
 export function currentTokenRequest(): object | undefined {
-  return storage.getStore();
+  const batch = storage.getStore();
+  return batch?.auditOnly ? undefined : batch;
 }
 
 /** Queue a protocol write when inside a batched request; false when the caller must write itself. */
 export function deferProtocolWrite(write: BatchedWrite): boolean {
   const batch = storage.getStore();
-  if (!batch) return false;
+  if (!batch || batch.auditOnly) return false;
   batch.protocol.push(write);
   return true;
 }
@@ -92,47 +97,79 @@ class Refused extends Error {
   }
 }
 
+/**
+ * Every write as one statement (data-modifying CTEs), so one round trip, one plan and one commit. A
+ * write that must return a row and returns none makes the final select divide by zero, which fails
+ * the whole statement: nothing is stored ('refused'; the caller finds out which write refused).
+ */
+export async function commitAsOneStatement(sql: Sql, writes: BatchedWrite[]): Promise<'ok' | 'refused'> {
+  const guards = writes.flatMap((w, i) => (w.mustReturnRow ? [`(select count(*) from w${i})`] : []));
+  const check = guards.length === 0 ? '1' : `1 / least(${guards.join(', ')}, 1)`;
+  const statement = asOneStatement(writes, `${check} as ok`);
+  try {
+    await sql.query(statement.text, statement.params);
+    return 'ok';
+  } catch (err) {
+    if (isDivisionByZero(err)) return 'refused';
+    throw err;
+  }
+}
+
+/**
+ * The writes as data-modifying CTEs `w0`, `w1`, … of one statement that ends with `select <select>`
+ * (which may read what they return).
+ */
+export function asOneStatement(writes: BatchedWrite[], select: string): { text: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const ctes: string[] = [];
+  for (const [i, w] of writes.entries()) {
+    const offset = params.length;
+    params.push(...w.params);
+    // Every batched statement names its parameters $1..$n only (no `$` in literals).
+    ctes.push(`w${i} as (${w.text.replace(/\$(\d+)/g, (_m, n: string) => `$${Number(n) + offset}`)})`);
+  }
+  return { text: `with ${ctes.join(',\n')} select ${select}`, params };
+}
+
+/** Audit inserts on their own, each in its own statement: a failure is logged, never thrown. */
+export async function storeAuditWrites(sql: Sql, logger: Logger, writes: BatchedWrite[]): Promise<void> {
+  for (const w of writes) {
+    try {
+      await sql.query(w.text, w.params);
+    } catch (err) {
+      logger.error({ err }, 'audit event not stored');
+    }
+  }
+}
+
+/**
+ * Run `fn` (a password check) holding back the audit events it records (audit.ts defers them here),
+ * for the caller to store with its own next write in one statement (the login form: with the
+ * interaction's result). When `fn` throws, its events are stored before the error goes on, as they
+ * were before. The caller must store the events it gets (`storeAuditWrites` at the latest) before it
+ * answers.
+ */
+export async function holdAuditWrites<T>(
+  sql: Sql,
+  logger: Logger,
+  fn: () => Promise<T>,
+): Promise<{ result: T; audit: BatchedWrite[] }> {
+  const batch: Batch = { protocol: [], audit: [], auditOnly: true };
+  try {
+    const result = await storage.run(batch, fn);
+    return { result, audit: batch.audit };
+  } catch (err) {
+    await storeAuditWrites(sql, logger, batch.audit);
+    throw err;
+  }
+}
+
 /** Koa middleware to `provider.use()`: batches the writes of requests to `tokenPath`. */
 export function tokenWriteBatchMiddleware(options: { sql: Sql; logger: Logger; tokenPath: string }) {
   const { sql, logger } = options;
 
   /** Audit inserts on their own, outside the transaction: a failure is logged, never answered. */
-  async function recordAudit(writes: BatchedWrite[]): Promise<void> {
-    for (const w of writes) {
-      try {
-        await sql.query(w.text, w.params);
-      } catch (err) {
-        logger.error({ err }, 'audit event not stored');
-      }
-    }
-  }
-
-  /**
-   * The fast path: every write of the request as one statement (data-modifying CTEs), so one round
-   * trip, one plan and one commit. A write that must return a row and returns none makes the final
-   * select divide by zero, which fails the whole statement: nothing is stored. The slow path then
-   * finds out which write refused (`commit`).
-   */
-  async function commitAsOneStatement(writes: BatchedWrite[]): Promise<'ok' | 'refused'> {
-    const params: unknown[] = [];
-    const ctes: string[] = [];
-    const guards: string[] = [];
-    for (const [i, w] of writes.entries()) {
-      const offset = params.length;
-      params.push(...w.params);
-      // Every batched statement names its parameters $1..$n only (no `$` in literals).
-      ctes.push(`w${i} as (${w.text.replace(/\$(\d+)/g, (_m, n: string) => `$${Number(n) + offset}`)})`);
-      if (w.mustReturnRow) guards.push(`(select count(*) from w${i})`);
-    }
-    const check = guards.length === 0 ? '1' : `1 / least(${guards.join(', ')}, 1)`;
-    try {
-      await sql.query(`with ${ctes.join(',\n')} select ${check} as ok`, params);
-      return 'ok';
-    } catch (err) {
-      if (isDivisionByZero(err)) return 'refused';
-      throw err;
-    }
-  }
+  const recordAudit = (writes: BatchedWrite[]) => storeAuditWrites(sql, logger, writes);
 
   /**
    * Group commit of the audit events of token requests without protocol writes (client credentials,
@@ -154,7 +191,7 @@ export function tokenWriteBatchMiddleware(options: { sql: Sql; logger: Logger; t
           const statement = combine(writes.map((w) => w.params));
           await sql.query(statement.text, statement.params);
         } else {
-          await commitAsOneStatement(writes);
+          await commitAsOneStatement(sql, writes);
         }
       } catch (err) {
         logger.error({ err, requests: group.length }, 'grouped audit events failed; storing each on its own');
@@ -197,7 +234,7 @@ export function tokenWriteBatchMiddleware(options: { sql: Sql; logger: Logger; t
     try {
       let outcome: 'ok' | 'refused' | 'failed';
       try {
-        outcome = await commitAsOneStatement([...batch.protocol, ...batch.audit]);
+        outcome = await commitAsOneStatement(sql, [...batch.protocol, ...batch.audit]);
       } catch (err) {
         // An audit insert must not fail a token request: the protocol writes alone, then the events.
         if (batch.audit.length === 0) throw err;

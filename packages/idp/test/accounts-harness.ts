@@ -38,11 +38,13 @@ export async function startAccountsIdp(
     db?: 'pglite' | 'postgres';
     accounts?: Record<string, unknown>;
     idp?: Record<string, unknown>;
+    /** Wrap the SQL layer the identity provider and the account store use (counting, faults). */
+    wrapSql?: (sql: Sql) => Sql;
   } = {},
 ): Promise<AccountsIdp> {
   const testSql: TestSql = await openTestSql(options.db ?? 'pglite', { migrations: [idpMigrations] });
   const testState: TestState = await openTestState('memory');
-  const { sql } = testSql;
+  const sql = options.wrapSql ? options.wrapSql(testSql.sql) : testSql.sql;
   const { state } = testState;
   const config = resolveAccountsConfig(options.accounts ?? {});
   const accounts = createAccounts(sql, { config, state, audit: createAudit(sql) });
