@@ -51,6 +51,13 @@ export interface AttemptOptions {
   streamBody: boolean;
 }
 
+/**
+ * Largest body sent as a string in one write with the header. The string costs two copies of the
+ * body (to a string, then joined to the header), which a small body pays back in the write path it
+ * saves; measured with the bench's 11-byte body only, so the limit stays low.
+ */
+const ONE_WRITE_MAX = 4096;
+
 // A connect timeout is not among them: nothing was sent, so it is "unavailable" and may be retried elsewhere.
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 const PROTOCOL_CODES = new Set(['HPE_INVALID_CONSTANT', 'UND_ERR_RESPONSE_STATUS_CODE', 'UND_ERR_INFO']);
@@ -91,6 +98,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | undefined;
   #timer: NodeJS.Timeout | undefined;
   #status = 0;
+  /** The upstream's Content-Length, or -1 when it sent none. */
+  #length = -1;
+  /** The client's answer was ended with the body's only chunk (see onResponseData). */
+  #ended = false;
   #started = false;
   #done = false;
   #abortReason: Error | undefined;
@@ -129,6 +140,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     clearTimeout(this.#timer);
     this.#started = true;
     this.#status = statusCode;
+    const length = headers['content-length'];
+    if (typeof length === 'string') this.#length = Number(length);
     const out = endToEndHeaders(headers);
     const extra = this.#responseHeaders;
     if (extra !== undefined) for (const name in extra) if (out[name] === undefined) out[name] = extra[name];
@@ -136,16 +149,26 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#done) return;
-    if (!this.#res.write(chunk)) {
+    if (this.#done || this.#ended) return;
+    const res = this.#res;
+    if (chunk.length === this.#length && chunk.length <= ONE_WRITE_MAX) {
+      // The whole body in one chunk: as a latin1 string (the same bytes), node:http appends it to
+      // the header string and sends both with one write from `end`, instead of corking the socket
+      // until the next tick and then a writev of two buffers. The system call costs the same; the
+      // JavaScript around it (cork, tick, write requests, buffer list) is what this saves.
+      this.#ended = true;
+      res.end(chunk.toString('latin1'), 'latin1');
+      return;
+    }
+    if (!res.write(chunk)) {
       controller.pause();
-      this.#res.once('drain', () => controller.resume());
+      res.once('drain', () => controller.resume());
     }
   }
 
   onResponseEnd(): void {
     if (this.#done) return;
-    this.#res.end();
+    if (!this.#ended) this.#res.end();
     this.#finish({ kind: 'response', status: this.#status, broken: false });
   }
 
