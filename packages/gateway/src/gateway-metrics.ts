@@ -9,6 +9,38 @@ export interface GatewayMetrics {
   limitRejected(route: string, limit: 'rate' | 'inflight'): void;
 }
 
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** One label set's values inside a prom-client 15 Histogram (its `hashMap` entries). */
+interface HistogramSeries {
+  labels: object;
+  bucketValues: Record<number, number>;
+  sum: number;
+  count: number;
+}
+
+/**
+ * The series prom-client keeps for `labels` (the very object it was given), or undefined when its
+ * table is not shaped as expected: the caller then keeps calling `observe`, slower but right.
+ */
+function seriesOf(histogram: Histogram<'route'>, labels: object): HistogramSeries | undefined {
+  const table = (histogram as unknown as { hashMap?: Record<string, Partial<HistogramSeries>> }).hashMap;
+  if (table === undefined) return undefined;
+  for (const key in table) {
+    const s = table[key]!;
+    if (
+      s.labels === labels &&
+      typeof s.sum === 'number' &&
+      typeof s.count === 'number' &&
+      typeof s.bucketValues === 'object' &&
+      DURATION_BUCKETS.every((b) => typeof s.bucketValues![b] === 'number')
+    ) {
+      return s as HistogramSeries;
+    }
+  }
+  return undefined;
+}
+
 /** Requests of one route, method and status not yet handed to prom-client. */
 interface PendingCount {
   labels: { route: string; method: string; status: string };
@@ -48,11 +80,21 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
     name: 'gatehouse_gateway_request_duration_seconds',
     help: 'Time from request to response end, by route',
     labelNames: ['route'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    buckets: DURATION_BUCKETS,
     registers: [registry],
   });
-  // One label object per route, built once.
-  const routeLabels = new Map<string, { route: string }>();
+  // Durations go to prom-client once per route: its first observation creates the route's series,
+  // which is then updated in place as prom-client's own `observe` does (sum, count, the first
+  // bucket whose bound is not below the value), without validating and hashing the labels on every
+  // request. A reset empties prom-client's table, so the series are looked up again afterwards.
+  const routeSeries = new Map<string, HistogramSeries>();
+  // False once prom-client's table is not what seriesOf expects: plain `observe` from then on.
+  let inPlace = true;
+  const resetDuration = duration.reset.bind(duration);
+  duration.reset = () => {
+    routeSeries.clear();
+    resetDuration();
+  };
   const authFailures = new Counter({
     name: 'gatehouse_gateway_auth_failures_total',
     help: 'Requests refused by authentication or authorization, by error code',
@@ -82,12 +124,26 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
         seen.push(p);
       }
       p.count++;
-      let labels = routeLabels.get(route);
-      if (labels === undefined) {
-        labels = { route };
-        routeLabels.set(route, labels);
+      const series = routeSeries.get(route);
+      if (series === undefined || !Number.isFinite(seconds)) {
+        // prom-client refuses a value that is not a finite number, as it always did.
+        const labels = { route };
+        duration.observe(labels, seconds);
+        if (!inPlace) return;
+        const created = seriesOf(duration, labels);
+        if (created === undefined) inPlace = false;
+        else routeSeries.set(route, created);
+        return;
       }
-      duration.observe(labels, seconds);
+      series.sum += seconds;
+      series.count += 1;
+      for (let i = 0; i < DURATION_BUCKETS.length; i++) {
+        const bound = DURATION_BUCKETS[i]!;
+        if (seconds <= bound) {
+          series.bucketValues[bound]! += 1;
+          break;
+        }
+      }
     },
     authFailure(reason) {
       authFailures.inc({ reason });

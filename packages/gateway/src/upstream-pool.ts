@@ -57,7 +57,13 @@ interface Replica extends Probed {
   healthy: boolean;
   okStreak: number;
   failStreak: number;
-  readonly results: Map<string, { inc(): void }>;
+  /** Attempts of this replica by result, not yet handed to prom-client (see upstreamMetrics). */
+  readonly results: Map<Result, PendingCount>;
+}
+
+interface PendingCount {
+  readonly labels: { route: string; upstream: string; result: Result };
+  count: number;
 }
 
 type Result =
@@ -169,12 +175,13 @@ export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolD
   }
 
   const count = (r: Replica, result: Result): void => {
-    let child = r.results.get(result);
-    if (!child) {
-      child = metrics.requests.labels({ route: route.id, upstream: r.url, result });
-      r.results.set(result, child);
+    let p = r.results.get(result);
+    if (!p) {
+      p = { labels: { route: route.id, upstream: r.url, result }, count: 0 };
+      r.results.set(result, p);
+      metrics.pending.add(p);
     }
-    child.inc();
+    p.count++;
   };
 
   const replicaFailed = (r: Replica): void => {
@@ -278,6 +285,9 @@ export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolD
     },
     async close() {
       checker?.stop();
+      // What this pool counted stays in the counter; its entries leave the registry's pending set.
+      metrics.flush();
+      for (const r of replicas) for (const p of r.results.values()) metrics.pending.delete(p);
       await Promise.all(
         replicas.map(async (r) => {
           // Let in-flight requests finish, but do not hang shutdown on a stuck upstream.
@@ -294,26 +304,58 @@ export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolD
 
 interface UpstreamMetrics {
   requests: Counter<'route' | 'upstream' | 'result'>;
+  /** Counts of every pool of this registry, handed to `requests` whenever it is read. */
+  pending: Set<PendingCount>;
+  flush(): void;
   retries: Counter<'route'>;
   ejections: Counter<'route' | 'upstream'>;
   available: Gauge<'route' | 'upstream'>;
 }
 
+/** Attempt counts not yet in the counter, per registry: every pool of a registry shares its counter. */
+const pendingByRegistry = new WeakMap<Registry, Set<PendingCount>>();
+
 /** One set of metrics per registry, shared by every route's pool (pools come and go on reload). */
 function upstreamMetrics(registry: Registry): UpstreamMetrics {
   const get = <M>(name: string, make: () => M): M =>
     (registry.getSingleMetric(name) as M | undefined) ?? make();
+  let pending = pendingByRegistry.get(registry);
+  if (pending === undefined) {
+    pending = new Set();
+    pendingByRegistry.set(registry, pending);
+  }
+  const waiting = pending;
+  // Attempts are counted in the pool and handed to prom-client when the counter is read (its
+  // `collect` hook runs on every read), as gateway-metrics.ts does for requests: per attempt an
+  // increment instead of prom-client validating the labels and building their hash string. In the
+  // order first counted, so that the series come out in the order they would have.
+  const flush = (requests: Counter<'route' | 'upstream' | 'result'>): void => {
+    for (const p of waiting) {
+      if (p.count === 0) continue;
+      requests.inc(p.labels, p.count);
+      p.count = 0;
+    }
+  };
+  const requests = get('gatehouse_gateway_upstream_requests_total', () => {
+    const counter: Counter<'route' | 'upstream' | 'result'> = new Counter({
+      name: 'gatehouse_gateway_upstream_requests_total',
+      help: 'Attempts sent to upstream replicas, by result',
+      labelNames: ['route', 'upstream', 'result'],
+      registers: [registry],
+      collect: () => flush(counter),
+    });
+    // A reset drops what was counted, including what was not handed over yet.
+    const reset = counter.reset.bind(counter);
+    counter.reset = () => {
+      for (const p of waiting) p.count = 0;
+      reset();
+    };
+    return counter;
+  });
   return {
-    requests: get(
-      'gatehouse_gateway_upstream_requests_total',
-      () =>
-        new Counter({
-          name: 'gatehouse_gateway_upstream_requests_total',
-          help: 'Attempts sent to upstream replicas, by result',
-          labelNames: ['route', 'upstream', 'result'],
-          registers: [registry],
-        }),
-    ),
+    requests,
+    pending: waiting,
+    flush: () => flush(requests),
     retries: get(
       'gatehouse_gateway_upstream_retries_total',
       () =>
