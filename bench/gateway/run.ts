@@ -3,6 +3,8 @@
  *
  *   ./node_modules/.bin/node bench/gateway/run.ts [--duration 5] [--connections 50] [--threads 1] [--rounds 1] [--only a,b]
  *     [--baseline DIR]   also run gw-open-base and gw-es256-base on another copy of packages/gateway/src
+ *     [--pairs N [--pair a,b]]   instead of the table: a and b (default gw-es256,fwd-auth) back to back
+ *                        N times in ABBA order, both kept running, each pair's CPU ratio and p99s
  *
  * Cases (see README.md for what each measures and the figures it printed):
  *   upstream        wrk → upstream (nginx `return 200`, so the upstream is never the bottleneck)
@@ -33,11 +35,15 @@ const args = benchArgs(import.meta.url, {
   rounds: { type: 'string', default: '1' },
   /** A copy of packages/gateway/src (inside the repository, for module resolution) to compare with. */
   baseline: { type: 'string' },
+  /** Measure two cases back to back N times instead of the table (see runPairs). */
+  pairs: { type: 'string', default: '0' },
+  pair: { type: 'string', default: 'gw-es256,fwd-auth' },
 });
 const DURATION = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
 const THREADS = Number(args.threads);
 const ROUNDS = Number(args.rounds);
+const PAIRS = Number(args.pairs);
 const only = args.only ? new Set(args.only.split(',')) : undefined;
 
 for (const tool of ['wrk', 'nginx']) {
@@ -170,9 +176,12 @@ async function expectStatus(url: string, headers: Record<string, string>, status
 const { token, publicJwk } = await benchToken();
 const auth = { authorization: `Bearer ${token}` };
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
-const [upstreamPort, nginxProxyPort, fwdPort, verifierPort, gatewayPort] = (await Promise.all(
-  Array.from({ length: 5 }, freePort),
-)) as [number, number, number, number, number];
+const [upstreamPort, nginxProxyPort, fwdPort, verifierPort] = (await Promise.all(
+  Array.from({ length: 4 }, freePort),
+)) as [number, number, number, number];
+// One port per case that runs its own server, so that --pairs can keep two of them running.
+const serverPorts = await Promise.all(Array.from({ length: 7 }, freePort));
+const serverPort = (i: number) => serverPorts[i]!;
 const upstream = `http://127.0.0.1:${upstreamPort}`;
 
 const nginx = startNginx(
@@ -231,18 +240,18 @@ interface Case {
 }
 
 const gateway =
-  (workers: number, authOn: boolean, accessLog = false, module?: string) =>
+  (port: number, workers: number, authOn: boolean, accessLog = false, module?: string) =>
   async () => {
     const child = start('./serve-gateway.ts', {
       ...(module ? { BENCH_GATEWAY_MODULE: module } : {}),
-      BENCH_PORT: String(gatewayPort),
+      BENCH_PORT: String(port),
       BENCH_UPSTREAM: upstream,
       BENCH_JWK: JSON.stringify(publicJwk),
       BENCH_AUTH: authOn ? 'on' : 'off',
       BENCH_WORKERS: String(workers),
       BENCH_LOG_LEVEL: accessLog ? 'info' : 'warn',
     });
-    await waitForPort(gatewayPort);
+    await waitForPort(port);
     return [child];
   };
 
@@ -256,13 +265,13 @@ const verifier = (workers: number) => async () => {
   return [child];
 };
 
-const poolOnly = async () => {
-  const child = start('./serve-pool.ts', { BENCH_PORT: String(gatewayPort), BENCH_UPSTREAM: upstream });
-  await waitForPort(gatewayPort);
+const poolOnly = (port: number) => async () => {
+  const child = start('./serve-pool.ts', { BENCH_PORT: String(port), BENCH_UPSTREAM: upstream });
+  await waitForPort(port);
   return [child];
 };
 
-const gw = `http://127.0.0.1:${gatewayPort}/products`;
+const gw = (i: number) => `http://127.0.0.1:${serverPort(i)}/products`;
 const baselineModule = args.baseline ? resolve(args.baseline, 'index.ts') : undefined;
 const cases: Case[] = [
   { id: 'upstream', label: 'upstream directly', url: `${upstream}/products`, headers: {} },
@@ -275,17 +284,23 @@ const cases: Case[] = [
   {
     id: 'pool-only',
     label: 'upstream pool alone, no pipeline (1 process)',
-    url: gw,
+    url: gw(0),
     headers: {},
-    setUp: poolOnly,
+    setUp: poolOnly(serverPort(0)),
   },
-  { id: 'gw-open', label: 'gateway, auth off (1 process)', url: gw, headers: {}, setUp: gateway(1, false) },
+  {
+    id: 'gw-open',
+    label: 'gateway, auth off (1 process)',
+    url: gw(1),
+    headers: {},
+    setUp: gateway(serverPort(1), 1, false),
+  },
   {
     id: 'gw-es256',
     label: 'gateway, ES256 token (1 process)',
-    url: gw,
+    url: gw(2),
     headers: auth,
-    setUp: gateway(1, true),
+    setUp: gateway(serverPort(2), 1, true),
     refusedWithout: true,
   },
   ...(args.baseline
@@ -293,16 +308,16 @@ const cases: Case[] = [
         {
           id: 'gw-open-base',
           label: 'baseline gateway, auth off (1 process)',
-          url: gw,
+          url: gw(3),
           headers: {},
-          setUp: gateway(1, false, false, baselineModule),
+          setUp: gateway(serverPort(3), 1, false, false, baselineModule),
         },
         {
           id: 'gw-es256-base',
           label: 'baseline gateway, ES256 token (1 process)',
-          url: gw,
+          url: gw(4),
           headers: auth,
-          setUp: gateway(1, true, false, baselineModule),
+          setUp: gateway(serverPort(4), 1, true, false, baselineModule),
           refusedWithout: true,
         },
       ]
@@ -310,17 +325,17 @@ const cases: Case[] = [
   {
     id: 'gw-es256-log',
     label: 'gateway, ES256 token, JSON access log (1 process)',
-    url: gw,
+    url: gw(5),
     headers: auth,
-    setUp: gateway(1, true, true),
+    setUp: gateway(serverPort(5), 1, true, true),
     refusedWithout: true,
   },
   {
     id: 'gw-es256-x2',
     label: 'gateway, ES256 token (2 reusePort workers)',
-    url: gw,
+    url: gw(6),
     headers: auth,
-    setUp: gateway(2, true),
+    setUp: gateway(serverPort(6), 2, true),
     refusedWithout: true,
   },
   {
@@ -341,9 +356,122 @@ const cases: Case[] = [
   },
 ];
 
+/**
+ * Checks the case answers as claimed, warms it up for a second (JIT, connection pools, token
+ * cache), then measures it with wrk and reads the CPU of nginx and of `started` around it.
+ */
+async function measure(c: Case, started: ChildProcess[]): Promise<WrkResult> {
+  await expectStatus(c.url, c.headers, 200, c.label);
+  if (c.refusedWithout) await expectStatus(c.url, {}, 401, `${c.label} without a token`);
+  const headerArgs = Object.entries(c.headers).map(([k, v]) => `${k}: ${v}`);
+  wrk(c.url, 1, headerArgs);
+  const underTest = [nginx.pid!, ...started.map((child) => child.pid!)];
+  const cpuBefore = cpuTicks(underTest);
+  const r = wrk(c.url, DURATION, headerArgs);
+  r.cpuUsPerRequest = ((cpuTicks(underTest) - cpuBefore) * 10_000) / r.requests;
+  return r;
+}
+
 const loadBefore = loadavg()
   .map((l) => l.toFixed(2))
   .join(' ');
+const pad = (s: string, n: number) => s.padEnd(n);
+const padL = (s: string, n: number) => s.padStart(n);
+
+if (PAIRS > 0) {
+  await runPairs();
+  process.exit(0);
+}
+
+/**
+ * --pairs N: the two cases of --pair, both started once and kept running, measured back to back N
+ * times. Pair i runs a then b when i is odd, b then a when even (ABBA: a drift over the run
+ * touches both cases alike), each measurement after its own warm-up. Every pair is printed, and
+ * the summary is over all of them: the median and the spread of CPU(b) ÷ CPU(a), i.e. how many
+ * more requests per core a serves, and each case's p99.
+ */
+async function runPairs(): Promise<void> {
+  const ids = args.pair.split(',');
+  const pair = ids.map((id) => cases.find((c) => c.id === id));
+  const [a, b] = pair;
+  // fwd-auth and fwd-auth-x2 share the verifier's port: they cannot run side by side.
+  if (pair.length !== 2 || !a || !b || a.id === b.id || (a.url === b.url && a.setUp && b.setUp)) {
+    throw new Error(
+      `--pair wants two cases that can run side by side, of: ${cases.map((c) => c.id).join(', ')}`,
+    );
+  }
+  const started = new Map<string, ChildProcess[]>();
+  const rows: { order: string; a: WrkResult; b: WrkResult }[] = [];
+  try {
+    for (const c of [a, b]) started.set(c.id, (await c.setUp?.()) ?? []);
+    for (let i = 1; i <= PAIRS; i++) {
+      const aFirst = i % 2 === 1;
+      const got = new Map<string, WrkResult>();
+      for (const c of aFirst ? [a, b] : [b, a]) got.set(c.id, await measure(c, started.get(c.id)!));
+      const row = { order: aFirst ? 'ab' : 'ba', a: got.get(a.id)!, b: got.get(b.id)! };
+      rows.push(row);
+      process.stderr.write(
+        `pair ${i} (${row.order}): ${a.id} ${row.a.cpuUsPerRequest.toFixed(1)} µs, ${b.id} ${row.b.cpuUsPerRequest.toFixed(1)} µs CPU/request\n`,
+      );
+    }
+  } finally {
+    for (const list of started.values()) for (const child of list) await stop(child);
+    await stop(nginx);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const loadAfter = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  const errorsOf = (r: WrkResult) =>
+    [r.non2xx ? `non-2xx: ${r.statuses}` : '', r.socketErrors !== 'none' ? r.socketErrors : '']
+      .filter(Boolean)
+      .join('; ');
+  const sorted = (xs: number[]) => xs.toSorted((x, y) => x - y);
+  /** The middle value (the mean of the two middle ones for an even count). */
+  const mid = (xs: number[]) => {
+    const s = sorted(xs);
+    const h = Math.floor(s.length / 2);
+    return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+  };
+  console.log(
+    `\n${a.id} and ${b.id} back to back, ${PAIRS} pair(s) in ABBA order: wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s after 1 s of warm-up each, on loopback, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average before: ${loadBefore}, after: ${loadAfter}`,
+  );
+  console.log(
+    'CPU µs/req: user+system CPU of nginx and the Node processes of the case (not wrk) per request\n',
+  );
+  const w = [6, 7, Math.max(14, a.id.length + 6), Math.max(14, b.id.length + 6), 10, 10, 10];
+  console.log(
+    `${pad('pair', w[0]!)}${pad('order', w[1]!)}${padL(`${a.id} µs`, w[2]!)}${padL(`${b.id} µs`, w[3]!)}${padL('b ÷ a', w[4]!)}${padL('p99 a ms', w[5]!)}${padL('p99 b ms', w[6]!)}  errors`,
+  );
+  rows.forEach((r, i) => {
+    const errors = [errorsOf(r.a) && `a: ${errorsOf(r.a)}`, errorsOf(r.b) && `b: ${errorsOf(r.b)}`]
+      .filter(Boolean)
+      .join('; ');
+    console.log(
+      `${pad(String(i + 1), w[0]!)}${pad(r.order, w[1]!)}${padL(r.a.cpuUsPerRequest.toFixed(1), w[2]!)}${padL(r.b.cpuUsPerRequest.toFixed(1), w[3]!)}${padL(`${(r.b.cpuUsPerRequest / r.a.cpuUsPerRequest).toFixed(2)}×`, w[4]!)}${padL(r.a.p99.toFixed(2), w[5]!)}${padL(r.b.p99.toFixed(2), w[6]!)}  ${errors || '-'}`,
+    );
+  });
+  const ratios = sorted(rows.map((r) => r.b.cpuUsPerRequest / r.a.cpuUsPerRequest));
+  const q = (p: number) => ratios[Math.round(p * (ratios.length - 1))]!;
+  const x = (n: number) => `${n.toFixed(2)}×`;
+  console.log(
+    `\nrequests per core, ${a.id} ÷ ${b.id} (CPU of ${b.id} ÷ CPU of ${a.id}, per pair): median ${x(mid(ratios))}, min ${x(ratios[0]!)}, max ${x(ratios.at(-1)!)}, quartiles ${x(q(0.25))}–${x(q(0.75))}${b.id === 'fwd-auth' ? `; at least 2× in ${ratios.filter((r) => r >= 2).length} of ${ratios.length} pairs` : ''}`,
+  );
+  console.log(
+    `CPU µs/req, median: ${a.id} ${mid(rows.map((r) => r.a.cpuUsPerRequest)).toFixed(1)}, ${b.id} ${mid(rows.map((r) => r.b.cpuUsPerRequest)).toFixed(1)}`,
+  );
+  console.log(
+    `p99 ms, median: ${a.id} ${mid(rows.map((r) => r.a.p99)).toFixed(2)}, ${b.id} ${mid(rows.map((r) => r.b.p99)).toFixed(2)}; ${a.id} lower in ${rows.filter((r) => r.a.p99 < r.b.p99).length} of ${rows.length} pairs`,
+  );
+  const failed = rows.flatMap((r) => [r.a, r.b]).filter((r) => errorsOf(r) !== '').length;
+  console.log(
+    `errors: ${failed === 0 ? `none in ${rows.length * 2} measurements` : `${failed} of ${rows.length * 2} measurements had errors (listed above)`}`,
+  );
+  console.log(
+    `\nreproduce: ./node_modules/.bin/node bench/gateway/run.ts --duration ${DURATION} --connections ${CONNECTIONS} --threads ${THREADS} --pairs ${PAIRS} --pair ${args.pair}${args.baseline ? ` --baseline ${args.baseline}` : ''}`,
+  );
+}
+
 // Rounds interleave the cases, so a burst of outside load hits all of them alike; each case
 // reports its median round by requests per second.
 const rounds = new Map<string, WrkResult[]>();
@@ -353,14 +481,7 @@ try {
       if (only && !only.has(c.id)) continue;
       const started = (await c.setUp?.()) ?? [];
       try {
-        await expectStatus(c.url, c.headers, 200, c.label);
-        if (c.refusedWithout) await expectStatus(c.url, {}, 401, `${c.label} without a token`);
-        const headerArgs = Object.entries(c.headers).map(([k, v]) => `${k}: ${v}`);
-        wrk(c.url, 1, headerArgs); // warm-up: JIT, connection pools, token cache
-        const underTest = [nginx.pid!, ...started.map((child) => child.pid!)];
-        const cpuBefore = cpuTicks(underTest);
-        const r = wrk(c.url, DURATION, headerArgs);
-        r.cpuUsPerRequest = ((cpuTicks(underTest) - cpuBefore) * 10_000) / r.requests;
+        const r = await measure(c, started);
         rounds.set(c.id, [...(rounds.get(c.id) ?? []), r]);
         process.stderr.write(
           `round ${round}: ${c.label}: ${r.rps.toFixed(0)} req/s, ${r.cpuUsPerRequest.toFixed(0)} µs CPU/request\n`,
@@ -405,8 +526,6 @@ const ratio = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined && Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '—';
 /** 1 − r as a percentage: the share of requests per core lost to what the ratio measures. */
 const pctOf = (r: number | undefined) => (r === undefined ? '—' : `${((1 - r) * 100).toFixed(1)}%`);
-const pad = (s: string, n: number) => s.padEnd(n);
-const padL = (s: string, n: number) => s.padStart(n);
 
 console.log(
   `\nwrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s, median of ${ROUNDS} round(s), on loopback, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average before: ${loadBefore}`,
