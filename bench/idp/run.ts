@@ -32,6 +32,7 @@ import {
   machineCpuTicks,
   postgresBackendsOf,
   processCpuSeconds,
+  processCpuSplitSeconds,
   threadCpuSeconds,
 } from '../process-cpu.ts';
 
@@ -80,6 +81,8 @@ interface Result {
 /** CPU of the idp, its PostgreSQL backends, all PostgreSQL processes and the machine over a window. */
 interface CpuWindow {
   idp: number;
+  /** Of `idp`, the kernel's part (system time: socket reads and writes, mostly). */
+  idpSystem: number;
   /** The idp's CPU per thread name: MainThread (the event loop), libuv-worker (WebCrypto signing), V8Worker (GC, JIT). */
   idpThreads: Map<string, number>;
   backends: number;
@@ -91,6 +94,7 @@ interface CpuWindow {
 function startCpuWindow(): () => CpuWindow {
   const idpPid = child.pid!;
   const idp0 = processCpuSeconds(idpPid) ?? 0;
+  const system0 = processCpuSplitSeconds(idpPid).system;
   const threads0 = threadCpuSeconds(idpPid);
   const backends = postgresBackendsOf(idpPid);
   const backends0 = cpuOf(backends);
@@ -98,6 +102,7 @@ function startCpuWindow(): () => CpuWindow {
   const machine0 = machineCpuTicks();
   return () => {
     const idp1 = processCpuSeconds(idpPid) ?? idp0;
+    const system1 = processCpuSplitSeconds(idpPid).system;
     const threads1 = threadCpuSeconds(idpPid);
     // Backends opened during the window count in full.
     const backendsNow = [...new Set([...backends, ...postgresBackendsOf(idpPid)])];
@@ -106,6 +111,7 @@ function startCpuWindow(): () => CpuWindow {
     const machine1 = machineCpuTicks();
     return {
       idp: idp1 - idp0,
+      idpSystem: system1 - system0,
       idpThreads: new Map([...threads1].map(([name, s]) => [name, s - (threads0.get(name) ?? 0)])),
       backends: cpuDelta(backends0, backends1),
       backendCount: backends1.size,
@@ -244,7 +250,7 @@ try {
   console.log(
     `CPU in the ${seconds.toFixed(2)} s window (user+system from /proc; cores = CPU-seconds per second):`,
   );
-  row('idp process', cpu.idp, 'all its threads:');
+  row('idp process', cpu.idp, `all its threads (kernel ${perRequest(cpu.idpSystem)}):`);
   for (const [name, s] of [...cpu.idpThreads].sort((a, b) => b[1] - a[1]))
     if (s >= 0.005 * seconds) row(`  ${name}`, s, '');
   row('PostgreSQL', cpu.backends, `${cpu.backendCount} backends of the idp`);
