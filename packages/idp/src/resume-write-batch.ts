@@ -94,6 +94,9 @@ export function resumeWriteBatchMiddleware(options: {
     }
     const batch: ResumeBatch = { sql, writes: [], rows: new Set(), models: new Set() };
     await storage.run(batch, next);
+    // A commit that failed with the session save went to oidc-provider's error page, which keeps the
+    // redirect to the client it had already set: a 500 never redirects, and its code was rolled back.
+    if (ctx.status >= 500) ctx.remove('location');
     if (batch.writes.length === 0) return;
     try {
       await flush(batch);

@@ -296,11 +296,7 @@ describe('a password login commits once per request', { timeout: 120_000 }, () =
     // As when the session save failed before: 500 and the error page (the redirect never happens).
     assert.equal(resume.status, 500);
     assert.match(await resume.text(), /server_error/);
-    const leaked = resume.headers.get('location');
-    if (leaked) {
-      const code = new URL(leaked).searchParams.get('code')!;
-      assert.equal((await redeem(code, s.verifier)).status, 400);
-    }
+    assert.equal(resume.headers.get('location'), null);
     const afterwards = await t.sql.query(
       `select 1 from idp_oidc_models where model in ('AuthorizationCode', 'Grant')`,
     );
