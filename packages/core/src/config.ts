@@ -63,7 +63,8 @@ export const coreConfigSchema = {
         type: 'string',
         format: 'uri',
         pattern: '^postgres(ql)?://',
-        description: 'PostgreSQL connection URL (driver postgres)',
+        description:
+          'PostgreSQL connection URL (driver postgres). Query keys: max (pool size), idle_timeout, connect_timeout, prepare=false (no prepared statements, e.g. behind a transaction pooler); any other key is a session parameter (search_path=s1)',
       },
     },
   },
