@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { type Sql, type SqlTx, silentLogger } from '@gatehouse/core';
+import { silentLogger } from '@gatehouse/core';
 import {
   openTestSql,
   openTestState,
@@ -17,50 +17,10 @@ import { resumeWriteBatchMiddleware } from '../src/resume-write-batch.ts';
 import { createRevocationPublisher } from '../src/revocation-publisher.ts';
 import { holdAuditWrites } from '../src/write-batch.ts';
 import { type AccountsIdp, browserCookies, startAccountsIdp } from './accounts-harness.ts';
+import { recordingSql } from './recording-sql.ts';
 
 const REDIRECT = 'http://localhost:8080/callback';
 const isWrite = (text: string) => /^\s*(insert|update|delete|with)\b/i.test(text);
-const head = (text: string) => text.trim().split(/\s+/).slice(0, 4).join(' ');
-
-/**
- * The SQL layer, recording statements (first words) and transactions while `on`; `failWhen` makes
- * a matching statement fail (once) as a lost database would.
- */
-function recordingSql(sql: Sql) {
-  const seen = {
-    on: false,
-    statements: [] as string[],
-    texts: [] as string[],
-    transactions: 0,
-    failWhen: undefined as RegExp | undefined,
-  };
-  const run = (target: SqlTx, text: string, params?: unknown[]) => {
-    if (seen.failWhen?.test(text)) {
-      seen.failWhen = undefined;
-      return Promise.reject(new Error('connection lost (test)'));
-    }
-    if (seen.on) {
-      seen.statements.push(head(text));
-      seen.texts.push(text);
-    }
-    return target.query(text, params);
-  };
-  const proxy = new Proxy(sql, {
-    get(target, prop, receiver) {
-      if (prop === 'query') return (text: string, params?: unknown[]) => run(target, text, params);
-      if (prop === 'transaction') {
-        return (fn: Parameters<Sql['transaction']>[0]) => {
-          if (seen.on) seen.transactions++;
-          return target.transaction(fn);
-        };
-      }
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { proxy, seen };
-}
-
 describe('a password login commits once per request', { timeout: 120_000 }, () => {
   let t: AccountsIdp;
   let recording: ReturnType<typeof recordingSql>;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type Sql, silentLogger } from '@gatehouse/core';
+import { silentLogger } from '@gatehouse/core';
 import {
   openTestSql,
   openTestState,
@@ -21,44 +21,20 @@ import { idpMigrations } from '../src/index.ts';
 import { createRevocationPublisher } from '../src/revocation-publisher.ts';
 import { deferAuditWrite, tokenWriteBatchMiddleware } from '../src/write-batch.ts';
 import { ALICE, authorize, cookieJar, startIdp, type TestIdp } from './idp-harness.ts';
+import { recordingSql } from './recording-sql.ts';
 
 const REDIRECT = 'http://localhost:8080/callback';
 const isWrite = (text: string) => /^\s*(insert|update|delete|with)\b/i.test(text);
 
-/** The SQL layer, counting transactions and the writes run outside one. */
-function countingSql(sql: Sql) {
-  const counts = { transactions: 0, directWrites: [] as string[], statements: [] as string[], on: false };
-  const proxy = new Proxy(sql, {
-    get(target, prop, receiver) {
-      if (prop === 'query') {
-        return (text: string, params?: unknown[]) => {
-          if (counts.on && isWrite(text)) counts.directWrites.push(text.split('\n')[0]!.trim());
-          if (counts.on) counts.statements.push(text.trim().split(/\s+/).slice(0, 4).join(' '));
-          return target.query(text, params);
-        };
-      }
-      if (prop === 'transaction') {
-        return (fn: Parameters<Sql['transaction']>[0]) => {
-          if (counts.on) counts.transactions++;
-          return target.transaction(fn);
-        };
-      }
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { sql: proxy, counts };
-}
-
 describe('a refresh commits once', { timeout: 60_000 }, () => {
   let db: TestSql;
   let t: TestIdp;
-  let counting: ReturnType<typeof countingSql>;
+  let counting: ReturnType<typeof recordingSql>;
 
   before(async () => {
     db = await openTestSql('pglite', { migrations: [idpMigrations] });
-    counting = countingSql(db.sql);
-    t = await startIdp({ sql: counting.sql });
+    counting = recordingSql(db.sql);
+    t = await startIdp({ sql: counting.proxy });
   });
   after(async () => {
     await t?.stop();
@@ -89,17 +65,20 @@ describe('a refresh commits once', { timeout: 60_000 }, () => {
 
   test('a refresh stores its writes (consume, rotated token, JWT record, audit) in one statement', async () => {
     const { rp, tokens } = await login();
-    counting.counts.on = true;
+    counting.seen.on = true;
     try {
       const refreshed = await oidc.refreshTokenGrant(rp, tokens.refresh_token!);
       assert.equal(typeof refreshed.refresh_token, 'string');
     } finally {
-      counting.counts.on = false;
+      counting.seen.on = false;
     }
-    assert.equal(counting.counts.transactions, 0);
-    assert.deepEqual(counting.counts.directWrites, [
-      'with w0 as (update idp_oidc_models set consumed_at = now() where model = $1 and id = $2 and consumed_at is null returning id),',
-    ]);
+    assert.equal(counting.seen.transactions, 0);
+    assert.deepEqual(
+      counting.seen.texts.filter(isWrite).map((text) => text.split('\n')[0]!.trim()),
+      [
+        'with w0 as (update idp_oidc_models set consumed_at = now() where model = $1 and id = $2 and consumed_at is null returning id),',
+      ],
+    );
     const rotated = await db.sql.query<{ n: number }>(
       `select count(*)::int as n from idp_oidc_models where model = 'RefreshToken' and consumed_at is not null`,
     );
@@ -116,17 +95,17 @@ describe('a refresh commits once', { timeout: 60_000 }, () => {
       accountLookups++;
       return findAccount(...args);
     };
-    counting.counts.statements = [];
-    counting.counts.on = true;
+    counting.seen.statements = [];
+    counting.seen.on = true;
     try {
       const refreshed = await oidc.refreshTokenGrant(rp, tokens.refresh_token!);
       assert.equal(typeof refreshed.refresh_token, 'string');
       assert.deepEqual(refreshed.claims()?.sub, ALICE);
     } finally {
-      counting.counts.on = false;
+      counting.seen.on = false;
       t.accounts.findAccount = findAccount;
     }
-    const statements = counting.counts.statements;
+    const statements = counting.seen.statements;
     // The grant comes from a browser session: whether its sid was revoked is read with the token too.
     assert.deepEqual(statements, ['select r.i, t.payload, t.consumed_at,', 'with w0 as (update']);
     assert.equal(accountLookups, 1);
