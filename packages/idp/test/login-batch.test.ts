@@ -58,6 +58,18 @@ describe('a password login commits once per request', { timeout: 120_000 }, () =
     return { page, csrf, browser, verifier };
   }
 
+  /** A whole login in a fresh browser, up to the code its resume redirects to the client with. */
+  async function loginToCode() {
+    const s = await start();
+    const login = await post(s.page, s);
+    s.browser.take(login);
+    const resume = await fetch(new URL(login.headers.get('location')!, t.origin), {
+      redirect: 'manual',
+      headers: { cookie: s.browser.header() },
+    });
+    return { s, code: new URL(resume.headers.get('location')!).searchParams.get('code')! };
+  }
+
   function post(page: URL, s: { csrf: string; browser: ReturnType<typeof browserCookies> }) {
     return fetch(`${page}/login`, {
       method: 'POST',
@@ -156,14 +168,7 @@ describe('a password login commits once per request', { timeout: 120_000 }, () =
   });
 
   test('a code redeemed twice: the second fails with invalid_grant and revokes the grant', async () => {
-    const s = await start();
-    const login = await post(s.page, s);
-    s.browser.take(login);
-    const resume = await fetch(new URL(login.headers.get('location')!, t.origin), {
-      redirect: 'manual',
-      headers: { cookie: s.browser.header() },
-    });
-    const code = new URL(resume.headers.get('location')!).searchParams.get('code')!;
+    const { s, code } = await loginToCode();
     const first = await redeem(code, s.verifier);
     assert.equal(first.status, 200);
     const grantId = (
@@ -180,14 +185,7 @@ describe('a password login commits once per request', { timeout: 120_000 }, () =
   });
 
   test('two redemptions of one code at once: one answer; the loser stores nothing and the grant is revoked', async () => {
-    const s = await start();
-    const login = await post(s.page, s);
-    s.browser.take(login);
-    const resume = await fetch(new URL(login.headers.get('location')!, t.origin), {
-      redirect: 'manual',
-      headers: { cookie: s.browser.header() },
-    });
-    const code = new URL(resume.headers.get('location')!).searchParams.get('code')!;
+    const { s, code } = await loginToCode();
     const grantId = (
       await t.sql.query<{ grant_id: string }>(
         `select grant_id from idp_oidc_models where model = 'AuthorizationCode' and id = $1`,
