@@ -229,6 +229,30 @@ describe('hosted login and consent pages', () => {
     assert.match(await res.text(), /The username or password is too long/);
   });
 
+  test('an interaction cookie with an altered value or signature is ignored: an error page, not a form', async () => {
+    const { page, browser } = await start();
+    const cookies = browser.header();
+    assert.match(cookies, /(^|; )_interaction=[^;]+/);
+    assert.match(cookies, /(^|; )_interaction\.sig=[^;]+/);
+    // One character changed in the value (the signature no longer matches), then in the signature.
+    const flip = (v: string) => (v.endsWith('A') ? `${v.slice(0, -1)}B` : `${v.slice(0, -1)}A`);
+    for (const name of ['_interaction', '_interaction.sig']) {
+      const pattern = new RegExp(`(^|; )(${name.replace('.', '\\.')})=([^;]+)`);
+      const altered = cookies.replace(
+        pattern,
+        (_m, sep: string, n: string, v: string) => `${sep}${n}=${flip(v)}`,
+      );
+      assert.notEqual(altered, cookies);
+      const res = await fetch(page, { headers: { cookie: altered } });
+      assert.equal(res.status, 400, name);
+      const html = await res.text();
+      assert.match(html, /IDP_INTERACTION_NOT_FOUND/);
+      assert.doesNotMatch(html, /<form/);
+    }
+    // The untouched cookies still open the page.
+    assert.equal((await fetch(page, { headers: { cookie: cookies } })).status, 200);
+  });
+
   test('an interaction page without its browser cookie is an error page, not a form', async () => {
     const { page } = await start();
     const res = await fetch(page);
