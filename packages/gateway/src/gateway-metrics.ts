@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from '@gatehouse/core';
+import { type DeferredCount, deferredCounter } from './deferred-counter.ts';
 
 const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
@@ -41,41 +42,15 @@ function seriesOf(histogram: Histogram<'route'>, labels: object): HistogramSerie
   return undefined;
 }
 
-/** Requests of one route, method and status not yet handed to prom-client. */
-interface PendingCount {
-  labels: { route: string; method: string; status: string };
-  count: number;
-}
-
 export function createGatewayMetrics(registry: Registry): GatewayMetrics {
-  // Requests are counted here and handed to prom-client when the counter is read: prom-client's
-  // `collect` hook runs on every read (the /metrics endpoint, `get()`, the JSON export). Per request
-  // that is two Map lookups and an increment, instead of building and validating a label set and its
-  // hash string.
-  const pending = new Map<string, Map<number, PendingCount>>();
-  // In the order first seen, so that prom-client lists the series in the order it would have.
-  const seen: PendingCount[] = [];
-  const flush = (): void => {
-    for (const p of seen) {
-      if (p.count === 0) continue;
-      requests.inc(p.labels, p.count);
-      p.count = 0;
-    }
-  };
-  const requests = new Counter({
+  // Requests are counted here and handed to prom-client when the counter is read
+  // (deferred-counter.ts): per request two Map lookups and an increment.
+  const requests = deferredCounter(registry, {
     name: 'gatehouse_gateway_requests_total',
     help: 'Requests answered, by route, method and status',
     labelNames: ['route', 'method', 'status'],
-    registers: [registry],
-    collect: flush,
   });
-  // A reset drops what was counted, including what was not handed over yet.
-  const resetRequests = requests.reset.bind(requests);
-  requests.reset = () => {
-    pending.clear();
-    seen.length = 0;
-    resetRequests();
-  };
+  const pending = new Map<string, Map<number, DeferredCount<'route' | 'method' | 'status'>>>();
   const duration = new Histogram({
     name: 'gatehouse_gateway_request_duration_seconds',
     help: 'Time from request to response end, by route',
@@ -119,9 +94,8 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
       const key = (m + 1) * 1000 + status;
       let p = byMethodStatus.get(key);
       if (p === undefined) {
-        p = { labels: { route, method: m === -1 ? 'OTHER' : method, status: String(status) }, count: 0 };
+        p = requests.track({ route, method: m === -1 ? 'OTHER' : method, status: String(status) });
         byMethodStatus.set(key, p);
-        seen.push(p);
       }
       p.count++;
       const series = routeSeries.get(route);

@@ -9,6 +9,7 @@ import type {
   UpstreamPoolDeps,
   UpstreamStatus,
 } from './contracts.ts';
+import { type DeferredCount, type DeferredCounter, deferredCounter } from './deferred-counter.ts';
 import { gatewayErrors } from './errors.ts';
 import { createHealthChecker, type HealthChecker, type Probed } from './health-checker.ts';
 import { createLoadBalancer } from './load-balancer.ts';
@@ -58,13 +59,10 @@ interface Replica extends Probed {
   okStreak: number;
   failStreak: number;
   /** Attempts of this replica by result, not yet handed to prom-client (see upstreamMetrics). */
-  readonly results: Map<Result, PendingCount>;
+  readonly results: Map<Result, DeferredCount<AttemptLabel>>;
 }
 
-interface PendingCount {
-  readonly labels: { route: string; upstream: string; result: Result };
-  count: number;
-}
+type AttemptLabel = 'route' | 'upstream' | 'result';
 
 type Result =
   | 'ok'
@@ -177,9 +175,8 @@ export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolD
   const count = (r: Replica, result: Result): void => {
     let p = r.results.get(result);
     if (!p) {
-      p = { labels: { route: route.id, upstream: r.url, result }, count: 0 };
+      p = metrics.requests.track({ route: route.id, upstream: r.url, result });
       r.results.set(result, p);
-      metrics.pending.add(p);
     }
     p.count++;
   };
@@ -285,9 +282,8 @@ export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolD
     },
     async close() {
       checker?.stop();
-      // What this pool counted stays in the counter; its entries leave the registry's pending set.
-      metrics.flush();
-      for (const r of replicas) for (const p of r.results.values()) metrics.pending.delete(p);
+      // What this pool counted stays in the counter; its counts are no longer tracked.
+      metrics.requests.release(replicas.flatMap((r) => [...r.results.values()]));
       await Promise.all(
         replicas.map(async (r) => {
           // Let in-flight requests finish, but do not hang shutdown on a stuck upstream.
@@ -303,59 +299,23 @@ export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolD
 }
 
 interface UpstreamMetrics {
-  requests: Counter<'route' | 'upstream' | 'result'>;
-  /** Counts of every pool of this registry, handed to `requests` whenever it is read. */
-  pending: Set<PendingCount>;
-  flush(): void;
+  /** Attempts by result, counted in the pool and handed to prom-client when read (deferred-counter.ts). */
+  requests: DeferredCounter<AttemptLabel>;
   retries: Counter<'route'>;
   ejections: Counter<'route' | 'upstream'>;
   available: Gauge<'route' | 'upstream'>;
 }
 
-/** Attempt counts not yet in the counter, per registry: every pool of a registry shares its counter. */
-const pendingByRegistry = new WeakMap<Registry, Set<PendingCount>>();
-
 /** One set of metrics per registry, shared by every route's pool (pools come and go on reload). */
 function upstreamMetrics(registry: Registry): UpstreamMetrics {
   const get = <M>(name: string, make: () => M): M =>
     (registry.getSingleMetric(name) as M | undefined) ?? make();
-  let pending = pendingByRegistry.get(registry);
-  if (pending === undefined) {
-    pending = new Set();
-    pendingByRegistry.set(registry, pending);
-  }
-  const waiting = pending;
-  // Attempts are counted in the pool and handed to prom-client when the counter is read (its
-  // `collect` hook runs on every read), as gateway-metrics.ts does for requests: per attempt an
-  // increment instead of prom-client validating the labels and building their hash string. In the
-  // order first counted, so that the series come out in the order they would have.
-  const flush = (requests: Counter<'route' | 'upstream' | 'result'>): void => {
-    for (const p of waiting) {
-      if (p.count === 0) continue;
-      requests.inc(p.labels, p.count);
-      p.count = 0;
-    }
-  };
-  const requests = get('gatehouse_gateway_upstream_requests_total', () => {
-    const counter: Counter<'route' | 'upstream' | 'result'> = new Counter({
+  return {
+    requests: deferredCounter(registry, {
       name: 'gatehouse_gateway_upstream_requests_total',
       help: 'Attempts sent to upstream replicas, by result',
       labelNames: ['route', 'upstream', 'result'],
-      registers: [registry],
-      collect: () => flush(counter),
-    });
-    // A reset drops what was counted, including what was not handed over yet.
-    const reset = counter.reset.bind(counter);
-    counter.reset = () => {
-      for (const p of waiting) p.count = 0;
-      reset();
-    };
-    return counter;
-  });
-  return {
-    requests,
-    pending: waiting,
-    flush: () => flush(requests),
+    }),
     retries: get(
       'gatehouse_gateway_upstream_retries_total',
       () =>
