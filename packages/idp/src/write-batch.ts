@@ -125,10 +125,33 @@ export function asOneStatement(writes: BatchedWrite[], select: string): { text: 
   for (const [i, w] of writes.entries()) {
     const offset = params.length;
     params.push(...w.params);
-    // Every batched statement names its parameters $1..$n only (no `$` in literals).
-    ctes.push(`w${i} as (${w.text.replace(/\$(\d+)/g, (_m, n: string) => `$${Number(n) + offset}`)})`);
+    ctes.push(`w${i} as (${shiftedParameters(w.text, offset)})`);
   }
   return { text: `with ${ctes.join(',\n')} select ${select}`, params };
+}
+
+/** Renumbered texts by text and offset: the idp batches few distinct texts, at few offsets. */
+const shifted = new Map<string, Map<number, string>>();
+
+/**
+ * `text` with its parameters $1..$n renumbered to follow `offset` others. Every batched statement
+ * names its parameters $1..$n only (no `$` in literals). Each text and offset is renumbered once,
+ * not on every token request; the table is emptied should it ever grow past 1,000 texts.
+ */
+function shiftedParameters(text: string, offset: number): string {
+  if (offset === 0) return text;
+  let byOffset = shifted.get(text);
+  if (byOffset === undefined) {
+    if (shifted.size >= 1000) shifted.clear();
+    byOffset = new Map();
+    shifted.set(text, byOffset);
+  }
+  let out = byOffset.get(offset);
+  if (out === undefined) {
+    out = text.replace(/\$(\d+)/g, (_m, n: string) => `$${Number(n) + offset}`);
+    byOffset.set(offset, out);
+  }
+  return out;
 }
 
 /** Audit inserts on their own, each in its own statement: a failure is logged, never thrown. */
