@@ -2,6 +2,11 @@
 // Each step prints what it runs; the first failing step fails the run.
 import { spawnSync } from 'node:child_process';
 import { globSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+// The tools from this checkout's node_modules, so that `node scripts/test.ts` works outside npm too
+// (npm puts node_modules/.bin on PATH; a bare `tsc` run directly was not found and failed silently).
+const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
@@ -25,6 +30,10 @@ function step(title: string, cmd: string, cmdArgs: string[]): void {
   const started = Date.now();
   const r = spawnSync(cmd, cmdArgs, { stdio: 'inherit' });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
+  if (r.error) {
+    console.error(`\n== ${title} could not start ${cmd}: ${r.error.message} (run npm install first)`);
+    process.exit(1);
+  }
   if (r.status !== 0) {
     console.error(`\n== ${title} failed after ${secs} s (exit ${r.status ?? r.signal})`);
     process.exit(r.status ?? 1);
@@ -33,8 +42,8 @@ function step(title: string, cmd: string, cmdArgs: string[]): void {
 }
 
 if (!onlyTests && files.length === 0) {
-  step('type-check', 'tsc', ['--noEmit', '-p', 'tsconfig.json']);
-  step('lint', 'biome', ['check', '.']);
+  step('type-check', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
+  step('lint', bin('biome'), ['check', '.']);
 }
 
 const testFiles =
