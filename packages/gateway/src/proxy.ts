@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { endInCheckPhase } from './deferred-end.ts';
 
 /**
  * One attempt to proxy a request to one replica, on undici's low-level `dispatch`.
@@ -142,10 +143,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.#status = statusCode;
     const length = headers['content-length'];
     if (typeof length === 'string') this.#length = Number(length);
-    const out = endToEndHeaders(headers);
-    const extra = this.#responseHeaders;
-    if (extra !== undefined) for (const name in extra) if (out[name] === undefined) out[name] = extra[name];
-    this.#res.writeHead(statusCode, out);
+    this.#res.writeHead(statusCode, endToEndHeaders(headers, this.#responseHeaders));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -155,9 +153,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       // The whole body in one chunk: as a latin1 string (the same bytes), node:http appends it to
       // the header string and sends both with one write from `end`, instead of corking the socket
       // until the next tick and then a writev of two buffers. The system call costs the same; the
-      // JavaScript around it (cork, tick, write requests, buffer list) is what this saves.
+      // JavaScript around it (cork, tick, write requests, buffer list) is what this saves. Ended
+      // with this turn's other answers (deferred-end.ts).
       this.#ended = true;
-      res.end(chunk.toString('latin1'), 'latin1');
+      endInCheckPhase(res, chunk.toString('latin1'));
       return;
     }
     if (!res.write(chunk)) {
@@ -168,7 +167,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     if (this.#done) return;
-    if (!this.#ended) this.#res.end();
+    if (!this.#ended) endInCheckPhase(this.#res);
     this.#finish({ kind: 'response', status: this.#status, broken: false });
   }
 
@@ -229,10 +228,17 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 }
 
-/** Copy the upstream's response headers minus hop-by-hop ones and any the `Connection` header names. */
-function endToEndHeaders(headers: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
+/**
+ * The upstream's response headers minus hop-by-hop ones and any the `Connection` header names, then
+ * `extra` for names not among them, as node:http's flat `[name, value, ...]` list (no object built
+ * and walked again by `writeHead`).
+ */
+function endToEndHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  extra: Readonly<Record<string, string>> | undefined,
+): (string | string[])[] {
   const named = headers.connection;
-  const extra =
+  const dropped =
     named === undefined
       ? undefined
       : new Set(
@@ -241,11 +247,17 @@ function endToEndHeaders(headers: Record<string, string | string[] | undefined>)
             .map((s) => s.trim().toLowerCase())
             .filter(Boolean),
         );
-  const out: OutgoingHttpHeaders = {};
+  const out: (string | string[])[] = [];
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || extra?.has(name)) continue;
-    out[name] = value;
+    if (value === undefined || HOP_BY_HOP.has(name) || dropped?.has(name)) continue;
+    out.push(name, value);
+  }
+  if (extra !== undefined) {
+    for (const name in extra) {
+      const kept = headers[name] !== undefined && !HOP_BY_HOP.has(name) && !dropped?.has(name);
+      if (!kept) out.push(name, extra[name]!);
+    }
   }
   return out;
 }

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { canonicalHeaderName } from '../src/header-sanitize.ts';
 import {
+  closeServer,
   type Echoed,
   echoed,
   type Harness,
@@ -281,5 +285,58 @@ describe('X-Request-Id on every answer', () => {
     } finally {
       await down.close();
     }
+  });
+});
+
+describe("the upstream's answer headers as the client gets them", () => {
+  const requestIdShape = /^[0-9a-f-]{36}$/;
+  let answering: Server;
+  let front: Harness;
+  before(async () => {
+    answering = createServer((req, res) => {
+      if (req.url === '/cookies') res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/']);
+      if (req.url === '/own-id') res.setHeader('x-request-id', 'upstream-id-0001');
+      if (req.url === '/scoped-id') {
+        res.setHeader('connection', 'keep-alive, x-request-id');
+        res.setHeader('x-request-id', 'upstream-id-0002');
+      }
+      res.setHeader('x-kept', 'yes');
+      res.end('ok');
+    });
+    answering.listen(0, '127.0.0.1');
+    await once(answering, 'listening');
+    const { port } = answering.address() as AddressInfo;
+    front = await startGateway(
+      {
+        routes: [
+          { id: 'a', match: { path: '/' }, upstreams: [`http://127.0.0.1:${port}`], policy: 'public' },
+        ],
+      },
+      { keys },
+    );
+  });
+  after(async () => {
+    await front.close();
+    await closeServer(answering);
+  });
+
+  test('a repeated header (two Set-Cookie) arrives as two headers', async () => {
+    const a = await send(front.url, '/cookies');
+    assert.equal(a.status, 200);
+    assert.deepEqual(a.headers['set-cookie'], ['a=1; Path=/', 'b=2; Path=/']);
+    assert.equal(a.headers['x-kept'], 'yes');
+    assert.match(String(a.headers['x-request-id']), requestIdShape);
+  });
+
+  test("the upstream's own X-Request-Id is kept, and sent once", async () => {
+    const a = await send(front.url, '/own-id');
+    assert.equal(a.headers['x-request-id'], 'upstream-id-0001');
+  });
+
+  test('an X-Request-Id the upstream names in Connection is dropped, and the gateway sends its own', async () => {
+    const a = await send(front.url, '/scoped-id');
+    assert.equal(a.status, 200);
+    assert.match(String(a.headers['x-request-id']), requestIdShape);
+    assert.equal(a.headers['x-kept'], 'yes');
   });
 });

@@ -42,6 +42,7 @@ describe('answers reach the client byte for byte', () => {
     if (req.url === '/utf8') return send(UTF8, 'application/json; charset=utf-8');
     if (req.url === '/large') return send(LARGE, 'application/octet-stream');
     if (req.url === '/empty') return send(Buffer.alloc(0), 'text/plain');
+    if (req.url?.startsWith('/echo/')) return send(Buffer.from(req.url.slice(6)), 'text/plain');
     if (req.url === '/chunked') {
       // No Content-Length: the body comes in pieces, with pauses between them.
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
@@ -91,6 +92,18 @@ describe('answers reach the client byte for byte', () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-length'], String(BINARY.length));
     assert.equal(res.body.length, 0);
+  });
+
+  test('many answers completing together each reach their own client', async () => {
+    // Answers parsed in one event-loop turn are written together (deferred-end.ts): none may be
+    // lost, cut or given to another request.
+    const ids = Array.from({ length: 64 }, (_, i) => `${i}-${randomBytes(4).toString('hex')}`);
+    const answers = await Promise.all(ids.map((id) => fetchRaw(`${front.url}/echo/${id}`)));
+    answers.forEach((res, i) => {
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), ids[i]);
+      assert.equal(res.headers['content-length'], String(ids[i]!.length));
+    });
   });
 
   test('several answers in a row on one kept-alive connection stay whole', async () => {
