@@ -65,9 +65,10 @@ const ZERO_SPAN_ID = '0'.repeat(16);
  */
 export function traceparentFor(inbound: string | undefined): string {
   const m = inbound ? TRACEPARENT.exec(inbound) : null;
-  const traceId = m && m[1] !== ZERO_TRACE_ID && m[2] !== ZERO_SPAN_ID ? m[1]! : randomHex(16);
-  const flags = m ? m[3]! : '01';
-  return `00-${traceId}-${randomHex(8)}-${flags}`;
+  if (m && m[1] !== ZERO_TRACE_ID && m[2] !== ZERO_SPAN_ID) return `00-${m[1]}-${randomHex(8)}-${m[3]}`;
+  // A new trace: its trace id and span id from one run of fresh bytes.
+  const ids = randomHex(24);
+  return `00-${ids.slice(0, 32)}-${ids.slice(32)}-${m ? m[3]! : '01'}`;
 }
 
 export function requestIdFor(inbound: string | undefined): string {

@@ -63,4 +63,15 @@ describe('traceparent', () => {
     const t = traceparentFor('00-00000000000000000000000000000000-b7ad6b7169203331-01');
     assert.notEqual(t.slice(3, 35), '00000000000000000000000000000000');
   });
+
+  test('new traces never share a trace or span id, and keep the inbound flags when there were some', () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 10_000; i++) {
+      const t = traceparentFor(i % 2 ? undefined : '00-00000000000000000000000000000000-b7ad6b7169203331-00');
+      assert.match(t, i % 2 ? /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/ : /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+      ids.add(t.slice(3, 35));
+      ids.add(t.slice(36, 52));
+    }
+    assert.equal(ids.size, 20_000);
+  });
 });
