@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger, SharedState, Sql, SqlTx } from '@gatehouse/core';
+import {
+  type AccountReadAheadColumn,
+  type LoginReadAhead,
+  takeAccountReadAhead,
+  takeLoginReadAhead,
+} from './account-read-ahead.ts';
 import type { AccountsConfig } from './accounts-config.ts';
 import type { Audit } from './audit.ts';
 import { type BruteForceGuard, createBruteForceGuard } from './brute-force.ts';
@@ -69,6 +75,17 @@ export interface Accounts {
   readonly audit: Audit;
   findAccount(ctx: unknown, sub: string): Promise<OidcAccount | undefined>;
   /**
+   * How the adapter reads an account in the same statement as the code, refresh token or resumed
+   * interaction that names it; `findAccount` takes what it read (account-read-ahead.ts).
+   */
+  readonly readAheadColumn: AccountReadAheadColumn;
+  /**
+   * How the login page reads the account a login form names in the same statement as the
+   * interaction (account-read-ahead.ts `withLoginReadAhead`); undefined for a name no account can have.
+   * `verifyCredentials` and `authenticate` take what it read.
+   */
+  loginReadAhead?(username: string): LoginReadAhead | undefined;
+  /**
    * Check a username and password. Resolves to the account, or throws IDP_INVALID_CREDENTIALS
    * (wrong password, unknown or disabled account: one answer for all three), IDP_LOGIN_THROTTLED or
    * IDP_LOGIN_LOCKED. An unknown name costs the same argon2 work as a known one.
@@ -123,6 +140,8 @@ interface RolesRow {
 
 const controlCharacter = /[\u0000-\u001f\u007f]/;
 const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** `uuidShape` for PostgreSQL: an id of another shape is no account, and must not fail the cast to uuid. */
+const uuidPattern = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const accountColumns = 'id, username, email, enabled, created_at, updated_at';
 const userColumns = `${accountColumns}, password_hash`;
 /**
@@ -182,13 +201,36 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     return rows[0];
   }
 
-  async function rowByUsername(username: string): Promise<UserRow | undefined> {
+  /** Whether no account can have the name `username` (not worth a statement). */
+  const impossibleName = (username: string) =>
     // PostgreSQL refuses NUL in text: such a name cannot exist, and must not become a 500.
-    if (username.length > 128 || controlCharacter.test(username)) return undefined;
+    username.length > 128 || controlCharacter.test(username);
+
+  async function rowByUsername(username: string): Promise<UserRow | undefined> {
+    if (impossibleName(username)) return undefined;
+    const readAhead = takeLoginReadAhead(usernameKey(username));
+    if (readAhead) return userRowFromReadAhead(readAhead.value);
     const rows = await sql.query<UserRow>(`select ${userColumns} from idp_users where username_key = $1`, [
       usernameKey(username),
     ]);
     return rows[0];
+  }
+
+  /**
+   * The row `rowByUsername` reads, as one json value (null when there is none), for the username key
+   * given as the placeholder `p`: the login page reads it with the interaction (`loginReadAhead`).
+   */
+  const userJson = (p: string) =>
+    `(select json_build_object('id', id, 'username', username, 'email', email, 'enabled', enabled,
+        'created_at', created_at, 'updated_at', updated_at, 'password_hash', password_hash)
+      from idp_users where username_key = ${p})`;
+
+  function userRowFromReadAhead(value: unknown): UserRow | undefined {
+    const row = value as
+      | (Omit<UserRow, 'created_at' | 'updated_at'> & Record<'created_at' | 'updated_at', string>)
+      | null;
+    if (!row) return undefined;
+    return { ...row, created_at: new Date(row.created_at), updated_at: new Date(row.updated_at) };
   }
 
   async function rowWithRolesByUsername(username: string): Promise<(UserRow & RolesRow) | undefined> {
@@ -200,10 +242,14 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     return rows[0];
   }
 
-  async function oidcAccount(sub: string): Promise<OidcAccount | undefined> {
-    const full = await rowWithRolesById(sub);
-    if (!full?.enabled) return undefined;
-    const account = toAccountWithRoles(full, full);
+  /** What oidc-provider gets for an enabled account. */
+  function toOidcAccount(account: {
+    id: string;
+    username: string;
+    email: string | null;
+    updatedAtSeconds: number;
+    roles: string[];
+  }): OidcAccount {
     return {
       accountId: account.id,
       username: account.username,
@@ -213,11 +259,52 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
           sub: account.id,
           preferred_username: account.username,
           ...(account.email ? { email: account.email, email_verified: false } : {}),
-          updated_at: Math.floor(account.updatedAt.getTime() / 1000),
+          updated_at: account.updatedAtSeconds,
           roles: account.roles,
         };
       },
     };
+  }
+
+  async function oidcAccount(sub: string): Promise<OidcAccount | undefined> {
+    const full = await rowWithRolesById(sub);
+    if (!full?.enabled) return undefined;
+    return toOidcAccount({
+      id: full.id,
+      username: full.username,
+      email: full.email,
+      updatedAtSeconds: Math.floor(full.updated_at.getTime() / 1000),
+      roles: full.roles,
+    });
+  }
+
+  /**
+   * The account `oidcAccount` reads, as one json value (null when there is none), for the id given
+   * as the SQL text expression `idText`: the adapter selects it with the row that names the account.
+   */
+  const readAheadColumn: AccountReadAheadColumn = (idText) =>
+    `(select json_build_object('id', u.id, 'username', u.username, 'email', u.email, 'enabled', u.enabled,
+        'updated_at', floor(extract(epoch from u.updated_at)), 'roles', array(${effectiveRolesQuery('u.id')}))
+      from idp_users u where u.id = case when (${idText}) ~ '${uuidPattern}' then (${idText})::uuid end)`;
+
+  /** `oidcAccount` from what the adapter read ahead with `readAheadColumn`. */
+  function oidcAccountFromReadAhead(value: unknown): OidcAccount | undefined {
+    const row = value as {
+      id: string;
+      username: string;
+      email: string | null;
+      enabled: boolean;
+      updated_at: number;
+      roles: string[];
+    } | null;
+    if (!row?.enabled) return undefined;
+    return toOidcAccount({
+      id: row.id,
+      username: row.username,
+      email: row.email,
+      updatedAtSeconds: row.updated_at,
+      roles: row.roles,
+    });
   }
 
   /**
@@ -297,6 +384,11 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
   const accounts: Accounts = {
     roles,
     audit,
+    readAheadColumn,
+    loginReadAhead(username) {
+      if (impossibleName(username)) return undefined;
+      return { column: userJson, param: usernameKey(username) };
+    },
 
     findAccount(ctx, sub) {
       if (ctx === null || typeof ctx !== 'object') return oidcAccount(sub);
@@ -308,7 +400,8 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
       let found = lookups.get(sub);
       if (!found) {
         const forRequest = lookups;
-        found = oidcAccount(sub);
+        const readAhead = takeAccountReadAhead(sub);
+        found = readAhead ? Promise.resolve(oidcAccountFromReadAhead(readAhead.value)) : oidcAccount(sub);
         forRequest.set(sub, found);
         // A failed read is not remembered: a later lookup in the same request tries again.
         found.catch(() => forRequest.delete(sub));

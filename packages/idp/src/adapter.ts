@@ -1,9 +1,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger, Sql } from '@gatehouse/core';
 import { errors } from 'oidc-provider';
+import {
+  type AccountReadAheadColumn,
+  type LoginReadAhead,
+  loginReadAheadToRead,
+  offerAccountReadAhead,
+  offerLoginReadAhead,
+} from './account-read-ahead.ts';
 import { findClientCached } from './clients.ts';
 import { groupWhileBusy } from './group-while-busy.ts';
-import { deferResumeWrite, flushResumeWrites } from './resume-write-batch.ts';
+import { currentResume, deferResumeWrite, flushResumeWrites } from './resume-write-batch.ts';
 import type { RevocationPublisher } from './revocation-publisher.ts';
 import {
   asOneStatement,
@@ -23,9 +30,11 @@ import {
  *   replicas redeeming the same code or refresh token at the same moment both see it unconsumed when
  *   they read it; only one UPDATE wins. The loser revokes the whole grant (as oidc-provider does when
  *   it sees an already consumed code or refresh token) and fails with `invalid_grant`.
- * - Within a token request, a refresh token or code is read together with its grant, its session
- *   and its session's sid revocation (one round trip instead of four; see `readAheads`), and its
- *   consume is committed with the request's other writes (write-batch.ts).
+ * - Within a token request, a refresh token or code is read together with its grant, its session,
+ *   its session's sid revocation and its account (one round trip instead of five; see `readAheads`
+ *   and account-read-ahead.ts), and its consume is committed with the request's other writes
+ *   (write-batch.ts). Within an authorization resume, the interaction is read with the account its
+ *   login result names.
  * - Within an authorization resume, upserts and deletes are committed together (resume-write-batch.ts).
  * - JWT access tokens are not stored by oidc-provider; the ones issued in a grant are recorded in
  *   `idp_jwt_access_tokens` (see `recordJwtAccessToken`), so revoking the grant revokes them too:
@@ -138,6 +147,12 @@ export interface AdapterOptions {
   logger: Logger;
   /** How long a client's metadata is cached in this process (ms); 0 disables. Default 5000 (clients.ts). */
   clientCacheMs?: number;
+  /**
+   * How the account store reads an account along with a code, refresh token or resumed interaction
+   * (account-read-ahead.ts); read at each use, as the store may be attached after the adapter is
+   * built. Without it (another account store) accounts are only read by `findAccount`.
+   */
+  accountReadAhead?: () => AccountReadAheadColumn | undefined;
 }
 
 /** Models whose token-endpoint lookup is followed by oidc-provider reading their grant. */
@@ -188,6 +203,8 @@ interface ReadAheadRow extends ModelRow {
   sid_revoked: boolean;
   session_payload: AdapterPayload | null;
   session_consumed_at: Date | null;
+  /** The token's account as the account store reads it ahead (only selected when it does). */
+  account?: unknown;
 }
 
 interface PendingRead {
@@ -204,6 +221,27 @@ function withConsumed(row: ModelRow): AdapterPayload {
   return row.payload;
 }
 
+/**
+ * The statement of the token requests' grouped reads (see `readAheads`), with `accountColumn` (`, <expr> as
+ * account`, or nothing) for the account read ahead.
+ */
+function groupedReadText(accountColumn: string): string {
+  return `select r.i, t.payload, t.consumed_at, t.grant_id, g.payload as grant_payload,
+           g.consumed_at as grant_consumed_at, t.payload->>'sessionUid' as session_uid,
+           exists (select 1 from idp_revocations v where v.kind = 'sid' and v.value = t.payload->>'sessionUid'
+             and v.expires_at > now()) as sid_revoked,
+           s.payload as session_payload, s.consumed_at as session_consumed_at${accountColumn}
+         from unnest($2::text[]) with ordinality as r(id, i)
+         join idp_oidc_models t on t.model = $1 and t.id = r.id
+           and (t.expires_at is null or t.expires_at > now())
+         left join idp_oidc_models g on g.model = 'Grant' and g.id = t.grant_id
+           and (g.expires_at is null or g.expires_at > now())
+         left join lateral (select payload, consumed_at from idp_oidc_models
+           where model = 'Session' and uid = t.payload->>'sessionUid' and (expires_at is null or expires_at > now())
+           limit 1) s on true`;
+}
+const groupedReadWithoutAccount = groupedReadText('');
+
 /** The adapter class to give oidc-provider as `adapter`. */
 export function createAdapterClass(options: AdapterOptions) {
   const { sql, grants, logger } = options;
@@ -217,22 +255,38 @@ export function createAdapterClass(options: AdapterOptions) {
    */
   const readQueues = new Map<string, (read: PendingRead) => void>();
 
-  async function readGroup(model: string, group: PendingRead[]): Promise<void> {
+  /**
+   * The text of a statement that reads an account ahead, built once per account store's column
+   * function: the same string each time, so the prepared-statement lookups hash no new copy.
+   */
+  function textFor<F extends (...args: never[]) => string>(
+    texts: WeakMap<F, string>,
+    column: F,
+    build: (column: F) => string,
+  ): string {
+    let text = texts.get(column);
+    if (text === undefined) {
+      text = build(column);
+      texts.set(column, text);
+    }
+    return text;
+  }
+  const groupTexts = new WeakMap<AccountReadAheadColumn, string>();
+  const resumeTexts = new WeakMap<AccountReadAheadColumn, string>();
+  const loginTexts = new WeakMap<LoginReadAhead['column'], string>();
+
+  async function readGroup(
+    model: string,
+    group: PendingRead[],
+    account: AccountReadAheadColumn | undefined,
+  ): Promise<void> {
     try {
       const rows = await sql.query<ReadAheadRow>(
-        `select r.i, t.payload, t.consumed_at, t.grant_id, g.payload as grant_payload,
-           g.consumed_at as grant_consumed_at, t.payload->>'sessionUid' as session_uid,
-           exists (select 1 from idp_revocations v where v.kind = 'sid' and v.value = t.payload->>'sessionUid'
-             and v.expires_at > now()) as sid_revoked,
-           s.payload as session_payload, s.consumed_at as session_consumed_at
-         from unnest($2::text[]) with ordinality as r(id, i)
-         join idp_oidc_models t on t.model = $1 and t.id = r.id
-           and (t.expires_at is null or t.expires_at > now())
-         left join idp_oidc_models g on g.model = 'Grant' and g.id = t.grant_id
-           and (g.expires_at is null or g.expires_at > now())
-         left join lateral (select payload, consumed_at from idp_oidc_models
-           where model = 'Session' and uid = t.payload->>'sessionUid' and (expires_at is null or expires_at > now())
-           limit 1) s on true`,
+        account
+          ? textFor(groupTexts, account, (c) =>
+              groupedReadText(`, ${c("t.payload->>'accountId'")} as account`),
+            )
+          : groupedReadWithoutAccount,
         [model, group.map((read) => read.id)],
       );
       const byPosition = new Map(rows.map((row) => [Number(row.i), row]));
@@ -242,13 +296,13 @@ export function createAdapterClass(options: AdapterOptions) {
     }
   }
 
-  /** A token or code with its grant and its session's sid revocation (see `readAheads`). */
+  /** A token or code with its grant, its session's sid revocation and its account (see `readAheads`). */
   function readTogether(model: string, id: string): Promise<ReadAheadRow | undefined> {
     let enqueue = readQueues.get(model);
     if (!enqueue) {
       enqueue = groupWhileBusy<PendingRead>({
         max: MAX_GROUPED_READS,
-        flush: (group) => readGroup(model, group),
+        flush: (group) => readGroup(model, group, options.accountReadAhead?.()),
       });
       readQueues.set(model, enqueue);
     }
@@ -356,7 +410,57 @@ export function createAdapterClass(options: AdapterOptions) {
           return this.#withGrant(request, id);
         }
       }
+      if (this.model === 'Interaction') {
+        if (currentResume()) {
+          const account = options.accountReadAhead?.();
+          if (account) return this.#interactionWithAccount(id, account);
+        } else {
+          const login = loginReadAheadToRead();
+          if (login) return this.#interactionWithLogin(id, login);
+        }
+      }
       return this.#one('id = $2', id);
+    }
+
+    /** The interaction a login form posts to and, in the same statement, the account the form names. */
+    async #interactionWithLogin(id: string, login: LoginReadAhead): Promise<AdapterPayload | undefined> {
+      const text = textFor(
+        loginTexts,
+        login.column,
+        (column) => `select payload, consumed_at, ${column('$3')} as account from idp_oidc_models
+         where model = $1 and id = $2 and (expires_at is null or expires_at > now()) limit 1`,
+      );
+      const rows = await sql.query<ModelRow & { account: unknown }>(text, [this.model, id, login.param]);
+      const row = rows[0];
+      if (!row) return undefined;
+      offerLoginReadAhead(row.account);
+      return withConsumed(row);
+    }
+
+    /**
+     * A resumed interaction and, in the same statement, the account its login result names, which
+     * oidc-provider loads next (account-read-ahead.ts).
+     */
+    async #interactionWithAccount(
+      id: string,
+      account: AccountReadAheadColumn,
+    ): Promise<AdapterPayload | undefined> {
+      await flushResumeWrites(this.model);
+      const text = textFor(
+        resumeTexts,
+        account,
+        (
+          column,
+        ) => `select payload, consumed_at, ${column("payload->'result'->'login'->>'accountId'")} as account
+         from idp_oidc_models
+         where model = $1 and id = $2 and (expires_at is null or expires_at > now()) limit 1`,
+      );
+      const rows = await sql.query<ModelRow & { account: unknown }>(text, [this.model, id]);
+      const row = rows[0];
+      if (!row) return undefined;
+      const login = (row.payload['result'] as { login?: { accountId?: unknown } } | undefined)?.login;
+      if (typeof login?.accountId === 'string') offerAccountReadAhead(login.accountId, row.account);
+      return withConsumed(row);
     }
 
     /**
@@ -379,6 +483,9 @@ export function createAdapterClass(options: AdapterOptions) {
             : undefined,
         );
       }
+      const accountId = row.payload['accountId'];
+      if (row.account !== undefined && typeof accountId === 'string')
+        offerAccountReadAhead(accountId, row.account);
       if (row.session_uid) {
         readAhead.revokedSids.set(row.session_uid, row.sid_revoked);
         readAhead.sessions.set(

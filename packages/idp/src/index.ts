@@ -162,7 +162,13 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
   for (const c of config.clients) clientMetadataFromConfig(c); // throws IDP_CLIENT_INVALID early
   const revocations = createRevocationPublisher({ sql, state, logger });
   const grants = createGrantRevoker(sql, revocations);
-  const Adapter = createAdapterClass({ sql, grants, logger });
+  // The built-in account store reads an account with the code or interaction that names it (account-read-ahead.ts).
+  const Adapter = createAdapterClass({
+    sql,
+    grants,
+    logger,
+    accountReadAhead: () => accounts?.readAheadColumn,
+  });
   const givenAudit = (options.accounts as { audit?: Audit } | undefined)?.audit;
   const audit =
     options.audit ?? (typeof givenAudit?.record === 'function' ? givenAudit : createAudit(sql, { logger }));

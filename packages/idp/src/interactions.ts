@@ -2,6 +2,7 @@ import { createHmac, createSecretKey, hkdfSync, timingSafeEqual } from 'node:cry
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { coreErrors, type GatehouseError, readFields } from '@gatehouse/core';
 import { errors } from 'oidc-provider';
+import { withLoginReadAhead } from './account-read-ahead.ts';
 import { accountServices } from './account-services.ts';
 import { saveIfPresent } from './adapter.ts';
 import { clientAddress, idpTrustedProxies, requestOrigin } from './client-address.ts';
@@ -150,8 +151,31 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
   }
 
   async function login(req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {
-    const interaction = await loadInteraction(req, res, uid);
-    const fields = await formFields(req, ['csrf', 'username', 'password']);
+    // The form is read first so that the account it names is read in the statement that reads the
+    // interaction (account-read-ahead.ts); a form error is still only answered once the interaction
+    // is found, as when the form was read second.
+    let fields: Record<string, string> | undefined;
+    let formError: unknown;
+    try {
+      fields = await formFields(req, ['csrf', 'username', 'password']);
+    } catch (err) {
+      formError = err;
+    }
+    const named = fields?.['username'];
+    await withLoginReadAhead(named ? accounts.loginReadAhead?.(named) : undefined, async () => {
+      const interaction = await loadInteraction(req, res, uid);
+      if (!fields) throw formError;
+      await checkLogin(req, res, uid, interaction, fields);
+    });
+  }
+
+  async function checkLogin(
+    req: IncomingMessage,
+    res: ServerResponse,
+    uid: string,
+    interaction: InteractionLike,
+    fields: Record<string, string>,
+  ): Promise<void> {
     checkCsrf(uid, fields['csrf']);
     if (interaction.prompt.name !== 'login') throw idpErrors.create('IDP_INTERACTION_NOT_FOUND');
     const username = fields['username'] ?? '';

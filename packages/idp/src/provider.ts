@@ -1,5 +1,6 @@
 import type { Logger } from '@gatehouse/core';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { AccountReadAheadColumn } from './account-read-ahead.ts';
 import { recordJwtAccessToken, takeSidRevocationReadAhead } from './adapter.ts';
 import {
   clientPolicy,
@@ -48,6 +49,8 @@ export interface AccountsPort {
     sub: string,
     token?: unknown,
   ): Promise<IdpAccount | undefined>;
+  /** How the adapter may read an account ahead for `findAccount` (account-read-ahead.ts); optional. */
+  readAheadColumn?: AccountReadAheadColumn;
 }
 
 /** Optional page renderers (the hosted pages); defaults are plain, safe HTML. */

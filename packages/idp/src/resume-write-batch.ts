@@ -35,6 +35,14 @@ interface ResumeBatch {
 
 const storage = new AsyncLocalStorage<ResumeBatch>();
 
+/**
+ * The resume being served (an opaque key, the same object for the whole request), or undefined
+ * outside one: account-read-ahead.ts keys what the adapter read ahead within a request by it.
+ */
+export function currentResume(): object | undefined {
+  return storage.getStore();
+}
+
 async function flush(batch: ResumeBatch): Promise<void> {
   const writes = batch.writes.splice(0);
   batch.rows.clear();

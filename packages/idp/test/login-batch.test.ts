@@ -70,7 +70,11 @@ describe('a password login commits once per request', { timeout: 120_000 }, () =
     return { s, code: new URL(resume.headers.get('location')!).searchParams.get('code')! };
   }
 
-  function post(page: URL, s: { csrf: string; browser: ReturnType<typeof browserCookies> }) {
+  function post(
+    page: URL,
+    s: { csrf: string; browser: ReturnType<typeof browserCookies> },
+    credentials = { username: 'alice', password: 'alice-password' },
+  ) {
     return fetch(`${page}/login`, {
       method: 'POST',
       redirect: 'manual',
@@ -79,7 +83,7 @@ describe('a password login commits once per request', { timeout: 120_000 }, () =
         cookie: s.browser.header(),
         origin: t.origin,
       },
-      body: new URLSearchParams({ csrf: s.csrf, username: 'alice', password: 'alice-password' }),
+      body: new URLSearchParams({ csrf: s.csrf, ...credentials }),
     });
   }
 
@@ -134,9 +138,11 @@ describe('a password login commits once per request', { timeout: 120_000 }, () =
     assert.equal(await succeeded(), eventsBefore + 1);
     assert.equal(login.result.headers.get('content-length'), '0');
     assert.equal(new URL(login.result.headers.get('location')!, t.origin).pathname, `/auth/auth/${uid}`);
-    const modelStatements = login.statements.filter((_x, i) => /idp_oidc_models/.test(login.texts[i]!));
-    // Read once before the password check; the result stored with the login's audit event.
-    assert.deepEqual(modelStatements, ['select payload, consumed_at from', 'with w0 as (update']);
+    // The interaction read once before the password check, with the account the form names (no
+    // statement of its own); the result stored with the login's audit event.
+    assert.deepEqual(login.statements, ['select payload, consumed_at, (select', 'with w0 as (update']);
+    assert.match(login.texts[0]!, /idp_oidc_models/);
+    assert.match(login.texts[0]!, /from idp_users where username_key = \$3/);
     assert.equal(login.statements.filter(isWrite).length, 1);
     assert.equal(login.tx, 0);
     s.browser.take(login.result);
@@ -165,6 +171,77 @@ describe('a password login commits once per request', { timeout: 120_000 }, () =
       ['select r.i, t.payload, t.consumed_at,', 'with w0 as (update'],
     );
     assert.equal(token.tx, 0);
+  });
+
+  test('the resume reads the account with the interaction, the token request with the code: no account read of their own', async () => {
+    const s = await start();
+    const login = await post(s.page, s);
+    s.browser.take(login);
+    const resume = await recorded(() =>
+      fetch(new URL(login.headers.get('location')!, t.origin), {
+        redirect: 'manual',
+        headers: { cookie: s.browser.header() },
+      }),
+    );
+    assert.equal(resume.result.status, 303);
+    assert.deepEqual(resume.statements, ['select payload, consumed_at, (select', 'with w0 as (delete']);
+    const code = new URL(resume.result.headers.get('location')!).searchParams.get('code')!;
+
+    const token = await recorded(() => redeem(code, s.verifier));
+    assert.equal(token.result.status, 200);
+    assert.deepEqual(token.statements, ['select r.i, t.payload, t.consumed_at,', 'with w0 as (update']);
+    // What was read ahead is the account findAccount reads: the same subject, name and roles.
+    const alice = (await t.accounts.getByUsername('alice'))!;
+    const { access_token, id_token } = (await token.result.json()) as {
+      access_token: string;
+      id_token: string;
+    };
+    const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString());
+    assert.equal(claims(id_token).sub, alice.id);
+    const access = claims(access_token);
+    assert.equal(access.sub, alice.id);
+    assert.equal(access.username, 'alice');
+    assert.deepEqual(access.roles, alice.roles);
+    assert.ok(alice.roles.length > 0);
+  });
+
+  test('an account disabled after its login is refused at the resume, one disabled after the resume at the token request', async () => {
+    const mallory = await t.accounts.create(
+      { username: 'mallory', password: 'quiet harbor lantern' },
+      { allowCommonPassword: true },
+    );
+    const credentials = { username: 'mallory', password: 'quiet harbor lantern' };
+    try {
+      const s1 = await start();
+      const login1 = await post(s1.page, s1, credentials);
+      assert.equal(login1.status, 303);
+      s1.browser.take(login1);
+      await t.accounts.update(mallory.id, { enabled: false });
+      const resume1 = await fetch(new URL(login1.headers.get('location')!, t.origin), {
+        redirect: 'manual',
+        headers: { cookie: s1.browser.header() },
+      });
+      // No code for a disabled account: the client gets an error, or the browser a new login page.
+      const to1 = new URL(resume1.headers.get('location') ?? '/', t.origin);
+      assert.equal(to1.searchParams.get('code'), null);
+
+      await t.accounts.update(mallory.id, { enabled: true });
+      const s2 = await start();
+      const login2 = await post(s2.page, s2, credentials);
+      s2.browser.take(login2);
+      const resume2 = await fetch(new URL(login2.headers.get('location')!, t.origin), {
+        redirect: 'manual',
+        headers: { cookie: s2.browser.header() },
+      });
+      const code = new URL(resume2.headers.get('location')!).searchParams.get('code');
+      assert.ok(code);
+      await t.accounts.update(mallory.id, { enabled: false });
+      const refused = await redeem(code, s2.verifier);
+      assert.equal(refused.status, 400);
+      assert.equal(((await refused.json()) as { error: string }).error, 'invalid_grant');
+    } finally {
+      await t.accounts.delete(mallory.id);
+    }
   });
 
   test('a code redeemed twice: the second fails with invalid_grant and revokes the grant', async () => {

@@ -218,6 +218,31 @@ describe('hosted login and consent pages', () => {
     assert.equal(again.status, 200);
   });
 
+  test('a NUL byte in the username on the login page is an ordinary wrong login, not a storage error', async () => {
+    const { page, csrf, browser } = await start();
+    const res = await submit(`${page}/login`, browser, {
+      csrf,
+      username: 'ali\u0000ce',
+      password: 'alice-password',
+    });
+    assert.equal(res.status, 401);
+    assert.match(await res.text(), /Username or password is wrong/);
+  });
+
+  test("a bad login form for an interaction that is not this browser's is answered as a missing interaction", async () => {
+    const { page, csrf } = await start();
+    const res = await submit(`${page}/login`, browserCookies(), {
+      csrf,
+      username: 'alice',
+      password: 'alice-password',
+      returnTo: 'https://evil.example/',
+    });
+    assert.equal(res.status, 400);
+    const html = await res.text();
+    assert.match(html, /IDP_INTERACTION_NOT_FOUND/);
+    assert.doesNotMatch(html, /IDP_FIELD_UNKNOWN/);
+  });
+
   test('a login form with a very long username re-shows the form with 400, not a crash', async () => {
     const { page, csrf, browser } = await start();
     const res = await submit(`${page}/login`, browser, {
