@@ -36,3 +36,22 @@ test('any key verifies (its index), the first key signs; a wrong or tampered sig
 test('no key is refused', () => {
   assert.throws(() => cookieKeygrip([]));
 });
+
+test('a signature it made before verifies as before; remembered ones are forgotten past the bound', () => {
+  const ours = cookieKeygrip(keys);
+  const reference = new Keygrip(keys);
+  const signed = ours.sign('_interaction=abc');
+  assert.equal(ours.sign('_interaction=abc'), signed);
+  assert.equal(ours.index('_interaction=abc', signed), 0);
+  assert.equal(
+    ours.index('_interaction=abc', `${signed.slice(0, -1)}${signed.endsWith('A') ? 'B' : 'A'}`),
+    -1,
+  );
+  // The same data signed by the second key still verifies with its index, past the remembered one.
+  assert.equal(ours.index('_interaction=abc', new Keygrip([keys[1]!]).sign('_interaction=abc')), 1);
+  for (let i = 0; i < 5000; i++) ours.sign(`_session=${i}`);
+  assert.equal(ours.sign('_interaction=abc'), reference.sign('_interaction=abc'));
+  assert.equal(ours.index('_session=1', reference.sign('_session=1')), 0);
+  assert.equal(ours.index('_session=4999', reference.sign('_session=4999')), 0);
+  assert.equal(ours.index('_session=4999', reference.sign('_session=4998')), -1);
+});
