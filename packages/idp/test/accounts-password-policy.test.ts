@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkPassword } from '../src/password-policy.ts';
+import { createPasswordHasher } from '../src/passwords.ts';
 
 function verdict(password: string, usernameKey?: string): string | undefined {
   try {
@@ -86,5 +87,20 @@ describe('accounts configuration', () => {
       timeCost: 2,
       parallelism: 1,
     });
+  });
+});
+
+describe('password hashes', () => {
+  test('a hash needs a rehash only with other parameters or another algorithm', async () => {
+    const hasher = createPasswordHasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
+    const current = await hasher.hash('seven silent owls fly');
+    assert.match(current, /^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
+    assert.equal(hasher.needsRehash(current), false);
+    assert.equal(hasher.needsRehash(current.replace('m=1024', 'm=2048')), true);
+    assert.equal(hasher.needsRehash(current.replace('t=1,', 't=2,')), true);
+    assert.equal(hasher.needsRehash(current.replace('$argon2id$', '$argon2i$')), true);
+    // Not the current form: decided by parsing, as before (the version is not a parameter of ours).
+    assert.equal(hasher.needsRehash(current.replace('v=19', 'v=16')), false);
+    assert.equal(hasher.needsRehash('not a hash'), true);
   });
 });
