@@ -10,6 +10,7 @@ import {
 } from './clients.ts';
 import type { IdpConfig } from './config-schema.ts';
 import { exchangedTokenClaims } from './exchange-claims.ts';
+import { gatehouseInteractionPolicy } from './interaction-policy.ts';
 import type { KeyRing } from './keys.ts';
 import { localSigningKeys } from './local-signing-key.ts';
 
@@ -355,6 +356,7 @@ export function buildProvider(options: BuildProviderOptions): Provider {
       },
     },
     interactions: {
+      policy: gatehouseInteractionPolicy(),
       url: (_ctx, interaction) => `${options.interactionPath}/${interaction.uid}`,
     },
     ttl: {

@@ -221,8 +221,11 @@ describe('a password login commits once per request', { timeout: 120_000 }, () =
         redirect: 'manual',
         headers: { cookie: s1.browser.header() },
       });
-      // No code for a disabled account: the client gets an error, or the browser a new login page.
-      const to1 = new URL(resume1.headers.get('location') ?? '/', t.origin);
+      // No code for a disabled account: the browser is sent to a new login page (it was a 500).
+      assert.equal(resume1.status, 303);
+      const to1 = new URL(resume1.headers.get('location')!, t.origin);
+      assert.match(to1.pathname, /^\/auth\/interaction\/[^/]+$/);
+      assert.notEqual(to1.pathname, new URL(s1.page).pathname);
       assert.equal(to1.searchParams.get('code'), null);
 
       await t.accounts.update(mallory.id, { enabled: true });
@@ -241,6 +244,53 @@ describe('a password login commits once per request', { timeout: 120_000 }, () =
       assert.equal(((await refused.json()) as { error: string }).error, 'invalid_grant');
     } finally {
       await t.accounts.delete(mallory.id);
+    }
+  });
+
+  test('a signed-in browser whose account is then disabled: prompt=none gets login_required, without it a new login page', async () => {
+    const credentials = { username: 'trent', password: 'amber falcon meadow' };
+    const trent = await t.accounts.create(credentials, { allowCommonPassword: true });
+    try {
+      const s = await start();
+      const login = await post(s.page, s, credentials);
+      s.browser.take(login);
+      const resume = await fetch(new URL(login.headers.get('location')!, t.origin), {
+        redirect: 'manual',
+        headers: { cookie: s.browser.header() },
+      });
+      assert.ok(new URL(resume.headers.get('location')!).searchParams.get('code'));
+      s.browser.take(resume);
+      await t.accounts.update(trent.id, { enabled: false });
+
+      const again = (prompt?: string) => {
+        const url = new URL(`${t.origin}/auth/auth`);
+        url.search = new URLSearchParams({
+          client_id: 'demo-app',
+          response_type: 'code',
+          redirect_uri: REDIRECT,
+          scope: 'openid',
+          state: 'st-2',
+          code_challenge: createHash('sha256').update(s.verifier).digest('base64url'),
+          code_challenge_method: 'S256',
+          ...(prompt ? { prompt } : {}),
+        }).toString();
+        return fetch(url, { redirect: 'manual', headers: { cookie: s.browser.header() } });
+      };
+      const silent = await again('none');
+      assert.equal(silent.status, 303);
+      const back = new URL(silent.headers.get('location')!);
+      assert.equal(`${back.origin}${back.pathname}`, REDIRECT);
+      assert.equal(back.searchParams.get('error'), 'login_required');
+      assert.equal(back.searchParams.get('code'), null);
+
+      const interactive = await again();
+      assert.equal(interactive.status, 303);
+      assert.match(
+        new URL(interactive.headers.get('location')!, t.origin).pathname,
+        /^\/auth\/interaction\/[^/]+$/,
+      );
+    } finally {
+      await t.accounts.delete(trent.id);
     }
   });
 
