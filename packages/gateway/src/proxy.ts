@@ -247,18 +247,10 @@ function endToEndHeaders(
             .map((s) => s.trim().toLowerCase())
             .filter(Boolean),
         );
+  const kept = (name: string) => headers[name] !== undefined && !HOP_BY_HOP.has(name) && !dropped?.has(name);
   const out: (string | string[])[] = [];
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || dropped?.has(name)) continue;
-    out.push(name, value);
-  }
-  if (extra !== undefined) {
-    for (const name in extra) {
-      const kept = headers[name] !== undefined && !HOP_BY_HOP.has(name) && !dropped?.has(name);
-      if (!kept) out.push(name, extra[name]!);
-    }
-  }
+  for (const name in headers) if (kept(name)) out.push(name, headers[name]!);
+  if (extra !== undefined) for (const name in extra) if (!kept(name)) out.push(name, extra[name]!);
   return out;
 }
 

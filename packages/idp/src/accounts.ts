@@ -234,7 +234,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
   }
 
   async function rowWithRolesByUsername(username: string): Promise<(UserRow & RolesRow) | undefined> {
-    if (username.length > 128 || controlCharacter.test(username)) return undefined;
+    if (impossibleName(username)) return undefined;
     const rows = await sql.query<UserRow & RolesRow>(
       `select ${userColumns}, ${rolesColumns('u.id')} from idp_users u where username_key = $1`,
       [usernameKey(username)],
