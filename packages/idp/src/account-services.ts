@@ -1,20 +1,22 @@
-import type { Logger, SharedState, Sql } from '@gatehouse/core';
+import type { Logger, SharedState, Sql, TrustedProxies } from '@gatehouse/core';
 import { type Accounts, createAccounts } from './accounts.ts';
 import { type AccountsConfig, resolveAccountsConfig } from './accounts-config.ts';
 import { type Audit, createAudit } from './audit.ts';
+import { idpTrustedProxies } from './client-address.ts';
 import type { IdpRuntime } from './index.ts';
 import { createSessionStore, type SessionStore } from './sessions.ts';
 
 /**
  * What the session API, the login pages and the admin API share, built once per identity provider
- * from its runtime: the account store, the audit trail, the first-party session store and the
- * `idp.accounts` configuration.
+ * from its runtime: the account store, the audit trail, the first-party session store, the
+ * `idp.accounts` configuration and the proxies it trusts (`trustedProxies`).
  */
 export interface AccountServices {
   accounts: Accounts;
   audit: Audit;
   sessions: SessionStore;
   config: AccountsConfig;
+  trusted: TrustedProxies;
 }
 
 const built = new WeakMap<IdpRuntime, AccountServices>();
@@ -39,7 +41,7 @@ export function accountServices(idp: IdpRuntime): AccountServices {
     ? idp.accounts
     : createAccounts(idp.sql, { config, state: idp.state, audit, logger: idp.logger });
   const sessions = createSessionStore({ sql: idp.sql, revocations: idp.revocations, audit });
-  const services = { accounts, audit, sessions, config };
+  const services = { accounts, audit, sessions, config, trusted: idpTrustedProxies(config.trustedProxies) };
   built.set(idp, services);
   return services;
 }

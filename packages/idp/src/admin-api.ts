@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { coreErrors, mediaTypeOf, readBody, sendError } from '@gatehouse/core';
 import { accountServices } from './account-services.ts';
 import type { AuditEventType } from './audit.ts';
-import { clientAddress, idpTrustedProxies } from './client-address.ts';
+import { clientAddress } from './client-address.ts';
 import {
   clientMetadataFromConfig,
   deleteClient,
@@ -140,9 +140,8 @@ async function jsonBody<T>(req: IncomingMessage, schema: keyof typeof adminBodyS
 }
 
 export function createAdminApi(idp: IdpRuntime): HttpHandler {
-  const { accounts, sessions, audit, config } = accountServices(idp);
+  const { accounts, sessions, audit, trusted } = accountServices(idp);
   const { logger, issuer, sql } = idp;
-  const trusted = idpTrustedProxies(config.trustedProxies);
   const mount = `${new URL(issuer).pathname.replace(/\/$/, '')}/admin`;
   const audiences = new Set([idp.defaultAudience, issuer]);
   const openApi = JSON.stringify(adminOpenApi(`${issuer.replace(/\/$/, '')}/admin`));

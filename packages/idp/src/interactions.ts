@@ -5,7 +5,7 @@ import { errors } from 'oidc-provider';
 import { withLoginReadAhead } from './account-read-ahead.ts';
 import { accountServices } from './account-services.ts';
 import { saveIfPresent } from './adapter.ts';
-import { clientAddress, idpTrustedProxies, requestOrigin } from './client-address.ts';
+import { clientAddress, requestOrigin } from './client-address.ts';
 import { assertSameOrigin } from './csrf.ts';
 import { idpErrors } from './errors.ts';
 import type { HttpHandler, IdpRuntime } from './index.ts';
@@ -56,10 +56,9 @@ function sendPage(res: ServerResponse, status: number, page: RenderedPage): void
 }
 
 export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
-  const { accounts, config } = accountServices(idp);
+  const { accounts, config, trusted } = accountServices(idp);
   const { logger, issuer } = idp;
   const mount = `${new URL(issuer).pathname.replace(/\/$/, '')}/interaction`;
-  const trusted = idpTrustedProxies(config.trustedProxies);
   const publicOrigins = [new URL(issuer).origin, ...config.allowedOrigins].map((o) => o.toLowerCase());
   const csrfKey = createSecretKey(
     Buffer.from(

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { coreErrors, readFields, sendError } from '@gatehouse/core';
 import { accountServices } from './account-services.ts';
-import { clientAddress, idpTrustedProxies, requestIsHttps, requestOrigin } from './client-address.ts';
+import { clientAddress, requestIsHttps, requestOrigin } from './client-address.ts';
 import { assertSameOrigin } from './csrf.ts';
 import { idpErrors } from './errors.ts';
 import type { HttpHandler, IdpRuntime } from './index.ts';
@@ -53,9 +53,8 @@ function pick(
 }
 
 export function createSessionApi(idp: IdpRuntime): HttpHandler {
-  const { accounts, sessions, config } = accountServices(idp);
+  const { accounts, sessions, config, trusted } = accountServices(idp);
   const { logger, issuer, state } = idp;
-  const trusted = idpTrustedProxies(config.trustedProxies);
   const publicOrigins = [new URL(issuer).origin, ...config.allowedOrigins].map((o) => o.toLowerCase());
   const tolerance = idp.config.clockToleranceSeconds;
 
