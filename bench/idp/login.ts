@@ -4,6 +4,7 @@
  *
  *   ./node_modules/.bin/node bench/idp/login.ts [--duration 5] [--connections 8] [--threads 1] [--consent]
  *   ./node_modules/.bin/node bench/idp/login.ts --trace    # the requests and SQL statements of one login
+ *   ./node_modules/.bin/node bench/idp/login.ts --profile  # + where the idp's event loop goes, by package
  *
  * One login is what a person does in a fresh browser: GET the authorization URL (demo-app, code +
  * PKCE S256) → the hosted login page → POST the form as alice (argon2id verify) → the consent page
@@ -24,6 +25,11 @@
  * (= per core) and the hash's share of a login's CPU are measured rather than inferred from
  * logins/s on a shared machine. The idp
  * also counts its SQL statements and commits per login (a wrapper around its Sql, bench only).
+ *
+ * --profile samples the idp's event loop during the measured window (V8's profiler in the idp,
+ * `profile-by-package.ts`) and prints each package's share of the busy event loop and, from that
+ * share, its ms per login: oidc-provider's own cost, the driver's, node:http's, ours. The profiler
+ * inflates that run's CPU figures; read the shares, and the other figures from a run without it.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -50,6 +56,7 @@ import {
   processCpuSplitSeconds,
   threadCpuSeconds,
 } from '../process-cpu.ts';
+import { startProfile, stopProfile } from './profile-by-package.ts';
 
 const args = benchArgs(import.meta.url, {
   duration: { type: 'string', default: '5' },
@@ -58,6 +65,7 @@ const args = benchArgs(import.meta.url, {
   consent: { type: 'boolean', default: false },
   'hash-baseline': { type: 'boolean', default: false },
   trace: { type: 'boolean', default: false },
+  profile: { type: 'boolean', default: false },
   serve: { type: 'string' },
 });
 
@@ -184,8 +192,14 @@ if (args.serve) {
   const counter = new StatementCounter();
   const sql = counter.wrap(raw);
   process.on('message', (m: string) => {
-    if (m === 'reset') counter.reset();
-    if (m === 'stats') process.send!(counter.snapshot());
+    if (m === 'reset') {
+      counter.reset();
+      if (args.profile) void startProfile();
+    }
+    if (m === 'stats')
+      void (args.profile ? stopProfile() : Promise.resolve([])).then((packages) =>
+        process.send!({ ...counter.snapshot(), packages }),
+      );
   });
   const state = await openState({ driver: 'memory' });
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
@@ -395,15 +409,22 @@ const db = await openTestSql('postgres');
 const serveUrl = new URL(db.url!);
 const server = spawn(
   process.execPath,
-  [new URL(import.meta.url).pathname, '--serve', serveUrl.href, ...(args.trace ? ['--trace'] : [])],
+  [
+    new URL(import.meta.url).pathname,
+    '--serve',
+    serveUrl.href,
+    ...(args.trace ? ['--trace'] : []),
+    ...(args.profile ? ['--profile'] : []),
+  ],
   {
     env: { ...process.env, UV_THREADPOOL_SIZE: String(threads) },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   },
 );
-function serverStats(): Promise<{ statements: Record<string, number>; commits: number }> {
+type ServerStats = { statements: Record<string, number>; commits: number; packages: [string, number][] };
+function serverStats(): Promise<ServerStats> {
   server.send('stats');
-  return once(server, 'message').then(([m]) => m as { statements: Record<string, number>; commits: number });
+  return once(server, 'message').then(([m]) => m as ServerStats);
 }
 /** The PostgreSQL backends serving the idp's connections (found by their client ports, process-cpu.ts). */
 function backendPids(): number[] {
@@ -486,7 +507,7 @@ try {
       `| ${rate.toFixed(1)} | ${idpMs.toFixed(1)} | ${idpSystemMs.toFixed(1)} | ${hashMs.toFixed(1)} | ${(idpMs - hashMs).toFixed(1)} | ${perCore.toFixed(1)} | ${((hashMs / idpMs) * 100).toFixed(0)} % | ${pgPerLogin.toFixed(1)} | ${(1000 / (idpMs + pgPerLogin)).toFixed(1)} | ${driverMs.toFixed(1)} |`,
     );
     // Per thread of the idp (by name): the event loop ("node") runs the flow, libuv's pool the hash.
-    const threads = [...cpuAfter.idpThreads]
+    const perThread = [...cpuAfter.idpThreads]
       .map(
         ([name, seconds]) =>
           [name, ((seconds - (cpuBefore.idpThreads.get(name) ?? 0)) * 1000) / logins] as const,
@@ -496,7 +517,20 @@ try {
     console.log('');
     console.log('| idp thread                    | CPU ms/login |');
     console.log('| ----------------------------- | -----------: |');
-    for (const [name, perLogin] of threads) console.log(`| ${name} | ${perLogin.toFixed(1)} |`);
+    for (const [name, perLogin] of perThread) console.log(`| ${name} | ${perLogin.toFixed(1)} |`);
+    if (args.profile) {
+      // Shares of the sampled busy event loop, turned into ms of the MainThread's CPU per login.
+      const loopMs = perThread.find(([name]) => name === 'MainThread')?.[1] ?? Number.NaN;
+      const busy = sqlStats.packages.reduce((sum, [, us]) => sum + us, 0);
+      console.log('');
+      console.log(`| idp event loop by package (--profile) | share | ms/login of the ${loopMs.toFixed(1)} |`);
+      console.log('| ----------------------------- | ---: | ---: |');
+      for (const [what, us] of sqlStats.packages.filter(([, us]) => us / busy >= 0.005)) {
+        console.log(
+          `| ${what} | ${((us / busy) * 100).toFixed(1)} % | ${((us / busy) * loopMs).toFixed(2)} |`,
+        );
+      }
+    }
     console.log('');
     console.log(
       `| SQL per login (idp process)   | ${(Object.values(sqlStats.statements).reduce((a, b) => a + b, 0) / logins).toFixed(1)} statements, ${(sqlStats.commits / logins).toFixed(1)} commits |`,
