@@ -41,6 +41,7 @@ import { openTestSql } from '@gatehouse/core/testing';
 import { idpMigrations } from '@gatehouse/idp';
 import { request } from 'undici';
 import { benchArgs } from '../bench-args.ts';
+import { childReady } from '../child-ready.ts';
 import { processCpuSplitSeconds, threadCpuSeconds } from '../process-cpu.ts';
 
 const args = benchArgs(import.meta.url, {
@@ -320,15 +321,7 @@ const server = spawn(process.execPath, [new URL(import.meta.url).pathname, '--se
 });
 const serverExit = once(server, 'exit');
 try {
-  const origin = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout!.on('data', (d) => {
-      out += d;
-      const ready = /^READY (\S+)$/m.exec(out);
-      if (ready) resolve(ready[1]!);
-    });
-    server.once('exit', (code) => reject(new Error(`the floor server exited with ${code}:\n${out}`)));
-  });
+  const origin = await childReady(server, 'the floor server');
   console.log(`# floor server at ${origin}, PostgreSQL schema ${db.schema}; ${connections} virtual users`);
   console.log('');
   console.log(

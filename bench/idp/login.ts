@@ -50,6 +50,7 @@ import { request } from 'undici';
 import { findForms } from '../../packages/cli/src/bench/html-form.ts';
 import { createPasswordHasher } from '../../packages/idp/src/passwords.ts';
 import { benchArgs } from '../bench-args.ts';
+import { childReady } from '../child-ready.ts';
 import {
   postgresBackendsOf,
   processCpuSeconds,
@@ -446,15 +447,7 @@ async function cpuSnapshot() {
 }
 const serverExit = once(server, 'exit');
 try {
-  const origin = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout!.on('data', (d) => {
-      out += d;
-      const ready = /^READY (\S+)$/m.exec(out);
-      if (ready) resolve(ready[1]!);
-    });
-    server.once('exit', (code) => reject(new Error(`the identity provider exited with ${code}:\n${out}`)));
-  });
+  const origin = await childReady(server, 'the identity provider');
   console.log(
     `# identity provider (one process, as gatehouse dev wires it, no gateway) at ${origin}, PostgreSQL schema ${db.schema}; warm-up 1 s, then ${duration} s`,
   );
