@@ -2,7 +2,7 @@
  * Full password logins per second on one `gatehouse dev` process (one event loop), PostgreSQL storage,
  * compared with what the password hash alone allows on this machine.
  *
- *   ./node_modules/.bin/node bench/idp/login.ts [--duration 5] [--connections 8] [--threads 1] [--consent]
+ *   ./node_modules/.bin/node bench/idp/login.ts [--duration 5] [--connections 8] [--threads 1] [--warmup 5] [--consent]
  *   ./node_modules/.bin/node bench/idp/login.ts --trace    # the requests and SQL statements of one login
  *   ./node_modules/.bin/node bench/idp/login.ts --profile  # + where the idp's event loop goes, by package
  *
@@ -15,8 +15,10 @@
  * on libuv's thread pool, so with 1 the hash has one core and the event loop another; the baseline
  * (argon2id verifies per second at the configured parameters, same concurrency) is measured first,
  * alone, with the same pool size. PostgreSQL at GATEHOUSE_TEST_POSTGRES_URL (default
- * postgres://postgres@127.0.0.1:5432/test) in a fresh schema dropped at the end. Bounded: one
- * warm-up second, then --duration seconds (at most 30) of load.
+ * postgres://postgres@127.0.0.1:5432/test) in a fresh schema dropped at the end. Bounded: --warmup
+ * seconds (default 5, at most 60; 1 before 2026-12-06's fourth session) of the same load, so that the
+ * window measures the idp's steady state rather than V8 compiling its hot code, then --duration
+ * seconds (at most 30) of load.
  *
  * Per core: during the measured window it reads from /proc the CPU time (user + system, all threads)
  * of the identity-provider process, of the PostgreSQL backends serving it (found by the client
@@ -62,6 +64,7 @@ import { startProfile, stopProfile } from './profile-by-package.ts';
 const args = benchArgs(import.meta.url, {
   duration: { type: 'string', default: '5' },
   connections: { type: 'string', default: '8' },
+  warmup: { type: 'string', default: '5' },
   threads: { type: 'string', default: '1' },
   consent: { type: 'boolean', default: false },
   'hash-baseline': { type: 'boolean', default: false },
@@ -72,6 +75,7 @@ const args = benchArgs(import.meta.url, {
 
 const duration = Math.min(Math.max(Number(args.duration) || 5, 1), 30);
 const connections = Math.min(Math.max(Number(args.connections) || 8, 1), 64);
+const warmup = Math.min(Math.max(Number(args.warmup) || 5, 1), 60);
 const threads = Math.min(Math.max(Number(args.threads) || 1, 1), 16);
 
 /**
@@ -396,7 +400,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 // --- main ----------------------------------------------------------------------------------------
-const command = `./node_modules/.bin/node bench/idp/login.ts --duration ${duration} --connections ${connections} --threads ${threads}${args.consent ? ' --consent' : ''}`;
+const command = `./node_modules/.bin/node bench/idp/login.ts --duration ${duration} --connections ${connections} --threads ${threads} --warmup ${warmup}${args.consent ? ' --consent' : ''}`;
 console.log(`# ${command}`);
 if (!args.trace)
   console.log(
@@ -449,7 +453,7 @@ const serverExit = once(server, 'exit');
 try {
   const origin = await childReady(server, 'the identity provider');
   console.log(
-    `# identity provider (one process, as gatehouse dev wires it, no gateway) at ${origin}, PostgreSQL schema ${db.schema}; warm-up 1 s, then ${duration} s`,
+    `# identity provider (one process, as gatehouse dev wires it, no gateway) at ${origin}, PostgreSQL schema ${db.schema}; warm-up ${warmup} s, then ${duration} s`,
   );
   await oneLogin(origin); // fails loudly if the flow itself is broken
   if (args.trace) {
@@ -457,7 +461,7 @@ try {
     console.error('--- one login:');
     await oneLogin(origin);
   } else {
-    await load(origin, 1000);
+    await load(origin, warmup * 1000); // JIT, connection pools, heap growth
     server.send('reset');
     const cpuBefore = await cpuSnapshot();
     recording = true;

@@ -2,7 +2,7 @@
  * Identity provider benchmark on one idp process (one event loop: at most one core), PostgreSQL storage.
  *
  *   ./node_modules/.bin/node bench/idp/run.ts [--scenario client-credentials|refresh] [--duration 5] [--connections 16]
- *                                             [--cpu-prof-dir DIR]   (a V8 CPU profile of the idp process)
+ *                                             [--warmup 5] [--cpu-prof-dir DIR]   (a V8 CPU profile of the idp process)
  *
  * - client-credentials: wrk (a separate C process) posts `grant_type=client_credentials` with
  *   client_secret_basic as fast as the idp answers.
@@ -16,7 +16,14 @@
  * CPU-second of the idp process, which a shared machine does not distort the way it distorts req/s.
  *
  * Needs Linux, wrk (apt-get install -y wrk) and PostgreSQL on this machine at GATEHOUSE_TEST_POSTGRES_URL
- * (default postgres://postgres@127.0.0.1:5432/test). Bounded: one warm-up second, then --duration seconds.
+ * (default postgres://postgres@127.0.0.1:5432/test). Bounded: --warmup seconds of the same load, then
+ * --duration seconds.
+ *
+ * --warmup (default 5, at most 60): the load runs this long before the measured window, so that the
+ * window measures the idp in its steady state rather than V8 compiling its hot code (with one second,
+ * as before 2026-12-06's fourth session, the optimizing compiler was still at work in the window:
+ * 15–35 % more idp CPU per refresh on the slower instance, on the event loop, V8's helper threads and in
+ * the kernel).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +47,7 @@ const args = benchArgs(import.meta.url, {
   scenario: { type: 'string', default: 'client-credentials' },
   duration: { type: 'string', default: '5' },
   connections: { type: 'string', default: '16' },
+  warmup: { type: 'string', default: '5' },
   // A directory: the idp process writes a V8 CPU profile (.cpuprofile) there when it stops.
   'cpu-prof-dir': { type: 'string' },
 });
@@ -50,6 +58,7 @@ if (scenario !== 'client-credentials' && scenario !== 'refresh') {
 }
 const duration = Math.min(Math.max(Number(args.duration), 1), 60);
 const connections = Math.min(Math.max(Number(args.connections), 1), 256);
+const warmup = Math.min(Math.max(Number(args.warmup) || 5, 1), 60);
 
 const profile = args['cpu-prof-dir'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof-dir']}`] : [];
 const child = spawn(process.execPath, [...profile, new URL('./serve.ts', import.meta.url).pathname], {
@@ -152,7 +161,7 @@ wrk.headers["Authorization"] = "Basic ${Buffer.from('demo-service:demo-service-s
       { encoding: 'utf8' },
     );
   try {
-    wrk(1); // warm-up: JIT, connection pools
+    wrk(warmup); // warm-up: JIT, connection pools
     const endCpuWindow = startCpuWindow();
     const out = wrk(duration);
     const cpu = endCpuWindow();
@@ -203,7 +212,7 @@ async function refresh(): Promise<Result> {
     const until = performance.now() + seconds * 1000;
     return Promise.all(tokens.map((_, i) => user(i, until, record)));
   };
-  await run(1, false);
+  await run(warmup, false); // warm-up: JIT, connection pools
   const endCpuWindow = startCpuWindow();
   const cpu0 = process.cpuUsage();
   const started = performance.now();
@@ -229,7 +238,7 @@ async function refresh(): Promise<Result> {
 try {
   const result = scenario === 'refresh' ? await refresh() : clientCredentials();
   console.log(
-    `command: ./node_modules/.bin/node bench/idp/run.ts --scenario ${scenario} --duration ${duration} --connections ${connections}`,
+    `command: ./node_modules/.bin/node bench/idp/run.ts --scenario ${scenario} --duration ${duration} --connections ${connections} --warmup ${warmup}`,
   );
   console.log(
     `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg()
