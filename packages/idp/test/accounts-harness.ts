@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type SharedState, type Sql, silentLogger } from '@gatehouse/core';
@@ -132,6 +133,40 @@ export async function accessTokenFor(t: AccountsIdp, username: string, password:
   return (await tokensFor(t, username, password)).access_token;
 }
 
+/**
+ * demo-app's authorization URL for a code + PKCE S256 login, `params` added or replacing the
+ * defaults, and the PKCE verifier (a fresh one unless given).
+ */
+export function authorizationRequest(
+  t: AccountsIdp,
+  params: Record<string, string> = {},
+  verifier = randomBytes(32).toString('base64url'),
+): { url: URL; verifier: string } {
+  const url = new URL(`${t.origin}/auth/auth`);
+  url.search = new URLSearchParams({
+    client_id: 'demo-app',
+    response_type: 'code',
+    redirect_uri: 'http://localhost:8080/callback',
+    scope: 'openid profile',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+    ...params,
+  }).toString();
+  return { url, verifier };
+}
+
+/** Up to the login page in a fresh browser: the page, its CSRF token, the browser's cookies, the PKCE verifier. */
+export async function openLoginPage(t: AccountsIdp, params: Record<string, string> = {}) {
+  const { url, verifier } = authorizationRequest(t, params);
+  const browser = browserCookies();
+  const res = await fetch(url, { redirect: 'manual' });
+  browser.take(res);
+  const page = new URL(res.headers.get('location')!, t.origin);
+  const html = await (await fetch(page, { headers: { cookie: browser.header() } })).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+  return { page, csrf, browser, verifier };
+}
+
 /** Like accessTokenFor, with extra authorization parameters; Allows consent when asked; resolves to the token response. */
 export async function tokensFor(
   t: AccountsIdp,
@@ -139,26 +174,9 @@ export async function tokensFor(
   password: string,
   extra: Record<string, string> = {},
 ): Promise<{ access_token: string; refresh_token?: string }> {
-  const { createHash, randomBytes } = await import('node:crypto');
-  const verifier = randomBytes(32).toString('base64url');
   const redirectUri = 'http://localhost:8080/callback';
-  const url = new URL(`${t.origin}/auth/auth`);
-  url.search = new URLSearchParams({
-    client_id: 'demo-app',
-    response_type: 'code',
-    redirect_uri: redirectUri,
-    scope: 'openid profile',
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-    ...extra,
-  }).toString();
-  const browser = browserCookies();
-  let res = await fetch(url, { redirect: 'manual' });
-  browser.take(res);
-  const page = new URL(res.headers.get('location')!, t.origin);
-  const html = await (await fetch(page, { headers: { cookie: browser.header() } })).text();
-  const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
-  res = await fetch(`${page}/login`, {
+  const { page, csrf, browser, verifier } = await openLoginPage(t, extra);
+  let res = await fetch(`${page}/login`, {
     method: 'POST',
     redirect: 'manual',
     headers: {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { silentLogger } from '@gatehouse/core';
 import {
@@ -16,7 +15,13 @@ import { idpMigrations } from '../src/index.ts';
 import { resumeWriteBatchMiddleware } from '../src/resume-write-batch.ts';
 import { createRevocationPublisher } from '../src/revocation-publisher.ts';
 import { holdAuditWrites } from '../src/write-batch.ts';
-import { type AccountsIdp, browserCookies, startAccountsIdp } from './accounts-harness.ts';
+import {
+  type AccountsIdp,
+  authorizationRequest,
+  type browserCookies,
+  openLoginPage,
+  startAccountsIdp,
+} from './accounts-harness.ts';
 import { recordingSql } from './recording-sql.ts';
 
 const REDIRECT = 'http://localhost:8080/callback';
@@ -37,26 +42,7 @@ describe('a password login commits once per request', { timeout: 120_000 }, () =
   after(() => t?.close());
 
   /** Up to the login page in a fresh browser. */
-  async function start() {
-    const verifier = randomBytes(32).toString('base64url');
-    const url = new URL(`${t.origin}/auth/auth`);
-    url.search = new URLSearchParams({
-      client_id: 'demo-app',
-      response_type: 'code',
-      redirect_uri: REDIRECT,
-      scope: 'openid profile',
-      state: 'st-1',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    const browser = browserCookies();
-    const res = await fetch(url, { redirect: 'manual' });
-    browser.take(res);
-    const page = new URL(res.headers.get('location')!, t.origin);
-    const html = await (await fetch(page, { headers: { cookie: browser.header() } })).text();
-    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
-    return { page, csrf, browser, verifier };
-  }
+  const start = () => openLoginPage(t, { state: 'st-1' });
 
   /** A whole login in a fresh browser, up to the code its resume redirects to the client with. */
   async function loginToCode() {
@@ -263,17 +249,11 @@ describe('a password login commits once per request', { timeout: 120_000 }, () =
       await t.accounts.update(trent.id, { enabled: false });
 
       const again = (prompt?: string) => {
-        const url = new URL(`${t.origin}/auth/auth`);
-        url.search = new URLSearchParams({
-          client_id: 'demo-app',
-          response_type: 'code',
-          redirect_uri: REDIRECT,
-          scope: 'openid',
-          state: 'st-2',
-          code_challenge: createHash('sha256').update(s.verifier).digest('base64url'),
-          code_challenge_method: 'S256',
-          ...(prompt ? { prompt } : {}),
-        }).toString();
+        const { url } = authorizationRequest(
+          t,
+          { scope: 'openid', state: 'st-2', ...(prompt ? { prompt } : {}) },
+          s.verifier,
+        );
         return fetch(url, { redirect: 'manual', headers: { cookie: s.browser.header() } });
       };
       const silent = await again('none');
