@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { currentResume } from './resume-write-batch.ts';
+import { takeOnce } from './take-once.ts';
 import { currentTokenRequest } from './write-batch.ts';
 
 /**
@@ -41,11 +42,7 @@ export function offerAccountReadAhead(accountId: string, value: unknown): void {
 /** What was read ahead for `accountId` in the current request (once), or undefined when nothing was. */
 export function takeAccountReadAhead(accountId: string): { value: unknown } | undefined {
   const request = currentRequest();
-  const accounts = request && offered.get(request);
-  if (!accounts?.has(accountId)) return undefined;
-  const value = accounts.get(accountId);
-  accounts.delete(accountId);
-  return { value };
+  return takeOnce(request && offered.get(request), accountId);
 }
 
 /**

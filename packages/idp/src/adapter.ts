@@ -12,6 +12,7 @@ import { findClientCached } from './clients.ts';
 import { groupWhileBusy } from './group-while-busy.ts';
 import { currentResume, deferResumeWrite, flushResumeWrites } from './resume-write-batch.ts';
 import type { RevocationPublisher } from './revocation-publisher.ts';
+import { takeOnce } from './take-once.ts';
 import {
   asOneStatement,
   type BatchedWrite,
@@ -181,11 +182,7 @@ const readAheads = new WeakMap<object, ReadAhead>();
  */
 export function takeSidRevocationReadAhead(sid: string): boolean | undefined {
   const request = currentTokenRequest();
-  const revokedSids = request && readAheads.get(request)?.revokedSids;
-  if (!revokedSids?.has(sid)) return undefined;
-  const revoked = revokedSids.get(sid);
-  revokedSids.delete(sid);
-  return revoked;
+  return takeOnce(request && readAheads.get(request)?.revokedSids, sid)?.value;
 }
 
 interface ModelRow {
@@ -400,12 +397,8 @@ export function createAdapterClass(options: AdapterOptions) {
       const request = currentTokenRequest();
       if (request) {
         if (this.model === 'Grant') {
-          const readAhead = readAheads.get(request)?.grants;
-          if (readAhead?.has(id)) {
-            const grant = readAhead.get(id);
-            readAhead.delete(id);
-            return grant;
-          }
+          const grant = takeOnce(readAheads.get(request)?.grants, id);
+          if (grant) return grant.value;
         } else if (GRANT_BOUND.has(this.model)) {
           return this.#withGrant(request, id);
         }
@@ -504,12 +497,8 @@ export function createAdapterClass(options: AdapterOptions) {
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
       const request = this.model === 'Session' ? currentTokenRequest() : undefined;
-      const readAhead = request && readAheads.get(request)?.sessions;
-      if (readAhead?.has(uid)) {
-        const session = readAhead.get(uid);
-        readAhead.delete(uid);
-        return session;
-      }
+      const session = takeOnce(request && readAheads.get(request)?.sessions, uid);
+      if (session) return session.value;
       return this.#one('uid = $2', uid);
     }
 
