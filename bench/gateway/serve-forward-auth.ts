@@ -8,9 +8,9 @@
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import { createLogger } from '@gatehouse/core';
+import { forkWorkers, listenReusePort } from '@gatehouse/gateway';
 import { createVerifier } from '@gatehouse/sdk';
 import { createLocalJWKSet, type JWK } from 'jose';
-import { forkWorkers, listenReusePort } from '../../packages/gateway/src/reuse-port.ts';
 import { BENCH_AUDIENCE, BENCH_ISSUER } from './token.ts';
 
 const workers = Number(process.env['BENCH_WORKERS'] ?? '1');

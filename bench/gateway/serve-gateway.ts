@@ -7,8 +7,8 @@
  */
 import cluster from 'node:cluster';
 import { createLogger, openState } from '@gatehouse/core';
+import { forkWorkers, listenReusePort } from '@gatehouse/gateway';
 import { createLocalJWKSet, type JWK } from 'jose';
-import { forkWorkers, listenReusePort } from '../../packages/gateway/src/reuse-port.ts';
 import { BENCH_AUDIENCE, BENCH_ISSUER } from './token.ts';
 
 const env = (name: string): string => {

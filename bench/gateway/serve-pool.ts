@@ -6,8 +6,7 @@
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import { createLogger, createMetricsRegistry, sendError } from '@gatehouse/core';
-import { forkWorkers, listenReusePort } from '../../packages/gateway/src/reuse-port.ts';
-import { createUpstreamPool } from '../../packages/gateway/src/upstream-pool.ts';
+import { createUpstreamPool, forkWorkers, listenReusePort } from '@gatehouse/gateway';
 
 const workers = Number(process.env['BENCH_WORKERS'] ?? '1');
 const logger = createLogger({ name: 'bench-pool', level: 'warn' });

@@ -41,6 +41,7 @@ import { loadConfig, migrate, openSql, openState, type Sql, type SqlTx, silentLo
 import { openTestSql } from '@gatehouse/core/testing';
 import {
   createIdp,
+  createPasswordHasher,
   type IdpConfig,
   idpConfigSchema,
   idpMigrations,
@@ -50,7 +51,6 @@ import {
 import { calculatePKCECodeChallenge, randomPKCECodeVerifier } from 'openid-client';
 import { request } from 'undici';
 import { findForms } from '../../packages/cli/src/bench/html-form.ts';
-import { createPasswordHasher } from '../../packages/idp/src/passwords.ts';
 import { benchArgs } from '../bench-args.ts';
 import { childReady } from '../child-ready.ts';
 import {

@@ -14,10 +14,10 @@ import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
+import { createVerifier } from '@gatehouse/sdk';
+import { createNodeGuard } from '@gatehouse/sdk/node-http';
 import { exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
 import { Agent, request } from 'undici';
-import { createNodeGuard } from '../../packages/sdk/src/guards/node-http.ts';
-import { createVerifier } from '../../packages/sdk/src/index.ts';
 import { benchArgs } from '../bench-args.ts';
 
 const seconds = Number(benchArgs(import.meta.url, { seconds: { type: 'string', default: '1' } }).seconds);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { type RealStack, startRealStack } from '../../shared/test/real-stack.ts';
+import { bearerToken, sessionCookie } from '../../shared/test/sign-in.ts';
 import {
   createPartscoderExample,
   PARTSCODER_CLI_REDIRECT,
   PARTSCODER_DEMO_ACCOUNTS,
   PARTSCODER_ROLES,
 } from '../src/index.ts';
-import { type RealStack, startRealStack } from './real-stack.ts';
-import { bearerToken, sessionCookie } from './sign-in.ts';
 
 /**
  * PartsCoder end to end: the identity provider, the gateway with routes.yaml, and the five services,

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, loadConfig, migrate, openSql, openState } from '@gatehouse/core';
 import { createIdp, type Idp, type IdpConfig, idpConfigSchema, idpMigrations } from '@gatehouse/idp';
-import { closeServer, listen } from '../../shop/src/listen.ts';
+import { closeServer, listen } from '../../shared/src/listen.ts';
 import { createServiceToServiceExample } from './index.ts';
 
 const TOKEN_TTL_SECONDS = 30; // the shortest the identity provider allows

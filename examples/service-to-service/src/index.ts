@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import { createServiceClient, createVerifier } from '@gatehouse/sdk';
 import type { Example, ExampleContext, ExampleHandle, ExampleService } from '../../example-contract.ts';
-import { closeServer, listen } from '../../shop/src/listen.ts';
-import { loadRoutesFile } from '../../shop/src/routes-file.ts';
+import { closeServer, listen } from '../../shared/src/listen.ts';
+import { loadRoutesFile } from '../../shared/src/routes-file.ts';
 import { DEV_SERVICE_A_CLIENT_SECRET, SERVICE_A_CLIENT_ID, SERVICE_B_AUDIENCE } from './identities.ts';
 import { createServiceA } from './service-a.ts';
 import { createServiceB } from './service-b.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, mock, test } from 'node:test';
-import { login, type Stack, serviceToken, startStack } from '../../shop/test/harness.ts';
+import { login, type Stack, serviceToken, startStack } from '../../shared/test/shop-harness.ts';
 import { DEV_SERVICE_A_CLIENT_SECRET } from '../src/identities.ts';
 import { createServiceToServiceExample, SERVICE_A_CLIENT_ID, SERVICE_B_AUDIENCE } from '../src/index.ts';
 

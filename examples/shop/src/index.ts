@@ -2,13 +2,13 @@ import type { Server } from 'node:http';
 import { migrate } from '@gatehouse/core';
 import { createServiceClient, createVerifier } from '@gatehouse/sdk';
 import type { Example, ExampleContext, ExampleHandle, ExampleService } from '../../example-contract.ts';
+import { closeServer, listen } from '../../shared/src/listen.ts';
+import { loadRoutesFile } from '../../shared/src/routes-file.ts';
 import { productsMigrations } from './catalog.ts';
-import { closeServer, listen } from './listen.ts';
 import { ordersMigrations } from './order-store.ts';
 import { createOrdersClient } from './orders-client.ts';
 import { createOrdersService } from './orders-service.ts';
 import { createProductsService } from './products-service.ts';
-import { loadRoutesFile } from './routes-file.ts';
 import {
   DEV_PRODUCTS_CLIENT_SECRET,
   ORDERS_ADD_SCOPE,

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { silentLogger } from '@gatehouse/core';
 import { type ServiceClient, sdkError, type TokenOptions } from '@gatehouse/sdk';
-import { closeServer, listen } from '../src/listen.ts';
+import { closeServer, listen } from '../../shared/src/listen.ts';
 import { createOrdersClient } from '../src/orders-client.ts';
 import { ORDERS_ADD_SCOPE, ORDERS_AUDIENCE } from '../src/service-identities.ts';
 

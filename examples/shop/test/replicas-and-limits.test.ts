@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@gatehouse/core/testing';
+import { login, type Stack, startStack } from '../../shared/test/shop-harness.ts';
 import { createShopExample } from '../src/index.ts';
-import { login, type Stack, startStack } from './harness.ts';
 
 describe('the shop with two replicas of each service and the rate limits on', () => {
   let s: Stack;

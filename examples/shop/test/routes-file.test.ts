@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { validateGatewayConfig } from '@gatehouse/gateway';
-import { loadRoutesFile } from '../src/routes-file.ts';
+import { loadRoutesFile } from '../../shared/src/routes-file.ts';
 
 const shopRoutes = new URL('../routes.yaml', import.meta.url);
 const services = {

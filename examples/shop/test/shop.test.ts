@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
+import { login, type Stack, serviceToken, startStack } from '../../shared/test/shop-harness.ts';
 import { createShopExample, ORDERS_ADD_SCOPE, ORDERS_AUDIENCE, PRODUCTS_CLIENT_ID } from '../src/index.ts';
 import { DEV_PRODUCTS_CLIENT_SECRET } from '../src/service-identities.ts';
-import { login, type Stack, serviceToken, startStack } from './harness.ts';
 
 const JSON_TYPE = 'application/json';
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@gatehouse/core/testing';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { type RealStack, startRealStack } from '../../partscoder/test/real-stack.ts';
+import { type RealStack, startRealStack } from '../../shared/test/real-stack.ts';
 import { createSsoExample } from '../src/index.ts';
 
 /**

@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { generateKeyPair, SignJWT } from 'jose';
-import { type RealStack, startRealStack } from '../../partscoder/test/real-stack.ts';
-import { CookieJar, passwordSignIn } from '../../partscoder/test/sign-in.ts';
+import { type RealStack, startRealStack } from '../../shared/test/real-stack.ts';
+import { CookieJar, passwordSignIn } from '../../shared/test/sign-in.ts';
 import { createSsoExample } from '../src/index.ts';
 
 /**
