@@ -9,10 +9,10 @@ import type {
   UpstreamPoolDeps,
   UpstreamStatus,
 } from './contracts.ts';
-import { type DeferredCount, type DeferredCounter, deferredCounter } from './deferred-counter.ts';
 import { gatewayErrors } from './errors.ts';
 import { createHealthChecker, type HealthChecker, type Probed } from './health-checker.ts';
 import { createLoadBalancer } from './load-balancer.ts';
+import { type DeferredCount, type DeferredCounter, deferredCounter } from './prom-client-shortcuts.ts';
 import { type AttemptOutcome, proxyAttempt, requestHasBody } from './proxy.ts';
 import type { UpstreamTlsOptions } from './tls.ts';
 
@@ -299,7 +299,7 @@ export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolD
 }
 
 interface UpstreamMetrics {
-  /** Attempts by result, counted in the pool and handed to prom-client when read (deferred-counter.ts). */
+  /** Attempts by result, counted in the pool and handed to prom-client when read (prom-client-shortcuts.ts). */
   requests: DeferredCounter<AttemptLabel>;
   retries: Counter<'route'>;
   ejections: Counter<'route' | 'upstream'>;
