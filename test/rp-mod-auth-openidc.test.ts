@@ -1,4 +1,4 @@
-// Issue 3, done-when 3: a relying party no one here wrote — Apache httpd with Debian's
+// A relying party no one here wrote — Apache httpd with Debian's
 // mod_auth_openidc, on loopback — protects a page with the identity provider of a real
 // `gatehouse dev` process and lets alice in after she signs in on the hosted page.
 import assert from 'node:assert/strict';

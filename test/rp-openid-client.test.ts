@@ -1,4 +1,4 @@
-// Issue 3, done-when 1: openid-client (a certified relying-party library) against a real
+// openid-client (a certified relying-party library) against a real
 // `gatehouse dev` process, signing in on the hosted login page the way a browser does.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

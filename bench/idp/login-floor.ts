@@ -29,7 +29,7 @@
  * server under --connections virtual users; CPU is read from /proc for the server process (all
  * threads) as `login.ts` reads it. It prints, per round and as medians, the floor's CPU ms per login,
  * the hash's CPU ms per verify, their sum, and the logins per CPU-second that sum allows at most,
- * against issue 3's target of 80 (12.5 ms per login).
+ * against the target of 80 (12.5 ms per login).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -356,7 +356,7 @@ try {
     `# medians: the hash alone ${hashMs.toFixed(2)} ms per verify (${(1000 / hashMs).toFixed(1)} per CPU-second); the floor of the rest of a login ${floorMs.toFixed(2)} ms of server CPU`,
   );
   console.log(
-    `# issue 3's target, 80 logins per core, allows 12.5 ms per login: ${hashMs.toFixed(2)} + ${floorMs.toFixed(2)} = ${(hashMs + floorMs).toFixed(2)} ms, so at most ${(1000 / (hashMs + floorMs)).toFixed(1)} logins per CPU-second on this machine before any protocol work — ${hashMs + floorMs <= 12.5 ? 'within the target' : 'above the target'}`,
+    `# the target, 80 logins per core, allows 12.5 ms per login: ${hashMs.toFixed(2)} + ${floorMs.toFixed(2)} = ${(hashMs + floorMs).toFixed(2)} ms, so at most ${(1000 / (hashMs + floorMs)).toFixed(1)} logins per CPU-second on this machine before any protocol work — ${hashMs + floorMs <= 12.5 ? 'within the target' : 'above the target'}`,
   );
 } finally {
   server.kill('SIGTERM');

@@ -269,7 +269,7 @@ try {
   const target = scenario === 'refresh' ? 1200 : 2000;
   const perCore = requests / cpu.idp;
   console.log(
-    `per core: ${perCore.toFixed(0)} requests per idp CPU-second (issue 3 target ${target.toLocaleString('en')}: ${perCore >= target ? 'met' : 'not met'})`,
+    `per core: ${perCore.toFixed(0)} requests per idp CPU-second (target ${target.toLocaleString('en')}: ${perCore >= target ? 'met' : 'not met'})`,
   );
 } finally {
   // Wait for the idp to stop: it drops its schema, and writes its CPU profile when asked to.

@@ -11,8 +11,8 @@ import type { ServerResponse } from 'node:http';
  * client that went back to sleep after the previous one: a perf profile of the gateway put 14 % of
  * its CPU in those wake-ups. Written back to back, the first write wakes the client and the next
  * ones find it awake. undici writes the requests to upstreams in the check phase for its own
- * reasons (idle-socket validation), which is why their writes already cost less. Measured with
- * bench/gateway: about 9 µs less CPU per proxied request (62 → 53), in every pair of the A/B run.
+ * reasons (idle-socket validation), which is why their writes already cost less. bench/gateway's
+ * pairs measure the difference (bench/gateway/README.md).
  *
  * The answer waits for at most the rest of the current poll phase; nothing else changes: the same
  * `end` call, on the same response, in the order the upstream answers completed.

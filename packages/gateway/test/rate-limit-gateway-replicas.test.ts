@@ -1,5 +1,5 @@
 /**
- * The e-commerce scenario end to end (issue 4, "done when" 5): two gateway replicas (`createGateway`)
+ * The e-commerce scenario end to end: two gateway replicas (`createGateway`)
  * in front of one service, a public route limited to burst 40 per source, 110 concurrent requests
  * from one source spread over both replicas. With the state in Redis exactly 40 pass; with each
  * replica's own in-process state, 80 would.

@@ -1,5 +1,5 @@
 /**
- * Issue 4, "done when" 7, through `createGateway`: kill one of two replicas under a bounded load of
+ * Through `createGateway`: kill one of two replicas under a bounded load of
  * idempotent GETs; every request still succeeds, the dead replica is taken out, and it comes back
  * when it returns.
  */

@@ -324,7 +324,7 @@ export async function syncConfigClients(sql: Sql, clients: IdpClientConfig[]): P
 }
 
 /**
- * The development fixtures of issue 3 / README: `demo-service` (confidential, client credentials,
+ * The development fixtures the README lists: `demo-service` (confidential, client credentials,
  * role `service`) and `demo-app` (public, code + PKCE, redirect `<publicUrl>/callback`). Secrets
  * here are public by design.
  */

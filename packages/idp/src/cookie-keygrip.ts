@@ -19,7 +19,7 @@ export function cookieKeygrip(keys: readonly string[]): Keygrip {
   /**
    * The last signatures the signing key made, by signed data: the next request of a login checks the
    * cookie the previous one set (the interaction cookie twice, the resume cookie once), and clearing a
-   * cookie signs the same `name=` each time. An HMAC costs the event loop about 20 µs when its code is
+   * cookie signs the same `name=` each time. An HMAC costs the event loop noticeably when its code is
    * out of the CPU caches, as it is between requests. A signature is a function of the data and the
    * key alone, so a remembered one is the one a new computation gives: nothing is accepted that would
    * not be. Bounded (oldest forgotten first); verified data is never added, only what this signer signed.

@@ -1,7 +1,7 @@
 import type { Accounts } from './accounts.ts';
 
 /**
- * Development fixtures (issue 3): `alice` / `alice-password` (roles admin, user) and `bob` /
+ * Development fixtures: `alice` / `alice-password` (roles admin, user) and `bob` /
  * `bob-password` (role user). The CLI seeds them only in development mode; production refuses demo
  * fixtures. Their passwords would pass the length rule but are exactly the kind a blocklist exists
  * for, so seeding skips the common-password check — which is why this must never run in production.

@@ -26,7 +26,7 @@ export function createPasswordHasher(params: HashParameters = defaultHashParamet
   const options = { ...params, algorithm: argon2id as never };
   // A hash made with the current parameters (PHC string format, argon2 version 0x13: parameters,
   // then the salt and the hash in unpadded base64) needs no rehash; any other goes through
-  // parseOptions, a native call that cost a login about 20 µs of the event loop.
+  // parseOptions, a native call on the event loop.
   const current = new RegExp(
     `^\\$argon2id\\$v=19\\$m=${params.memoryCost},t=${params.timeCost},p=${params.parallelism}\\$[A-Za-z0-9+/]+\\$[A-Za-z0-9+/]+$`,
   );

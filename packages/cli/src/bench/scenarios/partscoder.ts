@@ -3,7 +3,7 @@ import { benchAccount, idOf, sessionLogin } from '../session-steps.ts';
 import { StepFailedError } from '../step-errors.ts';
 
 /**
- * Where the PartsCoder services answer behind the gateway, as issue 6 describes them. Kept as data
+ * Where the PartsCoder services answer behind the gateway, as the reference systems describe them. Kept as data
  * so that it is one edit when `examples/partscoder` settles its routes.
  */
 export const partscoderRoutes = {
