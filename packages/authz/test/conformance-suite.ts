@@ -12,6 +12,10 @@ import { type Authz, createAuthz, openfgaErrorOf, type TupleKey } from '../src/i
  * as OpenFGA's harness does) and then every check, list-objects and list-users assertion is asserted,
  * expected errors by OpenFGA's numeric error code. Like OpenFGA's harness, each object a list-objects
  * answer names and each user a list-users answer names must also check true.
+ *
+ * A second pass (`<name> [contextual]`) sends a single-stage case's tuples as contextual tuples of
+ * every request instead of writing them, as OpenFGA's harness does (for cases of at most 100 tuples,
+ * the contextual-tuple limit).
  */
 export const conformanceFile = fileURLToPath(
   new URL('../../../../shared/conformance/openfga/consolidated_1_1_tests.yaml', import.meta.url),
@@ -91,8 +95,14 @@ export function conformanceSuite(
     });
     after(() => db?.close());
 
-    for (const c of options.cases) {
-      test(c.name, async () => {
+    const variants = options.cases.flatMap((c) => [
+      { c, contextual: false },
+      ...(c.stages.length === 1 && (c.stages[0]!.tuples ?? []).length <= 100
+        ? [{ c, contextual: true }]
+        : []),
+    ]);
+    for (const { c, contextual } of variants) {
+      test(contextual ? `${c.name} [contextual]` : c.name, async () => {
         const store = await authz.createStore({ name: `conformance ${c.name}`.slice(0, 64) });
         for (const [stageNumber, stage] of c.stages.entries()) {
           const where = `${c.name} stage ${stageNumber}`;
@@ -100,7 +110,11 @@ export function conformanceSuite(
             dsl: stage.model,
           });
           const tuples = (stage.tuples ?? []).map(toKey);
-          for (let i = 0; i < tuples.length; i += 40) {
+          const withStage = (extra: YamlTuple[] | undefined) => [
+            ...(extra ?? []).map(toKey),
+            ...(contextual ? tuples : []),
+          ];
+          for (let i = 0; !contextual && i < tuples.length; i += 40) {
             await authz.write(store.id, {
               authorizationModelId,
               writes: { tupleKeys: tuples.slice(i, i + 40) },
@@ -111,7 +125,7 @@ export function conformanceSuite(
             const request = {
               authorizationModelId,
               tupleKey: { object: a.tuple.object, relation: a.tuple.relation, user: a.tuple.user },
-              contextualTuples: (a.contextualTuples ?? []).map(toKey),
+              contextualTuples: withStage(a.contextualTuples),
               context: a.context,
             };
             const what = `${where}: check ${a.tuple.object}#${a.tuple.relation}@${a.tuple.user}`;
@@ -127,7 +141,7 @@ export function conformanceSuite(
             const request = {
               authorizationModelId,
               ...a.request,
-              contextualTuples: (a.contextualTuples ?? []).map(toKey),
+              contextualTuples: withStage(a.contextualTuples),
               context: a.context,
             };
             const what = `${where}: list objects ${a.request.type}#${a.request.relation}@${a.request.user}`;
@@ -158,7 +172,7 @@ export function conformanceSuite(
                 const hash = f.indexOf('#');
                 return hash < 0 ? { type: f } : { type: f.slice(0, hash), relation: f.slice(hash + 1) };
               }),
-              contextualTuples: (a.contextualTuples ?? []).map(toKey),
+              contextualTuples: withStage(a.contextualTuples),
               context: a.context,
             };
             const what = `${where}: list users ${a.request.object}#${a.request.relation} filters ${a.request.filters.join(',')}`;
