@@ -1,5 +1,6 @@
 import { errors, transformer, validator } from '@openfga/syntax-transformer';
 import { authzErrors } from '../errors.ts';
+import { compileCondition } from './condition.ts';
 import type { AuthorizationModel } from './model-types.ts';
 
 /**
@@ -29,9 +30,15 @@ const supportedSchemaVersions = new Set(['1.1', '1.2']);
 
 /** The model's JSON form, validated; throws AUTHZ_INVALID_MODEL or AUTHZ_UNSUPPORTED_SCHEMA_VERSION. */
 export function parseModel(source: ModelSource): AuthorizationModel {
-  if ('dsl' in source) return fromDsl(source.dsl);
-  if ('modFile' in source) return fromModules(source.modFile, source.files);
-  return fromJson(source.json);
+  const model =
+    'dsl' in source
+      ? fromDsl(source.dsl)
+      : 'modFile' in source
+        ? fromModules(source.modFile, source.files)
+        : fromJson(source.json);
+  // The transformer checks a condition's name and parameter types, not its CEL: compiling it does.
+  for (const [name, definition] of Object.entries(model.conditions ?? {})) compileCondition(name, definition);
+  return model;
 }
 
 function fromDsl(dsl: string): AuthorizationModel {
