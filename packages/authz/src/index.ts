@@ -13,6 +13,7 @@ export {
 export type { ExpandNode } from './engine/expand.ts';
 export type { UserFilter } from './engine/list-users.ts';
 export { type AuthzErrorCode, authzErrors, openfgaErrorOf } from './errors.ts';
+export { createOpenfgaHandler, type OpenfgaApiOptions } from './http/openfga-api.ts';
 export { type AuthzLimits, defaultAuthzLimits } from './limits.ts';
 export type * from './model/model-types.ts';
 export { type ModelProblem, type ModelSource, parseModel } from './model/parse-model.ts';

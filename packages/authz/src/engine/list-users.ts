@@ -93,13 +93,12 @@ class Expander {
       const found = new Set<string>();
       const nested: Promise<Set<string>>[] = [];
       for (const t of await env.reader.readRelation(type, id, relation)) {
-        if (readProblem(env.ts, t) || !conditionHolds(env, t)) continue;
         const user = parseUser(t.user)!;
-        if (!user.relation) {
-          if (!this.filter.relation && user.type === this.filter.type) found.add(t.user);
-          continue;
-        }
-        if (user.type === this.filter.type && user.relation === this.filter.relation) found.add(t.user);
+        // A user of another kind than the filter's adds nothing: its condition is not even evaluated.
+        const matches = user.type === this.filter.type && user.relation === (this.filter.relation ?? '');
+        if ((!user.relation && !matches) || readProblem(env.ts, t) || !conditionHolds(env, t)) continue;
+        if (matches) found.add(t.user);
+        if (!user.relation) continue;
         nested.push(this.expand(`${user.type}:${user.id}`, user.relation, depth + 1, path));
       }
       for (const set of await Promise.all(nested)) for (const u of set) found.add(u);
