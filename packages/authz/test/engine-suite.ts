@@ -415,6 +415,48 @@ condition big(xs: list<int>) {
       );
     });
 
+    test('check and list objects run a bounded number of statements however many other tuples the store holds', async () => {
+      const { storeId } = await storeWithModel();
+      for (let i = 0; i < 40; i++) {
+        await authz.write(storeId, {
+          writes: {
+            tupleKeys: [1, 2, 3, 4, 5].map((j) => t(`doc:${i}-${j}`, 'owner', `user:other-${i}-${j}`)),
+          },
+        });
+      }
+      await authz.write(storeId, {
+        writes: {
+          tupleKeys: [t('group:eng', 'member', 'user:anne'), t('folder:x', 'viewer', 'group:eng#member')],
+        },
+      });
+      await authz.write(storeId, { writes: { tupleKeys: [t('doc:mine', 'parent', 'folder:x')] } });
+      let statements = 0;
+      const counted: Sql = {
+        driver: db.sql.driver,
+        query: (text, params) => {
+          statements++;
+          return db.sql.query(text, params);
+        },
+        transaction: (fn) => db.sql.transaction(fn),
+        ping: () => db.sql.ping(),
+        close: () => db.sql.close(),
+      };
+      const measured = createAuthz({ sql: counted });
+      const { objects } = await measured.listObjects(storeId, {
+        type: 'doc',
+        relation: 'viewer',
+        user: 'user:anne',
+      });
+      assert.deepEqual(objects, ['doc:mine']);
+      assert.ok(statements <= 20, `list objects ran ${statements} statements`);
+      statements = 0;
+      const { allowed } = await measured.check(storeId, {
+        tupleKey: { object: 'doc:mine', relation: 'viewer', user: 'user:anne' },
+      });
+      assert.equal(allowed, true);
+      assert.ok(statements <= 12, `check ran ${statements} statements`);
+    });
+
     test('batch check answers each check by correlation id, errors included', async () => {
       const { storeId } = await storeWithModel();
       await authz.write(storeId, { writes: { tupleKeys: [t('doc:1', 'owner', 'user:anne')] } });

@@ -1,6 +1,13 @@
 import { type CompiledCondition, compileCondition } from './condition.ts';
 import type { AuthorizationModel, RelationReference, Userset } from './model-types.ts';
 
+/** An edge `relation: x from tupleset` on `type`, seen from the parent's side. */
+export interface TtuParent {
+  type: string;
+  relation: string;
+  tupleset: string;
+}
+
 /** One relation of one type: how it is computed and which users may be written to it directly. */
 export interface RelationInfo {
   readonly type: string;
@@ -23,6 +30,8 @@ export class TypeSystem {
   private readonly types = new Map<string, Map<string, RelationInfo>>();
   private readonly tuplesets = new Set<string>();
   private readonly reachable = new Map<string, Set<string>>();
+  private readonly computedParentsOf = new Map<string, string[]>();
+  private readonly ttuParentsOf = new Map<string, TtuParent[]>();
 
   constructor(id: string, model: AuthorizationModel) {
     this.id = id;
@@ -46,6 +55,44 @@ export class TypeSystem {
       this.types.set(td.type, relations);
     }
     this.computeReachability();
+    this.computeParents();
+  }
+
+  /** Relations of the same type that include `type#relation` as a computed relation (outside a `but not`). */
+  computedParents(type: string, relation: string): readonly string[] {
+    return this.computedParentsOf.get(`${type}#${relation}`) ?? [];
+  }
+
+  /** The `relation from tupleset` edges that lead up from an object of `type` holding `relation`. */
+  ttuParents(type: string, relation: string): readonly TtuParent[] {
+    return this.ttuParentsOf.get(`${type}#${relation}`) ?? [];
+  }
+
+  private computeParents(): void {
+    const add = <T>(map: Map<string, T[]>, key: string, value: T) => {
+      const list = map.get(key);
+      if (list) list.push(value);
+      else map.set(key, [value]);
+    };
+    for (const [type, relations] of this.types) {
+      for (const info of relations.values()) {
+        const walk = (rewrite: Userset): void => {
+          if ('computedUserset' in rewrite) {
+            add(this.computedParentsOf, `${type}#${rewrite.computedUserset.relation}`, info.name);
+          } else if ('tupleToUserset' in rewrite) {
+            const tupleset = rewrite.tupleToUserset.tupleset.relation ?? '';
+            const computed = rewrite.tupleToUserset.computedUserset.relation ?? '';
+            for (const ref of this.relation(type, tupleset)?.directTypes ?? []) {
+              if (ref.relation || ref.wildcard) continue;
+              add(this.ttuParentsOf, `${ref.type}#${computed}`, { type, relation: info.name, tupleset });
+            }
+          } else if ('union' in rewrite) rewrite.union.child.forEach(walk);
+          else if ('intersection' in rewrite) rewrite.intersection.child.forEach(walk);
+          else if ('difference' in rewrite) walk(rewrite.difference.base);
+        };
+        walk(info.rewrite);
+      }
+    }
   }
 
   get schemaVersion(): string {

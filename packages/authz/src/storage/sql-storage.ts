@@ -348,12 +348,14 @@ export function createSqlStorage(sql: Sql): AuthzStorage {
           );
           return rows.map(rowToKey);
         },
-        async objectIds(objectType) {
-          const rows = await sql.query<{ object_id: string }>(
-            'select distinct object_id from authz_tuples where store_id = $1 and object_type = $2',
-            [storeId, objectType],
+        async tuplesByUser(user) {
+          const u = parseUser(user)!;
+          const rows = await sql.query<TupleRow>(
+            `select ${tupleColumns} from authz_tuples
+             where store_id = $1 and user_type = $2 and user_id = $3 and user_relation = $4`,
+            [storeId, u.type, u.id, u.relation],
           );
-          return rows.map((r) => r.object_id);
+          return rows.map(rowToKey);
         },
         async users(userType, userRelation) {
           const rows = await sql.query<{ user_id: string }>(

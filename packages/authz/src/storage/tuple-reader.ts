@@ -11,8 +11,8 @@ export interface TupleReader {
   readForCheck(objectType: string, objectId: string, relation: string, user: ParsedUser): Promise<TupleKey[]>;
   /** Every tuple of object#relation. */
   readRelation(objectType: string, objectId: string, relation: string): Promise<TupleKey[]>;
-  /** The ids of the objects of a type that appear in any tuple (ListObjects candidates). */
-  objectIds(objectType: string): Promise<string[]>;
+  /** Every tuple naming exactly this user (`user:anne`, `user:*`, `group:eng#member`): ListObjects walks up from them. */
+  tuplesByUser(user: string): Promise<TupleKey[]>;
   /** The users of a type (with this userset relation, '' for objects and wildcards) that appear in any tuple. */
   users(userType: string, userRelation: string): Promise<string[]>;
 }
@@ -47,10 +47,11 @@ export function withContextualTuples(reader: TupleReader, contextual: readonly T
         .map(({ t }) => t);
       return merge(await reader.readRelation(objectType, objectId, relation), extra);
     },
-    async objectIds(objectType) {
-      const ids = new Set(await reader.objectIds(objectType));
-      for (const { o } of parsed) if (o.type === objectType) ids.add(o.id);
-      return [...ids];
+    async tuplesByUser(user) {
+      return merge(
+        await reader.tuplesByUser(user),
+        parsed.filter(({ t }) => t.user === user).map(({ t }) => t),
+      );
     },
     async users(userType, userRelation) {
       const users = new Set(await reader.users(userType, userRelation));
@@ -78,7 +79,7 @@ export function memoized(reader: TupleReader): TupleReader {
         reader.readForCheck(ot, oid, rel, user),
       ),
     readRelation: (ot, oid, rel) => once(`r\0${ot}\0${oid}\0${rel}`, () => reader.readRelation(ot, oid, rel)),
-    objectIds: (ot) => once(`o\0${ot}`, () => reader.objectIds(ot)),
+    tuplesByUser: (user) => once(`b\0${user}`, () => reader.tuplesByUser(user)),
     users: (ut, ur) => once(`u\0${ut}\0${ur}`, () => reader.users(ut, ur)),
   };
 }
