@@ -32,10 +32,8 @@ create table authz_tuples (
   primary key (store_id, object_type, object_id, relation, user_type, user_id, user_relation)
 );
 
--- ListObjects and Read by user: which objects of a type name this user in a relation.
+-- ListObjects walks up from a user, and Read filters by user: the tuples naming one user.
 create index authz_tuples_by_user on authz_tuples (store_id, user_type, user_id, user_relation, object_type, relation);
--- ListUsers candidates: the users of one type (and userset relation) in a store.
-create index authz_tuples_by_user_type on authz_tuples (store_id, user_type, user_relation, user_id);
 
 -- The change feed: one row per tuple written or deleted, in commit order within a store (writes to a
 -- store take a transaction lock on it, so their sequence numbers commit in order).

@@ -183,10 +183,10 @@ export function readProblem(ts: TypeSystem, key: TupleKey): TupleProblem | undef
     if (typeof context !== 'object' || Array.isArray(context)) {
       return { kind: 'condition', message: 'the condition context must be an object' };
     }
-    for (const param of Object.keys(context)) {
-      if (!(param in condition.parameters)) {
-        return { kind: 'condition', message: `found invalid context parameter: ${param}` };
-      }
+    try {
+      condition.checkContext(context);
+    } catch (err) {
+      return { kind: 'condition', message: (err as Error).message };
     }
   }
   return undefined;

@@ -157,6 +157,11 @@ condition in_office_hours(hour: int, start: int) {
           t('doc:1', 'editor', 'user:anne', { name: 'in_office_hours', context: { nope: 1 } }),
           'AUTHZ_INVALID_TUPLE',
         ],
+        [
+          t('doc:1', 'editor', 'user:anne', { name: 'in_office_hours', context: { start: 'nine' } }),
+          'AUTHZ_INVALID_TUPLE',
+        ],
+        [t('doc:1', 'editor', 'user:anne'), 'AUTHZ_INVALID_TUPLE'], // the restriction needs its condition
       ];
       for (const [key, expected] of cases) {
         await assert.rejects(

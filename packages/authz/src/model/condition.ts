@@ -24,6 +24,8 @@ export interface CompiledCondition {
   readonly parameters: Readonly<Record<string, ConditionParameterType>>;
   /** True / false, or throws one of the condition errors. */
   evaluate(context: Record<string, unknown>, costLimit: number): boolean;
+  /** Throws AUTHZ_CONDITION_INVALID for a context value that is not a parameter or not of its type. */
+  checkContext(context: Record<string, unknown>): void;
 }
 
 const ipaddressInCidr = celMethod(
@@ -74,6 +76,15 @@ export function compileCondition(name: string, definition: ConditionDefinition):
   return {
     name,
     parameters,
+    checkContext(context) {
+      for (const [param, value] of Object.entries(context)) {
+        const type = parameters[param];
+        if (!type) {
+          throw authzErrors.create('AUTHZ_CONDITION_INVALID', `found invalid context parameter: ${param}`);
+        }
+        convertParameter(name, param, type, value);
+      }
+    },
     evaluate(context, costLimit) {
       const bindings: Record<string, CelInput> = {};
       const missing: string[] = [];

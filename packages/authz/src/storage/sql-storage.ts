@@ -357,15 +357,6 @@ export function createSqlStorage(sql: Sql): AuthzStorage {
           );
           return rows.map(rowToKey);
         },
-        async users(userType, userRelation) {
-          const rows = await sql.query<{ user_id: string }>(
-            `select distinct user_id from authz_tuples where store_id = $1 and user_type = $2 and user_relation = $3`,
-            [storeId, userType, userRelation],
-          );
-          return rows.map((r) =>
-            userRelation ? `${userType}:${r.user_id}#${userRelation}` : `${userType}:${r.user_id}`,
-          );
-        },
       };
     },
   };

@@ -13,8 +13,6 @@ export interface TupleReader {
   readRelation(objectType: string, objectId: string, relation: string): Promise<TupleKey[]>;
   /** Every tuple naming exactly this user (`user:anne`, `user:*`, `group:eng#member`): ListObjects walks up from them. */
   tuplesByUser(user: string): Promise<TupleKey[]>;
-  /** The users of a type (with this userset relation, '' for objects and wildcards) that appear in any tuple. */
-  users(userType: string, userRelation: string): Promise<string[]>;
 }
 
 export function withContextualTuples(reader: TupleReader, contextual: readonly TupleKey[]): TupleReader {
@@ -53,12 +51,6 @@ export function withContextualTuples(reader: TupleReader, contextual: readonly T
         parsed.filter(({ t }) => t.user === user).map(({ t }) => t),
       );
     },
-    async users(userType, userRelation) {
-      const users = new Set(await reader.users(userType, userRelation));
-      for (const { t, u } of parsed)
-        if (u.type === userType && u.relation === userRelation) users.add(t.user);
-      return [...users];
-    },
   };
 }
 
@@ -80,6 +72,5 @@ export function memoized(reader: TupleReader): TupleReader {
       ),
     readRelation: (ot, oid, rel) => once(`r\0${ot}\0${oid}\0${rel}`, () => reader.readRelation(ot, oid, rel)),
     tuplesByUser: (user) => once(`b\0${user}`, () => reader.tuplesByUser(user)),
-    users: (ut, ur) => once(`u\0${ut}\0${ur}`, () => reader.users(ut, ur)),
   };
 }
