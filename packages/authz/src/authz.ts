@@ -344,6 +344,13 @@ export function createAuthz(options: AuthzOptions): Authz {
     async writeAuthorizationModel(storeId, source) {
       await requireStore(storeId);
       const model = parseModel(source);
+      const bytes = Buffer.byteLength(JSON.stringify(model));
+      if (bytes > limits.maxModelBytes) {
+        throw authzErrors.create(
+          'AUTHZ_MODEL_TOO_LARGE',
+          `the model is ${bytes} bytes; at most ${limits.maxModelBytes} are allowed`,
+        );
+      }
       const id = ulid();
       // Compiles the conditions too: a model whose condition does not compile is refused here.
       const ts = new TypeSystem(id, model);

@@ -98,6 +98,25 @@ export const authzErrors = defineErrors({
     openfga: 'validation_error',
     openfgaCode: 2000,
   },
+  AUTHZ_MODEL_TOO_LARGE: {
+    status: 400,
+    message: 'The authorization model is larger than allowed',
+    openfga: 'exceeded_entity_limit',
+    openfgaCode: 2053,
+  },
+  // Callers (thrown by the `authorize` hook of the process serving the API)
+  AUTHZ_UNAUTHENTICATED: {
+    status: 401,
+    message: 'The request needs a valid access token',
+    openfga: 'unauthenticated',
+    openfgaCode: 1500,
+  },
+  AUTHZ_FORBIDDEN: {
+    status: 403,
+    message: 'The caller may not do this',
+    openfga: 'forbidden',
+    openfgaCode: 1600,
+  },
   // Missing things
   AUTHZ_STORE_NOT_FOUND: {
     status: 404,

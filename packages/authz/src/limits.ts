@@ -16,6 +16,8 @@ export interface AuthzLimits {
   maxChecksPerBatchCheck: number;
   /** Cost units one condition evaluation may spend (see model/condition.ts). OpenFGA: 100. */
   conditionCostLimit: number;
+  /** Bytes of an authorization model's JSON form. OpenFGA: 256 KiB. */
+  maxModelBytes: number;
   /** Page size of Read, ReadChanges and the list calls when the caller names none. OpenFGA: 50. */
   defaultPageSize: number;
   /** Largest page size a caller may ask for. OpenFGA: 100. */
@@ -32,6 +34,7 @@ export const defaultAuthzLimits: Readonly<AuthzLimits> = Object.freeze({
   maxContextualTuples: 100,
   maxChecksPerBatchCheck: 50,
   conditionCostLimit: 100,
+  maxModelBytes: 256 * 1024,
   defaultPageSize: 50,
   maxPageSize: 100,
   concurrency: 8,

@@ -109,6 +109,11 @@ condition in_office_hours(hour: int, start: int) {
         }),
         code('AUTHZ_INVALID_MODEL'),
       );
+      const small = createAuthz({ sql: db.sql, limits: { maxModelBytes: 200 } });
+      await assert.rejects(
+        small.writeAuthorizationModel(store.id, { dsl: docs }),
+        code('AUTHZ_MODEL_TOO_LARGE'),
+      );
       assert.deepEqual((await authz.readAuthorizationModels(store.id)).authorizationModels, []);
     });
 

@@ -6,7 +6,7 @@ import { migrate } from '@gatehouse/core';
 import { openTestSql, type TestSql } from '@gatehouse/core/testing';
 import { CredentialsMethod, FgaApiNotFoundError, FgaApiValidationError, OpenFgaClient } from '@openfga/sdk';
 import { transformer } from '@openfga/syntax-transformer';
-import { authzMigrations, createAuthz, createOpenfgaHandler } from '../src/index.ts';
+import { authzErrors, authzMigrations, createAuthz, createOpenfgaHandler } from '../src/index.ts';
 
 // The OpenFGA HTTP API, driven by OpenFGA's official JavaScript SDK: it must work unchanged.
 describe('OpenFGA HTTP API with @openfga/sdk', () => {
@@ -143,6 +143,41 @@ condition before_expiry(now: timestamp, expires: timestamp) {
       assert.equal(err.statusCode, 404);
       return true;
     });
+  });
+
+  test('the authorize hook refuses callers with OpenFGA error answers, and nothing changes', async () => {
+    const refusing = createOpenfgaHandler({
+      authz: createAuthz({ sql: db.sql }),
+      authorize: (req, access) => {
+        if (!req.headers.authorization) throw authzErrors.create('AUTHZ_UNAUTHENTICATED');
+        if (access === 'write') throw authzErrors.create('AUTHZ_FORBIDDEN', 'this token may only read');
+      },
+    });
+    const guarded = createServer((req, res) => void refusing(req, res));
+    await new Promise<void>((resolve) => guarded.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(guarded.address() as AddressInfo).port}`;
+    try {
+      const before = ((await (await fetch(`${apiUrl}/stores?page_size=100`)).json()) as { stores: unknown[] })
+        .stores;
+      const anonymous = await fetch(`${url}/stores`, { method: 'POST', body: '{"name":"refused store"}' });
+      assert.equal(anonymous.status, 401);
+      assert.deepEqual(await anonymous.json(), {
+        code: 'unauthenticated',
+        message: 'The request needs a valid access token',
+      });
+      const reader = await fetch(`${url}/stores`, {
+        method: 'POST',
+        body: '{"name":"refused store"}',
+        headers: { authorization: 'Bearer x' },
+      });
+      assert.equal(reader.status, 403);
+      assert.deepEqual(await reader.json(), { code: 'forbidden', message: 'this token may only read' });
+      const listed = await fetch(`${url}/stores?page_size=100`, { headers: { authorization: 'Bearer x' } });
+      assert.equal(listed.status, 200);
+      assert.equal(((await listed.json()) as { stores: unknown[] }).stores.length, before.length);
+    } finally {
+      await new Promise((resolve) => guarded.close(resolve));
+    }
   });
 
   test('raw HTTP: unknown paths, wrong methods and bodies that are not JSON objects', async () => {
