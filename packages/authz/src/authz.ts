@@ -323,6 +323,8 @@ export function createAuthz(options: AuthzOptions): Authz {
 
     async listStores(request) {
       const size = pageSize(request);
+      if (request?.name !== undefined && typeof request.name !== 'string')
+        throw validation('name must be a string');
       const after = decodeContinuation(
         request?.continuationToken,
         'stores',

@@ -188,6 +188,9 @@ condition before_expiry(now: timestamp, expires: timestamp) {
       message: 'no endpoint at /nothing',
     });
     assert.equal((await fetch(`${apiUrl}/stores`, { method: 'PUT' })).status, 405);
+    const badEscape = await fetch(`${apiUrl}/stores/%E0%A4%A`);
+    assert.equal(badEscape.status, 400);
+    assert.equal(((await badEscape.json()) as { code: string }).code, 'validation_error');
     const notJson = await fetch(`${apiUrl}/stores`, {
       method: 'POST',
       body: '{',

@@ -337,8 +337,8 @@ export function createOpenfgaHandler(
         }
       }
       const [status, answer] = await route.handle({
-        storeId: decodeURIComponent(groups['store'] ?? ''),
-        modelId: decodeURIComponent(groups['model'] ?? ''),
+        storeId: pathSegment(groups['store']),
+        modelId: pathSegment(groups['model']),
         body,
         query: url.searchParams,
       });
@@ -354,6 +354,14 @@ export function createOpenfgaHandler(
       send(res, status, answer, isHttpErrorLike(err) ? err.headers : undefined);
     }
   };
+}
+
+function pathSegment(raw: string | undefined): string {
+  try {
+    return decodeURIComponent(raw ?? '');
+  } catch {
+    throw authzErrors.create('AUTHZ_VALIDATION', 'the path is not valid percent-encoding');
+  }
 }
 
 function errorAnswer(err: unknown): [number, { code: string; message: string }] {
