@@ -35,6 +35,7 @@ interface Outcome {
 type Thunk = () => Promise<Outcome>;
 
 const allowed: Outcome = { allowed: true };
+const unionBreadth = 16;
 const denied: Outcome = { allowed: false };
 
 export async function check(env: CheckEnv, object: string, relation: string, user: string): Promise<boolean> {
@@ -171,41 +172,53 @@ async function tupleToUserset(req: Request, tupleset: string, computed: string):
   return union(branches);
 }
 
-/** Settles every branch, stopping at the first true; an error only counts when no branch is true. */
+/**
+ * True as soon as one branch is; at most `unionBreadth` branches run at once (a group with thousands of
+ * nested groups does not become thousands of statements in flight). An error only counts when no branch
+ * is true.
+ */
 async function union(branches: Thunk[]): Promise<Outcome> {
   if (branches.length === 0) return denied;
   if (branches.length === 1) return branches[0]!();
   return new Promise<Outcome>((resolvePromise, reject) => {
-    let pending = branches.length;
+    let next = 0;
+    let running = 0;
     let cycle = false;
     let error: unknown;
     let done = false;
-    const settle = () => {
-      if (done || pending > 0) return;
+    const finish = () => {
+      if (done || running > 0 || next < branches.length) return;
       done = true;
       if (error !== undefined) reject(error);
       else resolvePromise(cycle ? { allowed: false, cycle: true } : denied);
     };
-    for (const branch of branches) {
-      branch().then(
-        (o) => {
-          pending--;
-          if (done) return;
-          if (o.allowed) {
-            done = true;
-            resolvePromise(allowed);
-            return;
-          }
-          if (o.cycle) cycle = true;
-          settle();
-        },
-        (err: unknown) => {
-          pending--;
-          error ??= err;
-          settle();
-        },
-      );
-    }
+    const start = () => {
+      while (!done && running < unionBreadth && next < branches.length) {
+        const branch = branches[next++]!;
+        running++;
+        branch().then(
+          (o) => {
+            running--;
+            if (done) return;
+            if (o.allowed) {
+              done = true;
+              resolvePromise(allowed);
+              return;
+            }
+            if (o.cycle) cycle = true;
+            start();
+            finish();
+          },
+          (err: unknown) => {
+            running--;
+            error ??= err;
+            start();
+            finish();
+          },
+        );
+      }
+    };
+    start();
   });
 }
 
