@@ -83,6 +83,15 @@ condition before_expiry(now: timestamp, expires: timestamp) {
 
     const objects = await fga.listObjects({ user: 'user:bob', relation: 'viewer', type: 'document' });
     assert.deepEqual(objects.objects, ['document:roadmap']);
+    const streamed: string[] = [];
+    for await (const item of fga.streamedListObjects({
+      user: 'user:bob',
+      relation: 'viewer',
+      type: 'document',
+    })) {
+      streamed.push(item.object);
+    }
+    assert.deepEqual(streamed, ['document:roadmap']);
     const users = await fga.listUsers({
       object: { type: 'document', id: 'roadmap' },
       relation: 'viewer',

@@ -31,12 +31,15 @@ export interface OpenfgaApiOptions {
   bodyLimit?: number | undefined;
 }
 
+/** The status and JSON body to answer, or `ndjson` lines (StreamedListObjects). */
+type Answer = [number, unknown] | [number, string[], 'ndjson'];
+
 type Handler = (ctx: {
   storeId: string;
   modelId: string;
   body: Json;
   query: URLSearchParams;
-}) => Promise<[number, unknown]>;
+}) => Promise<Answer>;
 
 interface Route {
   method: string;
@@ -287,6 +290,22 @@ export function createOpenfgaHandler(
     },
     {
       method: 'POST',
+      pattern: /^\/stores\/(?<store>[^/]+)\/streamed-list-objects$/,
+      access: 'read',
+      handle: async ({ storeId, body }) => {
+        // The answer is computed first, so an error is still a plain error answer; then one line per object.
+        const { objects } = await authz.listObjects(storeId, {
+          ...query(body),
+          type: field(body, 'type') as string,
+          relation: field(body, 'relation') as string,
+          user: field(body, 'user') as string,
+          contextualTuples: tupleKeysIn(field(body, 'contextual_tuples')),
+        });
+        return [200, objects.map((object) => JSON.stringify({ result: { object } })), 'ndjson'];
+      },
+    },
+    {
+      method: 'POST',
       pattern: /^\/stores\/(?<store>[^/]+)\/list-users$/,
       access: 'read',
       handle: async ({ storeId, body }) => {
@@ -336,13 +355,14 @@ export function createOpenfgaHandler(
           body = parsed as Json;
         }
       }
-      const [status, answer] = await route.handle({
+      const answer = await route.handle({
         storeId: pathSegment(groups['store']),
         modelId: pathSegment(groups['model']),
         body,
         query: url.searchParams,
       });
-      send(res, status, answer);
+      if (answer[2] === 'ndjson') sendLines(res, answer[0], answer[1] as string[]);
+      else send(res, answer[0], answer[1]);
     } catch (err) {
       const [status, answer] = errorAnswer(err);
       if (status >= 500) options.logger?.error({ err, path }, 'authz request failed');
@@ -392,6 +412,16 @@ function errorAnswer(err: unknown): [number, { code: string; message: string }] 
     ];
   }
   return [500, { code: 'internal_error', message: coreErrors.catalog.GH_INTERNAL.message }];
+}
+
+function sendLines(res: ServerResponse, status: number, lines: string[]): void {
+  const text = lines.map((l) => `${l}\n`).join('');
+  res.writeHead(status, {
+    'content-type': 'application/x-ndjson',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
 }
 
 function send(
