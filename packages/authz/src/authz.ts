@@ -132,6 +132,12 @@ const storeNamePattern = /^[\w\-.:/ ]{3,64}$/u;
 /** The permission engine on SQL storage (the authz migrations applied; see `authzMigrations`). */
 export function createAuthz(options: AuthzOptions): Authz {
   const limits: AuthzLimits = { ...defaultAuthzLimits, ...options.limits };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!(name in defaultAuthzLimits)) throw new TypeError(`unknown authz limit '${name}'`);
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new TypeError(`authz limit '${name}' must be a positive integer, not ${String(value)}`);
+    }
+  }
   const storage: AuthzStorage = createSqlStorage(options.sql);
   const models = new Map<string, TypeSystem>();
 

@@ -59,6 +59,17 @@ condition in_office_hours(hour: int, start: int) {
       return true;
     };
 
+    test('a limit that is unknown or not a positive integer is refused at start', () => {
+      assert.throws(
+        () => createAuthz({ sql: db.sql, limits: { maxResolutionDepth: 0 } }),
+        /positive integer/,
+      );
+      assert.throws(
+        () => createAuthz({ sql: db.sql, limits: { maxDepth: 5 } as never }),
+        /unknown authz limit/,
+      );
+    });
+
     test('stores are created, read, listed page by page and deleted', async () => {
       const a = await authz.createStore({ name: 'list-me one' });
       const b = await authz.createStore({ name: 'list-me two' });
