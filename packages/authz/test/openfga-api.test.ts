@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { migrate } from '@gatehouse/core';
-import { openTestSql, type TestSql } from '@gatehouse/core/testing';
+import { createLogger, migrate } from '@gatehouse/core';
+import { openTestSql, type TestSql, waitFor } from '@gatehouse/core/testing';
 import { CredentialsMethod, FgaApiNotFoundError, FgaApiValidationError, OpenFgaClient } from '@openfga/sdk';
 import { transformer } from '@openfga/syntax-transformer';
 import { authzErrors, authzMigrations, createAuthz, createOpenfgaHandler } from '../src/index.ts';
@@ -186,6 +187,31 @@ condition before_expiry(now: timestamp, expires: timestamp) {
       assert.equal(((await listed.json()) as { stores: unknown[] }).stores.length, before.length);
     } finally {
       await new Promise((resolve) => guarded.close(resolve));
+    }
+  });
+
+  test('a refused request is logged with its OpenFGA code and status', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const out = new PassThrough();
+    out.on('data', (chunk: Buffer) => {
+      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+    });
+    const logged = createOpenfgaHandler({
+      authz: createAuthz({ sql: db.sql }),
+      logger: createLogger({ level: 'info', destination: out }),
+    });
+    const server2 = createServer((req, res) => void logged(req, res));
+    await new Promise<void>((resolve) => server2.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server2.address() as AddressInfo).port}`;
+      const refused = await fetch(`${url}/stores`, { method: 'POST', body: '{"name":"x"}' });
+      assert.equal(refused.status, 400);
+      await waitFor(() => lines.length > 0, { what: 'the log line' });
+      assert.equal(lines[0]?.['code'], 'validation_error');
+      assert.equal(lines[0]?.['status'], 400);
+      assert.equal(lines[0]?.['path'], '/stores');
+    } finally {
+      await new Promise((resolve) => server2.close(resolve));
     }
   });
 
