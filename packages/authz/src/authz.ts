@@ -10,6 +10,16 @@ import type { AuthorizationModel } from './model/model-types.ts';
 import { type ModelSource, parseModel } from './model/parse-model.ts';
 import { TypeSystem } from './model/type-system.ts';
 import {
+  contextualTuples,
+  invalidTuple,
+  type Page,
+  pageSize,
+  requireCheckKey,
+  requireContext,
+  requireTupleKey,
+  validation,
+} from './request-input.ts';
+import {
   type AuthzStorage,
   createSqlStorage,
   type StoreRecord,
@@ -20,11 +30,9 @@ import { consistencyToken, continuation, decodeConsistencyToken, decodeContinuat
 import {
   isValidObject,
   isValidRelation,
-  keyProblem,
   parseUser,
   splitObject,
   type TupleKey,
-  type TupleProblem,
   tupleString,
   userProblem,
   writeProblem,
@@ -70,11 +78,6 @@ export interface WriteRequest {
   authorizationModelId?: string | undefined;
   writes?: { tupleKeys: TupleKey[]; onDuplicate?: 'error' | 'ignore' | undefined } | undefined;
   deletes?: { tupleKeys: TupleKey[]; onMissing?: 'error' | 'ignore' | undefined } | undefined;
-}
-
-export interface Page {
-  pageSize?: number | undefined;
-  continuationToken?: string | undefined;
 }
 
 export interface Authz {
@@ -141,8 +144,6 @@ export function createAuthz(options: AuthzOptions): Authz {
   const storage: AuthzStorage = createSqlStorage(options.sql);
   const models = new Map<string, TypeSystem>();
 
-  const validation = (message: string) => authzErrors.create('AUTHZ_VALIDATION', message);
-
   function requireStoreId(storeId: unknown): string {
     if (typeof storeId !== 'string' || !ulidPattern.test(storeId)) {
       throw validation(`invalid store id: '${String(storeId)}'`);
@@ -185,74 +186,6 @@ export function createAuthz(options: AuthzOptions): Authz {
     return ts;
   }
 
-  function pageSize(page: Page | undefined): number {
-    const size = page?.pageSize;
-    if (size === undefined || size === null || (size as unknown) === 0) return limits.defaultPageSize;
-    if (!Number.isInteger(size) || size < 1 || size > limits.maxPageSize) {
-      throw validation(`page_size must be between 1 and ${limits.maxPageSize}`);
-    }
-    return size;
-  }
-
-  function requireContext(context: unknown): Record<string, unknown> {
-    if (context === undefined || context === null) return {};
-    if (typeof context !== 'object' || Array.isArray(context)) throw validation('context must be an object');
-    return context as Record<string, unknown>;
-  }
-
-  function requireTupleKey(value: unknown, what: string): TupleKey {
-    const t = value as Partial<TupleKey> | null;
-    if (
-      !t ||
-      typeof t !== 'object' ||
-      typeof t.object !== 'string' ||
-      typeof t.relation !== 'string' ||
-      typeof t.user !== 'string'
-    ) {
-      throw validation(`${what} must have string object, relation and user`);
-    }
-    const key: TupleKey = { object: t.object, relation: t.relation, user: t.user };
-    if (t.condition !== undefined && t.condition !== null) {
-      const c = t.condition as { name?: unknown; context?: unknown };
-      if (typeof c !== 'object' || typeof c.name !== 'string')
-        throw validation(`${what}: condition needs a name`);
-      if (c.name !== '') {
-        key.condition = { name: c.name };
-        if (c.context !== undefined && c.context !== null) key.condition.context = requireContext(c.context);
-      }
-    }
-    return key;
-  }
-
-  function invalidTuple(key: TupleKey, problem: TupleProblem) {
-    return authzErrors.create(
-      'AUTHZ_INVALID_TUPLE',
-      `Invalid tuple '${tupleString(key)}'. Reason: ${problem.message}`,
-      {
-        details: { tuple: tupleString(key) },
-      },
-    );
-  }
-
-  function contextualTuples(ts: TypeSystem, list: unknown): TupleKey[] {
-    if (list === undefined || list === null) return [];
-    if (!Array.isArray(list)) throw validation('contextual_tuples must be a list');
-    if (list.length > limits.maxContextualTuples) {
-      throw authzErrors.create(
-        'AUTHZ_TOO_MANY_TUPLES',
-        `a request may carry at most ${limits.maxContextualTuples} contextual tuples`,
-      );
-    }
-    const keys = list.map((t, i) => requireTupleKey(t, `contextual_tuples[${i}]`));
-    for (const key of keys) {
-      const problem = writeProblem(ts, key);
-      if (problem) throw invalidTuple(key, problem);
-    }
-    // The same tuple twice counts once, as in OpenFGA.
-    const unique = new Map(keys.map((k) => [tupleString(k), k]));
-    return [...unique.values()];
-  }
-
   async function env(
     storeId: string,
     ts: TypeSystem,
@@ -279,25 +212,14 @@ export function createAuthz(options: AuthzOptions): Authz {
     };
   }
 
-  function checkKeyProblem(ts: TypeSystem, key: unknown): { object: string; relation: string; user: string } {
-    const k = key as { object?: unknown; relation?: unknown; user?: unknown } | null;
-    if (!k || typeof k.object !== 'string' || typeof k.relation !== 'string' || typeof k.user !== 'string') {
-      throw validation('tuple_key must have string object, relation and user');
-    }
-    const tk = { object: k.object, relation: k.relation, user: k.user };
-    const problem = keyProblem(ts, tk);
-    if (problem) throw validation(`invalid relation: ${problem.message}`);
-    return tk;
-  }
-
   async function checkOne(
     storeId: string,
     ts: TypeSystem,
     q: QueryOptions & { tupleKey: unknown },
   ): Promise<{ allowed: boolean }> {
-    const key = checkKeyProblem(ts, q.tupleKey);
+    const key = requireCheckKey(ts, q.tupleKey);
     requireContext(q.context);
-    const contextual = contextualTuples(ts, q.contextualTuples);
+    const contextual = contextualTuples(ts, q.contextualTuples, limits);
     const e = await env(storeId, ts, q, contextual);
     return { allowed: await check(e, key.object, key.relation, key.user) };
   }
@@ -328,7 +250,7 @@ export function createAuthz(options: AuthzOptions): Authz {
     getStore: requireStore,
 
     async listStores(request) {
-      const size = pageSize(request);
+      const size = pageSize(request, limits);
       if (request?.name !== undefined && typeof request.name !== 'string')
         throw validation('name must be a string');
       const after = decodeContinuation(
@@ -374,7 +296,7 @@ export function createAuthz(options: AuthzOptions): Authz {
 
     async readAuthorizationModels(storeId, request) {
       await requireStore(storeId);
-      const size = pageSize(request);
+      const size = pageSize(request, limits);
       const before = decodeContinuation(
         request?.continuationToken,
         `models:${storeId}`,
@@ -436,7 +358,7 @@ export function createAuthz(options: AuthzOptions): Authz {
 
     async read(storeId, request) {
       await requireStore(storeId);
-      const size = pageSize(request);
+      const size = pageSize(request, limits);
       const key = request?.tupleKey ?? {};
       const filter: { objectType?: string; objectId?: string; relation?: string; user?: string } = {};
       if (key.object !== undefined && key.object !== '') {
@@ -482,7 +404,7 @@ export function createAuthz(options: AuthzOptions): Authz {
 
     async readChanges(storeId, request) {
       await requireStore(storeId);
-      const size = pageSize(request);
+      const size = pageSize(request, limits);
       const type = request?.type || undefined;
       if (type !== undefined && (typeof type !== 'string' || !isValidRelation(type))) {
         throw validation(`invalid type '${String(type)}'`);
@@ -559,14 +481,14 @@ export function createAuthz(options: AuthzOptions): Authz {
       }
       const { type } = splitObject(key.object);
       typeAndRelation(ts, type, key.relation);
-      const contextual = contextualTuples(ts, request.contextualTuples);
+      const contextual = contextualTuples(ts, request.contextualTuples, limits);
       const e = await env(storeId, ts, request, contextual);
       return { tree: { root: await expand(ts, e.reader, key.object, key.relation as string) } };
     },
 
     async listObjects(storeId, request) {
       const ts = await typeSystem(storeId, request?.authorizationModelId);
-      const contextual = contextualTuples(ts, request.contextualTuples);
+      const contextual = contextualTuples(ts, request.contextualTuples, limits);
       typeAndRelation(ts, request.type, request.relation);
       const problem = typeof request.user === 'string' ? userProblem(ts, request.user) : undefined;
       if (typeof request.user !== 'string' || problem) {
@@ -586,7 +508,7 @@ export function createAuthz(options: AuthzOptions): Authz {
 
     async listUsers(storeId, request) {
       const ts = await typeSystem(storeId, request?.authorizationModelId);
-      const contextual = contextualTuples(ts, request.contextualTuples);
+      const contextual = contextualTuples(ts, request.contextualTuples, limits);
       const filters = request.userFilters;
       if (!Array.isArray(filters) || filters.length !== 1)
         throw validation('user_filters must hold exactly one filter');

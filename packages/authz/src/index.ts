@@ -6,7 +6,6 @@ export {
   type BatchCheckResult,
   type CheckRequest,
   createAuthz,
-  type Page,
   type QueryOptions,
   type WriteRequest,
 } from './authz.ts';
@@ -17,5 +16,6 @@ export { createOpenfgaHandler, type OpenfgaApiOptions } from './http/openfga-api
 export { type AuthzLimits, defaultAuthzLimits } from './limits.ts';
 export type * from './model/model-types.ts';
 export { type ModelProblem, type ModelSource, parseModel } from './model/parse-model.ts';
+export type { Page } from './request-input.ts';
 export type { StoreRecord } from './storage/sql-storage.ts';
 export type { TupleCondition, TupleKey } from './tuple-key.ts';
