@@ -134,7 +134,7 @@ export async function errorsDoc(): Promise<string> {
     'Every error Gatehouse answers has a stable code, one HTTP status, and a JSON body',
     '`{ "error": "<CODE>", "message": "..." }`. OAuth and OpenID endpoints keep the standard',
     '`error` / `error_description` body instead (RFC 6749 §5.2). Codes never change meaning; messages may',
-    'be improved. Prefixes: `GH_` core, `IDP_` identity provider, `GW_` gateway, `SDK_` service SDK.',
+    'be improved. Prefixes: `GH_` core, `IDP_` identity provider, `GW_` gateway, `SDK_` service SDK, `AUTHZ_` permission engine.',
     '',
     '| code | status | meaning | catalog |',
     '| --- | --- | --- | --- |',
