@@ -1,12 +1,40 @@
-// The reference systems `gatehouse dev` brings up behind the gateway (issue 6). Each lives in
-// examples/<name>/ and is built only on the public packages; this list is the one place that names them.
+// The reference systems `gatehouse dev` brings up behind the gateway. Each lives in examples/<name>/
+// of the repository, built only on the public packages; this list is the one place that names them.
+// They are not in the npm package: run from the package (this file compiled to .js), `gatehouse dev`
+// starts the core stack alone and says so.
 
-import type { Example } from '../../../examples/example-contract.ts';
-import { example as partscoder } from '../../../examples/partscoder/src/index.ts';
-import { example as serviceToService } from '../../../examples/service-to-service/src/index.ts';
-import { example as shop } from '../../../examples/shop/src/index.ts';
-import { example as sso } from '../../../examples/sso/src/index.ts';
+import type { Example } from './example-contract.ts';
 
-export type { Example, ExampleHandle } from '../../../examples/example-contract.ts';
+export type { Example, ExampleHandle } from './example-contract.ts';
 
-export const examples: Example[] = [shop, partscoder, serviceToService, sso];
+const names = ['shop', 'partscoder', 'service-to-service', 'sso'];
+
+/** True when the command runs from the repository's TypeScript sources, not from the npm package. */
+export const runsFromCheckout = import.meta.url.endsWith('.ts');
+
+export interface LoadedExamples {
+  examples: Example[];
+  /** One line each for what is left out and why. */
+  notes: string[];
+}
+
+export async function loadExamples(): Promise<LoadedExamples> {
+  if (!runsFromCheckout) {
+    return {
+      examples: [],
+      notes: [
+        'reference systems: not part of the npm package (they live in examples/ of the repository); running the core stack',
+      ],
+    };
+  }
+  const examples: Example[] = [];
+  const notes: string[] = [];
+  for (const name of names) {
+    const url = new URL(`../../../examples/${name}/src/index.ts`, import.meta.url);
+    const { example } = (await import(url.href)) as { example: Example };
+    const reason = await example.unavailable?.();
+    if (reason === undefined) examples.push(example);
+    else notes.push(`${example.name} example is off: ${reason}`);
+  }
+  return { examples, notes };
+}
