@@ -7,7 +7,7 @@ import type { Example } from './example-contract.ts';
 
 export type { Example, ExampleHandle } from './example-contract.ts';
 
-const names = ['shop', 'partscoder', 'service-to-service', 'sso'];
+const names = ['shop', 'partscoder', 'service-to-service', 'sso', 'python-service'];
 
 /** True when the command runs from the repository's TypeScript sources, not from the npm package. */
 export const runsFromCheckout = import.meta.url.endsWith('.ts');

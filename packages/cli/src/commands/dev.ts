@@ -40,7 +40,9 @@ ${configHelp}
         '',
         'Demo fixtures (development only):',
         '  users    alice / alice-password (roles admin, user)    bob / bob-password (role user)',
-        '           carol / carol-password (roles editor, user: the PartsCoder parts editor)',
+        ...(examples.some((e) => e.demoAccounts?.some((a) => a.username === 'carol'))
+          ? ['           carol / carol-password (roles editor, user: the PartsCoder parts editor)']
+          : []),
         '  clients  demo-service / demo-service-secret (client credentials)',
         `           demo-app (public, code + PKCE, redirect ${origin}/callback)`,
         '',
