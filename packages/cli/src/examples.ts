@@ -3,14 +3,13 @@
 // They are not in the npm package: run from the package (this file compiled to .js), `gatehouse dev`
 // starts the core stack alone and says so.
 
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Example } from './example-contract.ts';
 
 export type { Example, ExampleHandle } from './example-contract.ts';
 
 const names = ['shop', 'partscoder', 'service-to-service', 'sso', 'python-service'];
-
-/** True when the command runs from the repository's TypeScript sources, not from the npm package. */
-export const runsFromCheckout = import.meta.url.endsWith('.ts');
 
 export interface LoadedExamples {
   examples: Example[];
@@ -18,19 +17,22 @@ export interface LoadedExamples {
   notes: string[];
 }
 
+const NOT_HERE =
+  'reference systems: not part of the npm package (they live in examples/ of the repository); running the core stack';
+
 export async function loadExamples(): Promise<LoadedExamples> {
-  if (!runsFromCheckout) {
-    return {
-      examples: [],
-      notes: [
-        'reference systems: not part of the npm package (they live in examples/ of the repository); running the core stack',
-      ],
-    };
-  }
+  // From the npm package (compiled .js) the repository is not there; looking for it would only find
+  // whatever happens to sit at that path under node_modules.
+  if (!import.meta.url.endsWith('.ts')) return { examples: [], notes: [NOT_HERE] };
   const examples: Example[] = [];
   const notes: string[] = [];
   for (const name of names) {
     const url = new URL(`../../../examples/${name}/src/index.ts`, import.meta.url);
+    // A container image built from the repository carries packages/ without examples/.
+    if (!existsSync(url)) {
+      notes.push(`${name} example: not found at ${fileURLToPath(url)}; left out`);
+      continue;
+    }
     const { example } = (await import(url.href)) as { example: Example };
     const reason = await example.unavailable?.();
     if (reason === undefined) examples.push(example);
