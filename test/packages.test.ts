@@ -14,6 +14,7 @@ import { freePort } from './support/dev-process.ts';
 import { userAccessToken } from './support/user-token.ts';
 
 const ci = process.env.CI === 'true';
+const root = resolve(import.meta.dirname, '..');
 const NODE20 = '/usr/bin/node';
 const bundledBin = dirname(process.execPath);
 const npmInstall = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
@@ -283,6 +284,47 @@ describe('the published packages, installed outside the repository', { timeout: 
       }
     });
   }
+
+  test("TypeScript resolves the packed sdk's declarations (a typo in a consumer is an error)", () => {
+    writeFileSync(
+      join(app, 'consumer.ts'),
+      `import { createVerifier, type Principal, type Verifier } from '@gatehouse/sdk';
+import { createHonoGuard, type PrincipalEnv } from '@gatehouse/sdk/hono';
+import { Hono } from 'hono';
+
+const verifier: Verifier = createVerifier({ issuer: 'https://id.example/auth', audiences: ['orders'] });
+const guard = createHonoGuard({ verifier });
+const app = new Hono<PrincipalEnv>();
+app.get('/', guard.authenticate, guard.requireRoles('admin'), (c) => {
+  const p: Principal = c.get('principal');
+  // @ts-expect-error: a Principal has no such member, which only real declarations can tell
+  p.nonexistent;
+  return c.json({ subject: p.subject.toUpperCase(), roles: p.roles.join(',') });
+});
+export default app;
+`,
+    );
+    run(
+      join(root, 'node_modules/.bin/tsc'),
+      [
+        '--noEmit',
+        '--strict',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--target',
+        'es2022',
+        '--skipLibCheck',
+        '--typeRoots',
+        join(root, 'node_modules/@types'),
+        '--types',
+        'node',
+        'consumer.ts',
+      ],
+      app,
+    );
+  });
 
   test('npx gatehouse migrate --config applies the migrations from the packed CLI, once', () => {
     writeFileSync(
