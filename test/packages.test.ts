@@ -326,6 +326,20 @@ export default app;
     );
   });
 
+  test('the packed gatehouse command on Node 20 says it needs Node 24, in one line', (t) => {
+    if (!node20()) {
+      if (ci) assert.fail(`${NODE20} is not Node 20`);
+      t.skip(`${NODE20} is not Node 20 on this machine`);
+      return;
+    }
+    const r = spawnSync(NODE20, [join(app, 'node_modules/@gatehouse/cli/dist/bin.js'), '--help'], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^gatehouse needs Node\.js 24 or newer; this is Node\.js 20\./);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  });
+
   test('npx gatehouse migrate --config applies the migrations from the packed CLI, once', () => {
     writeFileSync(
       join(app, 'migrate.yaml'),
