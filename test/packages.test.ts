@@ -354,6 +354,76 @@ export default app;
     assert.match(run('npx', ['gatehouse', 'config', ...config], app), /migrate-data/);
   });
 
+  test('npx gatehouse idp and npx gatehouse gateway run from one config file, the gateway in front', async () => {
+    const [gw, idp] = [await freePort(), await freePort()];
+    const origin = `http://localhost:${gw}`;
+    writeFileSync(
+      join(app, 'split.yaml'),
+      [
+        'server:',
+        `  port: ${gw}`,
+        `  publicUrl: ${origin}`,
+        'storage:',
+        '  driver: pglite',
+        '  dataDir: split-data',
+        'log:',
+        '  level: warn',
+        'gateway:',
+        '  auth:',
+        `    jwksUri: http://127.0.0.1:${idp}/auth/jwks`,
+        '  routes:',
+        '    - id: idp',
+        '      match: { path: /auth }',
+        `      upstreams: [http://127.0.0.1:${idp}]`,
+        '      policy: public',
+        '    - id: api',
+        '      match: { path: /api }',
+        `      upstreams: [http://127.0.0.1:${idp}]`,
+        '      policy: authenticated',
+        '',
+      ].join('\n'),
+    );
+    const env = { ...process.env, PATH: `${bundledBin}:${process.env.PATH}` };
+    const answers = (url: string) => async () => {
+      try {
+        return (await fetch(url)).ok ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    let idpChild: Child | undefined;
+    let gatewayChild: Child | undefined;
+    try {
+      progress('starting npx gatehouse idp --config split.yaml');
+      idpChild = (
+        await startChild(
+          'npx',
+          ['gatehouse', 'idp', '--config', 'split.yaml', '--port', String(idp)],
+          { cwd: app, env, timeoutMs: 180_000 },
+          answers(`http://127.0.0.1:${idp}/auth/.well-known/openid-configuration`),
+        )
+      ).child;
+      progress('starting npx gatehouse gateway --config split.yaml');
+      gatewayChild = (
+        await startChild(
+          'npx',
+          ['gatehouse', 'gateway', '--config', 'split.yaml'],
+          { cwd: app, env, timeoutMs: 180_000 },
+          answers(`${origin}/auth/.well-known/openid-configuration`),
+        )
+      ).child;
+      const discovery = await fetch(`${origin}/auth/.well-known/openid-configuration`);
+      assert.equal(discovery.status, 200);
+      assert.equal(((await discovery.json()) as { issuer: string }).issuer, `${origin}/auth`);
+      const anonymous = await fetch(`${origin}/api/anything`);
+      assert.equal(anonymous.status, 401);
+      assert.equal(((await anonymous.json()) as { error: string }).error, 'SDK_TOKEN_MISSING');
+    } finally {
+      await stopChild(gatewayChild);
+      await stopChild(idpChild);
+    }
+  });
+
   describe('against npx gatehouse dev from the packed CLI', () => {
     let dev: Child | undefined;
     let origin = '';
