@@ -18,6 +18,8 @@ function isNotFound(err: unknown): boolean {
 
 /** Fails when `name` cannot be resolved from the sdk (for entry points that use only its types). */
 export function requirePeer(name: string, entry: string): void {
+  // Node.js before 20.6 has no synchronous import.meta.resolve: no early check there.
+  if (typeof import.meta.resolve !== 'function') return;
   try {
     import.meta.resolve(name);
   } catch (err) {
