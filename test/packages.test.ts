@@ -340,7 +340,9 @@ export default app;
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   });
 
-  test('npx gatehouse migrate --config applies the migrations from the packed CLI, once', () => {
+  test('npx gatehouse migrate --config applies the migrations from the packed CLI, once', {
+    timeout: 300_000,
+  }, () => {
     writeFileSync(
       join(app, 'migrate.yaml'),
       'mode: development\nstorage:\n  driver: pglite\n  dataDir: migrate-data\n',
@@ -354,7 +356,9 @@ export default app;
     assert.match(run('npx', ['gatehouse', 'config', ...config], app), /migrate-data/);
   });
 
-  test('npx gatehouse idp and npx gatehouse gateway run from one config file, the gateway in front', async () => {
+  test('npx gatehouse idp and npx gatehouse gateway run from one config file, the gateway in front', {
+    timeout: 420_000,
+  }, async () => {
     const [gw, idp] = [await freePort(), await freePort()];
     const origin = `http://localhost:${gw}`;
     writeFileSync(

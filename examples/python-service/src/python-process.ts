@@ -12,13 +12,13 @@ export function pythonUnavailable(python = PYTHON, modules = MODULES): string | 
   const probe = `import importlib.util, sys
 missing = [m for m in ${JSON.stringify(modules)} if importlib.util.find_spec(m) is None]
 print(" ".join(missing))`;
-  const r = spawnSync(PYTHON, ['-c', probe], { encoding: 'utf8', timeout: 10_000 });
+  const r = spawnSync(python, ['-c', probe], { encoding: 'utf8', timeout: 10_000 });
   if (r.error)
-    return `${PYTHON} not found (install python3, python3-fastapi, python3-uvicorn and python3-jwt)`;
-  if (r.status !== 0) return `${PYTHON} failed: ${r.stderr.trim()}`;
+    return `${python} not found (install python3, python3-fastapi, python3-uvicorn, python3-jwt and python3-cryptography)`;
+  if (r.status !== 0) return `${python} failed: ${r.stderr.trim()}`;
   const missing = r.stdout.trim();
   if (missing !== '') {
-    return `${python} lacks ${missing.split(' ').join(', ')} (scripts/install-peers.sh installs python3-fastapi, python3-uvicorn and python3-jwt)`;
+    return `${python} lacks ${missing.split(' ').join(', ')} (scripts/install-peers.sh installs python3-fastapi, python3-uvicorn, python3-jwt and python3-cryptography)`;
   }
   return undefined;
 }
