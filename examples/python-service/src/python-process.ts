@@ -2,13 +2,18 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 // Debian's interpreter, where python3-fastapi, python3-uvicorn and python3-jwt install their modules
-// (a `python3` earlier on PATH may be another installation without them).
+// (a `python3` earlier on PATH may be another installation without them). GATEHOUSE_PYTHON names
+// another interpreter that has them.
 export const PYTHON = '/usr/bin/python3';
+
+export function pythonPath(): string {
+  return process.env['GATEHOUSE_PYTHON'] || PYTHON;
+}
 const SERVICE = fileURLToPath(new URL('../app/service.py', import.meta.url));
 const MODULES = ['fastapi', 'uvicorn', 'jwt', 'cryptography'];
 
 /** Why the Python service cannot run on this machine, or undefined when it can. */
-export function pythonUnavailable(python = PYTHON, modules = MODULES): string | undefined {
+export function pythonUnavailable(python = pythonPath(), modules = MODULES): string | undefined {
   const probe = `import importlib.util, sys
 missing = [m for m in ${JSON.stringify(modules)} if importlib.util.find_spec(m) is None]
 print(" ".join(missing))`;
@@ -38,7 +43,7 @@ export interface PythonService {
 
 /** Start app/service.py on 127.0.0.1 and a free port; resolves once it listens. */
 export function startPythonService(options: PythonServiceOptions): Promise<PythonService> {
-  const child: ChildProcess = spawn(PYTHON, [SERVICE], {
+  const child: ChildProcess = spawn(pythonPath(), [SERVICE], {
     env: {
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',
       GATEHOUSE_ISSUER: options.issuer,

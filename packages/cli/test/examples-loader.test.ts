@@ -18,3 +18,23 @@ test('from the repository every reference system is loaded, the Python one unles
     assert.deepEqual(notes, [`python-service example is off: ${reason}`]);
   }
 });
+
+test('without the Python packages the Python example is left out with one line saying why', async () => {
+  const saved = process.env.GATEHOUSE_PYTHON;
+  process.env.GATEHOUSE_PYTHON = '/nonexistent/python3';
+  try {
+    const { examples, notes } = await loadExamples();
+    assert.deepEqual(
+      examples.map((e) => e.name),
+      ['shop', 'partscoder', 'service-to-service', 'sso'],
+    );
+    assert.equal(notes.length, 1);
+    assert.match(
+      notes[0]!,
+      /^python-service example is off: \/nonexistent\/python3 not found \(install python3, /,
+    );
+  } finally {
+    if (saved === undefined) delete process.env.GATEHOUSE_PYTHON;
+    else process.env.GATEHOUSE_PYTHON = saved;
+  }
+});
