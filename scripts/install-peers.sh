@@ -6,18 +6,19 @@
 #   openssl   — makes the certificates of the TLS tests
 #   slapd, ldap-utils — a real LDAP directory (federation tests)
 #   glewlwyd  — an independent OpenID Provider, the upstream in brokering tests
-#   python3-fastapi, python3-uvicorn, python3-jwt — the Python reference service (examples/python-service)
+#   python3-fastapi, python3-uvicorn, python3-jwt, python3-cryptography — the Python reference service
+#             (examples/python-service; PyJWT needs cryptography for ES256, only a recommendation of python3-jwt)
 #   wrk       — load generator for bench/ (not needed by the tests)
 # Usage: scripts/install-peers.sh [--with-bench]
 # Needs root (apt-get). Packages already present are left alone.
 set -euo pipefail
 
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 
-want=(nginx chromium apache2 libapache2-mod-auth-openidc openssl slapd ldap-utils glewlwyd python3-fastapi python3-uvicorn python3-jwt)
+want=(nginx chromium apache2 libapache2-mod-auth-openidc openssl slapd ldap-utils glewlwyd python3-fastapi python3-uvicorn python3-jwt python3-cryptography)
 [[ "${1:-}" == "--with-bench" ]] && want+=(wrk)
 
 missing=()

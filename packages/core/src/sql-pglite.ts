@@ -65,7 +65,9 @@ const START_PARAMS = [
 /** initdb in a worker thread, so its memory leaves with the worker (pglite-init-worker.ts). */
 function initializeInWorker(dataDir: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./pglite-init-worker.ts', import.meta.url), {
+    // A sibling module: .ts in the repository, .js in the npm package.
+    const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+    const worker = new Worker(new URL(`./pglite-init-worker${extension}`, import.meta.url), {
       workerData: { dataDir, startParams: START_PARAMS },
     });
     let done = false;

@@ -239,8 +239,23 @@ function groupedReadText(accountColumn: string): string {
 }
 const groupedReadWithoutAccount = groupedReadText('');
 
-/** The adapter class to give oidc-provider as `adapter`. */
-export function createAdapterClass(options: AdapterOptions) {
+/** What oidc-provider calls on an adapter instance (its storage port). */
+export interface SqlAdapter {
+  readonly model: string;
+  upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void>;
+  find(id: string): Promise<AdapterPayload | undefined>;
+  findByUserCode(userCode: string): Promise<AdapterPayload | undefined>;
+  findByUid(uid: string): Promise<AdapterPayload | undefined>;
+  consume(id: string): Promise<void>;
+  destroy(id: string): Promise<void>;
+  revokeByGrantId(grantId: string): Promise<void>;
+}
+
+/**
+ * The adapter class to give oidc-provider as `adapter`. Its return type is named so that declaration
+ * files can describe it (a class expression with private members cannot be).
+ */
+export function createAdapterClass(options: AdapterOptions): new (model: string) => SqlAdapter {
   const { sql, grants, logger } = options;
   const clientCacheMs = options.clientCacheMs ?? 5000;
 
@@ -307,7 +322,7 @@ export function createAdapterClass(options: AdapterOptions) {
     return new Promise((resolve, reject) => queue({ id, resolve, reject }));
   }
 
-  return class SqlAdapter {
+  return class SqlAdapterImpl implements SqlAdapter {
     readonly model: string;
 
     constructor(model: string) {

@@ -125,7 +125,9 @@ function cookieKeys(secret: string): string[] {
 /** Load an optional sibling module's export without a static import (it may not exist yet). */
 async function optionalExport<T>(file: string, name: string): Promise<T | undefined> {
   try {
-    const mod = (await import(new URL(file, import.meta.url).href)) as Record<string, unknown>;
+    // Siblings are .ts in the repository and .js in the npm package, like this module.
+    const sibling = import.meta.url.endsWith('.ts') ? file : file.replace(/\.ts$/, '.js');
+    const mod = (await import(new URL(sibling, import.meta.url).href)) as Record<string, unknown>;
     return mod[name] as T | undefined;
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return undefined;

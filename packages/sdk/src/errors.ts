@@ -80,6 +80,10 @@ export const sdkErrorCatalog = {
     message: 'The token endpoint cannot be reached and no valid cached token is left',
   },
   SDK_TOKEN_REQUEST_REFUSED: { status: 502, message: 'The token endpoint refused the token request' },
+  SDK_PEER_MISSING: {
+    status: 500,
+    message: 'A framework integration needs a package that is not installed',
+  },
   SDK_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, SdkErrorSpec>;
 

@@ -1,34 +1,29 @@
-import {
-  InterceptingCall,
-  type Interceptor,
-  Metadata,
-  ResponderBuilder,
-  ServerInterceptingCall,
-  type ServerInterceptor,
-  ServerListenerBuilder,
-  status,
-} from '@grpc/grpc-js';
+import type * as GrpcJs from '@grpc/grpc-js';
+import type { Interceptor, Metadata, ServerInterceptor, status } from '@grpc/grpc-js';
 import { parseBearer } from './bearer.ts';
 import { certificateThumbprint } from './certificate-binding.ts';
 import { SdkError, sdkError } from './errors.ts';
 import type { Requirement } from './guards/requirements.ts';
+import { importPeer } from './peer-dependency.ts';
 import type { Principal } from './principal.ts';
 import type { ServiceClient, TokenOptions } from './service-client.ts';
 import type { Verifier } from './verifier.ts';
+
+const grpc = await importPeer<typeof GrpcJs>('@grpc/grpc-js', '@gatehouse/sdk/grpc');
 
 /** Trailer metadata key carrying the sdk error code of a refused call. */
 export const GRPC_ERROR_KEY = 'gatehouse-error';
 
 function grpcStatusOf(err: SdkError): status {
-  if (err.status === 401) return status.UNAUTHENTICATED;
-  if (err.status === 403) return status.PERMISSION_DENIED;
-  if (err.status === 503) return status.UNAVAILABLE;
-  return status.INTERNAL;
+  if (err.status === 401) return grpc.status.UNAUTHENTICATED;
+  if (err.status === 403) return grpc.status.PERMISSION_DENIED;
+  if (err.status === 503) return grpc.status.UNAVAILABLE;
+  return grpc.status.INTERNAL;
 }
 
 function refusal(err: unknown): { code: status; details: string; metadata: Metadata } {
   const e = err instanceof SdkError ? err : sdkError('SDK_INTERNAL', undefined, { cause: err });
-  const metadata = new Metadata();
+  const metadata = new grpc.Metadata();
   metadata.set(GRPC_ERROR_KEY, e.code);
   return { code: grpcStatusOf(e), details: `${e.code}: ${e.message}`, metadata };
 }
@@ -42,7 +37,7 @@ export function createGrpcClientInterceptor(
   options: TokenOptions = {},
 ): Interceptor {
   return (callOptions, nextCall) =>
-    new InterceptingCall(nextCall(callOptions), {
+    new grpc.InterceptingCall(nextCall(callOptions), {
       start(metadata, listener, next) {
         client.getToken(options).then(
           (token) => {
@@ -81,8 +76,8 @@ export interface GrpcServerGuardOptions {
 export function createGrpcServerInterceptor(options: GrpcServerGuardOptions): ServerInterceptor {
   const publicMethods = new Set(options.publicMethods ?? []);
   return (method, call) => {
-    if (publicMethods.has(method.path)) return new ServerInterceptingCall(call);
-    const listener = new ServerListenerBuilder()
+    if (publicMethods.has(method.path)) return new grpc.ServerInterceptingCall(call);
+    const listener = new grpc.ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
         const values = metadata.get('authorization');
         const header =
@@ -103,9 +98,9 @@ export function createGrpcServerInterceptor(options: GrpcServerGuardOptions): Se
           .catch((err: unknown) => call.sendStatus(refusal(err)));
       })
       .build();
-    return new ServerInterceptingCall(
+    return new grpc.ServerInterceptingCall(
       call,
-      new ResponderBuilder().withStart((next) => next(listener)).build(),
+      new grpc.ResponderBuilder().withStart((next) => next(listener)).build(),
     );
   };
 }

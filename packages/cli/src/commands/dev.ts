@@ -19,11 +19,10 @@ ${configHelp}
     if (!config) return 1;
     const started = Date.now();
     const { startStack } = await import('../stack.ts');
-    const { examples } = await import('../examples.ts');
-    const stack = await startStack(config, {
-      demo: demoEnabled(config),
-      examples: demoEnabled(config) ? examples : [],
-    });
+    const { loadExamples } = await import('../examples.ts');
+    const { examples, notes } = demoEnabled(config) ? await loadExamples() : { examples: [], notes: [] };
+    for (const note of notes) console.log(note);
+    const stack = await startStack(config, { demo: demoEnabled(config), examples });
     stack.shutdown.installSignalHandlers();
     const origin = config.server.publicUrl;
     const lines = [
@@ -41,7 +40,9 @@ ${configHelp}
         '',
         'Demo fixtures (development only):',
         '  users    alice / alice-password (roles admin, user)    bob / bob-password (role user)',
-        '           carol / carol-password (roles editor, user: the PartsCoder parts editor)',
+        ...(examples.some((e) => e.demoAccounts?.some((a) => a.username === 'carol'))
+          ? ['           carol / carol-password (roles editor, user: the PartsCoder parts editor)']
+          : []),
         '  clients  demo-service / demo-service-secret (client credentials)',
         `           demo-app (public, code + PKCE, redirect ${origin}/callback)`,
         '',

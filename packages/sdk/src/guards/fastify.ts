@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { requirePeer } from '../peer-dependency.ts';
 import type { Principal } from '../principal.ts';
 import {
   createAuthenticator,
@@ -9,6 +10,8 @@ import {
 } from './authenticate.ts';
 import { errorResponse } from './error-response.ts';
 import { type Requirement, rolesRequirement, scopesRequirement } from './requirements.ts';
+
+requirePeer('fastify', '@gatehouse/sdk/fastify');
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,9 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
+import { requirePeer } from '../peer-dependency.ts';
 import type { Principal } from '../principal.ts';
 import { createAuthenticator, type GuardOptions, logRefusal, type RequestView } from './authenticate.ts';
 import { errorResponse } from './error-response.ts';
 import { type Requirement, rolesRequirement, scopesRequirement } from './requirements.ts';
+
+requirePeer('hono', '@gatehouse/sdk/hono');
 
 /** Hono environment with the caller: `new Hono<PrincipalEnv>()`, then `c.get('principal')`. */
 export interface PrincipalEnv {

@@ -1,0 +1,40 @@
+// Which reference systems `gatehouse dev` runs from a checkout, and what it prints for those it leaves out.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { pythonUnavailable } from '../../../examples/python-service/src/index.ts';
+import { loadExamples } from '../src/examples.ts';
+
+test('from the repository every reference system is loaded, the Python one unless its packages are missing', async () => {
+  const { examples, notes } = await loadExamples();
+  const names = examples.map((e) => e.name);
+  assert.deepEqual(names.slice(0, 4), ['shop', 'partscoder', 'service-to-service', 'sso']);
+  const reason = pythonUnavailable();
+  if (reason === undefined) {
+    assert.deepEqual(names, ['shop', 'partscoder', 'service-to-service', 'sso', 'python-service']);
+    assert.deepEqual(notes, []);
+  } else {
+    if (process.env.CI === 'true') assert.fail(`CI=true and the Python example is off: ${reason}`);
+    assert.equal(names.length, 4);
+    assert.deepEqual(notes, [`python-service example is off: ${reason}`]);
+  }
+});
+
+test('without the Python packages the Python example is left out with one line saying why', async () => {
+  const saved = process.env.GATEHOUSE_PYTHON;
+  process.env.GATEHOUSE_PYTHON = '/nonexistent/python3';
+  try {
+    const { examples, notes } = await loadExamples();
+    assert.deepEqual(
+      examples.map((e) => e.name),
+      ['shop', 'partscoder', 'service-to-service', 'sso'],
+    );
+    assert.equal(notes.length, 1);
+    assert.match(
+      notes[0]!,
+      /^python-service example is off: \/nonexistent\/python3 not found \(install python3, /,
+    );
+  } finally {
+    if (saved === undefined) delete process.env.GATEHOUSE_PYTHON;
+    else process.env.GATEHOUSE_PYTHON = saved;
+  }
+});
