@@ -37,6 +37,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { loadavg } from 'node:os';
+import { findForms } from '@gatehouse/cli';
 import { loadConfig, migrate, openSql, openState, type Sql, type SqlTx, silentLogger } from '@gatehouse/core';
 import { openTestSql } from '@gatehouse/core/testing';
 import {
@@ -50,7 +51,6 @@ import {
 } from '@gatehouse/idp';
 import { calculatePKCECodeChallenge, randomPKCECodeVerifier } from 'openid-client';
 import { request } from 'undici';
-import { findForms } from '../../packages/cli/src/bench/html-form.ts';
 import { benchArgs } from '../bench-args.ts';
 import { childReady } from '../child-ready.ts';
 import {

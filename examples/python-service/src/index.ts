@@ -1,5 +1,5 @@
 import type { Example, ExampleContext, ExampleHandle } from '../../example-contract.ts';
-import { loadRoutesFile } from '../../shop/src/routes-file.ts';
+import { loadRoutesFile } from '../../shared/src/routes-file.ts';
 import { pythonUnavailable, startPythonService } from './python-process.ts';
 
 export {

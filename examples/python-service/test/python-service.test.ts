@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { userAccessToken } from '../../../test/support/user-token.ts';
-import { type Stack, serviceToken, startStack } from '../../shop/test/harness.ts';
+import { type Stack, serviceToken, startStack } from '../../shared/test/shop-harness.ts';
 import { example, PYTHON, type PythonService, pythonUnavailable, startPythonService } from '../src/index.ts';
 
 const unavailable = pythonUnavailable();

@@ -5,9 +5,9 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { certificateThumbprint } from '@gatehouse/sdk';
 // The development CA of `gatehouse certs`: the same certificates a team would use.
-import { createDevCa, issueCertificate, type PemPair } from '../../cli/src/certs/dev-ca.ts';
+import { createDevCa, issueCertificate, type PemPair } from '@gatehouse/cli';
+import { certificateThumbprint } from '@gatehouse/sdk';
 import {
   type Harness,
   type Keys,
