@@ -1,0 +1,42 @@
+import { decodeCanonicalBase64url } from './canonical-base64url.ts';
+import { sdkError } from './errors.ts';
+import { parseJsonObject } from './strict-json.ts';
+import { checkTokenHeader, type HeaderRules } from './token-header.ts';
+
+/**
+ * Compact JWS: three base64url segments, no padding, no whitespace (RFC 7515 §7.1). The signature may
+ * be empty here so that an unsigned token is refused for its algorithm, not its shape; jose refuses an
+ * empty signature of an allowed algorithm.
+ */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+export interface CompactJws {
+  header: Record<string, unknown>;
+  claims: Record<string, unknown>;
+  signature: Buffer;
+  /** Where the signature's text starts in the token. */
+  signatureOffset: number;
+}
+
+/**
+ * A token read strictly, before any key or signature work: size, shape, each segment the one
+ * canonical base64url spelling of its bytes, the header and the claims UTF-8 JSON objects without
+ * repeated member names, and the header's rules (token-header.ts) before the claims are even decoded.
+ * What passes has exactly one text for its header, claims and signature bytes.
+ */
+export function parseCompactJws(token: string, rules: HeaderRules): CompactJws {
+  if (token.length === 0) throw sdkError('SDK_TOKEN_MISSING');
+  if (token.length > rules.maxTokenLength) throw sdkError('SDK_TOKEN_TOO_LARGE');
+  if (!COMPACT_JWS.test(token)) throw sdkError('SDK_TOKEN_MALFORMED', 'The token is not a compact JWS');
+  const first = token.indexOf('.');
+  const second = token.indexOf('.', first + 1);
+
+  const header = parseJsonObject(decodeCanonicalBase64url(token.slice(0, first), 'header'), 'header');
+  checkTokenHeader(header, rules);
+  const claims = parseJsonObject(
+    decodeCanonicalBase64url(token.slice(first + 1, second), 'payload'),
+    'claims set',
+  );
+  const signature = decodeCanonicalBase64url(token.slice(second + 1), 'signature');
+  return { header, claims, signature, signatureOffset: second + 1 };
+}
