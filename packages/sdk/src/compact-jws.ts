@@ -12,17 +12,18 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 export interface CompactJws {
   header: Record<string, unknown>;
-  claims: Record<string, unknown>;
+  /** The payload's bytes: a JWT's claims set is read from them with parseJsonObject (strict-json.ts). */
+  payload: Buffer;
   signature: Buffer;
   /** Where the signature's text starts in the token. */
   signatureOffset: number;
 }
 
 /**
- * A token read strictly, before any key or signature work: size, shape, each segment the one
- * canonical base64url spelling of its bytes, the header and the claims UTF-8 JSON objects without
- * repeated member names, and the header's rules (token-header.ts) before the claims are even decoded.
- * What passes has exactly one text for its header, claims and signature bytes.
+ * A JWS read strictly, before any key or signature work: size, shape, each segment the one
+ * canonical base64url spelling of its bytes, the header a UTF-8 JSON object without repeated member
+ * names that passes the header's rules (token-header.ts) before the payload is even decoded.
+ * What passes has exactly one text for its header, payload and signature bytes.
  */
 export function parseCompactJws(token: string, rules: HeaderRules): CompactJws {
   if (token.length === 0) throw sdkError('SDK_TOKEN_MISSING');
@@ -33,10 +34,7 @@ export function parseCompactJws(token: string, rules: HeaderRules): CompactJws {
 
   const header = parseJsonObject(decodeCanonicalBase64url(token.slice(0, first), 'header'), 'header');
   checkTokenHeader(header, rules);
-  const claims = parseJsonObject(
-    decodeCanonicalBase64url(token.slice(first + 1, second), 'payload'),
-    'claims set',
-  );
+  const payload = decodeCanonicalBase64url(token.slice(first + 1, second), 'payload');
   const signature = decodeCanonicalBase64url(token.slice(second + 1), 'signature');
-  return { header, claims, signature, signatureOffset: second + 1 };
+  return { header, payload, signature, signatureOffset: second + 1 };
 }

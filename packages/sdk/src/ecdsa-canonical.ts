@@ -29,22 +29,27 @@ const BOUNDS = new Map(
 );
 
 /**
- * The one text an ECDSA token is known by. An ECDSA signature `(r, s)` has a twin `(r, n − s)` that
- * verifies as well, over the same header and claims, with no key: it is the same token, and
- * everything keyed on token text must see one token. Its canonical spelling is the low-s one
- * (`s ≤ n/2`, what the identity provider signs). For a high-s signature (`n/2 < s < n`) this returns
- * the token with `s` replaced by `n − s`; otherwise (low-s, another algorithm, a signature of the
- * wrong size or with `s ≥ n`, which the signature check refuses) the token itself.
- *
- * The twin is mathematically valid exactly when the original is, so verifying the canonical text
- * decides for both.
+ * An ECDSA signature `(r, s)` has a twin `(r, n − s)` that verifies as well, over the same input,
+ * with no key: the low-s one (`s ≤ n/2`) is canonical. Returns the twin of a JWS signature of `alg`
+ * whose s is high (`n/2 < s < n`); undefined when there is nothing to change (low s, another
+ * algorithm, a signature of the wrong size or with `s ≥ n`, which the signature check refuses).
+ * The twin is valid exactly when the signature is, so verifying one decides for both.
+ */
+export function lowSTwin(alg: string, signature: Buffer): Buffer | undefined {
+  const curve = BOUNDS.get(alg);
+  if (curve === undefined || signature.length !== 2 * curve.bytes) return undefined;
+  const s = signature.subarray(curve.bytes);
+  if (s.compare(curve.half) <= 0 || s.compare(curve.order) >= 0) return undefined;
+  const lowS = curve.n - BigInt(`0x${s.toString('hex')}`);
+  return Buffer.concat([signature.subarray(0, curve.bytes), toBytes(lowS, curve.bytes)]);
+}
+
+/**
+ * The one text a token is known by: for an ECDSA token with a high-s signature, the same token with
+ * its low-s twin (what the identity provider signs); otherwise the token itself. Everything keyed on
+ * token text (the verified-token cache, revocation, deny-lists) then sees one token, not two.
  */
 export function canonicalTokenText(token: string, jws: CompactJws): string {
-  const curve = BOUNDS.get(jws.header['alg'] as string);
-  if (curve === undefined || jws.signature.length !== 2 * curve.bytes) return token;
-  const s = jws.signature.subarray(curve.bytes);
-  if (s.compare(curve.half) <= 0 || s.compare(curve.order) >= 0) return token;
-  const lowS = curve.n - BigInt(`0x${s.toString('hex')}`);
-  const signature = Buffer.concat([jws.signature.subarray(0, curve.bytes), toBytes(lowS, curve.bytes)]);
-  return token.slice(0, jws.signatureOffset) + signature.toString('base64url');
+  const twin = lowSTwin(jws.header['alg'] as string, jws.signature);
+  return twin === undefined ? token : token.slice(0, jws.signatureOffset) + twin.toString('base64url');
 }

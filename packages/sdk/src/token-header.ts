@@ -37,8 +37,8 @@ function normalizeTyp(typ: string): string {
 export interface HeaderRules {
   algorithms: ReadonlySet<string>;
   maxTokenLength: number;
-  /** Expected `typ`, without `application/`. */
-  typ: string;
+  /** Expected `typ`, without `application/`; undefined for a bare JWS that is not a JWT. */
+  typ: string | undefined;
 }
 
 /**
@@ -64,7 +64,10 @@ export function checkTokenHeader(header: Record<string, unknown>, rules: HeaderR
     }
   }
 
-  if (typeof header['typ'] !== 'string' || normalizeTyp(header['typ']) !== rules.typ) {
+  if (
+    rules.typ !== undefined &&
+    (typeof header['typ'] !== 'string' || normalizeTyp(header['typ']) !== rules.typ)
+  ) {
     throw sdkError('SDK_TOKEN_TYPE_INVALID', `The token type must be ${rules.typ}`);
   }
 

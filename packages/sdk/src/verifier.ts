@@ -8,6 +8,7 @@ import { SdkError, type SdkErrorCode, sdkError } from './errors.ts';
 import { remoteKeySource } from './jwks-key-source.ts';
 import { type Principal, toPrincipal } from './principal.ts';
 import { type Revocation, RevocationList } from './revocation-list.ts';
+import { parseJsonObject } from './strict-json.ts';
 import { TokenCache } from './token-cache.ts';
 import type { HeaderRules } from './token-header.ts';
 
@@ -254,7 +255,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
     // Everything about the token that needs no key, strictly, before any cryptography.
     const jws = parseCompactJws(token, profile.header);
-    checkClaimTypes(jws.claims, profile.maxLifetimeSec, nowSec());
+    checkClaimTypes(parseJsonObject(jws.payload, 'claims set'), profile.maxLifetimeSec, nowSec());
     // An ECDSA token's twin spelling `(r, n − s)` is the same token: it is verified, cached and
     // revoked as its low-s text, so a twin of a token verified before is answered from that entry.
     const canonical = canonicalTokenText(token, jws);
