@@ -36,7 +36,8 @@ function membersWritten(text: string): number {
     const c = text.charCodeAt(i);
     if (c === 0x3a /* : */) members++;
     else if (c === 0x22 /* " */) {
-      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++)
+        if (text.charCodeAt(i) === 0x5c /* \ */) i++;
     }
   }
   return members;
