@@ -258,13 +258,19 @@ export function createVerifier(options: VerifierOptions): Verifier {
     checkClaimTypes(parseJsonObject(jws.payload, 'claims set'), profile.maxLifetimeSec, nowSec());
     // An ECDSA token's twin spelling `(r, n − s)` is the same token: it is verified, cached and
     // revoked as its low-s text, so a twin of a token verified before is answered from that entry.
+    // Once the canonical text is cached, the twin becomes a second key of its entry, so that it too
+    // is answered without parsing.
     const canonical = canonicalTokenText(token, jws);
     if (canonical !== token) {
       const twin = fromCache(canonical, profile, context);
-      if (twin !== undefined) return twin;
+      if (twin !== undefined) {
+        profile.cache.addTwin(canonical, token);
+        return twin;
+      }
     }
     stats.misses++;
     const principal = await verifyOnce(canonical, profile);
+    if (canonical !== token) profile.cache.addTwin(canonical, token);
     // Per use, never cached: a bound token must come with its certificate every time.
     checkCertificateBinding(principal, context?.clientCertificateThumbprint);
     return principal;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { lowSTwin } from '../src/ecdsa-canonical.ts';
 import { createVerifier, SdkError, type Verifier } from '../src/index.ts';
+import { TokenCache } from '../src/token-cache.ts';
 import { nowSec, startTestIssuer, type TestIssuer } from './support/test-issuer.ts';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -196,5 +197,64 @@ describe('one token, at most two spellings', () => {
     assert.equal(lowSTwin('ES256', Buffer.concat([r, halfPlusOne]).subarray(1)), undefined);
     assert.deepEqual(lowSTwin('ES256', Buffer.concat([r, halfPlusOne])), Buffer.concat([r, half]));
     assert.equal(lowSTwin('EdDSA', Buffer.concat([r, halfPlusOne])), undefined);
+  });
+});
+
+describe('the verified-token cache: one entry per token, found by either ECDSA spelling', () => {
+  const principal = (tokenId: string, expiresAt = nowSec() + 300) =>
+    ({ tokenId, expiresAt }) as unknown as import('../src/principal.ts').Principal;
+  const text = (c: string) => `header.payload.${c.repeat(86)}`;
+
+  test('a twin added to a cached token finds the same principal; an unknown twin text does not', () => {
+    const cache = new TokenCache(10);
+    const p = principal('a');
+    cache.set(text('A'), p, nowSec());
+    cache.addTwin(text('A'), text('B'));
+    assert.equal(cache.get(text('A'), nowSec()), p);
+    assert.equal(cache.get(text('B'), nowSec()), p);
+    assert.equal(cache.get(text('C'), nowSec()), undefined);
+    // A second, different twin is never added: a token has exactly one.
+    cache.addTwin(text('A'), text('C'));
+    assert.equal(cache.get(text('C'), nowSec()), undefined);
+    // Nor is a twin of a token that is not cached.
+    cache.addTwin(text('D'), text('E'));
+    assert.equal(cache.get(text('E'), nowSec()), undefined);
+  });
+
+  test('revoking, expiry and the LRU drop both spellings together', () => {
+    const cache = new TokenCache(4);
+    cache.set(text('A'), principal('a'), nowSec());
+    cache.addTwin(text('A'), text('B'));
+    cache.set(text('C'), principal('c'), nowSec());
+    cache.addTwin(text('C'), text('D'));
+    assert.equal(
+      cache.evict((p) => p.tokenId === 'a'),
+      1,
+    );
+    assert.equal(cache.get(text('A'), nowSec()), undefined);
+    assert.equal(cache.get(text('B'), nowSec()), undefined);
+    assert.equal(cache.size, 1);
+    // A token counts once, whichever spellings were presented: four tokens fit, the fifth drops the
+    // least recently used one with both its keys.
+    for (const [c, twin] of [
+      ['E', 'F'],
+      ['G', 'H'],
+      ['I', 'J'],
+    ]) {
+      cache.set(text(c!), principal(c!), nowSec());
+      cache.addTwin(text(c!), text(twin!));
+    }
+    assert.equal(cache.size, 4);
+    assert.equal(cache.get(text('D'), nowSec())?.tokenId, 'c');
+    cache.set(text('K'), principal('k'), nowSec());
+    assert.equal(cache.size, 4);
+    assert.equal(cache.get(text('E'), nowSec()), undefined);
+    assert.equal(cache.get(text('F'), nowSec()), undefined);
+    assert.equal(cache.get(text('C'), nowSec())?.tokenId, 'c');
+    const expiring = new TokenCache(4);
+    expiring.set(text('A'), principal('a', nowSec() + 1), nowSec());
+    expiring.addTwin(text('A'), text('B'));
+    assert.equal(expiring.get(text('B'), nowSec() + 2), undefined);
+    assert.equal(expiring.size, 0);
   });
 });
