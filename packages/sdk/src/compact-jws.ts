@@ -1,4 +1,4 @@
-import { decodeCanonicalBase64url } from './canonical-base64url.ts';
+import { checkCanonicalBase64url } from './canonical-base64url.ts';
 import { sdkError } from './errors.ts';
 import { parseJsonObject } from './strict-json.ts';
 import { checkTokenHeader, type HeaderRules } from './token-header.ts';
@@ -14,8 +14,8 @@ export interface CompactJws {
   header: Record<string, unknown>;
   /** The payload's bytes: a JWT's claims set is read from them with parseJsonObject (strict-json.ts). */
   payload: Buffer;
-  signature: Buffer;
-  /** Where the signature's text starts in the token. */
+  /** The signature's text (base64url), from `signatureOffset` in the token. */
+  signature: string;
   signatureOffset: number;
 }
 
@@ -32,9 +32,14 @@ export function parseCompactJws(token: string, rules: HeaderRules): CompactJws {
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
 
-  const header = parseJsonObject(decodeCanonicalBase64url(token.slice(0, first), 'header'), 'header');
+  const headerText = token.slice(0, first);
+  const payloadText = token.slice(first + 1, second);
+  const signature = token.slice(second + 1);
+  checkCanonicalBase64url(headerText, 'header');
+  checkCanonicalBase64url(payloadText, 'payload');
+  checkCanonicalBase64url(signature, 'signature');
+  const header = parseJsonObject(Buffer.from(headerText, 'base64url'), 'header');
   checkTokenHeader(header, rules);
-  const payload = decodeCanonicalBase64url(token.slice(first + 1, second), 'payload');
-  const signature = decodeCanonicalBase64url(token.slice(second + 1), 'signature');
+  const payload = Buffer.from(payloadText, 'base64url');
   return { header, payload, signature, signatureOffset: second + 1 };
 }

@@ -50,6 +50,8 @@ export function lowSTwin(alg: string, signature: Buffer): Buffer | undefined {
  * token text (the verified-token cache, revocation, deny-lists) then sees one token, not two.
  */
 export function canonicalTokenText(token: string, jws: CompactJws): string {
-  const twin = lowSTwin(jws.header['alg'] as string, jws.signature);
+  const alg = jws.header['alg'] as string;
+  if (!BOUNDS.has(alg)) return token;
+  const twin = lowSTwin(alg, Buffer.from(jws.signature, 'base64url'));
   return twin === undefined ? token : token.slice(0, jws.signatureOffset) + twin.toString('base64url');
 }

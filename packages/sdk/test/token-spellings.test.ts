@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import fc from 'fast-check';
+import { checkCanonicalBase64url } from '../src/canonical-base64url.ts';
 import { lowSTwin } from '../src/ecdsa-canonical.ts';
 import { createVerifier, SdkError, type Verifier } from '../src/index.ts';
 import { TokenCache } from '../src/token-cache.ts';
@@ -256,5 +258,24 @@ describe('the verified-token cache: one entry per token, found by either ECDSA s
     expiring.addTwin(text('A'), text('B'));
     assert.equal(expiring.get(text('B'), nowSec() + 2), undefined);
     assert.equal(expiring.size, 0);
+  });
+});
+
+describe('canonical base64url', () => {
+  test('the check is exactly "re-encoding the decoded bytes gives the text back"', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Za-z0-9_-]{0,12}$/), (segment) => {
+        const canonical = Buffer.from(segment, 'base64url').toString('base64url') === segment;
+        let accepted = true;
+        try {
+          checkCanonicalBase64url(segment, 'segment');
+        } catch (err) {
+          assert.ok(err instanceof SdkError && err.code === 'SDK_TOKEN_NOT_CANONICAL');
+          accepted = false;
+        }
+        assert.equal(accepted, canonical, segment);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
