@@ -1,7 +1,8 @@
-import { type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { type CompactVerifyGetKey, compactVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { parseBearer } from './bearer.ts';
 import { checkCertificateBinding } from './certificate-binding.ts';
 import { checkClaimTypes } from './claim-types.ts';
+import { checkClaimValues } from './claim-values.ts';
 import { parseCompactJws } from './compact-jws.ts';
 import { canonicalTokenText } from './ecdsa-canonical.ts';
 import { SdkError, type SdkErrorCode, sdkError } from './errors.ts';
@@ -204,16 +205,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
     inflight: new Map(),
   };
 
-  async function verifyUncached(token: string, profile: Profile): Promise<Principal> {
-    let payload: JWTPayload;
+  /** The signature (jose), then the claims read before (`claims`), then the principal. */
+  async function verifyUncached(
+    token: string,
+    claims: Record<string, unknown>,
+    profile: Profile,
+  ): Promise<Principal> {
     try {
-      ({ payload } = await jwtVerify(token, getKey, {
-        algorithms,
-        issuer: options.issuer,
-        audience: profile.audiences,
-        clockTolerance,
-        requiredClaims: ['exp', 'sub', 'jti'],
-      }));
+      await compactVerify(token, getKey as CompactVerifyGetKey, { algorithms });
     } catch (err) {
       const refusal = fromJoseError(err);
       if (refusal.code === 'SDK_VERIFICATION_FAILED') {
@@ -221,10 +220,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       throw refusal;
     }
-    if (typeof payload.iat === 'number' && payload.iat > nowSec() + clockTolerance) {
-      throw sdkError('SDK_TOKEN_NOT_YET_VALID', 'The token was issued in the future');
-    }
-    return toPrincipal(payload, profile.requireClientId);
+    checkClaimValues(
+      claims,
+      { issuer: options.issuer, audiences: profile.audiences, clockToleranceSec: clockTolerance },
+      nowSec(),
+    );
+    return toPrincipal(claims as JWTPayload, profile.requireClientId);
   }
 
   /** The cached principal of a token verified before, checked for this use; undefined when not cached. */
@@ -255,7 +256,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
     // Everything about the token that needs no key, strictly, before any cryptography.
     const jws = parseCompactJws(token, profile.header);
-    checkClaimTypes(parseJsonObject(jws.payload, 'claims set'), profile.maxLifetimeSec, nowSec());
+    const claims = parseJsonObject(jws.payload, 'claims set');
+    checkClaimTypes(claims, profile.maxLifetimeSec, nowSec());
     // An ECDSA token's twin spelling `(r, n − s)` is the same token: it is verified, cached and
     // revoked as its low-s text, so a twin of a token verified before is answered from that entry.
     // Once the canonical text is cached, the twin becomes a second key of its entry, so that it too
@@ -269,7 +271,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
     }
     stats.misses++;
-    const principal = await verifyOnce(canonical, profile);
+    const principal = await verifyOnce(canonical, claims, profile);
     if (canonical !== token) profile.cache.addTwin(canonical, token);
     // Per use, never cached: a bound token must come with its certificate every time.
     checkCertificateBinding(principal, context?.clientCertificateThumbprint);
@@ -277,17 +279,21 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
 
   /** Concurrent first uses of one token share one verification (and one `isRevoked` question). */
-  function verifyOnce(token: string, profile: Profile): Promise<Principal> {
+  function verifyOnce(token: string, claims: Record<string, unknown>, profile: Profile): Promise<Principal> {
     let pending = profile.inflight.get(token);
     if (!pending) {
-      pending = verifyAndCache(token, profile).finally(() => profile.inflight.delete(token));
+      pending = verifyAndCache(token, claims, profile).finally(() => profile.inflight.delete(token));
       profile.inflight.set(token, pending);
     }
     return pending;
   }
 
-  async function verifyAndCache(token: string, profile: Profile): Promise<Principal> {
-    const principal = await verifyUncached(token, profile);
+  async function verifyAndCache(
+    token: string,
+    claims: Record<string, unknown>,
+    profile: Profile,
+  ): Promise<Principal> {
+    const principal = await verifyUncached(token, claims, profile);
     if (revocations.isRevoked(principal, nowSec())) throw sdkError('SDK_TOKEN_REVOKED');
     if (options.isRevoked) {
       let revoked: boolean;
