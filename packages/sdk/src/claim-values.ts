@@ -10,17 +10,21 @@ export interface ClaimRules {
 
 /**
  * The registered claims' values (RFC 7519 §4.1, RFC 9068 §4), on a claims set whose types
- * claim-types.ts checked and whose signature was verified, in jose's order: the required claims,
- * `iss`, `aud`, `nbf`, `exp`, then an `iat` in the future. The claims are read once, strictly
- * (strict-json.ts); jose checks the signature only, so the claims set is not parsed a second time.
+ * claim-types.ts checked and whose signature was verified, deciding as jose's `jwtVerify` does and in
+ * its order (a differential test pins that): `iss`, `aud`, `jti`, `sub` present, then `iss` and `aud`
+ * right, `nbf` and `exp` with the clock tolerance; then an `iat` in the future. The claims are read
+ * once, strictly (strict-json.ts); jose checks the signature only, so the claims set is not parsed
+ * a second time.
  */
 export function checkClaimValues(claims: Record<string, unknown>, rules: ClaimRules, nowSec: number): void {
-  for (const name of ['sub', 'jti'] as const) {
+  if (claims['iss'] === undefined) throw sdkError('SDK_ISSUER_INVALID');
+  if (claims['aud'] === undefined) throw sdkError('SDK_AUDIENCE_INVALID');
+  for (const name of ['jti', 'sub'] as const) {
     if (claims[name] === undefined) throw sdkError('SDK_CLAIMS_INVALID', `"${name}" is required`);
   }
   if (claims['iss'] !== rules.issuer) throw sdkError('SDK_ISSUER_INVALID');
-  const aud = claims['aud'] as string | string[] | undefined;
-  const audience = typeof aud === 'string' ? [aud] : (aud ?? []);
+  const aud = claims['aud'] as string | string[];
+  const audience = typeof aud === 'string' ? [aud] : aud;
   if (!audience.some((a) => rules.audiences.includes(a))) throw sdkError('SDK_AUDIENCE_INVALID');
   const now = Math.floor(nowSec);
   const tolerance = rules.clockToleranceSec;
