@@ -29,10 +29,13 @@
  *   reason (printed, and the tests skip), except under `CI=true`, where it throws so the run fails.
  * - `waitFor(() => cond, { timeoutMs })` polls for an effect (a key expired, a message arrived) instead
  *   of sleeping a fixed time.
+ * - `readConformanceJson('wycheproof/ed25519_test.json')` reads the shared conformance vectors
+ *   (`../shared/conformance/` from the repository root); missing, they skip — under `CI=true` they fail.
  * - URLs: `GATEHOUSE_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`) and
  *   `GATEHOUSE_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`).
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { type MigrationSource, migrate } from './migrations.ts';
@@ -255,4 +258,28 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** The shared conformance vectors: `shared/conformance/` beside the repository, where CI clones it. */
+const CONFORMANCE_DIR = new URL('../../../../shared/conformance/', import.meta.url);
+
+/**
+ * One file of the shared conformance vectors (`wycheproof/ed25519_test.json`), parsed. When the
+ * folder is absent: `skip` holds the reason (printed, and the tests skip), except under `CI=true`,
+ * where it throws so the run fails.
+ */
+export async function readConformanceJson<T>(
+  path: string,
+): Promise<{ skip: false; data: T } | { skip: string; data: undefined }> {
+  const url = new URL(path, CONFORMANCE_DIR);
+  let text: string;
+  try {
+    text = await readFile(url, 'utf8');
+  } catch (cause) {
+    const reason = `conformance vectors ${url.pathname} are missing: ${(cause as Error).message}`;
+    if (process.env['CI'] === 'true') throw new Error(`${reason} (CI=true: they must run, not skip)`);
+    process.stderr.write(`# skipping: ${reason}\n`);
+    return { skip: reason, data: undefined };
+  }
+  return { skip: false, data: JSON.parse(text) as T };
 }

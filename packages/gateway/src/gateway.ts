@@ -130,6 +130,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       audiences: auth.audiences ?? [publicUrl],
       algorithms: auth.algorithms,
       isRevoked: revokedInState(state),
+      logger,
       ...(auth.jwksUri ? { jwksUri: auth.jwksUri } : {}),
       ...(options.getKey ? { getKey: options.getKey } : {}),
     });

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject, sign } from 'node:crypto';
 import type { JWK } from 'jose';
 import { ExternalSigningKey } from 'oidc-provider';
+import { type EcdsaCurve, ecdsaDerToJose, lowS, P256 } from './ecdsa-signature.ts';
 
 /**
  * oidc-provider signs a JWT (access token, ID token) through jose and WebCrypto, which queues every
@@ -18,41 +19,18 @@ import { ExternalSigningKey } from 'oidc-provider';
 
 /**
  * How `node:crypto` signs for each JWS algorithm Gatehouse's keys use (keys.ts). ES256 asks for the
- * DER signature and converts it here: `dsaEncoding: 'ieee-p1363'` does the same conversion but costs
- * twice the whole signature (about 60 against 30 µs here).
+ * DER signature and converts it here (ecdsa-signature.ts), s made low: `dsaEncoding: 'ieee-p1363'`
+ * does the same conversion but costs twice the whole signature (about 60 against 30 µs here).
  */
-const SCHEMES: Record<string, { digest: string | null; ecdsaBytes?: number }> = {
-  ES256: { digest: 'sha256', ecdsaBytes: 32 },
+const SCHEMES: Record<string, { digest: string | null; ecdsa?: EcdsaCurve }> = {
+  ES256: { digest: 'sha256', ecdsa: P256 },
   EdDSA: { digest: null },
 };
-
-/**
- * An ECDSA signature from DER (`SEQUENCE { INTEGER r, INTEGER s }`) to JWS's form (RFC 7518 3.4):
- * r and s as unsigned big-endian integers of `n` bytes each, concatenated.
- */
-export function ecdsaDerToJose(der: Buffer, n: number): Buffer {
-  const fail = () => new Error('malformed ECDSA signature');
-  if (der[0] !== 0x30) throw fail();
-  // The sequence's length: short form, or long form with one length byte (P-256 needs neither).
-  let offset = der[1]! & 0x80 ? 2 + (der[1]! & 0x7f) : 2;
-  const out = Buffer.alloc(2 * n);
-  for (let part = 0; part < 2; part++) {
-    if (der[offset] !== 0x02) throw fail();
-    const length = der[offset + 1]!;
-    let value = der.subarray(offset + 2, offset + 2 + length);
-    offset += 2 + length;
-    // DER prefixes a 0x00 when the high bit is set, and drops leading zero bytes.
-    while (value.length > n && value[0] === 0) value = value.subarray(1);
-    if (value.length > n || value.length === 0) throw fail();
-    value.copy(out, part * n + n - value.length);
-  }
-  return out;
-}
 
 export class LocalSigningKey extends ExternalSigningKey {
   readonly #privateKey: KeyObject;
   readonly #publicKey: KeyObject;
-  readonly #scheme: { digest: string | null; ecdsaBytes?: number };
+  readonly #scheme: { digest: string | null; ecdsa?: EcdsaCurve };
 
   constructor(jwk: JWK & { kid: string; alg: string }) {
     super();
@@ -72,9 +50,9 @@ export class LocalSigningKey extends ExternalSigningKey {
   }
 
   override async sign(data: Buffer): Promise<Buffer> {
-    const { digest, ecdsaBytes } = this.#scheme;
+    const { digest, ecdsa } = this.#scheme;
     const signature = sign(digest, data, this.#privateKey);
-    return ecdsaBytes ? ecdsaDerToJose(signature, ecdsaBytes) : signature;
+    return ecdsa ? lowS(ecdsaDerToJose(signature, ecdsa.bytes), ecdsa) : signature;
   }
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
+import { lowSCompactJws } from './ecdsa-signature.ts';
 
 /**
  * The first-party session token (docs/contracts.md): a JWT signed with the identity provider's
@@ -29,7 +30,7 @@ export async function signSessionToken(
   input: { issuer: string; sub: string; sid: string; username: string; roles: string[]; expiresAt: Date },
 ): Promise<string> {
   const { kid, alg, key } = await keys.signingKey();
-  return new SignJWT({ sid: input.sid, username: input.username, roles: input.roles })
+  const token = await new SignJWT({ sid: input.sid, username: input.username, roles: input.roles })
     .setProtectedHeader({ alg, kid, typ: SESSION_TYP })
     .setIssuer(input.issuer)
     .setAudience(SESSION_AUDIENCE)
@@ -38,6 +39,8 @@ export async function signSessionToken(
     .setIssuedAt()
     .setExpirationTime(Math.floor(input.expiresAt.getTime() / 1000))
     .sign(key);
+  // WebCrypto signs with either half of s; the identity provider gives each token one spelling.
+  return lowSCompactJws(token, alg);
 }
 
 /** The claims of a valid session token from this issuer, or undefined (any failure). */

@@ -14,6 +14,16 @@ export const sdkErrorCatalog = {
   SDK_TOKEN_MISSING: { status: 401, message: 'No bearer token was presented' },
   SDK_TOKEN_MALFORMED: { status: 401, message: 'The token is malformed', bearerError: 'invalid_token' },
   SDK_TOKEN_TOO_LARGE: { status: 401, message: 'The token is too large', bearerError: 'invalid_token' },
+  SDK_TOKEN_NOT_CANONICAL: {
+    status: 401,
+    message: 'The token is not canonical unpadded base64url',
+    bearerError: 'invalid_token',
+  },
+  SDK_DUPLICATE_MEMBER: {
+    status: 401,
+    message: 'The token header or claims repeat a member name',
+    bearerError: 'invalid_token',
+  },
   SDK_ALG_NOT_ALLOWED: {
     status: 401,
     message: 'The token signing algorithm is not allowed',
@@ -22,6 +32,16 @@ export const sdkErrorCatalog = {
   SDK_HEADER_FORBIDDEN: {
     status: 401,
     message: 'The token header carries a forbidden parameter',
+    bearerError: 'invalid_token',
+  },
+  SDK_HEADER_CRIT_INVALID: {
+    status: 401,
+    message: 'The token header "crit" is malformed or misses an extension it must list',
+    bearerError: 'invalid_token',
+  },
+  SDK_HEADER_CRIT_UNSUPPORTED: {
+    status: 401,
+    message: 'The token requires an extension this verifier does not support',
     bearerError: 'invalid_token',
   },
   SDK_TOKEN_TYPE_INVALID: {
@@ -49,6 +69,26 @@ export const sdkErrorCatalog = {
   SDK_AUDIENCE_INVALID: {
     status: 401,
     message: 'The token is not meant for this audience',
+    bearerError: 'invalid_token',
+  },
+  SDK_CLAIM_TIME_INVALID: {
+    status: 401,
+    message: 'A time claim (exp, nbf, iat) is not a whole number of seconds in range',
+    bearerError: 'invalid_token',
+  },
+  SDK_CLAIM_TYPE_INVALID: {
+    status: 401,
+    message: 'A registered claim has the wrong type',
+    bearerError: 'invalid_token',
+  },
+  SDK_TOKEN_LIFETIME_TOO_LONG: {
+    status: 401,
+    message: 'The token lives longer than this verifier accepts',
+    bearerError: 'invalid_token',
+  },
+  SDK_VERIFICATION_FAILED: {
+    status: 401,
+    message: 'The token could not be verified',
     bearerError: 'invalid_token',
   },
   SDK_CLAIMS_INVALID: { status: 401, message: 'The token claims are invalid', bearerError: 'invalid_token' },

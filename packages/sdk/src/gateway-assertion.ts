@@ -10,11 +10,11 @@ import {
   type KeyObject,
   SignJWT,
 } from 'jose';
+import { parseCompactJws } from './compact-jws.ts';
 import { isSdkError, sdkError } from './errors.ts';
 import { encodeIdentityValue, encodeRolesHeader, encodeScopesHeader } from './identity-header-encoding.ts';
 import { remoteKeySource } from './jwks-key-source.ts';
 import type { Principal } from './principal.ts';
-import { checkTokenHeader } from './token-header.ts';
 
 /**
  * The gateway's signed internal assertion (docs/sdk/gateway-trust.md): a short-lived JWT in header
@@ -148,7 +148,7 @@ export function createAssertionVerifier(
     if (typeof assertion !== 'string' || assertion === '') throw sdkError('SDK_ASSERTION_INVALID');
     let payload: JWTPayload;
     try {
-      checkTokenHeader(assertion, headerRules);
+      parseCompactJws(assertion, headerRules);
       ({ payload } = await jwtVerify(assertion, getKey, {
         algorithms,
         issuer: options.issuer,

@@ -1,12 +1,17 @@
-import { type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { type CompactVerifyGetKey, compactVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { parseBearer } from './bearer.ts';
 import { checkCertificateBinding } from './certificate-binding.ts';
+import { checkClaimTypes } from './claim-types.ts';
+import { checkClaimValues } from './claim-values.ts';
+import { parseCompactJws } from './compact-jws.ts';
+import { canonicalTokenText } from './ecdsa-canonical.ts';
 import { SdkError, type SdkErrorCode, sdkError } from './errors.ts';
 import { remoteKeySource } from './jwks-key-source.ts';
 import { type Principal, toPrincipal } from './principal.ts';
 import { type Revocation, RevocationList } from './revocation-list.ts';
+import { parseJsonObject } from './strict-json.ts';
 import { TokenCache } from './token-cache.ts';
-import { checkTokenHeader, type HeaderRules } from './token-header.ts';
+import type { HeaderRules } from './token-header.ts';
 
 export interface VerifierOptions {
   /** Exact match on `iss`. */
@@ -21,6 +26,10 @@ export interface VerifierOptions {
   clockToleranceSec?: number;
   /** Default 8192 characters; longer tokens are refused before parsing. */
   maxTokenLength?: number;
+  /** Longest accepted `exp − iat` of an access token, default 86400 (a day). */
+  maxTokenLifetimeSec?: number;
+  /** Longest accepted `exp − iat` of a session token, default 31536000 (the identity provider's longest session). */
+  maxSessionLifetimeSec?: number;
   /** Minimum time between JWKS refetches caused by an unknown `kid`, default 30000. */
   jwksCooldownMs?: number;
   /** Verified-token cache entries, default 10000; 0 disables the cache. */
@@ -29,6 +38,12 @@ export interface VerifierOptions {
   isRevoked?: (p: Principal) => Promise<boolean>;
   /** Inject keys (tests, or keys known in advance); overrides jwksUri. */
   getKey?: JWTVerifyGetKey;
+  /** Where an unexpected verification failure (SDK_VERIFICATION_FAILED) is reported with its cause (pino-compatible). */
+  logger?: VerifierLogger;
+}
+
+export interface VerifierLogger {
+  error(fields: Record<string, unknown>, message: string): void;
 }
 
 export interface VerifierStats {
@@ -82,6 +97,7 @@ const MAX_CLOCK_TOLERANCE_SEC = 60;
 
 interface Profile {
   header: HeaderRules;
+  maxLifetimeSec: number;
   audiences: string[];
   requireClientId: boolean;
   cache: TokenCache;
@@ -119,8 +135,9 @@ function fromJoseError(err: unknown): SdkError {
     case 'ERR_JWKS_INVALID':
       return map('SDK_JWKS_UNAVAILABLE');
     default:
-      // e.g. a key of the wrong type for the algorithm: whatever it is, the token is not accepted.
-      return map('SDK_SIGNATURE_INVALID');
+      // e.g. a key of the wrong type for the algorithm, a key import or JWKS fault: the token is not
+      // accepted, and the fault is not dressed up as a bad signature that nobody would look into.
+      return map('SDK_VERIFICATION_FAILED');
   }
 }
 
@@ -142,6 +159,12 @@ function checkOptions(options: VerifierOptions): void {
   const tolerance = options.clockToleranceSec;
   if (tolerance !== undefined && !(tolerance >= 0 && tolerance <= MAX_CLOCK_TOLERANCE_SEC)) {
     throw new TypeError(`clockToleranceSec must be between 0 and ${MAX_CLOCK_TOLERANCE_SEC}`);
+  }
+  for (const name of ['maxTokenLifetimeSec', 'maxSessionLifetimeSec'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+      throw new TypeError(`${name} must be a positive integer`);
+    }
   }
   for (const name of ['maxTokenLength', 'jwksCooldownMs', 'cacheSize'] as const) {
     const value = options[name];
@@ -167,6 +190,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   const access: Profile = {
     header: { algorithms: algorithmSet, maxTokenLength, typ: 'at+jwt' },
+    maxLifetimeSec: options.maxTokenLifetimeSec ?? 86_400,
     audiences: [...options.audiences],
     requireClientId: true,
     cache: new TokenCache(cacheSize),
@@ -174,29 +198,34 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
   const session: Profile = {
     header: { algorithms: algorithmSet, maxTokenLength, typ: 'gh-session+jwt' },
+    maxLifetimeSec: options.maxSessionLifetimeSec ?? 31_536_000,
     audiences: [SESSION_AUDIENCE],
     requireClientId: false,
     cache: new TokenCache(cacheSize),
     inflight: new Map(),
   };
 
-  async function verifyUncached(token: string, profile: Profile): Promise<Principal> {
-    let payload: JWTPayload;
+  /** The signature (jose), then the claims read before (`claims`), then the principal. */
+  async function verifyUncached(
+    token: string,
+    claims: Record<string, unknown>,
+    profile: Profile,
+  ): Promise<Principal> {
     try {
-      ({ payload } = await jwtVerify(token, getKey, {
-        algorithms,
-        issuer: options.issuer,
-        audience: profile.audiences,
-        clockTolerance,
-        requiredClaims: ['exp', 'sub', 'jti'],
-      }));
+      await compactVerify(token, getKey as CompactVerifyGetKey, { algorithms });
     } catch (err) {
-      throw fromJoseError(err);
+      const refusal = fromJoseError(err);
+      if (refusal.code === 'SDK_VERIFICATION_FAILED') {
+        options.logger?.error({ code: refusal.code, err }, 'token verification failed unexpectedly');
+      }
+      throw refusal;
     }
-    if (typeof payload.iat === 'number' && payload.iat > nowSec() + clockTolerance) {
-      throw sdkError('SDK_TOKEN_NOT_YET_VALID', 'The token was issued in the future');
-    }
-    return toPrincipal(payload, profile.requireClientId);
+    checkClaimValues(
+      claims,
+      { issuer: options.issuer, audiences: profile.audiences, clockToleranceSec: clockTolerance },
+      nowSec(),
+    );
+    return toPrincipal(claims as JWTPayload, profile.requireClientId);
   }
 
   /** The cached principal of a token verified before, checked for this use; undefined when not cached. */
@@ -224,26 +253,47 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
     const cached = fromCache(token, profile, context);
     if (cached !== undefined) return cached;
+
+    // Everything about the token that needs no key, strictly, before any cryptography.
+    const jws = parseCompactJws(token, profile.header);
+    const claims = parseJsonObject(jws.payload, 'claims set');
+    checkClaimTypes(claims, profile.maxLifetimeSec, nowSec());
+    // An ECDSA token's twin spelling `(r, n − s)` is the same token: it is verified, cached and
+    // revoked as its low-s text, so a twin of a token verified before is answered from that entry.
+    // Once the canonical text is cached, the twin becomes a second key of its entry, so that it too
+    // is answered without parsing.
+    const canonical = canonicalTokenText(token, jws);
+    if (canonical !== token) {
+      const twin = fromCache(canonical, profile, context);
+      if (twin !== undefined) {
+        profile.cache.addTwin(canonical, token);
+        return twin;
+      }
+    }
     stats.misses++;
-    const principal = await verifyOnce(token, profile);
+    const principal = await verifyOnce(canonical, claims, profile);
+    if (canonical !== token) profile.cache.addTwin(canonical, token);
     // Per use, never cached: a bound token must come with its certificate every time.
     checkCertificateBinding(principal, context?.clientCertificateThumbprint);
     return principal;
   }
 
   /** Concurrent first uses of one token share one verification (and one `isRevoked` question). */
-  function verifyOnce(token: string, profile: Profile): Promise<Principal> {
+  function verifyOnce(token: string, claims: Record<string, unknown>, profile: Profile): Promise<Principal> {
     let pending = profile.inflight.get(token);
     if (!pending) {
-      pending = verifyAndCache(token, profile).finally(() => profile.inflight.delete(token));
+      pending = verifyAndCache(token, claims, profile).finally(() => profile.inflight.delete(token));
       profile.inflight.set(token, pending);
     }
     return pending;
   }
 
-  async function verifyAndCache(token: string, profile: Profile): Promise<Principal> {
-    checkTokenHeader(token, profile.header);
-    const principal = await verifyUncached(token, profile);
+  async function verifyAndCache(
+    token: string,
+    claims: Record<string, unknown>,
+    profile: Profile,
+  ): Promise<Principal> {
+    const principal = await verifyUncached(token, claims, profile);
     if (revocations.isRevoked(principal, nowSec())) throw sdkError('SDK_TOKEN_REVOKED');
     if (options.isRevoked) {
       let revoked: boolean;
@@ -265,7 +315,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     context: VerifyContext | undefined,
   ): Promise<Principal> {
     // The usual spelling, `Bearer <token>`, with a token verified before: the token cached is
-    // a compact JWS (checkTokenHeader), whose characters are a subset of RFC 6750's b64token, so
+    // a canonical compact JWS (compact-jws.ts), whose characters are a subset of RFC 6750's b64token, so
     // parseBearer would return exactly this text; its check over the whole token is skipped.
     // Anything else (other spellings, tokens not cached) takes the full path below.
     if (typeof header === 'string' && header.startsWith('Bearer ') && header.length - 7 <= maxTokenLength) {

@@ -140,12 +140,12 @@ describe('refused tokens', () => {
     {
       name: 'a token whose exp is a string',
       token: () => idp.sign({ exp: 'tomorrow' }),
-      code: 'SDK_CLAIMS_INVALID',
+      code: 'SDK_CLAIM_TIME_INVALID',
     },
     {
       name: 'a token whose iat is a string',
       token: () => idp.sign({ iat: 'now' }),
-      code: 'SDK_CLAIMS_INVALID',
+      code: 'SDK_CLAIM_TIME_INVALID',
     },
     {
       name: 'a wrong issuer',

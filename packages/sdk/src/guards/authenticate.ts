@@ -76,8 +76,16 @@ export function createAuthenticator(options: GuardOptions): Authenticator {
 }
 
 export function logRefusal(logger: RefusalLogger | undefined, err: unknown, req: RequestView): void {
-  const e = err as { code?: unknown; status?: unknown };
-  logger?.warn({ code: e.code, status: e.status, method: req.method, path: req.path }, 'request refused');
+  const e = err as { code?: unknown; status?: unknown; cause?: unknown };
+  const fields: Record<string, unknown> = {
+    code: e.code,
+    status: e.status,
+    method: req.method,
+    path: req.path,
+  };
+  // Not the caller's fault: the cause (a JOSE, key or JWKS fault) is what someone must look into.
+  if (e.code === 'SDK_VERIFICATION_FAILED') fields['err'] = e.cause;
+  logger?.warn(fields, 'request refused');
 }
 
 /** Path part of a request target, as received. */

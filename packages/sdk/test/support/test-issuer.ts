@@ -99,3 +99,18 @@ export function rawToken(header: unknown, payload: unknown, signature = ''): str
   const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
   return `${enc(header)}.${enc(payload)}.${signature}`;
 }
+
+/**
+ * A compact JWS over exactly these header and claims texts, validly ES256-signed by `key`: for
+ * tokens whose JSON no library would write (repeated members, `1e400`), so that only the verifier's
+ * reading of the text can refuse them.
+ */
+export async function signText(headerText: string, claimsText: string, key: TestKey): Promise<string> {
+  const input = `${Buffer.from(headerText).toString('base64url')}.${Buffer.from(claimsText).toString('base64url')}`;
+  const signature = await crypto.subtle.sign(
+    { name: 'ECDSA', hash: 'SHA-256' },
+    key.privateKey,
+    new TextEncoder().encode(input),
+  );
+  return `${input}.${Buffer.from(signature).toString('base64url')}`;
+}
