@@ -9,6 +9,7 @@ import {
 import type { AccountsConfig } from './accounts-config.ts';
 import type { Audit } from './audit.ts';
 import { type BruteForceGuard, createBruteForceGuard } from './brute-force.ts';
+import type { PasswordDirectory } from './directory/directory-sign-in.ts';
 import { parseEmail } from './email.ts';
 import { idpErrors } from './errors.ts';
 import { checkPassword } from './password-policy.ts';
@@ -117,6 +118,8 @@ export interface AccountsOptions {
   /** Tests pass a cheaper hasher; production uses config.passwordHash. */
   hasher?: PasswordHasher | undefined;
   bruteForce?: BruteForceGuard | undefined;
+  /** Directory sign-in (directory/): asked for names without a local password, or first by its precedence. */
+  directory?: PasswordDirectory | undefined;
 }
 
 interface UserRow {
@@ -126,7 +129,8 @@ interface UserRow {
   enabled: boolean;
   created_at: Date;
   updated_at: Date;
-  password_hash: string;
+  /** null for an account whose password is its directory's (directory/directory-accounts.ts). */
+  password_hash: string | null;
 }
 
 /** A user without the password hash, which only a login reads. */
@@ -179,6 +183,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
   const hasher = options.hasher ?? createPasswordHasher(config.passwordHash);
   const guard = options.bruteForce ?? createBruteForceGuard(options.state, config.bruteForce);
   const roles = createRoles(sql, audit);
+  const { directory } = options;
 
   async function withRoles(q: SqlTx, row: UserRow): Promise<AccountWithRoles> {
     const [found] = await q.query<RolesRow>(`select ${rolesColumns('$1')}`, [row.id]);
@@ -351,9 +356,13 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     // The roles are read only once the password is right: a wrong password for an existing name
     // and an unknown name cost the same statements, and failed guesses never read them.
     const row = password.length <= 1024 ? await rowByUsername(username) : undefined;
-    if (!row) {
+    if (directory && (!row?.password_hash || directory.precedence === 'directory-first')) {
+      const id = await directorySignIn(username, password, source, row, fail);
+      if (id !== undefined) return finishSignIn(subject, source, id, readRoles);
+    }
+    if (!row?.password_hash) {
       await hasher.verifyDummy(password.slice(0, 1024));
-      throw await fail('unknown account', null);
+      throw await fail(row ? 'no local password' : 'unknown account', row?.id ?? null);
     }
     const ok = await hasher.verify(row.password_hash, password);
     if (!ok) throw await fail('wrong password', row.id);
@@ -379,6 +388,64 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
       details: { via: source.via },
     });
     return account;
+  }
+
+  /**
+   * The directory's part of a password login: the signed-in account's id, or undefined when the
+   * local account of that name answers instead (the directory has no such user, or cannot answer for
+   * a name with a local password). A directory outage is IDP_DIRECTORY_UNAVAILABLE for anyone else:
+   * audited, not counted as a failed guess.
+   */
+  async function directorySignIn(
+    username: string,
+    password: string,
+    source: LoginSource,
+    row: UserRow | undefined,
+    fail: (reason: string, accountId: string | null) => Promise<Error>,
+  ): Promise<string | undefined> {
+    let verdict: Awaited<ReturnType<PasswordDirectory['signIn']>>;
+    try {
+      verdict = await directory!.signIn(username, password);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'IDP_DIRECTORY_UNAVAILABLE' && row?.password_hash) return undefined;
+      await audit.record({
+        type: 'login.failed',
+        actor: row?.id ?? null,
+        subject: row?.id ?? null,
+        clientId: source.clientId,
+        sourceIp: source.ip,
+        details: {
+          reason: code === 'IDP_DIRECTORY_UNAVAILABLE' ? 'directory unavailable' : code,
+          via: source.via,
+        },
+      });
+      throw err;
+    }
+    if (verdict.outcome === 'no-entry') return undefined;
+    if (verdict.outcome === 'refused') throw await fail(verdict.reason, verdict.accountId);
+    return verdict.accountId;
+  }
+
+  /** A directory login's end: the same success accounting and audit as a local one. */
+  async function finishSignIn(
+    subject: { usernameKey: string; ip: string },
+    source: LoginSource,
+    accountId: string,
+    readRoles: boolean,
+  ): Promise<Account | AccountWithRoles> {
+    await guard.recordSuccess(subject);
+    const full = await rowWithRolesById(accountId);
+    if (!full) throw idpErrors.create('IDP_INVALID_CREDENTIALS');
+    await audit.record({
+      type: 'login.succeeded',
+      actor: accountId,
+      subject: accountId,
+      clientId: source.clientId,
+      sourceIp: source.ip,
+      details: { via: source.via, source: 'directory' },
+    });
+    return readRoles ? toAccountWithRoles(full, full) : toAccount(full);
   }
 
   const accounts: Accounts = {
@@ -525,6 +592,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     async setPassword(id, password, actor) {
       const row = await rowById(id);
       if (!row) throw idpErrors.create('IDP_NOT_FOUND', 'No such user');
+      if (row.password_hash === null) throw idpErrors.create('IDP_DIRECTORY_PASSWORD');
       checkPassword(password, { usernameKey: usernameKey(row.username) });
       const hash = await hasher.hash(password);
       await sql.query(

@@ -1,4 +1,5 @@
 import { accountsConfigSchema } from './accounts-config.ts';
+import { directoryConfigSchema } from './directory/directory-config.ts';
 
 /**
  * The `idp` section of the Gatehouse configuration (JSON Schema, ajv with `useDefaults`).
@@ -204,6 +205,7 @@ export const idpConfigSchema = {
         'let back-channel logout calls and client jwks_uri fetches reach loopback and private addresses (relying parties inside the cluster); off, they are refused as SSRF',
     },
     accounts: accountsConfigSchema,
+    directory: directoryConfigSchema,
     features: {
       type: 'object',
       additionalProperties: false,
@@ -262,6 +264,8 @@ export interface IdpConfig {
   allowPrivateNetworkFetch: boolean;
   /** Accounts, brute force, registration (accounts-config.ts owns the schema and the type). */
   accounts: Record<string, unknown>;
+  /** LDAP directory sign-in (directory/directory-config.ts owns the schema and the type). */
+  directory?: Record<string, unknown>;
   features: {
     pushedAuthorizationRequests: boolean;
     requirePushedAuthorizationRequests: boolean;

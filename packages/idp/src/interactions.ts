@@ -207,7 +207,13 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
       await finishLogin(req, res, interaction, account.id, audit);
     } catch (err) {
       const e = err as GatehouseError;
-      if (!['IDP_INVALID_CREDENTIALS', 'IDP_LOGIN_THROTTLED', 'IDP_LOGIN_LOCKED'].includes(e.code)) throw err;
+      const shownOnPage = [
+        'IDP_INVALID_CREDENTIALS',
+        'IDP_LOGIN_THROTTLED',
+        'IDP_LOGIN_LOCKED',
+        'IDP_DIRECTORY_UNAVAILABLE',
+      ];
+      if (!shownOnPage.includes(e.code)) throw err;
       const page = await loginPage(interaction, { error: e.message, username });
       for (const [name, value] of Object.entries(e.headers ?? {})) res.setHeader(name, value);
       sendPage(res, e.status, page);
