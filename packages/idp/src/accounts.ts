@@ -29,6 +29,12 @@ export interface Account {
   enabled: boolean;
   createdAt: Date;
   updatedAt: Date;
+  /**
+   * Whether the account has an active second factor (mfa/), where the read includes it (a login, a
+   * lookup by id or name): a login reads it with the account, so that deciding on the second step
+   * costs no statement of its own.
+   */
+  secondFactor?: boolean;
 }
 
 export interface AccountWithRoles extends Account {
@@ -131,6 +137,8 @@ interface UserRow {
   updated_at: Date;
   /** null for an account whose password is its directory's (directory/directory-accounts.ts). */
   password_hash: string | null;
+  /** Read by a login only (`secondFactorColumn`). */
+  second_factor?: boolean;
 }
 
 /** A user without the password hash, which only a login reads. */
@@ -148,6 +156,9 @@ const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 const uuidPattern = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const accountColumns = 'id, username, email, enabled, created_at, updated_at';
 const userColumns = `${accountColumns}, password_hash`;
+/** Whether the user `id` (an SQL expression) has an active second factor (mfa/second-factors.ts). */
+const secondFactorColumn = (id: string) =>
+  `exists(select 1 from idp_totp t where t.user_id = ${id} and t.confirmed_at is not null)`;
 /**
  * A user's roles as three array columns of the same statement, for the user id SQL expression
  * `id`: a login or an account lookup is one round trip (and one statement for PostgreSQL to parse
@@ -165,6 +176,7 @@ function toAccount(r: AccountRow): Account {
     enabled: r.enabled,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    ...(r.second_factor === undefined ? {} : { secondFactor: r.second_factor }),
   };
 }
 
@@ -200,7 +212,8 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
   async function rowWithRolesById(id: string): Promise<(AccountRow & RolesRow) | undefined> {
     if (!uuidShape.test(id)) return undefined;
     const rows = await sql.query<AccountRow & RolesRow>(
-      `select ${accountColumns}, ${rolesColumns('u.id')} from idp_users u where id = $1`,
+      `select ${accountColumns}, ${rolesColumns('u.id')}, ${secondFactorColumn('u.id')} as second_factor
+       from idp_users u where id = $1`,
       [id],
     );
     return rows[0];
@@ -215,9 +228,11 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     if (impossibleName(username)) return undefined;
     const readAhead = takeLoginReadAhead(usernameKey(username));
     if (readAhead) return userRowFromReadAhead(readAhead.value);
-    const rows = await sql.query<UserRow>(`select ${userColumns} from idp_users where username_key = $1`, [
-      usernameKey(username),
-    ]);
+    const rows = await sql.query<UserRow>(
+      `select ${userColumns}, ${secondFactorColumn('idp_users.id')} as second_factor
+       from idp_users where username_key = $1`,
+      [usernameKey(username)],
+    );
     return rows[0];
   }
 
@@ -227,7 +242,8 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
    */
   const userJson = (p: string) =>
     `(select json_build_object('id', id, 'username', username, 'email', email, 'enabled', enabled,
-        'created_at', created_at, 'updated_at', updated_at, 'password_hash', password_hash)
+        'created_at', created_at, 'updated_at', updated_at, 'password_hash', password_hash,
+        'second_factor', ${secondFactorColumn('idp_users.id')})
       from idp_users where username_key = ${p})`;
 
   function userRowFromReadAhead(value: unknown): UserRow | undefined {
@@ -241,7 +257,8 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
   async function rowWithRolesByUsername(username: string): Promise<(UserRow & RolesRow) | undefined> {
     if (impossibleName(username)) return undefined;
     const rows = await sql.query<UserRow & RolesRow>(
-      `select ${userColumns}, ${rolesColumns('u.id')} from idp_users u where username_key = $1`,
+      `select ${userColumns}, ${rolesColumns('u.id')}, ${secondFactorColumn('u.id')} as second_factor
+       from idp_users u where username_key = $1`,
       [usernameKey(username)],
     );
     return rows[0];

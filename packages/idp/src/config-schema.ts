@@ -1,5 +1,6 @@
 import { accountsConfigSchema } from './accounts-config.ts';
 import { directoryConfigSchema } from './directory/directory-config.ts';
+import { mfaConfigSchema } from './mfa/mfa-config.ts';
 
 /**
  * The `idp` section of the Gatehouse configuration (JSON Schema, ajv with `useDefaults`).
@@ -206,6 +207,7 @@ export const idpConfigSchema = {
     },
     accounts: accountsConfigSchema,
     directory: directoryConfigSchema,
+    mfa: mfaConfigSchema,
     features: {
       type: 'object',
       additionalProperties: false,
@@ -266,6 +268,8 @@ export interface IdpConfig {
   accounts: Record<string, unknown>;
   /** LDAP directory sign-in (directory/directory-config.ts owns the schema and the type). */
   directory?: Record<string, unknown>;
+  /** Second factors (mfa/mfa-config.ts owns the schema and the type). */
+  mfa?: Record<string, unknown>;
   features: {
     pushedAuthorizationRequests: boolean;
     requirePushedAuthorizationRequests: boolean;

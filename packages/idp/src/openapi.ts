@@ -205,6 +205,13 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
           },
         ),
       },
+      '/users/{id}/second-factors': {
+        parameters: [pathParam('id', 'user id')],
+        delete: op('Reset the user\u2019s second factors (authenticator app and recovery codes)', {
+          '204': ok('Removed'),
+          '404': ok('No such user or none set up', ref('Error')),
+        }),
+      },
       '/users/{id}/roles/{role}': {
         parameters: [pathParam('id', 'user id'), pathParam('role', 'role name')],
         put: op('Assign a role', { '204': ok('Assigned') }),
