@@ -16,6 +16,7 @@ const LDAPADD = '/usr/bin/ldapadd';
 const LDAPMODIFY = '/usr/bin/ldapmodify';
 const LDAPSEARCH = '/usr/bin/ldapsearch';
 const MODULES = '/usr/lib/ldap';
+const OPENSSL = '/usr/bin/openssl';
 
 export const BASE_DN = 'dc=example,dc=org';
 export const READER_DN = `cn=reader,${BASE_DN}`;
@@ -43,6 +44,10 @@ export function slapdSkip(): false | string {
 export interface Slapd {
   /** ldap://127.0.0.1:<port> */
   url: string;
+  /** With `tls`: ldaps://127.0.0.1:<another port>. */
+  ldapsUrl: string | undefined;
+  /** With `tls`: the PEM of the CA that signed the server's certificate (for 127.0.0.1). */
+  caFile: string | undefined;
   /** LDIF through ldapadd as the root DN. */
   add(ldif: string): Promise<void>;
   /** LDIF through ldapmodify as the root DN (changetype records). */
@@ -63,9 +68,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function run(file: string, args: string[], input?: string): Promise<string> {
+function run(file: string, args: string[], input?: string, env = process.env): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile(file, args, { timeout: 15_000 }, (err, stdout, stderr) => {
+    const child = execFile(file, args, { timeout: 15_000, env }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${file} failed: ${stderr || err.message}`));
       else resolve(stdout);
     });
@@ -94,9 +99,74 @@ objectClass: organizationalUnit
 ou: groups
 `;
 
-export async function startSlapd(seed = ''): Promise<Slapd> {
+/** A CA and a server certificate for 127.0.0.1 and localhost, made with openssl in `dir`. */
+async function makeCertificates(dir: string): Promise<void> {
+  const at = (f: string) => join(dir, f);
+  await run(OPENSSL, [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Gatehouse test CA',
+    '-keyout',
+    at('ca.key'),
+    '-out',
+    at('ca.pem'),
+  ]);
+  await run(OPENSSL, [
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-keyout',
+    at('server.key'),
+    '-out',
+    at('server.csr'),
+  ]);
+  writeFileSync(at('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  await run(OPENSSL, [
+    'x509',
+    '-req',
+    '-in',
+    at('server.csr'),
+    '-CA',
+    at('ca.pem'),
+    '-CAkey',
+    at('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    at('ext.cnf'),
+    '-out',
+    at('server.pem'),
+  ]);
+}
+
+/**
+ * `tls`: the server also listens on ldaps://, offers StartTLS on ldap://, and refuses any bind or
+ * search on a connection without TLS (`security tls=1`), so a client that skipped StartTLS fails.
+ */
+export async function startSlapd(seed = '', options: { tls?: boolean } = {}): Promise<Slapd> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-slapd-'));
   mkdirSync(join(dir, 'db'));
+  if (options.tls) await makeCertificates(dir);
+  const tlsConf = options.tls
+    ? `TLSCACertificateFile ${dir}/ca.pem
+TLSCertificateFile ${dir}/server.pem
+TLSCertificateKeyFile ${dir}/server.key
+`
+    : '';
   const conf = join(dir, 'slapd.conf');
   writeFileSync(
     conf,
@@ -106,6 +176,7 @@ include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 include /etc/ldap/schema/nis.schema
 pidfile ${dir}/slapd.pid
+${tlsConf}
 modulepath ${MODULES}
 moduleload back_mdb
 moduleload ppolicy
@@ -118,19 +189,24 @@ directory ${dir}/db
 maxsize 16777216
 overlay ppolicy
 overlay memberof
-access to attrs=userPassword by self read by anonymous auth by * none
+${options.tls ? 'security tls=1\n' : ''}access to attrs=userPassword by self read by anonymous auth by * none
 access to * by dn.exact="${READER_DN}" read by * none
 `,
   );
   const port = await freePort();
   const url = `ldap://127.0.0.1:${port}`;
+  const ldapsUrl = options.tls ? `ldaps://127.0.0.1:${await freePort()}` : undefined;
+  // ldap-utils trust the test CA through the environment; -ZZ makes them insist on StartTLS.
+  const env = options.tls ? { ...process.env, LDAPTLS_CACERT: join(dir, 'ca.pem') } : process.env;
+  const tlsArgs = options.tls ? ['-ZZ'] : [];
   let child: ChildProcess | undefined;
   let output = '';
 
   async function start(): Promise<void> {
     output = '';
     // -d 0: stay in the foreground (a child the test owns), without debug output.
-    child = spawn(SLAPD, ['-f', conf, '-h', `${url}/`, '-d', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const listen = ldapsUrl ? `${url}/ ${ldapsUrl}/` : `${url}/`;
+    child = spawn(SLAPD, ['-f', conf, '-h', listen, '-d', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d) => {
       output += d;
     });
@@ -141,7 +217,12 @@ access to * by dn.exact="${READER_DN}" read by * none
     for (;;) {
       if (child.exitCode !== null) throw new Error(`slapd exited with ${child.exitCode}: ${output}`);
       try {
-        await run(LDAPSEARCH, ['-x', '-H', url, '-s', 'base', '-b', '', '-LLL', 'namingContexts']);
+        await run(
+          LDAPSEARCH,
+          ['-x', ...tlsArgs, '-H', url, '-s', 'base', '-b', '', '-LLL', 'namingContexts'],
+          undefined,
+          env,
+        );
         return;
       } catch (err) {
         if (Date.now() > deadline)
@@ -162,14 +243,16 @@ access to * by dn.exact="${READER_DN}" read by * none
 
   const orphanGuard = () => child?.kill('SIGKILL');
   process.once('exit', orphanGuard);
-  const rootArgs = ['-x', '-H', url, '-D', ROOT_DN, '-w', ROOT_PASSWORD];
+  const rootArgs = ['-x', ...tlsArgs, '-H', url, '-D', ROOT_DN, '-w', ROOT_PASSWORD];
   const slapd: Slapd = {
     url,
+    ldapsUrl,
+    caFile: options.tls ? join(dir, 'ca.pem') : undefined,
     add: async (ldif) => {
-      await run(LDAPADD, rootArgs, ldif);
+      await run(LDAPADD, rootArgs, ldif, env);
     },
     modify: async (ldif) => {
-      await run(LDAPMODIFY, rootArgs, ldif);
+      await run(LDAPMODIFY, rootArgs, ldif, env);
     },
     stop,
     start,

@@ -161,8 +161,8 @@ export function createDirectoryAccounts(options: {
         });
       } catch (err) {
         if ((err as { code?: string }).code === '23505') {
-          // A local account already has this name: the directory must not take it over.
-          logger.warn({ dn: entry.dn }, 'a local account has the username of a directory entry');
+          // The name (or the entry) is taken: by a local account, which the directory must not take
+          // over, or by a first login of the same entry that ran at the same time (the caller checks).
           throw idpErrors.create('IDP_DIRECTORY_ACCOUNT_CONFLICT');
         }
         throw err;

@@ -50,24 +50,33 @@ export function createDirectorySignIn(options: {
         return { outcome: 'refused', reason: 'account disabled', accountId: linked?.id ?? null };
       }
       const roles = rolesFor(entry, config);
-      if (!linked) {
+      let account = linked;
+      if (!account) {
         try {
           const created = await accounts.import(entry, roles);
           return { outcome: 'signed-in', accountId: created.id };
         } catch (err) {
-          if ((err as GatehouseError).code === 'IDP_USERNAME_INVALID') {
+          const code = (err as GatehouseError).code;
+          if (code === 'IDP_USERNAME_INVALID') {
             return { outcome: 'refused', reason: 'directory username not allowed here', accountId: null };
           }
-          throw err;
+          // Two first logins of one entry at once: the other one imported it.
+          account = code === 'IDP_DIRECTORY_ACCOUNT_CONFLICT' ? await accounts.linkedTo(entry) : undefined;
+          if (!account) {
+            if (code === 'IDP_DIRECTORY_ACCOUNT_CONFLICT') {
+              logger.warn({ dn: entry.dn }, 'a local account has the username of a directory entry');
+            }
+            throw err;
+          }
         }
       }
       // An account an admin disabled stays disabled whatever the directory says.
-      if (!linked.enabled && !linked.disabledByDirectory) {
-        return { outcome: 'refused', reason: 'account disabled', accountId: linked.id };
+      if (!account.enabled && !account.disabledByDirectory) {
+        return { outcome: 'refused', reason: 'account disabled', accountId: account.id };
       }
-      await accounts.refresh(linked, entry, roles);
-      logger.debug({ accountId: linked.id }, 'directory sign-in');
-      return { outcome: 'signed-in', accountId: linked.id };
+      await accounts.refresh(account, entry, roles);
+      logger.debug({ accountId: account.id }, 'directory sign-in');
+      return { outcome: 'signed-in', accountId: account.id };
     },
   };
 }

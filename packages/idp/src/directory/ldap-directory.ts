@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '@gatehouse/core';
 import {
@@ -75,7 +76,8 @@ export function createLdapDirectory(config: DirectoryConfig, logger: Logger): Ld
   const url = config.url!;
   const host = new URL(url.replace(/^ldaps?:/, 'http:')).hostname;
   const tlsOptions: ConnectionOptions = {
-    servername: config.tls.serverName ?? host,
+    // SNI takes names only (RFC 6066); an IP address is still checked against the certificate's IP SANs.
+    ...(config.tls.serverName || !isIP(host) ? { servername: config.tls.serverName ?? host } : {}),
     minVersion: 'TLSv1.2',
     ...(config.tls.caFile ? { ca: readFileSync(config.tls.caFile) } : {}),
   };
