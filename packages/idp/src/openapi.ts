@@ -101,6 +101,10 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
             groups: { type: 'array', items: { type: 'string' } },
             createdAt: { type: 'string', format: 'date-time' },
             updatedAt: { type: 'string', format: 'date-time' },
+            secondFactor: {
+              type: 'boolean',
+              description: 'an authenticator app is set up (read of one user; absent from lists)',
+            },
           },
         },
         Role: { type: 'object', properties: { name: { type: 'string' }, description: { type: 'string' } } },

@@ -8,6 +8,7 @@ import { createDirectoryService } from '../src/directory/directory-service.ts';
 import { idpMigrations } from '../src/index.ts';
 import {
   BASE_DN,
+  group,
   person,
   READER_DN,
   READER_PASSWORD,
@@ -17,7 +18,7 @@ import {
 } from './slapd-harness.ts';
 
 // The directory client's limits: a bounded pool (counted by a TCP relay in front of slapd), a
-// directory that accepts connections and never answers, and the periodic sync on its timer.
+// directory that accepts connections and never answers, group search, and the periodic sync on its timer.
 const skip = slapdSkip();
 
 async function listen(server: Server): Promise<number> {
@@ -31,7 +32,12 @@ describe('LDAP directory connections', { skip, timeout: 120_000 }, () => {
   let state: TestState;
   before(async () => {
     slapd = await startSlapd(
-      [person('pia', 'pia-directory-password'), person('rex', 'rex-directory-password')].join('\n'),
+      [
+        person('pia', 'pia-directory-password'),
+        person('rex', 'rex-directory-password'),
+        group('crew', ['pia']),
+        group('visitors', ['rex']),
+      ].join('\n'),
     );
     db = await openTestSql('pglite', { migrations: [idpMigrations] });
     state = await openTestState('memory');
@@ -111,6 +117,34 @@ describe('LDAP directory connections', { skip, timeout: 120_000 }, () => {
       await directory.close();
       for (const s of held) s.destroy();
       silent.close();
+    }
+  });
+
+  test('group search mode: the roles of the groups whose member attribute names the entry', async () => {
+    const directory = service({
+      groups: {
+        mode: 'search',
+        base: `ou=groups,${BASE_DN}`,
+        roles: {
+          [`cn=crew,ou=groups,${BASE_DN}`]: ['crew-member'],
+          [`cn=visitors,ou=groups,${BASE_DN}`]: ['visitor'],
+        },
+      },
+    });
+    try {
+      const verdict = await directory.passwords.signIn('pia', 'pia-directory-password');
+      assert.equal(verdict.outcome, 'signed-in');
+      const id = verdict.outcome === 'signed-in' ? verdict.accountId : '';
+      const roles = await db.sql.query<{ role: string }>(
+        'select role from idp_user_roles where user_id = $1',
+        [id],
+      );
+      assert.deepEqual(
+        roles.map((r) => r.role),
+        ['crew-member'],
+      );
+    } finally {
+      await directory.close();
     }
   });
 

@@ -74,6 +74,8 @@ function run(file: string, args: string[], input?: string, env = process.env): P
       if (err) reject(new Error(`${file} failed: ${stderr || err.message}`));
       else resolve(stdout);
     });
+    // A tool that exits without reading its input (ldapsearch) closes the pipe: not an error.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(input ?? '');
   });
 }
