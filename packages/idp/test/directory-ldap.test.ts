@@ -296,3 +296,60 @@ changetype: delete
     }
   });
 });
+
+describe('LDAP directory sign-in, directory first', { skip, timeout: 120_000 }, () => {
+  let slapd: Slapd;
+  let t: AccountsIdp;
+  before(async () => {
+    slapd = await startSlapd(
+      [person('bob', 'bob-directory-password'), person('zoe', 'zoe-directory-password')].join('\n'),
+    );
+    t = await startAccountsIdp({
+      accounts: { bruteForce: { enabled: false } },
+      directory: {
+        enabled: true,
+        url: slapd.url,
+        bindDn: READER_DN,
+        bindPassword: READER_PASSWORD,
+        userSearch: { base: `ou=people,${BASE_DN}` },
+        precedence: 'directory-first',
+        timeoutMs: 2000,
+        connectTimeoutMs: 1000,
+      },
+    });
+  });
+  after(async () => {
+    await t?.close();
+    await slapd?.close();
+  });
+
+  const login = (username: string, password: string) =>
+    fetch(`${t.origin}/authentication/login`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ username, password }),
+    });
+
+  test('the directory answers first; a name it does not know is a local account', async () => {
+    assert.equal((await login('zoe', 'zoe-directory-password')).status, 200);
+    assert.equal((await login('alice', 'alice-password')).status, 200);
+  });
+
+  test('a directory entry never takes over the local account of its name', async () => {
+    const res = await login('bob', 'bob-directory-password');
+    assert.equal(res.status, 409);
+    assert.equal(((await res.json()) as { error: string }).error, 'IDP_DIRECTORY_ACCOUNT_CONFLICT');
+    // The local password does not work for a name the directory answers for.
+    assert.equal((await login('bob', 'bob-password')).status, 401);
+  });
+
+  test('directory down: the local account of a name the directory also has signs in with its own password', async () => {
+    await slapd.stop();
+    try {
+      assert.equal((await login('bob', 'bob-password')).status, 200);
+      assert.equal((await login('zoe', 'zoe-directory-password')).status, 503);
+    } finally {
+      await slapd.start();
+    }
+  });
+});
