@@ -140,10 +140,9 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     theme: config.theme,
     csrfFor,
     checkCsrf,
-    formFields: (req, allowed) => formFields(req, allowed),
+    formFields,
     loadInteraction,
-    finishLogin: (req, res, interaction, accountId, audit, amr) =>
-      finishLogin(req, res, interaction, accountId, audit, amr),
+    finishLogin,
     sendPage,
   });
 

@@ -70,12 +70,20 @@ export function scheduleDirectorySync(options: {
   sync: () => Promise<unknown>;
 }): () => void {
   const { seconds, state, logger, sync } = options;
+  let running = false;
   const timer = setInterval(() => {
+    // A run longer than the interval is not overlapped by the next one on this replica.
+    if (running) return;
+    running = true;
     void (async () => {
       // The lease ends a little before the next tick so that the next interval can take it.
       if (!(await state.setIfAbsent('idp:directory:sync', String(Date.now()), seconds * 900))) return;
       await sync();
-    })().catch((err: unknown) => logger.error({ err }, 'directory sync failed'));
+    })()
+      .catch((err: unknown) => logger.error({ err }, 'directory sync failed'))
+      .finally(() => {
+        running = false;
+      });
   }, seconds * 1000);
   timer.unref();
   return () => clearInterval(timer);
