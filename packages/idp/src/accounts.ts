@@ -80,6 +80,8 @@ export interface CreateAccountOptions {
 export interface Accounts {
   readonly roles: Roles;
   readonly audit: Audit;
+  /** The directory password logins may go to (directory/), when one is configured. */
+  readonly directory?: PasswordDirectory | undefined;
   findAccount(ctx: unknown, sub: string): Promise<OidcAccount | undefined>;
   /**
    * How the adapter reads an account in the same statement as the code, refresh token or resumed
@@ -468,6 +470,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
   const accounts: Accounts = {
     roles,
     audit,
+    directory,
     readAheadColumn,
     loginReadAhead(username) {
       if (impossibleName(username)) return undefined;

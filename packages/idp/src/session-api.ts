@@ -95,6 +95,8 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
         headers: { 'retry-after': String(Math.max(1, Math.ceil(bucket.retryAfterMs / 1000))) },
       });
     }
+    // A directory user's name is theirs, also before their first login (fails closed when the directory is down).
+    if (await accounts.directory?.hasUser(fields['username']!)) throw idpErrors.create('IDP_USERNAME_TAKEN');
     for (const role of config.registrationRoles) await accounts.roles.ensure(role);
     const account = await accounts.create(
       {

@@ -29,6 +29,7 @@ const directoryPasswords = [
   'gone-directory-password',
   'bob-directory-password',
   'odd-directory-password',
+  'newbie-directory-password',
   READER_PASSWORD,
 ];
 
@@ -47,6 +48,7 @@ describe('LDAP directory sign-in against slapd', { skip, timeout: 120_000 }, () 
         person('gone', 'gone-directory-password'),
         person('bob', 'bob-directory-password'),
         person(ODD_UID, 'odd-directory-password'),
+        person('newbie', 'newbie-directory-password'),
         group('admins', ['dora']),
         group('staff', ['dora', 'eve', 'gone']),
       ].join('\n'),
@@ -225,6 +227,21 @@ member: uid=eve,ou=people,${BASE_DN}
     assert.equal((await lastFailure())['reason'], 'unknown account');
   });
 
+  const register = (username: string) =>
+    fetch(`${t.origin}/authentication/registration`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ username, password: 'a-long-enough-password-9' }),
+    });
+
+  test('self-service registration cannot take the name of a directory user who never signed in', async () => {
+    const taken = await register('newbie');
+    assert.equal(taken.status, 409);
+    assert.equal(((await taken.json()) as { error: string }).error, 'IDP_USERNAME_TAKEN');
+    assert.equal((await login('newbie', 'newbie-directory-password')).status, 200);
+    assert.equal((await register('not-in-the-directory')).status, 201);
+  });
+
   test('local first: a local account keeps its name and password when the directory has the same name', async () => {
     assert.equal((await login('bob', 'bob-password')).status, 200);
     assert.equal((await login('bob', 'bob-directory-password')).status, 401);
@@ -263,6 +280,10 @@ changetype: delete
       assert.equal(((await res.json()) as { error: string }).error, 'IDP_DIRECTORY_UNAVAILABLE');
       assert.equal((await lastFailure())['reason'], 'directory unavailable');
       assert.equal((await login('alice', 'alice-password')).status, 200);
+      // Registration fails closed: it cannot tell whether the name is a directory user's.
+      const registration = await register('someone-new');
+      assert.equal(registration.status, 503);
+      assert.equal(((await registration.json()) as { error: string }).error, 'IDP_DIRECTORY_UNAVAILABLE');
       // The hosted page shows the same answer on the login form.
       const { page, csrf, browser } = await openLoginPage(t);
       const form = await fetch(`${page}/login`, {

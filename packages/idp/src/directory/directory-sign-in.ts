@@ -19,6 +19,12 @@ export interface PasswordDirectory {
   /** Who answers for a name that has both a local account with a password and a directory entry. */
   readonly precedence: DirectoryConfig['precedence'];
   signIn(username: string, password: string): Promise<DirectoryVerdict>;
+  /**
+   * Whether the directory has a user of that name: self-service registration refuses such a name, or
+   * anyone could take a directory user's name before their first login. Throws
+   * IDP_DIRECTORY_UNAVAILABLE when the directory cannot answer.
+   */
+  hasUser(username: string): Promise<boolean>;
 }
 
 /** A name that cannot be a directory user's is never sent to the directory (NUL and other controls above all). */
@@ -32,12 +38,15 @@ export function createDirectorySignIn(options: {
   logger: Logger;
 }): PasswordDirectory {
   const { config, ldap, accounts, logger } = options;
+  const impossible = (username: string) =>
+    username.length === 0 || username.length > 128 || controlCharacter.test(username);
   return {
     precedence: config.precedence,
+    async hasUser(username) {
+      return !impossible(username) && (await ldap.findUser(username)) !== undefined;
+    },
     async signIn(username, password) {
-      if (username.length === 0 || username.length > 128 || controlCharacter.test(username)) {
-        return { outcome: 'no-entry' };
-      }
+      if (impossible(username)) return { outcome: 'no-entry' };
       if (password.length > 1024) return { outcome: 'refused', reason: 'wrong password', accountId: null };
       const entry = await ldap.findUser(username);
       if (!entry) return { outcome: 'no-entry' };
