@@ -442,7 +442,11 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
       throw err;
     }
     if (verdict.outcome === 'no-entry') return undefined;
-    if (verdict.outcome === 'refused') throw await fail(verdict.reason, verdict.accountId);
+    if (verdict.outcome === 'refused') {
+      // The argon2 work an unknown name costs, so that timing does not tell directory users apart.
+      await hasher.verifyDummy(password.slice(0, 1024));
+      throw await fail(verdict.reason, verdict.accountId);
+    }
     return verdict.accountId;
   }
 
