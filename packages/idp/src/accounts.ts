@@ -139,7 +139,7 @@ interface UserRow {
   updated_at: Date;
   /** null for an account whose password is its directory's (directory/directory-accounts.ts). */
   password_hash: string | null;
-  /** Read by a login only (`secondFactorColumn`). */
+  /** Read by a login and a lookup by id or name (`secondFactorColumn`). */
   second_factor?: boolean;
 }
 
