@@ -199,6 +199,21 @@ describe('TOTP second factor in the session API', () => {
     }
   });
 
+  test('setup routes need a session, and a confirmation needs a setup begun', async () => {
+    const anonymous = await post('/authentication/totp-setup', {});
+    assert.equal(anonymous.status, 401);
+    assert.equal(((await anonymous.json()) as { error: string }).error, 'IDP_UNAUTHENTICATED');
+    const status = await fetch(`${t.origin}/authentication/second-factors`);
+    assert.equal(status.status, 401);
+    await t.accounts.create({ username: 'heidi', password: 'meadow-copper-violet-3', roles: [] });
+    const session = sessionCookieOf(await login('heidi', 'meadow-copper-violet-3'))!;
+    const early = await post('/authentication/totp-setup/confirm', { code: '123456' }, session);
+    assert.equal(early.status, 409);
+    assert.equal(((await early.json()) as { error: string }).error, 'IDP_MFA_NOT_ENROLLING');
+    const notAdmin = await post('/authentication/login/totp-setup', { mfaToken: 'B'.repeat(43) });
+    assert.equal(((await notAdmin.json()) as { error: string }).error, 'IDP_MFA_TOKEN_INVALID');
+  });
+
   test('wrong codes are limited like passwords: past the limit even the right code is locked out', async () => {
     await t.accounts.create({ username: 'frank', password: 'battery-orbit-maple-9', roles: [] });
     const { secret } = await enrol('frank', 'battery-orbit-maple-9');
