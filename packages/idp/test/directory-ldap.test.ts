@@ -140,6 +140,18 @@ describe('LDAP directory sign-in against slapd', { skip, timeout: 120_000 }, () 
     assert.equal(accounts.length, 1);
   });
 
+  test('a login that changes nothing in the directory writes nothing: updated_at stays', async () => {
+    const updatedAt = async () =>
+      (
+        await t.sql.query<{ updated_at: Date }>('select updated_at from idp_users where username_key = $1', [
+          'dora',
+        ])
+      )[0]!.updated_at;
+    const before = await updatedAt();
+    assert.equal((await login('dora', DORA_PASSWORD)).status, 200);
+    assert.deepEqual(await updatedAt(), before);
+  });
+
   test('roles follow the directory groups at every login', async () => {
     await slapd.modify(`dn: cn=admins,ou=groups,${BASE_DN}
 changetype: modify

@@ -24,6 +24,11 @@ export interface LinkedAccount {
   enabled: boolean;
   dn: string;
   disabledByDirectory: boolean;
+  /** What the last login or sync stored: a refresh that would change nothing writes nothing. */
+  email: string | null;
+  name: string | null;
+  externalId: string | null;
+  roles: string[];
 }
 
 interface LinkedRow {
@@ -32,6 +37,10 @@ interface LinkedRow {
   enabled: boolean;
   dn: string;
   disabled_by_directory: boolean;
+  email: string | null;
+  display_name: string | null;
+  external_id: string | null;
+  roles: string[];
 }
 
 const toLinked = (r: LinkedRow): LinkedAccount => ({
@@ -40,6 +49,10 @@ const toLinked = (r: LinkedRow): LinkedAccount => ({
   enabled: r.enabled,
   dn: r.dn,
   disabledByDirectory: r.disabled_by_directory,
+  email: r.email,
+  name: r.display_name,
+  externalId: r.external_id,
+  roles: r.roles,
 });
 
 /** DNs compare without case and without spaces around separators (RFC 4514 allows both). */
@@ -77,7 +90,8 @@ export function createDirectoryAccounts(options: {
   endSessions?: ((userId: string) => Promise<unknown>) | undefined;
 }): DirectoryAccounts {
   const { sql, audit, logger } = options;
-  const linkedColumns = `u.id, u.username, u.enabled, d.dn, d.disabled_by_directory`;
+  const linkedColumns = `u.id, u.username, u.enabled, d.dn, d.disabled_by_directory, u.email, d.display_name,
+    d.external_id, array(select role from idp_user_roles r where r.user_id = u.id order by role) as roles`;
 
   async function setRoles(tx: SqlTx, userId: string, roles: string[]): Promise<void> {
     await tx.query('insert into idp_roles (name) select unnest($1::text[]) on conflict do nothing', [roles]);
@@ -173,11 +187,31 @@ export function createDirectoryAccounts(options: {
         subject: id,
         details: { source: DIRECTORY_SOURCE, dn: entry.dn, username: name.display, roles },
       });
-      return { id, username: name.display, enabled: true, dn: entry.dn, disabledByDirectory: false };
+      return {
+        id,
+        username: name.display,
+        enabled: true,
+        dn: entry.dn,
+        disabledByDirectory: false,
+        email: entry.email ?? null,
+        name: entry.name ?? null,
+        externalId: entry.externalId ?? null,
+        roles,
+      };
     },
 
     async refresh(account, entry, roles) {
       const reEnabled = !account.enabled && account.disabledByDirectory;
+      const unchanged =
+        !reEnabled &&
+        !account.disabledByDirectory &&
+        account.dn === entry.dn &&
+        account.email === (entry.email ?? null) &&
+        account.name === (entry.name ?? null) &&
+        (entry.externalId === undefined || account.externalId === entry.externalId) &&
+        account.roles.join(' ') === roles.join(' ');
+      // Most logins change nothing: no write (and updated_at, which ID tokens carry, stays).
+      if (unchanged) return;
       await sql.transaction(async (tx) => {
         const email = await usableEmail(tx, entry, account.id);
         await tx.query(
