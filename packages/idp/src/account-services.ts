@@ -3,6 +3,7 @@ import { type Accounts, createAccounts } from './accounts.ts';
 import { type AccountsConfig, resolveAccountsConfig } from './accounts-config.ts';
 import { type Audit, createAudit } from './audit.ts';
 import { idpTrustedProxies } from './client-address.ts';
+import { createDirectoryService, directoryServiceOf } from './directory/directory-service.ts';
 import type { IdpRuntime } from './index.ts';
 import { createSessionStore, type SessionStore } from './sessions.ts';
 
@@ -37,10 +38,31 @@ export function accountServices(idp: IdpRuntime): AccountServices {
   const audit = isAccounts(idp.accounts) ? idp.accounts.audit : createAudit(idp.sql, { logger: idp.logger });
   // The account store keeps nothing in memory, so a second instance over the same SQL and state is
   // equivalent to the one oidc-provider's findAccount uses.
+  const sessions = createSessionStore({ sql: idp.sql, revocations: idp.revocations, audit });
+  // The directory (idp.directory) signs people in through the account store this builds; a given
+  // account store brings its own.
+  const directory = isAccounts(idp.accounts)
+    ? undefined
+    : directoryServiceOf(idp, () =>
+        createDirectoryService({
+          config: (idp.config as { directory?: unknown }).directory,
+          mode: idp.mode,
+          sql: idp.sql,
+          state: idp.state,
+          audit,
+          logger: idp.logger,
+          endSessions: (userId) => sessions.endAllOf(userId, 'directory'),
+        }),
+      );
   const accounts = isAccounts(idp.accounts)
     ? idp.accounts
-    : createAccounts(idp.sql, { config, state: idp.state, audit, logger: idp.logger });
-  const sessions = createSessionStore({ sql: idp.sql, revocations: idp.revocations, audit });
+    : createAccounts(idp.sql, {
+        config,
+        state: idp.state,
+        audit,
+        logger: idp.logger,
+        directory: directory?.passwords,
+      });
   const services = { accounts, audit, sessions, config, trusted: idpTrustedProxies(config.trustedProxies) };
   built.set(idp, services);
   return services;

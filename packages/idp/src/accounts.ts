@@ -9,6 +9,7 @@ import {
 import type { AccountsConfig } from './accounts-config.ts';
 import type { Audit } from './audit.ts';
 import { type BruteForceGuard, createBruteForceGuard } from './brute-force.ts';
+import type { PasswordDirectory } from './directory/directory-sign-in.ts';
 import { parseEmail } from './email.ts';
 import { idpErrors } from './errors.ts';
 import { checkPassword } from './password-policy.ts';
@@ -28,6 +29,12 @@ export interface Account {
   enabled: boolean;
   createdAt: Date;
   updatedAt: Date;
+  /**
+   * Whether the account has an active second factor (mfa/), where the read includes it (a login, a
+   * lookup by id or name): a login reads it with the account, so that deciding on the second step
+   * costs no statement of its own.
+   */
+  secondFactor?: boolean;
 }
 
 export interface AccountWithRoles extends Account {
@@ -73,6 +80,8 @@ export interface CreateAccountOptions {
 export interface Accounts {
   readonly roles: Roles;
   readonly audit: Audit;
+  /** The directory password logins may go to (directory/), when one is configured. */
+  readonly directory?: PasswordDirectory | undefined;
   findAccount(ctx: unknown, sub: string): Promise<OidcAccount | undefined>;
   /**
    * How the adapter reads an account in the same statement as the code, refresh token or resumed
@@ -117,6 +126,8 @@ export interface AccountsOptions {
   /** Tests pass a cheaper hasher; production uses config.passwordHash. */
   hasher?: PasswordHasher | undefined;
   bruteForce?: BruteForceGuard | undefined;
+  /** Directory sign-in (directory/): asked for names without a local password, or first by its precedence. */
+  directory?: PasswordDirectory | undefined;
 }
 
 interface UserRow {
@@ -126,7 +137,10 @@ interface UserRow {
   enabled: boolean;
   created_at: Date;
   updated_at: Date;
-  password_hash: string;
+  /** null for an account whose password is its directory's (directory/directory-accounts.ts). */
+  password_hash: string | null;
+  /** Read by a login and a lookup by id or name (`secondFactorColumn`). */
+  second_factor?: boolean;
 }
 
 /** A user without the password hash, which only a login reads. */
@@ -144,6 +158,9 @@ const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 const uuidPattern = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const accountColumns = 'id, username, email, enabled, created_at, updated_at';
 const userColumns = `${accountColumns}, password_hash`;
+/** Whether the user `id` (an SQL expression) has an active second factor (mfa/second-factors.ts). */
+const secondFactorColumn = (id: string) =>
+  `exists(select 1 from idp_totp t where t.user_id = ${id} and t.confirmed_at is not null)`;
 /**
  * A user's roles as three array columns of the same statement, for the user id SQL expression
  * `id`: a login or an account lookup is one round trip (and one statement for PostgreSQL to parse
@@ -161,6 +178,7 @@ function toAccount(r: AccountRow): Account {
     enabled: r.enabled,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    ...(r.second_factor === undefined ? {} : { secondFactor: r.second_factor }),
   };
 }
 
@@ -179,6 +197,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
   const hasher = options.hasher ?? createPasswordHasher(config.passwordHash);
   const guard = options.bruteForce ?? createBruteForceGuard(options.state, config.bruteForce);
   const roles = createRoles(sql, audit);
+  const { directory } = options;
 
   async function withRoles(q: SqlTx, row: UserRow): Promise<AccountWithRoles> {
     const [found] = await q.query<RolesRow>(`select ${rolesColumns('$1')}`, [row.id]);
@@ -195,7 +214,8 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
   async function rowWithRolesById(id: string): Promise<(AccountRow & RolesRow) | undefined> {
     if (!uuidShape.test(id)) return undefined;
     const rows = await sql.query<AccountRow & RolesRow>(
-      `select ${accountColumns}, ${rolesColumns('u.id')} from idp_users u where id = $1`,
+      `select ${accountColumns}, ${rolesColumns('u.id')}, ${secondFactorColumn('u.id')} as second_factor
+       from idp_users u where id = $1`,
       [id],
     );
     return rows[0];
@@ -210,9 +230,11 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     if (impossibleName(username)) return undefined;
     const readAhead = takeLoginReadAhead(usernameKey(username));
     if (readAhead) return userRowFromReadAhead(readAhead.value);
-    const rows = await sql.query<UserRow>(`select ${userColumns} from idp_users where username_key = $1`, [
-      usernameKey(username),
-    ]);
+    const rows = await sql.query<UserRow>(
+      `select ${userColumns}, ${secondFactorColumn('idp_users.id')} as second_factor
+       from idp_users where username_key = $1`,
+      [usernameKey(username)],
+    );
     return rows[0];
   }
 
@@ -222,7 +244,8 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
    */
   const userJson = (p: string) =>
     `(select json_build_object('id', id, 'username', username, 'email', email, 'enabled', enabled,
-        'created_at', created_at, 'updated_at', updated_at, 'password_hash', password_hash)
+        'created_at', created_at, 'updated_at', updated_at, 'password_hash', password_hash,
+        'second_factor', ${secondFactorColumn('idp_users.id')})
       from idp_users where username_key = ${p})`;
 
   function userRowFromReadAhead(value: unknown): UserRow | undefined {
@@ -236,7 +259,8 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
   async function rowWithRolesByUsername(username: string): Promise<(UserRow & RolesRow) | undefined> {
     if (impossibleName(username)) return undefined;
     const rows = await sql.query<UserRow & RolesRow>(
-      `select ${userColumns}, ${rolesColumns('u.id')} from idp_users u where username_key = $1`,
+      `select ${userColumns}, ${rolesColumns('u.id')}, ${secondFactorColumn('u.id')} as second_factor
+       from idp_users u where username_key = $1`,
       [usernameKey(username)],
     );
     return rows[0];
@@ -351,9 +375,13 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     // The roles are read only once the password is right: a wrong password for an existing name
     // and an unknown name cost the same statements, and failed guesses never read them.
     const row = password.length <= 1024 ? await rowByUsername(username) : undefined;
-    if (!row) {
+    if (directory && (!row?.password_hash || directory.precedence === 'directory-first')) {
+      const id = await directorySignIn(username, password, source, row, fail);
+      if (id !== undefined) return finishSignIn(subject, source, id, readRoles);
+    }
+    if (!row?.password_hash) {
       await hasher.verifyDummy(password.slice(0, 1024));
-      throw await fail('unknown account', null);
+      throw await fail(row ? 'no local password' : 'unknown account', row?.id ?? null);
     }
     const ok = await hasher.verify(row.password_hash, password);
     if (!ok) throw await fail('wrong password', row.id);
@@ -381,9 +409,72 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     return account;
   }
 
+  /**
+   * The directory's part of a password login: the signed-in account's id, or undefined when the
+   * local account of that name answers instead (the directory has no such user, or cannot answer for
+   * a name with a local password). A directory outage is IDP_DIRECTORY_UNAVAILABLE for anyone else:
+   * audited, not counted as a failed guess.
+   */
+  async function directorySignIn(
+    username: string,
+    password: string,
+    source: LoginSource,
+    row: UserRow | undefined,
+    fail: (reason: string, accountId: string | null) => Promise<Error>,
+  ): Promise<string | undefined> {
+    let verdict: Awaited<ReturnType<PasswordDirectory['signIn']>>;
+    try {
+      verdict = await directory!.signIn(username, password);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'IDP_DIRECTORY_UNAVAILABLE' && row?.password_hash) return undefined;
+      await audit.record({
+        type: 'login.failed',
+        actor: row?.id ?? null,
+        subject: row?.id ?? null,
+        clientId: source.clientId,
+        sourceIp: source.ip,
+        details: {
+          reason: code === 'IDP_DIRECTORY_UNAVAILABLE' ? 'directory unavailable' : code,
+          via: source.via,
+        },
+      });
+      throw err;
+    }
+    if (verdict.outcome === 'no-entry') return undefined;
+    if (verdict.outcome === 'refused') {
+      // The argon2 work an unknown name costs, so that timing does not tell directory users apart.
+      await hasher.verifyDummy(password.slice(0, 1024));
+      throw await fail(verdict.reason, verdict.accountId);
+    }
+    return verdict.accountId;
+  }
+
+  /** A directory login's end: the same success accounting and audit as a local one. */
+  async function finishSignIn(
+    subject: { usernameKey: string; ip: string },
+    source: LoginSource,
+    accountId: string,
+    readRoles: boolean,
+  ): Promise<Account | AccountWithRoles> {
+    await guard.recordSuccess(subject);
+    const full = await rowWithRolesById(accountId);
+    if (!full) throw idpErrors.create('IDP_INVALID_CREDENTIALS');
+    await audit.record({
+      type: 'login.succeeded',
+      actor: accountId,
+      subject: accountId,
+      clientId: source.clientId,
+      sourceIp: source.ip,
+      details: { via: source.via, source: 'directory' },
+    });
+    return readRoles ? toAccountWithRoles(full, full) : toAccount(full);
+  }
+
   const accounts: Accounts = {
     roles,
     audit,
+    directory,
     readAheadColumn,
     loginReadAhead(username) {
       if (impossibleName(username)) return undefined;
@@ -525,6 +616,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     async setPassword(id, password, actor) {
       const row = await rowById(id);
       if (!row) throw idpErrors.create('IDP_NOT_FOUND', 'No such user');
+      if (row.password_hash === null) throw idpErrors.create('IDP_DIRECTORY_PASSWORD');
       checkPassword(password, { usernameKey: usernameKey(row.username) });
       const hash = await hasher.hash(password);
       await sql.query(

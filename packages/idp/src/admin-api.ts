@@ -18,6 +18,7 @@ import { idpErrors } from './errors.ts';
 import type { HttpHandler, IdpRuntime } from './index.ts';
 import { sendJson } from './json-response.ts';
 import { verifyAccessToken } from './jwt-tokens.ts';
+import { mfaServiceOf } from './mfa/mfa-service.ts';
 import { adminBodySchemas, adminOpenApi } from './openapi.ts';
 
 /**
@@ -300,6 +301,16 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
         const body = await jsonBody<{ password: string }>(req, 'SetPassword');
         await accounts.setPassword(params['id']!, body.password, caller.actor);
         await revokeEverythingOf(params['id']!, 'password changed', caller);
+        noContent(res);
+      },
+    ],
+    [
+      'DELETE',
+      '/users/{id}/second-factors',
+      async ({ res, params, caller }) => {
+        if (!(await accounts.get(params['id']!))) throw notFound('user');
+        if (!(await mfaServiceOf(idp).factors.reset(params['id']!, caller.actor)))
+          throw notFound('second factor');
         noContent(res);
       },
     ],

@@ -19,6 +19,15 @@ export const auditEventTypes = [
   'logout',
   'session.revoked',
   'admin.change',
+  'directory.account_imported',
+  'directory.account_disabled',
+  'directory.account_enabled',
+  'directory.sync',
+  'mfa.enrolled',
+  'mfa.used',
+  'mfa.recovery_code_used',
+  'mfa.failed',
+  'mfa.reset',
 ] as const;
 export type AuditEventType = (typeof auditEventTypes)[number];
 

@@ -1,4 +1,6 @@
 import { accountsConfigSchema } from './accounts-config.ts';
+import { directoryConfigSchema } from './directory/directory-config.ts';
+import { mfaConfigSchema } from './mfa/mfa-config.ts';
 
 /**
  * The `idp` section of the Gatehouse configuration (JSON Schema, ajv with `useDefaults`).
@@ -204,6 +206,8 @@ export const idpConfigSchema = {
         'let back-channel logout calls and client jwks_uri fetches reach loopback and private addresses (relying parties inside the cluster); off, they are refused as SSRF',
     },
     accounts: accountsConfigSchema,
+    directory: directoryConfigSchema,
+    mfa: mfaConfigSchema,
     features: {
       type: 'object',
       additionalProperties: false,
@@ -262,6 +266,10 @@ export interface IdpConfig {
   allowPrivateNetworkFetch: boolean;
   /** Accounts, brute force, registration (accounts-config.ts owns the schema and the type). */
   accounts: Record<string, unknown>;
+  /** LDAP directory sign-in (directory/directory-config.ts owns the schema and the type). */
+  directory?: Record<string, unknown>;
+  /** Second factors (mfa/mfa-config.ts owns the schema and the type). */
+  mfa?: Record<string, unknown>;
   features: {
     pushedAuthorizationRequests: boolean;
     requirePushedAuthorizationRequests: boolean;

@@ -57,6 +57,35 @@ export const idpErrors = defineErrors({
     status: 400,
     message: 'Name must be 1 to 64 characters: lower-case ASCII letters, digits, and . _ : -',
   },
+  // Directory sign-in (directory/)
+  IDP_DIRECTORY_UNAVAILABLE: {
+    status: 503,
+    message: 'The directory cannot be reached: directory accounts cannot sign in right now, try again later',
+  },
+  IDP_DIRECTORY_ACCOUNT_CONFLICT: {
+    status: 409,
+    message: 'A local account has this username: the directory account cannot sign in here',
+  },
+  IDP_DIRECTORY_PASSWORD: {
+    status: 409,
+    message: "This account's password is its directory's: change it there",
+  },
+  // Second factors (mfa/)
+  IDP_MFA_REQUIRED: { status: 401, message: 'Enter the code from your authenticator app' },
+  IDP_MFA_ENROLMENT_REQUIRED: {
+    status: 401,
+    message: 'Your role requires a second factor: set up an authenticator app to sign in',
+  },
+  IDP_MFA_CODE_INVALID: { status: 401, message: 'The code is wrong or was already used' },
+  IDP_MFA_TOKEN_INVALID: {
+    status: 401,
+    message: 'This sign-in step expired or does not exist: sign in again',
+  },
+  IDP_MFA_ALREADY_ENROLLED: {
+    status: 409,
+    message: 'An authenticator app is already set up for this account',
+  },
+  IDP_MFA_NOT_ENROLLING: { status: 409, message: 'Start the authenticator setup first' },
   IDP_INTERACTION_NOT_FOUND: {
     status: 400,
     message: 'This login request expired or does not exist: start again',

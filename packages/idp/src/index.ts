@@ -7,6 +7,7 @@ import { type Audit, attachProviderAudit, createAudit } from './audit.ts';
 import { clientMetadataFromConfig, seedDemoClients, syncConfigClients } from './clients.ts';
 import { DEV_KEY_ENCRYPTION_SECRET, type IdpConfig } from './config-schema.ts';
 import { cookieKeygrip } from './cookie-keygrip.ts';
+import { closeDirectoryServiceOf } from './directory/directory-service.ts';
 import { idpErrors } from './errors.ts';
 import { createIdpServer, type HttpHandler } from './idp-server.ts';
 import { jwtTokenMiddleware, markStructuredTokenRefusal } from './jwt-tokens.ts';
@@ -352,6 +353,7 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
     async close() {
       closing = true;
       for (const t of timers) clearInterval(t);
+      await closeDirectoryServiceOf(runtime);
     },
   };
 }

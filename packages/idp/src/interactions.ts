@@ -9,6 +9,7 @@ import { clientAddress, requestOrigin } from './client-address.ts';
 import { assertSameOrigin } from './csrf.ts';
 import { idpErrors } from './errors.ts';
 import type { HttpHandler, IdpRuntime } from './index.ts';
+import { interactionSecondFactor, PASSWORD_AMR } from './mfa/interaction-second-factor.ts';
 import { renderConsentPage } from './pages/consent-page.ts';
 import type { RenderedPage } from './pages/layout.ts';
 import { renderLoginPage } from './pages/login-page.ts';
@@ -34,7 +35,7 @@ import { type BatchedWrite, holdAuditWrites, storeAuditWrites } from './write-ba
 const uidShape = /^[A-Za-z0-9_-]{10,64}$/;
 const bodyLimit = 8 * 1024;
 
-interface InteractionLike {
+export interface InteractionLike {
   uid: string;
   prompt: { name: string; details: Record<string, unknown> };
   params: Record<string, unknown>;
@@ -133,9 +134,24 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     });
   }
 
+  // The second step of a sign-in (mfa/): its pages and actions use this file's checks.
+  const secondFactor = interactionSecondFactor(idp, {
+    mount,
+    theme: config.theme,
+    csrfFor,
+    checkCsrf,
+    formFields,
+    loadInteraction,
+    finishLogin,
+    sendPage,
+  });
+
   async function show(req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {
     const interaction = await loadInteraction(req, res, uid);
-    if (interaction.prompt.name === 'login') return sendPage(res, 200, await loginPage(interaction));
+    if (interaction.prompt.name === 'login') {
+      const page = (await secondFactor.pageInProgress(uid)) ?? (await loginPage(interaction));
+      return sendPage(res, 200, page);
+    }
     if (interaction.prompt.name === 'consent') return sendPage(res, 200, await consentPage(interaction));
     throw idpErrors.create('IDP_INTERACTION_NOT_FOUND', 'This sign-in step is not supported');
   }
@@ -204,10 +220,20 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
           via: 'interaction',
         }),
       );
+      if (await secondFactor.begin(res, interaction, account.id, account)) {
+        await storeAuditWrites(idp.sql, logger, audit);
+        return;
+      }
       await finishLogin(req, res, interaction, account.id, audit);
     } catch (err) {
       const e = err as GatehouseError;
-      if (!['IDP_INVALID_CREDENTIALS', 'IDP_LOGIN_THROTTLED', 'IDP_LOGIN_LOCKED'].includes(e.code)) throw err;
+      const shownOnPage = [
+        'IDP_INVALID_CREDENTIALS',
+        'IDP_LOGIN_THROTTLED',
+        'IDP_LOGIN_LOCKED',
+        'IDP_DIRECTORY_UNAVAILABLE',
+      ];
+      if (!shownOnPage.includes(e.code)) throw err;
       const page = await loginPage(interaction, { error: e.message, username });
       for (const [name, value] of Object.entries(e.headers ?? {})) res.setHeader(name, value);
       sendPage(res, e.status, page);
@@ -229,16 +255,18 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     interaction: InteractionLike,
     accountId: string,
     audit: BatchedWrite[],
+    amr: string[] = PASSWORD_AMR,
   ): Promise<void> {
+    // `amr` (RFC 8176) is oidc-provider's documented login result field: it goes into ID tokens.
     if (interaction.session?.uid) {
       await storeAuditWrites(idp.sql, logger, audit);
       await idp
         .provider()
-        .interactionFinished(req, res, { login: { accountId } }, { mergeWithLastSubmission: false });
+        .interactionFinished(req, res, { login: { accountId, amr } }, { mergeWithLastSubmission: false });
       return;
     }
     const model = interaction as InteractionLike & StoredInteraction;
-    model.result = { login: { accountId } };
+    model.result = { login: { accountId, amr } };
     const stored = await saveIfPresent(
       idp.sql,
       logger,
@@ -304,6 +332,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     login,
     confirm,
     abort,
+    ...secondFactor.actions,
   };
 
   return async (req, res) => {

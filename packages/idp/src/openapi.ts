@@ -101,6 +101,10 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
             groups: { type: 'array', items: { type: 'string' } },
             createdAt: { type: 'string', format: 'date-time' },
             updatedAt: { type: 'string', format: 'date-time' },
+            secondFactor: {
+              type: 'boolean',
+              description: 'an authenticator app is set up (read of one user; absent from lists)',
+            },
           },
         },
         Role: { type: 'object', properties: { name: { type: 'string' }, description: { type: 'string' } } },
@@ -204,6 +208,13 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
             requestBody: { required: true, ...json(ref('SetPassword')) },
           },
         ),
+      },
+      '/users/{id}/second-factors': {
+        parameters: [pathParam('id', 'user id')],
+        delete: op('Reset the user\u2019s second factors (authenticator app and recovery codes)', {
+          '204': ok('Removed'),
+          '404': ok('No such user or none set up', ref('Error')),
+        }),
       },
       '/users/{id}/roles/{role}': {
         parameters: [pathParam('id', 'user id'), pathParam('role', 'role name')],

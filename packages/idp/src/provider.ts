@@ -178,7 +178,9 @@ export function buildProvider(options: BuildProviderOptions): Provider {
     responseTypes: ['code'],
     pkce: { required: () => true },
     scopes: [...SCOPES],
-    claims: CLAIMS_BY_SCOPE,
+    // `amr` (RFC 8176) with `openid`: every ID token says how its login went (`pwd`, or `otp` and
+    // `mfa` after a second factor; interactions.ts sets it in the login result).
+    claims: { ...CLAIMS_BY_SCOPE, openid: [...CLAIMS_BY_SCOPE['openid']!, 'amr'] },
     clockTolerance: config.clockToleranceSeconds,
     allowOmittingSingleRegisteredRedirectUri: false,
     // Authorization by POST (oidcc-ensure-post-request-succeeds) stays off: oidc-provider allows it only

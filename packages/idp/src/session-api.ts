@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { coreErrors, readFields, sendError } from '@gatehouse/core';
 import { accountServices } from './account-services.ts';
+import type { AccountWithRoles } from './accounts.ts';
 import { clientAddress, requestIsHttps, requestOrigin } from './client-address.ts';
 import { assertSameOrigin } from './csrf.ts';
 import { idpErrors } from './errors.ts';
 import type { HttpHandler, IdpRuntime } from './index.ts';
 import { sendJson } from './json-response.ts';
+import { sessionApiSecondFactor } from './mfa/session-api-second-factor.ts';
 import {
   readCookie,
   SESSION_COOKIE,
@@ -24,6 +26,9 @@ import {
  * | `POST /authentication/login`         | checks the password, starts a session, sets the cookie    |
  * | `GET  /authentication/whoami`        | `{ id, username, roles }` of the session                  |
  * | `POST /authentication/logout`        | ends the session, revokes its sid everywhere, clears it   |
+ *
+ * An account with a second factor (or whose role needs one) finishes its login through the routes
+ * of mfa/session-api-second-factor.ts.
  *
  * Bodies are JSON or form-encoded, at most 8 KiB, with exactly the listed fields. Every POST passes
  * the cross-site rule of csrf.ts.
@@ -90,6 +95,8 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
         headers: { 'retry-after': String(Math.max(1, Math.ceil(bucket.retryAfterMs / 1000))) },
       });
     }
+    // A directory user's name is theirs, also before their first login (fails closed when the directory is down).
+    if (await accounts.directory?.hasUser(fields['username']!)) throw idpErrors.create('IDP_USERNAME_TAKEN');
     for (const role of config.registrationRoles) await accounts.roles.ensure(role);
     const account = await accounts.create(
       {
@@ -111,10 +118,20 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
       ip,
       via: 'session-api',
     });
+    if (await secondFactor.afterPassword(req, res, account)) return;
+    await startSession(req, res, account);
+  }
+
+  async function startSession(
+    req: IncomingMessage,
+    res: ServerResponse,
+    account: AccountWithRoles,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
     const session = await sessions.start({
       userId: account.id,
       ttlSeconds: config.session.ttlSeconds,
-      sourceIp: ip,
+      sourceIp: clientAddress(req, trusted),
       userAgent: req.headers['user-agent'],
     });
     const token = await signSessionToken(idp.keys, {
@@ -132,10 +149,15 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
     sendJson(
       res,
       200,
-      { id: account.id, username: account.username, roles: account.roles },
+      { id: account.id, username: account.username, roles: account.roles, ...extra },
       { 'set-cookie': cookie },
     );
   }
+
+  const secondFactor = sessionApiSecondFactor(idp, {
+    startSession,
+    currentAccountId: async (req) => (await currentSession(req))?.sub,
+  });
 
   async function whoami(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const claims = await currentSession(req);
@@ -164,6 +186,7 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
     '/authentication/login': { method: 'POST', run: login },
     '/authentication/whoami': { method: 'GET', run: whoami },
     '/authentication/logout': { method: 'POST', run: logout },
+    ...secondFactor.routes,
   };
 
   return async (req, res) => {

@@ -1,13 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig, type SharedState, type Sql, silentLogger } from '@gatehouse/core';
+import { type Logger, loadConfig, type SharedState, type Sql, silentLogger } from '@gatehouse/core';
 import { openTestSql, openTestState, type TestSql, type TestState } from '@gatehouse/core/testing';
+import { accountServices } from '../src/account-services.ts';
 import { type Accounts, createAccounts } from '../src/accounts.ts';
 import { type AccountsConfig, resolveAccountsConfig } from '../src/accounts-config.ts';
 import { createAdminApi } from '../src/admin-api.ts';
 import { createAudit } from '../src/audit.ts';
 import { seedDemoAccounts } from '../src/demo-accounts.ts';
+import { createDirectoryService, type DirectoryService } from '../src/directory/directory-service.ts';
 import {
   createIdp,
   type Idp,
@@ -30,6 +32,8 @@ export interface AccountsIdp {
   state: SharedState;
   accounts: Accounts;
   config: AccountsConfig;
+  /** The LDAP directory service when `directory` was given (its periodic sync is off: call sync()). */
+  directory: DirectoryService | undefined;
   origin: string;
   close(): Promise<void>;
 }
@@ -41,6 +45,9 @@ export async function startAccountsIdp(
     idp?: Record<string, unknown>;
     /** Wrap the SQL layer the identity provider and the account store use (counting, faults). */
     wrapSql?: (sql: Sql) => Sql;
+    /** The `idp.directory` section: directory sign-in through the account store. */
+    directory?: Record<string, unknown>;
+    logger?: Logger;
   } = {},
 ): Promise<AccountsIdp> {
   const testSql: TestSql = await openTestSql(options.db ?? 'pglite', { migrations: [idpMigrations] });
@@ -48,10 +55,25 @@ export async function startAccountsIdp(
   const sql = options.wrapSql ? options.wrapSql(testSql.sql) : testSql.sql;
   const { state } = testState;
   const config = resolveAccountsConfig(options.accounts ?? {});
-  const accounts = createAccounts(sql, { config, state, audit: createAudit(sql) });
+  let idp: Idp | undefined;
+  const logger = options.logger ?? silentLogger();
+  const audit = createAudit(sql);
+  const directory = options.directory
+    ? createDirectoryService({
+        config: options.directory,
+        sql,
+        state,
+        audit,
+        logger,
+        schedule: false,
+        endSessions: async (userId) => {
+          if (idp) await accountServices(idp.runtime).sessions.endAllOf(userId, 'directory');
+        },
+      })
+    : undefined;
+  const accounts = createAccounts(sql, { config, state, audit, logger, directory: directory?.passwords });
   await seedDemoAccounts(accounts);
   await seedDemoClients(sql);
-  let idp: Idp | undefined;
   const server: Server = createServer((req, res) => {
     if (!idp) res.writeHead(503).end();
     else idp.handler(req, res);
@@ -69,7 +91,7 @@ export async function startAccountsIdp(
     config: idpConfig,
     sql,
     state,
-    logger: silentLogger(),
+    logger,
     publicUrl: origin,
     accounts,
     autoload: false,
@@ -85,8 +107,10 @@ export async function startAccountsIdp(
     state,
     accounts,
     config,
+    directory,
     origin,
     async close() {
+      await directory?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await running.close();

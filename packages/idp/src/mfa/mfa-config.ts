@@ -1,0 +1,63 @@
+import { createRequire } from 'node:module';
+import { idpErrors } from '../errors.ts';
+
+/** The `idp.mfa` section: second factors (TOTP and recovery codes) and who must have one. */
+export const mfaConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  description: 'second factors: TOTP and recovery codes (docs/mfa.md)',
+  properties: {
+    requiredRoles: {
+      type: 'array',
+      items: { type: 'string', pattern: '^[a-z0-9][a-z0-9._:-]{0,63}$' },
+      default: [],
+      description:
+        'people with any of these roles must use a second factor; one without is asked to set it up at sign-in',
+    },
+    issuer: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 64,
+      default: 'Gatehouse',
+      description: 'the name authenticator apps show next to the account',
+    },
+    challengeTtlSeconds: {
+      type: 'integer',
+      minimum: 60,
+      maximum: 1800,
+      default: 300,
+      description: 'time between the password step and the second-factor step of one sign-in',
+    },
+    totpToleranceSeconds: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 90,
+      default: 30,
+      description: 'clock drift accepted between the server and the authenticator app, each way',
+    },
+  },
+} as const;
+
+export interface MfaConfig {
+  requiredRoles: string[];
+  issuer: string;
+  challengeTtlSeconds: number;
+  totpToleranceSeconds: number;
+}
+
+const require = createRequire(import.meta.url);
+const Ajv = require('ajv').default as typeof import('ajv').default;
+
+export function resolveMfaConfig(partial: unknown = {}): MfaConfig {
+  const ajv = new Ajv({ useDefaults: true, strict: false, allErrors: true });
+  const copy = structuredClone(partial);
+  const validate = ajv.compile(mfaConfigSchema);
+  if (!validate(copy)) {
+    throw idpErrors.create(
+      'IDP_CONFIG_INVALID',
+      `invalid idp.mfa configuration: ${ajv.errorsText(validate.errors)}`,
+    );
+  }
+  return copy as MfaConfig;
+}
