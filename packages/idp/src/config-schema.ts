@@ -191,6 +191,12 @@ export const idpConfigSchema = {
       default: 5,
       description: 'clock skew allowed when checking JWTs (client assertions, DPoP proofs)',
     },
+    revocationFeedToken: {
+      type: 'string',
+      minLength: 32,
+      description:
+        "bearer token the revocation feed (/_gatehouse/revocations on the identity provider's own listener) requires; set the same value as gateway.auth.revocationFeed.token. Unset, the feed answers whoever reaches that listener",
+    },
     clients: {
       type: 'array',
       items: idpClientConfigSchema,
@@ -258,6 +264,7 @@ export interface IdpConfig {
   keyRotationDays: number;
   keyReloadSeconds: number;
   clockToleranceSeconds: number;
+  revocationFeedToken?: string;
   clients: IdpClientConfig[];
   allowPrivateNetworkFetch: boolean;
   /** Accounts, brute force, registration (accounts-config.ts owns the schema and the type). */
