@@ -41,12 +41,14 @@ export async function startAccountsIdp(
     idp?: Record<string, unknown>;
     /** Wrap the SQL layer the identity provider and the account store use (counting, faults). */
     wrapSql?: (sql: Sql) => Sql;
+    /** The shared state to use (default a fresh in-process one); the caller closes it. */
+    state?: SharedState;
   } = {},
 ): Promise<AccountsIdp> {
   const testSql: TestSql = await openTestSql(options.db ?? 'pglite', { migrations: [idpMigrations] });
-  const testState: TestState = await openTestState('memory');
+  const testState: TestState | undefined = options.state ? undefined : await openTestState('memory');
   const sql = options.wrapSql ? options.wrapSql(testSql.sql) : testSql.sql;
-  const { state } = testState;
+  const state = options.state ?? testState!.state;
   const config = resolveAccountsConfig(options.accounts ?? {});
   const accounts = createAccounts(sql, { config, state, audit: createAudit(sql) });
   await seedDemoAccounts(accounts);
@@ -90,7 +92,7 @@ export async function startAccountsIdp(
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await running.close();
-      await testState.cleanup();
+      await testState?.cleanup();
       await testSql.cleanup();
     },
   };
