@@ -5,6 +5,8 @@
  * - A replica whose Redis connections are cut misses the pub/sub message of a logout; once its
  *   subscription is back it catches up from the identity provider's revocation feed and refuses the
  *   session within a second (its catch-up poll is set to a minute, so the reconnect is what finds it).
+ * - A replica that never hears a message (its subscription is on another channel) finds the
+ *   revocation with its catch-up poll.
  * - A logout made while Redis is unreachable is answered only once PostgreSQL has it, and is enforced
  *   by both replicas after Redis returns and by a replica started afterwards.
  */
@@ -98,7 +100,7 @@ describe('revocations reach every gateway replica, whatever happened to pub/sub'
   }
 
   /** A gateway replica in front of the echo service, reading the idp's revocation feed. */
-  async function startGateway(state: SharedState): Promise<string> {
+  async function startGateway(state: SharedState, pollIntervalMs = 60_000): Promise<string> {
     const gw = await createGateway({
       config: {
         auth: {
@@ -106,7 +108,7 @@ describe('revocations reach every gateway replica, whatever happened to pub/sub'
           audiences: [t.origin],
           jwksUri: `${t.origin}/auth/jwks`,
           // A minute: within these tests a missed revocation is found by the reconnect or at start-up.
-          revocationFeed: { url: `${t.origin}/_gatehouse/revocations`, pollIntervalMs: 60_000 },
+          revocationFeed: { url: `${t.origin}/_gatehouse/revocations`, pollIntervalMs },
         },
         routes: [{ id: 'echo', match: { path: '/echo' }, upstreams: [service.url], policy: 'authenticated' }],
       },
@@ -227,5 +229,23 @@ describe('revocations reach every gateway replica, whatever happened to pub/sub'
     assert.deepEqual(await statusAt(urlC, session), { status: 401, error: 'SDK_TOKEN_REVOKED' });
     // Its other sessions still work.
     assert.deepEqual(await statusAt(urlC, await login('bob', 'bob-password')), { status: 200 });
+  });
+
+  test('a replica that never hears the message finds the revocation with its catch-up poll', async () => {
+    // Another key prefix: another channel, so no message of this identity provider reaches it.
+    const deaf = await openState({ driver: 'redis', url: redisTestUrl(), keyPrefix: `${keyPrefix}deaf:` });
+    states.push(deaf);
+    const url = await startGateway(deaf, 200);
+    const session = await login('alice', 'alice-password');
+    assert.deepEqual(await statusAt(url, session), { status: 200 });
+    assert.equal((await logout(session)).status, 204);
+    const loggedOut = Date.now();
+    await waitFor(async () => (await statusAt(url, session)).status === 401, {
+      what: 'the poll finds it',
+      timeoutMs: 2000,
+      intervalMs: 20,
+    });
+    assert.ok(Date.now() - loggedOut < 2000);
+    assert.deepEqual(await statusAt(url, session), { status: 401, error: 'SDK_TOKEN_REVOKED' });
   });
 });
