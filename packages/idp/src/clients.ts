@@ -182,6 +182,7 @@ export function clientMetadataFromConfig(c: IdpClientConfig): ClientMetadata {
     md.resources = Object.fromEntries(Object.entries(c.resources).map(([k, v]) => [k, [...v]]));
   if (c.jwksUri !== undefined) md.jwks_uri = c.jwksUri;
   if (c.jwks !== undefined) md.jwks = c.jwks;
+  if (c.idTokenSignedResponseAlg !== undefined) md.id_token_signed_response_alg = c.idTokenSignedResponseAlg;
   return md;
 }
 

@@ -64,6 +64,12 @@ export const idpClientConfigSchema = {
       properties: { keys: { type: 'array', items: { type: 'object' } } },
       description: 'inline public keys for private_key_jwt',
     },
+    idTokenSignedResponseAlg: {
+      type: 'string',
+      enum: ['ES256', 'EdDSA', 'RS256'],
+      description:
+        'algorithm of the ID tokens this client gets (id_token_signed_response_alg); default idp.signingAlgorithm. RS256 is signed by the RSA ID-token key',
+    },
     scope: { type: 'string', default: 'openid profile email offline_access' },
     roles: {
       type: 'array',
@@ -242,6 +248,7 @@ export interface IdpClientConfig {
   backchannelLogoutSessionRequired?: boolean;
   jwksUri?: string;
   jwks?: { keys: Record<string, unknown>[] };
+  idTokenSignedResponseAlg?: 'ES256' | 'EdDSA' | 'RS256';
   scope: string;
   roles: string[];
   firstParty: boolean;
