@@ -1,6 +1,6 @@
 /**
  * Deleted or disabled principals lose their tokens at once: one identity provider and two gateway
- * replicas sharing Redis. Deleting a client, rotating its secret with revokeTokens=true, and
+ * replicas sharing Redis. Deleting or disabling a client, rotating its secret with revokeTokens=true, and
  * disabling or deleting a user revoke every token and session they hold — refused by both replicas
  * and `active: false` at introspection within a second — and the admin API re-checks its caller.
  */
@@ -134,6 +134,38 @@ describe('deleted or disabled principals lose their tokens on every replica', {
 
     assert.equal((await admin('DELETE', '/clients/short-lived-service', aliceToken)).status, 204);
     await refusedEverywhereWithinASecond({ bearer: token });
+  });
+
+  test('a disabled client loses its token and gets no new one until enabled again', async () => {
+    const token = await serviceToken(t, 'paused-service', []);
+    assert.deepEqual(await atGateways({ bearer: token }), [200, 200]);
+    const grant = () =>
+      fetch(`${t.origin}/auth/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': form,
+          authorization: `Basic ${Buffer.from('paused-service:paused-service-secret-0123456789').toString('base64')}`,
+        },
+        body: 'grant_type=client_credentials',
+      });
+
+    const invalid = await admin('PATCH', '/clients/paused-service', aliceToken, { enabled: 'no' });
+    assert.equal(invalid.status, 400);
+    assert.equal(((await invalid.json()) as { error: string }).error, 'IDP_FIELD_INVALID');
+
+    const disabled = await admin('PATCH', '/clients/paused-service', aliceToken, { enabled: false });
+    assert.equal(disabled.status, 200);
+    assert.equal(((await disabled.json()) as { enabled: boolean }).enabled, false);
+    await refusedEverywhereWithinASecond({ bearer: token });
+    const refused = await grant();
+    assert.equal(refused.status, 401);
+    assert.equal(((await refused.json()) as { error: string }).error, 'invalid_client');
+
+    assert.equal(
+      (await admin('PATCH', '/clients/paused-service', aliceToken, { enabled: true })).status,
+      200,
+    );
+    assert.equal((await grant()).status, 200);
   });
 
   test('a deleted admin client can no longer create users', async () => {

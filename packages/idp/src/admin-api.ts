@@ -6,12 +6,14 @@ import { resolveAccountsConfig } from './accounts-config.ts';
 import type { AuditEventType } from './audit.ts';
 import { clientAddress } from './client-address.ts';
 import {
+  clientExists,
   clientMetadataFromConfig,
   deleteClient,
   findClient,
   generateClientSecret,
   listClients,
   rotateClientSecret,
+  setClientEnabled,
   upsertClient,
 } from './clients.ts';
 import type { IdpClientConfig } from './config-schema.ts';
@@ -102,6 +104,12 @@ function dateParam(query: URLSearchParams, key: string): Date | undefined {
   }
   return d;
 }
+
+/**
+ * Other replicas keep a client's metadata for up to 5 s (the adapter's client cache) and may still
+ * issue it a token meanwhile: a deleted or disabled client's revocation covers that window too.
+ */
+const CLIENT_GONE_GRACE_SECONDS = 7;
 
 const controlCharacter = /[\u0000-\u001f\u007f]/;
 
@@ -218,11 +226,11 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
 
   /**
    * Revoke every token issued so far to a client (`client`) or a user (`sub`), on every gateway and
-   * at introspection, through the durable revocation path. Tokens issued from the next second on
-   * are not named, so a re-enabled user signs in again normally.
+   * at introspection, through the durable revocation path. Tokens issued from `graceSeconds` on are
+   * not named, so a re-enabled user signs in again normally.
    */
-  async function revokeTokensOf(kind: 'client' | 'sub', value: string): Promise<void> {
-    const notBefore = Math.floor(Date.now() / 1000) + 1;
+  async function revokeTokensOf(kind: 'client' | 'sub', value: string, graceSeconds = 1): Promise<void> {
+    const notBefore = Math.floor(Date.now() / 1000) + graceSeconds;
     const lifetime =
       kind === 'sub' ? Math.max(accessTokenLifetime, sessionTokenLifetime) : accessTokenLifetime;
     await idp.revocations.revoke([{ kind, value, notBefore, expiresAt: notBefore + lifetime }]);
@@ -463,7 +471,7 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
         const secret =
           confidential && !body.clientSecret && !body.clientSecretSha256 ? generateClientSecret() : undefined;
         const metadata = clientMetadataFromConfig(secret ? { ...body, clientSecret: secret } : body);
-        if (await findClient(sql, metadata.client_id))
+        if (await clientExists(sql, metadata.client_id))
           throw idpErrors.create('IDP_ALREADY_EXISTS', 'Client exists');
         try {
           await idp.provider().Client.validate(metadata as never);
@@ -481,11 +489,27 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
       },
     ],
     [
+      'PATCH',
+      '/clients/{clientId}',
+      async ({ req, res, params, caller }) => {
+        const body = await jsonBody<{ enabled: boolean }>(req, 'UpdateClient');
+        const id = params['clientId']!;
+        if (!(await setClientEnabled(sql, id, body.enabled))) throw notFound('client');
+        if (!body.enabled) await revokeTokensOf('client', id, CLIENT_GONE_GRACE_SECONDS);
+        await change(caller, id, body.enabled ? 'client.enable' : 'client.disable');
+        sendJson(
+          res,
+          200,
+          (await listClients(sql)).find((c) => c.clientId === id),
+        );
+      },
+    ],
+    [
       'DELETE',
       '/clients/{clientId}',
       async ({ res, params, caller }) => {
         if (!(await deleteClient(sql, params['clientId']!))) throw notFound('client');
-        await revokeTokensOf('client', params['clientId']!);
+        await revokeTokensOf('client', params['clientId']!, CLIENT_GONE_GRACE_SECONDS);
         await change(caller, params['clientId']!, 'client.delete');
         noContent(res);
       },

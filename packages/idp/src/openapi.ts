@@ -46,6 +46,12 @@ export const adminBodySchemas = {
     },
   },
   CreateClient: idpClientConfigSchema,
+  UpdateClient: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['enabled'],
+    properties: { enabled: { type: 'boolean' } },
+  },
 } as const;
 
 const ref = (n: string) => ({ $ref: `#/components/schemas/${n}` });
@@ -118,6 +124,7 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
           properties: {
             clientId: { type: 'string' },
             source: { type: 'string', enum: ['config', 'demo', 'admin'] },
+            enabled: { type: 'boolean' },
             metadata: { type: 'object', description: 'oidc-provider client metadata, without the secret' },
           },
         },
@@ -266,6 +273,11 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
       '/clients/{clientId}': {
         parameters: [pathParam('clientId', 'client id')],
         get: op('Get a client', { '200': ok('Client', ref('Client')) }),
+        patch: op(
+          'Enable or disable a client: disabling revokes every token it holds on every gateway at once',
+          { '200': ok('Client', ref('Client')) },
+          { requestBody: { required: true, ...json(ref('UpdateClient')) } },
+        ),
         delete: op('Delete a client: every token it holds is revoked on every gateway at once', {
           '204': ok('Deleted'),
         }),
