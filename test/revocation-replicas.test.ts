@@ -11,13 +11,14 @@
  *   by both replicas after Redis returns and by a replica started afterwards.
  */
 import assert from 'node:assert/strict';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { openState, type SharedState, silentLogger } from '@gatehouse/core';
 import {
+  type CuttableRelay,
   deleteRedisKeys,
   redisTestUrl,
   skipUnlessService,
+  startCuttableRelay,
   uniqueSchemaName,
   waitFor,
 } from '@gatehouse/core/testing';
@@ -28,56 +29,6 @@ import {
   sessionCookieOf,
   startAccountsIdp,
 } from '../packages/idp/test/accounts-harness.ts';
-
-/** A TCP relay to Redis that can drop every connection and refuse new ones until restored. */
-class CuttableRelay {
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  #down = false;
-  port = 0;
-
-  constructor(target: URL) {
-    this.#server = createServer((client) => {
-      if (this.#down) {
-        client.destroy();
-        return;
-      }
-      const upstream = connect(Number(target.port || 6379), target.hostname);
-      for (const s of [client, upstream]) {
-        this.#sockets.add(s);
-        s.on('close', () => this.#sockets.delete(s));
-        s.on('error', () => {});
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-  }
-
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.#server.address() as { port: number }).port;
-    return this;
-  }
-
-  url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  cut(): void {
-    this.#down = true;
-    for (const s of this.#sockets) s.destroy();
-  }
-
-  restore(): void {
-    this.#down = false;
-  }
-
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-}
 
 describe('revocations reach every gateway replica, whatever happened to pub/sub', {
   skip: (await skipUnlessService('redis')) || (await skipUnlessService('postgres')),
@@ -92,9 +43,9 @@ describe('revocations reach every gateway replica, whatever happened to pub/sub'
   let idpRelay: CuttableRelay;
 
   async function relayedState(): Promise<{ relay: CuttableRelay; state: SharedState }> {
-    const relay = await new CuttableRelay(new URL(redisTestUrl())).start();
+    const relay = await startCuttableRelay(redisTestUrl());
     relays.push(relay);
-    const state = await openState({ driver: 'redis', url: relay.url(), keyPrefix });
+    const state = await openState({ driver: 'redis', url: relay.url, keyPrefix });
     states.push(state);
     return { relay, state };
   }
