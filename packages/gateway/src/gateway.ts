@@ -491,10 +491,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
               'gateway.auth.revocationFeed cannot change on reload: restart the gateway',
             );
           }
-          const next = buildVerifier(valid.auth);
-          // A new verifier starts with no revocations: it gets every live one before it serves.
-          if (feedConfig) await followRevocationFeed(feedConfig, () => next, logger).sync();
-          verifier = next;
+          const nextVerifier = buildVerifier(valid.auth);
+          // A new verifier starts with no revocations: it gets every live one before it serves
+          // (one that lands meanwhile reaches it with the next poll, which repeats recent ones).
+          if (feedConfig) await followRevocationFeed(feedConfig, () => nextVerifier, logger).sync();
+          verifier = nextVerifier;
         }
       } catch (err) {
         logger.error(
