@@ -127,6 +127,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // since the cache only fills through `isRevoked`; the subscription's reconnects and a timer catch up again.
   const feedConfig = config.auth.revocationFeed;
   const feed = feedConfig ? followRevocationFeed(feedConfig, () => verifier, logger) : undefined;
+  if (!feedConfig && state.driver === 'redis') {
+    logger.warn(
+      'gateway.auth.revocationFeed is not set: a revocation whose pub/sub message is lost is not enforced here',
+    );
+  }
   const inState = revokedInState(state);
   const isRevoked = async (p: Principal): Promise<boolean> => {
     if (feed && !feed.synced) throw sdkError('SDK_REVOCATION_UNAVAILABLE', 'Revocations not caught up yet');
