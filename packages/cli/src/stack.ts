@@ -1,5 +1,11 @@
 import { createServer } from 'node:http';
-import { createLogger, createMetricsRegistry, Shutdown, withOpsEndpoints } from '@gatehouse/core';
+import {
+  createLogger,
+  createMetricsRegistry,
+  REVOCATIONS_FEED_PATH,
+  Shutdown,
+  withOpsEndpoints,
+} from '@gatehouse/core';
 import { createGateway, type RouteConfig } from '@gatehouse/gateway';
 import { createIdp, type Idp, type IdpConfig, resolveIssuer, seedDevelopmentFixtures } from '@gatehouse/idp';
 import { createDemoService } from './demo-service.ts';
@@ -143,7 +149,15 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
     const gatewayConfig = {
       ...gatewaySection,
       // The gateway reads the JWKS straight from the idp's internal port, not through itself.
-      auth: { jwksUri: `${idpUrl}${idpPath}/jwks`, ...gatewaySection.auth },
+      // The revocation feed too: it lives on the idp's own listener only.
+      auth: {
+        jwksUri: `${idpUrl}${idpPath}/jwks`,
+        revocationFeed: {
+          url: `${idpUrl}${REVOCATIONS_FEED_PATH}`,
+          ...(idpConfig.revocationFeedToken ? { token: idpConfig.revocationFeedToken } : {}),
+        },
+        ...gatewaySection.auth,
+      },
       routes: [
         ...builtInRoutes,
         ...started.flatMap(({ handle }) => handle.routes as RouteConfig[]),

@@ -127,9 +127,11 @@ describe('gatehouse migrate and keys on an embedded data folder', () => {
     const list = gatehouse(['keys', 'list', '--json'], env);
     assert.equal(list.code, 0, list.stderr);
     const keys = JSON.parse(list.stdout) as { kid: string; state: string; alg: string }[];
-    assert.equal(keys.filter((k) => k.state === 'active').length, 1);
-    assert.ok(keys.every((k) => k.alg === 'ES256'));
-    assert.ok(rotate.stdout.includes(keys.find((k) => k.state === 'active')!.kid));
+    // One active key of the signing algorithm, and one RSA key for the clients that ask for RS256 ID tokens.
+    const active = keys.filter((k) => k.state === 'active');
+    assert.deepEqual(active.map((k) => k.alg).sort(), ['ES256', 'RS256']);
+    assert.deepEqual([...new Set(keys.map((k) => k.alg))].sort(), ['ES256', 'RS256']);
+    assert.ok(rotate.stdout.includes(active.find((k) => k.alg === 'ES256')!.kid));
   });
 
   test('keys without an action exits 2', () => {

@@ -8,6 +8,7 @@ export * from './migrations.ts';
 export * from './ops-endpoints.ts';
 export * from './request-context.ts';
 export * from './request-id.ts';
+export * from './revocation-wire.ts';
 export * from './shutdown.ts';
 export { openSql, type Sql, type SqlDriver, type SqlOptions, type SqlTx } from './sql.ts';
 export {

@@ -114,6 +114,7 @@ class RedisState implements SharedState {
   readonly #prefix: string;
   #subscriber: Redis | undefined;
   readonly #handlers = new Map<string, Set<(message: string) => void>>();
+  readonly #resubscribed = new Map<string, Set<() => void>>();
   #closed = false;
 
   constructor(redis: ScriptedRedis, prefix: string) {
@@ -184,6 +185,23 @@ class RedisState implements SharedState {
     if (!this.#subscriber) {
       const sub = this.#redis.duplicate();
       sub.on('error', () => {});
+      // ioredis reconnects and resubscribes on its own; messages sent meanwhile are lost. Once a
+      // channel is live again (SUBSCRIBE answered), its subscribers are told so they can catch up.
+      let connectedBefore = false;
+      sub.on('ready', () => {
+        if (!connectedBefore) {
+          connectedBefore = true;
+          return;
+        }
+        for (const [channel, listeners] of this.#resubscribed) {
+          sub.subscribe(`${this.#prefix}${channel}`).then(
+            () => {
+              for (const listener of listeners) listener();
+            },
+            () => {},
+          );
+        }
+      });
       sub.on('message', (fullChannel: string, message: string) => {
         const handlers = this.#handlers.get(fullChannel.slice(this.#prefix.length));
         for (const handler of handlers ?? []) {
@@ -199,7 +217,11 @@ class RedisState implements SharedState {
     return this.#subscriber;
   }
 
-  async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
+  async subscribe(
+    channel: string,
+    handler: (message: string) => void,
+    onResubscribed?: () => void,
+  ): Promise<() => Promise<void>> {
     const sub = this.#subscriberConnection();
     let handlers = this.#handlers.get(channel);
     if (!handlers) {
@@ -209,9 +231,19 @@ class RedisState implements SharedState {
     // Wrapped so that the same function subscribed twice gets two independent subscriptions.
     const entry = (message: string) => handler(message);
     handlers.add(entry);
+    const resubscribed = onResubscribed ? () => onResubscribed() : undefined;
+    if (resubscribed) {
+      let set = this.#resubscribed.get(channel);
+      if (!set) {
+        set = new Set();
+        this.#resubscribed.set(channel, set);
+      }
+      set.add(resubscribed);
+    }
     // SUBSCRIBE is idempotent; awaiting it every time means the subscription is live when we resolve.
     await this.#run(() => sub.subscribe(`${this.#prefix}${channel}`));
     return async () => {
+      if (resubscribed) this.#resubscribed.get(channel)?.delete(resubscribed);
       const set = this.#handlers.get(channel);
       if (!set?.delete(entry) || set.size > 0) return;
       this.#handlers.delete(channel);
@@ -227,6 +259,7 @@ class RedisState implements SharedState {
     if (this.#closed) return;
     this.#closed = true;
     this.#handlers.clear();
+    this.#resubscribed.clear();
     await Promise.all([
       this.#redis.quit().catch(() => this.#redis.disconnect()),
       this.#subscriber?.quit().catch(() => this.#subscriber?.disconnect()),

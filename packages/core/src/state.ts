@@ -19,7 +19,10 @@ import { storageErrors } from './storage-errors.ts';
  * Buckets, slots and key-value keys live in separate namespaces: the same name may be used for each.
  * Pub/sub delivers a message to every subscriber of every connection; a message published after
  * `subscribe` resolved is delivered. Handlers must not throw: a throw is reported as a process warning
- * and the other handlers still run.
+ * and the other handlers still run. Pub/sub is fire-and-forget: a message published while a
+ * subscriber's connection is down is lost to it. `onResubscribed` is called each time the
+ * subscription is live again after such a loss, so the subscriber can catch up from its source of
+ * truth (the memory driver never loses a subscription and never calls it).
  */
 export interface TokenBucket {
   capacity: number;
@@ -43,7 +46,11 @@ export interface SharedState {
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   delete(key: string): Promise<void>;
   publish(channel: string, message: string): Promise<void>;
-  subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
+  subscribe(
+    channel: string,
+    handler: (message: string) => void,
+    onResubscribed?: () => void,
+  ): Promise<() => Promise<void>>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -36,6 +36,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { type MigrationSource, migrate } from './migrations.ts';
@@ -282,4 +283,55 @@ export async function readConformanceJson<T>(
     return { skip: reason, data: undefined };
   }
   return { skip: false, data: JSON.parse(text) as T };
+}
+
+/** A TCP relay to a service (Redis) that can drop every connection through it and refuse new ones. */
+export interface CuttableRelay {
+  /** The target's URL with the relay's host and port. */
+  url: string;
+  /** Drop every connection and refuse new ones until `restore`. */
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/** Start a relay on 127.0.0.1:0 to `target` (a redis:// or postgres:// URL). */
+export async function startCuttableRelay(target: string): Promise<CuttableRelay> {
+  const to = new URL(target);
+  const sockets = new Set<Socket>();
+  let down = false;
+  const server = createServer((client) => {
+    if (down) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(Number(to.port), to.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(target);
+  url.hostname = '127.0.0.1';
+  url.port = String((server.address() as { port: number }).port);
+  const cut = () => {
+    down = true;
+    for (const s of sockets) s.destroy();
+  };
+  return {
+    url: url.toString(),
+    cut,
+    restore: () => {
+      down = false;
+    },
+    close: () => {
+      cut();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -7,6 +7,7 @@ import {
   deleteRedisKeys,
   redisTestUrl,
   skipUnlessService,
+  startCuttableRelay,
   uniqueSchemaName,
   waitFor,
 } from '../src/testing.ts';
@@ -90,6 +91,36 @@ describe('redis state', { skip: redisSkip }, () => {
     } finally {
       raw.disconnect();
       await state.close();
+    }
+  });
+
+  test('a subscription lost with its connection comes back, and onResubscribed says when it is live', async () => {
+    const relay = await startCuttableRelay(redisTestUrl());
+    const subscriber = await openState({ driver: 'redis', url: relay.url, keyPrefix: prefix });
+    const publisher = await openState({ driver: 'redis', url: redisTestUrl(), keyPrefix: prefix });
+    try {
+      const got: string[] = [];
+      let resubscribed = 0;
+      await subscriber.subscribe(
+        'resubscribe',
+        (m) => got.push(m),
+        () => resubscribed++,
+      );
+      await publisher.publish('resubscribe', 'before');
+      await waitFor(() => got.length === 1, { what: 'the first message' });
+
+      relay.cut();
+      await publisher.publish('resubscribe', 'lost');
+      relay.restore();
+      await waitFor(() => resubscribed === 1, { what: 'onResubscribed', timeoutMs: 5000 });
+      // Live when it is called: a message published now arrives; the one sent while down never does.
+      await publisher.publish('resubscribe', 'after');
+      await waitFor(() => got.length === 2, { what: 'the message after the restore' });
+      assert.deepEqual(got, ['before', 'after']);
+    } finally {
+      await subscriber.close();
+      await publisher.close();
+      await relay.close();
     }
   });
 

@@ -229,6 +229,28 @@ export const gatewayConfigSchema = {
           default: true,
           description: 'accept the gatehouse_session cookie in place of a bearer token',
         },
+        revocationFeed: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url'],
+          description:
+            "the identity provider's durable revocation feed, read before serving tokens, after every reconnect of the revocation subscription and on a timer; without it a revocation whose pub/sub message is lost is not enforced",
+          properties: {
+            url: {
+              type: 'string',
+              format: 'uri',
+              description: "the identity provider's own listener + /_gatehouse/revocations",
+            },
+            token: { type: 'string', minLength: 32, description: 'idp.revocationFeedToken' },
+            pollIntervalMs: {
+              type: 'integer',
+              minimum: 100,
+              maximum: 60000,
+              default: 2000,
+              description: 'catch-up poll: a lost message is found within this time even without a reconnect',
+            },
+          },
+        },
       },
     },
     decision: {
@@ -329,6 +351,7 @@ export interface GatewayConfig {
     jwksUri?: string;
     algorithms: string[];
     sessionCookie: boolean;
+    revocationFeed?: { url: string; token?: string; pollIntervalMs: number };
   };
   decision: { url?: string; cacheTtlMs: number; timeoutMs: number };
   forwardAuth: { enabled: boolean; path: string };

@@ -19,7 +19,7 @@ import {
   serveMetrics,
   unmapIPv4,
 } from '@gatehouse/core';
-import { createVerifier, peerCertificateThumbprint, type Verifier } from '@gatehouse/sdk';
+import { createVerifier, peerCertificateThumbprint, sdkError, type Verifier } from '@gatehouse/sdk';
 import type { JWTVerifyGetKey } from 'jose';
 import { type AccessHooks, checkAccess } from './access-check.ts';
 import { type AccessLogEntry, createAccessLogger, writeAccessLog } from './access-log.ts';
@@ -44,7 +44,7 @@ import { createInflightLimiter } from './inflight-limit.ts';
 import { limitKeyFor } from './limit-key.ts';
 import { normalizeRequestTarget } from './path-normalize.ts';
 import { createRateLimiter } from './rate-limit.ts';
-import { revokedInState, subscribeRevocations } from './revocations.ts';
+import { followRevocationFeed, revokedInState, subscribeRevocations } from './revocations.ts';
 import { buildRouteTable, closeRetired, type Factories, type RouteTable } from './route-table.ts';
 import { hstsHeaderValue, httpsServerOptions, setHsts } from './tls.ts';
 import { createUpstreamPool } from './upstream-pool.ts';
@@ -123,25 +123,63 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     buildRouteTable(config, undefined, { state, logger, metrics: registry, factories }),
   );
 
+  // The durable revocation feed (when configured): no token is accepted before the first catch-up,
+  // since the cache only fills through `isRevoked`; the subscription's reconnects and a timer catch up again.
+  const feedConfig = config.auth.revocationFeed;
+  const feed = feedConfig ? followRevocationFeed(feedConfig, () => verifier, logger) : undefined;
+  if (!feedConfig && state.driver === 'redis') {
+    logger.warn(
+      'gateway.auth.revocationFeed is not set: a revocation whose pub/sub message is lost is not enforced here',
+    );
+  }
+  const inState = revokedInState(state);
+  const isRevoked = async (p: Principal): Promise<boolean> => {
+    if (feed && !feed.synced) throw sdkError('SDK_REVOCATION_UNAVAILABLE', 'Revocations not caught up yet');
+    return inState(p);
+  };
+
   const buildVerifier = (auth: GatewayConfig['auth']): Verifier => {
     const issuer = auth.issuer ?? `${publicUrl}/auth`;
     return createVerifier({
       issuer,
       audiences: auth.audiences ?? [publicUrl],
       algorithms: auth.algorithms,
-      isRevoked: revokedInState(state),
+      isRevoked,
       logger,
       ...(auth.jwksUri ? { jwksUri: auth.jwksUri } : {}),
       ...(options.getKey ? { getKey: options.getKey } : {}),
     });
   };
   let verifier = options.verifier ?? buildVerifier(config.auth);
+  const catchUp = (why: string) => {
+    feed?.sync().then(
+      (n) => logger.debug({ revocations: n, why }, 'revocations caught up'),
+      (err: Error) => logger.warn({ err: err.message, why }, 'revocation catch-up failed; the poll retries'),
+    );
+  };
   let unsubscribe: () => Promise<void>;
   try {
-    unsubscribe = await subscribeRevocations(state, () => verifier, logger);
+    unsubscribe = await subscribeRevocations(
+      state,
+      () => verifier,
+      logger,
+      () => catchUp('subscription restored'),
+    );
   } catch (err) {
     await Promise.all([...table.pools.values()].map((p) => p.close()));
     throw err;
+  }
+  if (feed) {
+    // After subscribing, so nothing falls between the catch-up and the first message.
+    try {
+      await feed.sync();
+    } catch (err) {
+      logger.warn(
+        { err: (err as Error).message },
+        'revocation feed unreachable at start-up; tokens wait for it',
+      );
+    }
+    feed.start();
   }
 
   // Retired tables that still have requests running: their pools stay open until they drain.
@@ -152,6 +190,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   let draining = false;
+  const readiness: Record<string, () => Promise<void>> = { state: () => state.ping() };
+  if (feed) {
+    readiness['revocations'] = async () => {
+      if (!feed.synced) throw new Error('revocations not caught up yet');
+    };
+  }
   const hsts = config.tls?.hsts ? hstsHeaderValue(config.tls.hsts) : undefined;
   const handler = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
   const server = config.tls
@@ -380,7 +424,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   ): Promise<void> {
     const sub = path.slice('/_gatehouse'.length);
     if (sub === '/health/live' || sub === '/health/ready') {
-      handleHealth(req, res, sub, { checks: { state: () => state.ping() }, draining: () => draining });
+      handleHealth(req, res, sub, { checks: readiness, draining: () => draining });
       return;
     }
     if (sub === '/metrics' && (ctx.peerTrusted || isLoopback(ctx.peer))) {
@@ -447,7 +491,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         }
         next = withDecisions(buildRouteTable(valid, table, { state, logger, metrics: registry, factories }));
         if (!options.verifier && JSON.stringify(valid.auth) !== JSON.stringify(table.config.auth)) {
-          verifier = buildVerifier(valid.auth);
+          if (JSON.stringify(valid.auth.revocationFeed) !== JSON.stringify(config.auth.revocationFeed)) {
+            throw gatewayErrors.create(
+              'GW_CONFIG_INVALID',
+              'gateway.auth.revocationFeed cannot change on reload: restart the gateway',
+            );
+          }
+          const nextVerifier = buildVerifier(valid.auth);
+          // A new verifier starts with no revocations: it gets every live one before it serves
+          // (one that lands meanwhile reaches it with the next poll, which repeats recent ones).
+          if (feedConfig) await followRevocationFeed(feedConfig, () => nextVerifier, logger).sync();
+          verifier = nextVerifier;
         }
       } catch (err) {
         logger.error(
@@ -465,6 +519,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     async close() {
       draining = true;
+      feed?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -14,5 +14,5 @@ export { createInflightLimiter } from './inflight-limit.ts';
 export { normalizeRequestTarget } from './path-normalize.ts';
 export { createRateLimiter } from './rate-limit.ts';
 export { forkWorkers, listenReusePort } from './reuse-port.ts';
-export { REVOCATION_CHANNEL, revocationKey, revokedInState } from './revocations.ts';
+export { revokedInState } from './revocations.ts';
 export { createUpstreamPool } from './upstream-pool.ts';

@@ -1,12 +1,15 @@
-import type { Logger } from '@gatehouse/core';
-import type { Revocation, Verifier } from '@gatehouse/sdk';
+import { type Logger, REVOCATIONS_CHANNEL, revokedKey } from '@gatehouse/core';
+import { createRevocationFeed, parseRevocation, type RevocationFeed, type Verifier } from '@gatehouse/sdk';
 import type { Principal, SharedState } from './contracts.ts';
 
-/** Channel and keys fixed in docs/contracts.md ("Tokens and revocation"). */
-export const REVOCATION_CHANNEL = 'gatehouse.revocations';
+function issuedAt(p: Principal): number {
+  const iat = p.claims.iat;
+  return typeof iat === 'number' && Number.isFinite(iat) ? iat : 0;
+}
 
-export function revocationKey(kind: 'jti' | 'sid', value: string): string {
-  return `gatehouse:revoked:${kind}:${value}`;
+/** A client or subject key holds its not-before time: tokens issued earlier are revoked. */
+function revokedBefore(value: string | null, p: Principal): boolean {
+  return value !== null && issuedAt(p) < Number(value);
 }
 
 /**
@@ -16,47 +19,73 @@ export function revocationKey(kind: 'jti' | 'sid', value: string): string {
  */
 export function revokedInState(state: Pick<SharedState, 'get'>): (p: Principal) => Promise<boolean> {
   return async (p) => {
-    const [byJti, bySid] = await Promise.all([
-      state.get(revocationKey('jti', p.tokenId)),
-      p.sessionId === undefined ? Promise.resolve(null) : state.get(revocationKey('sid', p.sessionId)),
+    const [byJti, bySid, byClient, bySub] = await Promise.all([
+      state.get(revokedKey('jti', p.tokenId)),
+      p.sessionId === undefined ? Promise.resolve(null) : state.get(revokedKey('sid', p.sessionId)),
+      p.clientId === '' ? Promise.resolve(null) : state.get(revokedKey('client', p.clientId)),
+      state.get(revokedKey('sub', p.subject)),
     ]);
-    return byJti !== null || bySid !== null;
+    return byJti !== null || bySid !== null || revokedBefore(byClient, p) || revokedBefore(bySub, p);
   };
-}
-
-/** Parse one pub/sub message; anything not exactly `{ kind, value, expiresAt }` is refused. */
-function parseRevocation(message: string): Revocation | undefined {
-  let m: unknown;
-  try {
-    m = JSON.parse(message);
-  } catch {
-    return undefined;
-  }
-  if (m === null || typeof m !== 'object') return undefined;
-  const { kind, value, expiresAt } = m as Record<string, unknown>;
-  if (kind !== 'jti' && kind !== 'sid') return undefined;
-  if (typeof value !== 'string' || value === '' || value.length > 512) return undefined;
-  if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) return undefined;
-  return { kind, value, expiresAt };
 }
 
 /**
  * Feed revocations published by the identity provider into the verifier, which drops cached
  * tokens and refuses them until they expire. `target` is read on every message so a reload that
- * replaces the verifier keeps receiving them. Returns the unsubscribe function.
+ * replaces the verifier keeps receiving them. `onResubscribed` runs whenever the subscription is
+ * live again after its connection was lost (the caller catches up from the durable feed).
+ * Returns the unsubscribe function.
  */
 export async function subscribeRevocations(
   state: Pick<SharedState, 'subscribe'>,
   target: () => Pick<Verifier, 'revoke'>,
   logger: Logger,
+  onResubscribed?: () => void,
 ): Promise<() => Promise<void>> {
-  return state.subscribe(REVOCATION_CHANNEL, (message) => {
-    const r = parseRevocation(message);
-    if (!r) {
-      logger.warn({ channel: REVOCATION_CHANNEL }, 'ignored a malformed revocation message');
-      return;
-    }
-    target().revoke(r);
-    logger.info({ kind: r.kind, expiresAt: r.expiresAt }, 'token revoked');
+  return state.subscribe(
+    REVOCATIONS_CHANNEL,
+    (message) => {
+      let r: ReturnType<typeof parseRevocation>;
+      try {
+        r = parseRevocation(JSON.parse(message));
+      } catch {
+        r = undefined;
+      }
+      if (!r) {
+        logger.warn({ channel: REVOCATIONS_CHANNEL }, 'ignored a malformed revocation message');
+        return;
+      }
+      target().revoke(r);
+      logger.info({ kind: r.kind, expiresAt: r.expiresAt }, 'token revoked');
+    },
+    onResubscribed,
+  );
+}
+
+/**
+ * The durable side of revocation: the identity provider's feed, read before the gateway serves
+ * tokens, after every reconnect of the subscription, and every `pollIntervalMs`.
+ */
+export function followRevocationFeed(
+  options: { url: string; token?: string | undefined; pollIntervalMs: number },
+  target: () => Pick<Verifier, 'revoke'>,
+  logger: Logger,
+): RevocationFeed {
+  let failing = false;
+  return createRevocationFeed({
+    url: options.url,
+    ...(options.token ? { token: options.token } : {}),
+    target,
+    pollIntervalMs: options.pollIntervalMs,
+    onError: (err) => {
+      // Logged once per outage, not on every poll.
+      if (!failing)
+        logger.warn({ err: err.message, cause: String(err.cause ?? '') }, 'revocation feed unreachable');
+      failing = true;
+    },
+    onSynced: () => {
+      if (failing) logger.info('revocation feed reachable again');
+      failing = false;
+    },
   });
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { REVOCATIONS_CHANNEL as REVOCATION_CHANNEL, revokedKey as revocationKey } from '@gatehouse/core';
 import { waitFor } from '@gatehouse/core/testing';
 import { base64url, exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
-import { REVOCATION_CHANNEL, revocationKey } from '../src/revocations.ts';
 import {
   AUDIENCE,
   echoed,

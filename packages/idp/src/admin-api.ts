@@ -2,15 +2,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { coreErrors, mediaTypeOf, readBody, sendError } from '@gatehouse/core';
 import { accountServices } from './account-services.ts';
+import { resolveAccountsConfig } from './accounts-config.ts';
 import type { AuditEventType } from './audit.ts';
 import { clientAddress } from './client-address.ts';
 import {
+  clientExists,
   clientMetadataFromConfig,
   deleteClient,
   findClient,
   generateClientSecret,
   listClients,
   rotateClientSecret,
+  setClientEnabled,
   upsertClient,
 } from './clients.ts';
 import type { IdpClientConfig } from './config-schema.ts';
@@ -27,8 +30,11 @@ import { adminBodySchemas, adminOpenApi } from './openapi.ts';
  *
  * Every operation needs `Authorization: Bearer <access token>` issued by this identity provider
  * (signature with its own keys, `typ: at+jwt`, not revoked, audience this deployment) that carries
- * the `admin` role or the `admin` scope. For a user's token the user must still exist, be enabled
- * and still hold the role: taking the role away takes effect at once, not at token expiry.
+ * the `admin` role or the `admin` scope. The caller is checked as it is now on every request: the
+ * token's client must still exist (and still be registered for the `admin` scope when the token
+ * relies on it); a client token needs the client's current `admin` role; for a user's token the
+ * user must still exist, be enabled and still hold the role. Taking the role away, disabling or
+ * deleting takes effect at once, not at token expiry.
  * Bearer tokens are not sent by browsers on their own, so the API needs no CSRF defence.
  */
 const require = createRequire(import.meta.url);
@@ -99,6 +105,12 @@ function dateParam(query: URLSearchParams, key: string): Date | undefined {
   }
   return d;
 }
+
+/**
+ * Other replicas keep a client's metadata for up to 5 s (the adapter's client cache) and may still
+ * issue it a token meanwhile: a deleted or disabled client's revocation covers that window too.
+ */
+const CLIENT_GONE_GRACE_SECONDS = 7;
 
 const controlCharacter = /[\u0000-\u001f\u007f]/;
 
@@ -176,13 +188,24 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
       });
     }
     const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
-    const roles = Array.isArray(claims['roles']) ? (claims['roles'] as unknown[]) : [];
     const sub = String(claims.sub ?? '');
     const isUserToken = sub !== '' && sub !== claims.client_id;
-    let admin = scopes.includes('admin') || roles.includes('admin');
+    // The caller as it is now, not as the token describes it: a deleted client, a client that lost
+    // the admin role or scope, a disabled or deleted user, or one that lost the role, is refused at once.
+    const client = await findClient(sql, claims.client_id);
+    if (!client) {
+      throw idpErrors.create('IDP_UNAUTHENTICATED', 'The client of this access token no longer exists', {
+        headers: { 'www-authenticate': 'Bearer realm="gatehouse-admin", error="invalid_token"' },
+      });
+    }
+    const clientMayAskAdmin = (client.scope ?? '').split(' ').includes('admin');
+    let admin: boolean;
     if (isUserToken) {
       const user = await accounts.get(sub);
-      admin = !!user?.enabled && (scopes.includes('admin') || user.roles.includes('admin'));
+      admin =
+        !!user?.enabled && ((scopes.includes('admin') && clientMayAskAdmin) || user.roles.includes('admin'));
+    } else {
+      admin = client.roles.includes('admin') || (scopes.includes('admin') && clientMayAskAdmin);
     }
     if (!admin) {
       throw idpErrors.create('IDP_FORBIDDEN', undefined, {
@@ -194,8 +217,29 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
     return { actor: isUserToken ? sub : `client:${claims.client_id}` };
   }
 
-  /** End everything a user holds: first-party sessions and OAuth grants (their refresh and access tokens). */
+  // How long a revocation of every token of a client or user must last: until the last token it
+  // names has expired (access tokens, and for users the first-party session tokens too).
+  const tolerance = idp.config.clockToleranceSeconds;
+  const accessTokenLifetime = idp.config.accessTokenTtlSeconds + tolerance;
+  const sessionTokenLifetime =
+    resolveAccountsConfig((idp.config as { accounts?: unknown }).accounts ?? {}).session.ttlSeconds +
+    tolerance;
+
+  /**
+   * Revoke every token issued so far to a client (`client`) or a user (`sub`), on every gateway and
+   * at introspection, through the durable revocation path. Tokens issued from `graceSeconds` on are
+   * not named, so a re-enabled user signs in again normally.
+   */
+  async function revokeTokensOf(kind: 'client' | 'sub', value: string, graceSeconds = 1): Promise<void> {
+    const notBefore = Math.floor(Date.now() / 1000) + graceSeconds;
+    const lifetime =
+      kind === 'sub' ? Math.max(accessTokenLifetime, sessionTokenLifetime) : accessTokenLifetime;
+    await idp.revocations.revoke([{ kind, value, notBefore, expiresAt: notBefore + lifetime }]);
+  }
+
+  /** End everything a user holds: every token, first-party sessions and OAuth grants (their refresh tokens). */
   async function revokeEverythingOf(userId: string, reason: string, caller: Caller): Promise<void> {
+    await revokeTokensOf('sub', userId);
     await sessions.endAllOf(userId, reason, { actor: caller.actor });
     const grants = await sql.query<{ id: string }>(
       `select id from idp_oidc_models where model = 'Grant' and payload->>'accountId' = $1`,
@@ -438,7 +482,7 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
         const secret =
           confidential && !body.clientSecret && !body.clientSecretSha256 ? generateClientSecret() : undefined;
         const metadata = clientMetadataFromConfig(secret ? { ...body, clientSecret: secret } : body);
-        if (await findClient(sql, metadata.client_id))
+        if (await clientExists(sql, metadata.client_id))
           throw idpErrors.create('IDP_ALREADY_EXISTS', 'Client exists');
         try {
           await idp.provider().Client.validate(metadata as never);
@@ -456,10 +500,27 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
       },
     ],
     [
+      'PATCH',
+      '/clients/{clientId}',
+      async ({ req, res, params, caller }) => {
+        const body = await jsonBody<{ enabled: boolean }>(req, 'UpdateClient');
+        const id = params['clientId']!;
+        if (!(await setClientEnabled(sql, id, body.enabled))) throw notFound('client');
+        if (!body.enabled) await revokeTokensOf('client', id, CLIENT_GONE_GRACE_SECONDS);
+        await change(caller, id, body.enabled ? 'client.enable' : 'client.disable');
+        sendJson(
+          res,
+          200,
+          (await listClients(sql)).find((c) => c.clientId === id),
+        );
+      },
+    ],
+    [
       'DELETE',
       '/clients/{clientId}',
       async ({ res, params, caller }) => {
         if (!(await deleteClient(sql, params['clientId']!))) throw notFound('client');
+        await revokeTokensOf('client', params['clientId']!, CLIENT_GONE_GRACE_SECONDS);
         await change(caller, params['clientId']!, 'client.delete');
         noContent(res);
       },
@@ -467,11 +528,20 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
     [
       'POST',
       '/clients/{clientId}/secret',
-      async ({ res, params, caller }) => {
+      async ({ res, params, query, caller }) => {
+        const revokeTokens = query.get('revokeTokens');
+        if (revokeTokens !== null && revokeTokens !== 'true' && revokeTokens !== 'false') {
+          throw idpErrors.create('IDP_FIELD_INVALID', 'Query parameter revokeTokens must be true or false');
+        }
         const clientSecret = await rotateClientSecret(sql, params['clientId']!);
-        await change(caller, params['clientId']!, 'client.secret.rotate');
+        // A leaked secret: the tokens obtained with it go too.
+        if (revokeTokens === 'true') await revokeTokensOf('client', params['clientId']!);
+        await change(caller, params['clientId']!, 'client.secret.rotate', {
+          revokeTokens: revokeTokens === 'true',
+        });
         sendJson(res, 200, { clientSecret });
       },
+      ['revokeTokens'],
     ],
     [
       'GET',

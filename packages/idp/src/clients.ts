@@ -182,6 +182,7 @@ export function clientMetadataFromConfig(c: IdpClientConfig): ClientMetadata {
     md.resources = Object.fromEntries(Object.entries(c.resources).map(([k, v]) => [k, [...v]]));
   if (c.jwksUri !== undefined) md.jwks_uri = c.jwksUri;
   if (c.jwks !== undefined) md.jwks = c.jwks;
+  if (c.idTokenSignedResponseAlg !== undefined) md.id_token_signed_response_alg = c.idTokenSignedResponseAlg;
   return md;
 }
 
@@ -267,25 +268,48 @@ export async function upsertClient(sql: Sql, metadata: ClientMetadata, source: C
   forget(sql, metadata.client_id);
 }
 
+/** An enabled client's metadata; a disabled client is not found (no grant, no token, no admin call). */
 export async function findClient(sql: Sql, clientId: string): Promise<ClientMetadata | undefined> {
   const rows = await sql.query<{ metadata: ClientMetadata }>(
-    'select metadata from idp_clients where client_id = $1',
+    'select metadata from idp_clients where client_id = $1 and enabled',
     [clientId],
   );
   return rows[0]?.metadata;
 }
 
-export async function listClients(
-  sql: Sql,
-): Promise<
-  Array<{ clientId: string; source: ClientSource; metadata: Omit<ClientMetadata, 'client_secret'> }>
-> {
-  const rows = await sql.query<{ client_id: string; source: ClientSource; metadata: ClientMetadata }>(
-    'select client_id, source, metadata from idp_clients order by client_id',
+/** Whether a client is registered, enabled or not. */
+export async function clientExists(sql: Sql, clientId: string): Promise<boolean> {
+  const rows = await sql.query('select 1 from idp_clients where client_id = $1', [clientId]);
+  return rows.length > 0;
+}
+
+/** Enable or disable a client; false when there is no such client. */
+export async function setClientEnabled(sql: Sql, clientId: string, enabled: boolean): Promise<boolean> {
+  const rows = await sql.query(
+    'update idp_clients set enabled = $2, updated_at = now() where client_id = $1 returning client_id',
+    [clientId, enabled],
   );
+  forget(sql, clientId);
+  return rows.length > 0;
+}
+
+export async function listClients(sql: Sql): Promise<
+  Array<{
+    clientId: string;
+    source: ClientSource;
+    enabled: boolean;
+    metadata: Omit<ClientMetadata, 'client_secret'>;
+  }>
+> {
+  const rows = await sql.query<{
+    client_id: string;
+    source: ClientSource;
+    enabled: boolean;
+    metadata: ClientMetadata;
+  }>('select client_id, source, enabled, metadata from idp_clients order by client_id');
   return rows.map((r) => {
     const { client_secret: _hidden, ...metadata } = r.metadata;
-    return { clientId: r.client_id, source: r.source, metadata };
+    return { clientId: r.client_id, source: r.source, enabled: r.enabled, metadata };
   });
 }
 

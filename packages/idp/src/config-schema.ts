@@ -66,6 +66,12 @@ export const idpClientConfigSchema = {
       properties: { keys: { type: 'array', items: { type: 'object' } } },
       description: 'inline public keys for private_key_jwt',
     },
+    idTokenSignedResponseAlg: {
+      type: 'string',
+      enum: ['ES256', 'EdDSA', 'RS256'],
+      description:
+        'algorithm of the ID tokens this client gets (id_token_signed_response_alg); default idp.signingAlgorithm. RS256 is signed by the RSA ID-token key',
+    },
     scope: { type: 'string', default: 'openid profile email offline_access' },
     roles: {
       type: 'array',
@@ -193,6 +199,12 @@ export const idpConfigSchema = {
       default: 5,
       description: 'clock skew allowed when checking JWTs (client assertions, DPoP proofs)',
     },
+    revocationFeedToken: {
+      type: 'string',
+      minLength: 32,
+      description:
+        "bearer token the revocation feed (/_gatehouse/revocations on the identity provider's own listener) requires; set the same value as gateway.auth.revocationFeed.token. Unset, the feed answers whoever reaches that listener",
+    },
     clients: {
       type: 'array',
       items: idpClientConfigSchema,
@@ -240,6 +252,7 @@ export interface IdpClientConfig {
   backchannelLogoutSessionRequired?: boolean;
   jwksUri?: string;
   jwks?: { keys: Record<string, unknown>[] };
+  idTokenSignedResponseAlg?: 'ES256' | 'EdDSA' | 'RS256';
   scope: string;
   roles: string[];
   firstParty: boolean;
@@ -262,6 +275,7 @@ export interface IdpConfig {
   keyRotationDays: number;
   keyReloadSeconds: number;
   clockToleranceSeconds: number;
+  revocationFeedToken?: string;
   clients: IdpClientConfig[];
   allowPrivateNetworkFetch: boolean;
   /** Accounts, brute force, registration (accounts-config.ts owns the schema and the type). */

@@ -1,5 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { coreErrors, handleHealth, type Logger, type ReadinessCheck, sendError } from '@gatehouse/core';
+import {
+  coreErrors,
+  handleHealth,
+  type Logger,
+  REVOCATIONS_FEED_PATH,
+  type ReadinessCheck,
+  sendError,
+} from '@gatehouse/core';
 import type Provider from 'oidc-provider';
 
 /**
@@ -13,6 +20,7 @@ import type Provider from 'oidc-provider';
  * | `/auth`, `/auth/*`     | oidc-provider, mounted at the issuer's path    |
  * | `/authentication/*`    | the first-party session API (when present)     |
  * | `/health/live`, `/health/ready` | probes (the gateway does not route them) |
+ * | `/_gatehouse/revocations` | the durable revocation feed (revocation-feed.ts; never routed by a gateway) |
  * | anything else          | 404 GH_NOT_FOUND                               |
  */
 
@@ -26,6 +34,7 @@ export interface IdpServerOptions {
   interactions?: HttpHandler | undefined;
   sessionApi?: HttpHandler | undefined;
   adminApi?: HttpHandler | undefined;
+  revocationFeed?: HttpHandler | undefined;
   /** Readiness checks (storage, state) and whether the process is draining. */
   health?: { checks: Record<string, ReadinessCheck>; draining: () => boolean };
 }
@@ -53,6 +62,7 @@ export function createIdpServer(options: IdpServerOptions): HttpHandler {
     if (options.interactions && under(path, `${mount}/interaction`)) return options.interactions(req, res);
     if (options.adminApi && under(path, `${mount}/admin`)) return options.adminApi(req, res);
     if (options.sessionApi && under(path, '/authentication')) return options.sessionApi(req, res);
+    if (options.revocationFeed && path === REVOCATIONS_FEED_PATH) return options.revocationFeed(req, res);
     if (options.health && handleHealth(req, res, path, options.health)) return;
     if (under(path, mount)) {
       // The issuer is fixed: whatever Host or X-Forwarded-* a request carries, oidc-provider builds

@@ -15,6 +15,7 @@ import { createKeyManager, type KeyManager, type KeyRing, rotateKeys } from './k
 import { logoutRevocationMiddleware } from './logout-revocation.ts';
 import { type AccountsPort, buildProvider, type ProviderPages } from './provider.ts';
 import { resumeWriteBatchMiddleware } from './resume-write-batch.ts';
+import { createRevocationFeed } from './revocation-feed.ts';
 import { createRevocationPublisher, type RevocationPublisher } from './revocation-publisher.ts';
 import { registerTokenExchange } from './token-exchange.ts';
 import { tokenWriteBatchMiddleware } from './write-batch.ts';
@@ -317,6 +318,7 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
     interactions: await handlerFrom(options.interactions, './interactions.ts', 'createInteractionHandler'),
     sessionApi: await handlerFrom(options.sessionApi, './session-api.ts', 'createSessionApi'),
     adminApi: await handlerFrom(options.adminApi, './admin-api.ts', 'createAdminApi'),
+    revocationFeed: createRevocationFeed({ revocations, token: config.revocationFeedToken, logger }),
   });
 
   // Background upkeep; each timer is unref'd so it never keeps the process alive.

@@ -47,7 +47,7 @@ export function looksLikeJwt(value: unknown): value is string {
 
 /**
  * Verify an access token issued by this provider: signature with our keys, `typ: at+jwt`, issuer,
- * expiry, and not revoked (by `jti` or `sid`). undefined when any check fails.
+ * expiry, and not revoked (by `jti`, `sid`, or its client or subject). undefined when any check fails.
  */
 export async function verifyAccessToken(
   token: string,
@@ -67,10 +67,14 @@ export async function verifyAccessToken(
   }
   const claims = payload as AccessTokenClaims;
   if (typeof claims.jti !== 'string' || typeof claims.client_id !== 'string') return undefined;
-  if (await options.revocations.isRevoked('jti', claims.jti)) return undefined;
-  if (typeof claims.sid === 'string' && (await options.revocations.isRevoked('sid', claims.sid)))
-    return undefined;
-  return claims;
+  const revoked = await options.revocations.isTokenRevoked({
+    jti: claims.jti,
+    sid: typeof claims.sid === 'string' ? claims.sid : undefined,
+    clientId: claims.client_id,
+    sub: typeof claims.sub === 'string' ? claims.sub : undefined,
+    issuedAt: typeof claims.iat === 'number' ? claims.iat : undefined,
+  });
+  return revoked ? undefined : claims;
 }
 
 const STRUCTURED = Symbol('gatehouse.structuredTokenRefused');

@@ -24,6 +24,23 @@ import { idpErrors } from './errors.ts';
 export type KeyState = 'next' | 'active' | 'retired';
 export type SigningAlgorithm = IdpConfig['signingAlgorithm'];
 
+/**
+ * RSA keys sign only the ID tokens of clients that ask for RS256 (`id_token_signed_response_alg`):
+ * OpenID Connect Discovery requires RS256 among the ID token algorithms, and many relying parties
+ * accept nothing else. They live beside the keys of `signingAlgorithm` (which sign everything else)
+ * with the same life cycle: one `next`, one `active`, retired ones published until they expire,
+ * rotated together.
+ */
+export const RSA_ID_TOKEN_ALGORITHM = 'RS256';
+type KeyAlgorithm = SigningAlgorithm | typeof RSA_ID_TOKEN_ALGORITHM;
+
+/** The keys that live and rotate together with a key of `alg`: the RSA ones, or all the others. */
+const sameFamily =
+  (alg: KeyAlgorithm) =>
+  (r: { alg: string }): boolean =>
+    (r.alg === RSA_ID_TOKEN_ALGORITHM) === (alg === RSA_ID_TOKEN_ALGORITHM);
+const FAMILY_SQL = `(alg = '${RSA_ID_TOKEN_ALGORITHM}') = $1`;
+
 export interface SigningKeyInfo {
   kid: string;
   alg: string;
@@ -35,9 +52,9 @@ export interface SigningKeyInfo {
 }
 
 export interface KeyRing {
-  /** The active key (private JWK with kid, alg, use). */
+  /** The active key of `signingAlgorithm` (private JWK with kid, alg, use); never the RSA ID-token key. */
   active: JWK;
-  /** Private JWKs for oidc-provider, active first (it signs with the first key of the algorithm). */
+  /** Private JWKs for oidc-provider, active ones first (it signs with the first key of the algorithm). */
   privateJwks: { keys: JWK[] };
   /** What `<issuer>/jwks` publishes: public halves of next, active and unexpired retired keys. */
   publicJwks: { keys: JWK[] };
@@ -100,7 +117,7 @@ export function decryptPrivateJwk(blob: Buffer, kid: string, secret: string): JW
   }
 }
 
-async function generate(alg: SigningAlgorithm): Promise<{ kid: string; privateJwk: JWK; publicJwk: JWK }> {
+async function generate(alg: KeyAlgorithm): Promise<{ kid: string; privateJwk: JWK; publicJwk: JWK }> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const pub = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(pub);
@@ -112,7 +129,7 @@ async function generate(alg: SigningAlgorithm): Promise<{ kid: string; privateJw
   };
 }
 
-async function insertKey(tx: SqlTx, alg: SigningAlgorithm, state: 'next' | 'active', secret: string) {
+async function insertKey(tx: SqlTx, alg: KeyAlgorithm, state: 'next' | 'active', secret: string) {
   const { kid, privateJwk, publicJwk } = await generate(alg);
   await tx.query(
     `insert into idp_signing_keys (kid, alg, state, public_jwk, private_jwk_encrypted, activated_at)
@@ -143,10 +160,11 @@ async function selectRows(q: SqlTx): Promise<KeyRow[]> {
 async function promote(
   tx: SqlTx,
   config: KeysConfig,
+  alg: KeyAlgorithm = config.signingAlgorithm,
 ): Promise<{ activated: string; retired: string | null }> {
-  const rows = await selectRows(tx);
+  const rows = (await selectRows(tx)).filter(sameFamily(alg));
   const active = rows.find((r) => r.state === 'active');
-  const next = rows.find((r) => r.state === 'next' && r.alg === config.signingAlgorithm);
+  const next = rows.find((r) => r.state === 'next' && r.alg === alg);
   let activated: string;
   if (active) {
     await tx.query(
@@ -163,36 +181,49 @@ async function promote(
   } else {
     // No published successor (first start, or the algorithm changed): nothing signed yet can be
     // verified with a key that does not exist, so a fresh active key is safe.
-    activated = await insertKey(tx, config.signingAlgorithm, 'active', config.keyEncryptionSecret);
+    activated = await insertKey(tx, alg, 'active', config.keyEncryptionSecret);
   }
   // A next key of another algorithm is useless after an algorithm change.
-  await tx.query(`delete from idp_signing_keys where state = 'next'`);
-  await insertKey(tx, config.signingAlgorithm, 'next', config.keyEncryptionSecret);
+  await tx.query(`delete from idp_signing_keys where state = 'next' and ${FAMILY_SQL}`, [
+    alg === RSA_ID_TOKEN_ALGORITHM,
+  ]);
+  await insertKey(tx, alg, 'next', config.keyEncryptionSecret);
   await tx.query(`delete from idp_signing_keys where state = 'retired' and not_after <= now()`);
   return { activated, retired: active?.kid ?? null };
 }
 
+/** Whether the family of `alg` has an active and a next key of that algorithm. */
+function familyReady(rows: KeyRow[], alg: KeyAlgorithm): boolean {
+  const family = rows.filter(sameFamily(alg));
+  return (
+    family.find((r) => r.state === 'active')?.alg === alg &&
+    family.find((r) => r.state === 'next')?.alg === alg
+  );
+}
+
 /**
  * Make sure an active key of the configured algorithm and a next key exist (first start, or the
- * algorithm changed). Safe to run from several replicas at once: the work happens under a lock.
+ * algorithm changed), and the same for the RSA ID-token keys. Safe to run from several replicas at
+ * once: the work happens under a lock.
  */
 export async function ensureKeys(sql: Sql, config: KeysConfig): Promise<void> {
+  const algorithms: KeyAlgorithm[] = [config.signingAlgorithm, RSA_ID_TOKEN_ALGORITHM];
   const rows = await selectRows(sql);
-  const active = rows.find((r) => r.state === 'active');
-  const next = rows.find((r) => r.state === 'next');
-  if (active?.alg === config.signingAlgorithm && next?.alg === config.signingAlgorithm) return;
+  if (algorithms.every((alg) => familyReady(rows, alg))) return;
   await sql.transaction(async (tx) => {
     await tx.query(LOCK);
-    const again = await selectRows(tx);
-    const a = again.find((r) => r.state === 'active');
-    const n = again.find((r) => r.state === 'next');
-    if (a?.alg === config.signingAlgorithm && n?.alg === config.signingAlgorithm) return;
-    if (a?.alg !== config.signingAlgorithm) {
-      await promote(tx, config);
-      return;
+    for (const alg of algorithms) {
+      const again = await selectRows(tx);
+      if (familyReady(again, alg)) continue;
+      if (again.filter(sameFamily(alg)).find((r) => r.state === 'active')?.alg !== alg) {
+        await promote(tx, config, alg);
+        continue;
+      }
+      await tx.query(`delete from idp_signing_keys where state = 'next' and ${FAMILY_SQL}`, [
+        alg === RSA_ID_TOKEN_ALGORITHM,
+      ]);
+      await insertKey(tx, alg, 'next', config.keyEncryptionSecret);
     }
-    await tx.query(`delete from idp_signing_keys where state = 'next'`);
-    await insertKey(tx, config.signingAlgorithm, 'next', config.keyEncryptionSecret);
   });
 }
 
@@ -210,14 +241,16 @@ export async function rotateKeys(
   return sql.transaction(async (tx) => {
     await tx.query(LOCK);
     if (options.ifOlderThanDays !== undefined) {
+      // The families rotate together: any active key that old makes them all due.
       const due = await tx.query(
         `select 1 from idp_signing_keys where state = 'active'
-         and activated_at > now() - make_interval(days => $1)`,
+         and activated_at <= now() - make_interval(days => $1)`,
         [options.ifOlderThanDays],
       );
-      if (due.length > 0) return { rotated: false, activated: null, retired: null };
+      if (due.length === 0) return { rotated: false, activated: null, retired: null };
     }
     const { activated, retired } = await promote(tx, config);
+    await promote(tx, config, RSA_ID_TOKEN_ALGORITHM);
     return { rotated: true, activated, retired };
   });
 }
@@ -251,14 +284,15 @@ export async function loadKeyRing(
   config: Pick<KeysConfig, 'keyEncryptionSecret'>,
 ): Promise<KeyRing> {
   const rows = await selectRows(sql);
-  const activeRow = rows.find((r) => r.state === 'active');
+  // The RSA ID-token key never signs access or session tokens.
+  const activeRow = rows.find((r) => r.state === 'active' && r.alg !== RSA_ID_TOKEN_ALGORITHM);
   if (!activeRow) throw idpErrors.create('IDP_NO_SIGNING_KEY');
   const privateJwks = rows.map((r) => {
     const jwk = decryptPrivateJwk(r.private_jwk_encrypted, r.kid, config.keyEncryptionSecret);
     return { ...jwk, kid: r.kid, alg: r.alg, use: 'sig' };
   });
   return {
-    active: privateJwks[0]!,
+    active: privateJwks.find((k) => k.kid === activeRow.kid)!,
     privateJwks: { keys: privateJwks },
     publicJwks: { keys: rows.map((r) => r.public_jwk) },
     fingerprint: rows.map((r) => `${r.kid}:${r.state}`).join(','),

@@ -46,6 +46,12 @@ export const adminBodySchemas = {
     },
   },
   CreateClient: idpClientConfigSchema,
+  UpdateClient: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['enabled'],
+    properties: { enabled: { type: 'boolean' } },
+  },
 } as const;
 
 const ref = (n: string) => ({ $ref: `#/components/schemas/${n}` });
@@ -77,7 +83,7 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
       title: 'Gatehouse identity provider — admin API',
       version: '1',
       description:
-        'Users, roles, groups, clients, sessions, signing keys and audit events. Every operation needs a bearer access token from this identity provider whose `roles` include `admin` (for a user token, the user must still hold it) or whose `scope` includes `admin`. Errors are `{ "error": CODE, "message": text }`.',
+        'Users, roles, groups, clients, sessions, signing keys and audit events. Every operation needs a bearer access token from this identity provider whose `roles` include `admin` or whose `scope` includes `admin`; the caller is re-checked on every request (its client must still exist; a client must still hold the role; a user must still exist, be enabled and hold the role). Errors are `{ "error": CODE, "message": text }`.',
     },
     servers: [{ url: serverUrl }],
     components: {
@@ -122,6 +128,7 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
           properties: {
             clientId: { type: 'string' },
             source: { type: 'string', enum: ['config', 'demo', 'admin'] },
+            enabled: { type: 'boolean' },
             metadata: { type: 'object', description: 'oidc-provider client metadata, without the secret' },
           },
         },
@@ -277,13 +284,24 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
       '/clients/{clientId}': {
         parameters: [pathParam('clientId', 'client id')],
         get: op('Get a client', { '200': ok('Client', ref('Client')) }),
-        delete: op('Delete a client', { '204': ok('Deleted') }),
+        patch: op(
+          'Enable or disable a client: disabling revokes every token it holds on every gateway at once',
+          { '200': ok('Client', ref('Client')) },
+          { requestBody: { required: true, ...json(ref('UpdateClient')) } },
+        ),
+        delete: op('Delete a client: every token it holds is revoked on every gateway at once', {
+          '204': ok('Deleted'),
+        }),
       },
       '/clients/{clientId}/secret': {
         parameters: [pathParam('clientId', 'client id')],
-        post: op('Rotate the client secret; the new secret is returned once', {
-          '200': ok('New secret', { type: 'object', properties: { clientSecret: { type: 'string' } } }),
-        }),
+        post: op(
+          'Rotate the client secret; the new secret is returned once. With revokeTokens=true every token the client holds is revoked too',
+          { '200': ok('New secret', { type: 'object', properties: { clientSecret: { type: 'string' } } }) },
+          {
+            parameters: [{ name: 'revokeTokens', in: 'query', schema: { type: 'boolean', default: false } }],
+          },
+        ),
       },
       '/sessions': {
         get: op(

@@ -11,7 +11,7 @@ import {
 import type { IdpConfig } from './config-schema.ts';
 import { exchangedTokenClaims } from './exchange-claims.ts';
 import { gatehouseInteractionPolicy } from './interaction-policy.ts';
-import type { KeyRing } from './keys.ts';
+import { type KeyRing, RSA_ID_TOKEN_ALGORITHM } from './keys.ts';
 import { localSigningKeys } from './local-signing-key.ts';
 
 /**
@@ -116,6 +116,8 @@ function isRefresh(ctx: KoaContextWithOIDC | undefined): boolean {
   return ctx?.oidc?.params?.['grant_type'] === 'refresh_token';
 }
 
+const CLIENT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+
 export function buildProvider(options: BuildProviderOptions): Provider {
   const { config, issuer, defaultAudience, keyRing, accounts, logger, sql } = options;
   const alg = config.signingAlgorithm;
@@ -165,10 +167,19 @@ export function buildProvider(options: BuildProviderOptions): Provider {
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
     },
-    clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    clientAuthMethods: [...CLIENT_AUTH_METHODS],
+    // Extra discovery members (oidc-provider's documented `discovery` option): introspection and
+    // revocation authenticate clients exactly as the token endpoint does.
+    discovery: {
+      claim_types_supported: ['normal'],
+      introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+      revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    },
     enabledJWA: {
       clientAuthSigningAlgValues: [...asymmetricAlgs],
-      idTokenSigningAlgValues: ['ES256', 'EdDSA'],
+      // RS256 as OpenID Connect Discovery requires, signed by the RSA ID-token key (keys.ts) for the
+      // clients whose id_token_signed_response_alg asks for it.
+      idTokenSigningAlgValues: ['ES256', 'EdDSA', RSA_ID_TOKEN_ALGORITHM],
       userinfoSigningAlgValues: ['ES256', 'EdDSA'],
       introspectionSigningAlgValues: ['ES256', 'EdDSA'],
       authorizationSigningAlgValues: ['ES256', 'EdDSA'],

@@ -48,12 +48,14 @@ export async function startAccountsIdp(
     /** The `idp.directory` section: directory sign-in through the account store. */
     directory?: Record<string, unknown>;
     logger?: Logger;
+    /** The shared state to use (default a fresh in-process one); the caller closes it. */
+    state?: SharedState;
   } = {},
 ): Promise<AccountsIdp> {
   const testSql: TestSql = await openTestSql(options.db ?? 'pglite', { migrations: [idpMigrations] });
-  const testState: TestState = await openTestState('memory');
+  const testState: TestState | undefined = options.state ? undefined : await openTestState('memory');
   const sql = options.wrapSql ? options.wrapSql(testSql.sql) : testSql.sql;
-  const { state } = testState;
+  const state = options.state ?? testState!.state;
   const config = resolveAccountsConfig(options.accounts ?? {});
   let idp: Idp | undefined;
   const logger = options.logger ?? silentLogger();
@@ -114,7 +116,7 @@ export async function startAccountsIdp(
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await running.close();
-      await testState.cleanup();
+      await testState?.cleanup();
       await testSql.cleanup();
     },
   };

@@ -62,9 +62,12 @@ describe('discovery and JWKS', () => {
     assert.ok((doc['scopes_supported'] as string[]).includes('openid'));
     assert.deepEqual(
       doc['id_token_signing_alg_values_supported'],
-      ['ES256'],
-      'the algorithms of the keys held',
+      ['ES256', 'RS256'],
+      'the algorithms of the keys held: RS256 as OpenID Connect Discovery 1.0 section 3 requires',
     );
+    const methods = ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+    assert.deepEqual(doc['introspection_endpoint_auth_methods_supported'], methods);
+    assert.deepEqual(doc['revocation_endpoint_auth_methods_supported'], methods);
     assert.deepEqual(doc['token_endpoint_auth_methods_supported'], [
       'none',
       'client_secret_basic',
@@ -79,10 +82,14 @@ describe('discovery and JWKS', () => {
     const res = await fetch(doc['jwks_uri'] as string);
     assert.equal(res.status, 200);
     const { keys } = (await res.json()) as { keys: Record<string, unknown>[] };
-    assert.equal(keys.length, 2, 'the active key and the next one');
+    assert.equal(keys.length, 4, 'the active key and the next one, ES256 and RSA for RS256 ID tokens');
+    assert.deepEqual(keys.map((k) => `${k['kty']}:${k['alg']}`).sort(), [
+      'EC:ES256',
+      'EC:ES256',
+      'RSA:RS256',
+      'RSA:RS256',
+    ]);
     for (const k of keys) {
-      assert.equal(k['kty'], 'EC');
-      assert.equal(k['alg'], 'ES256');
       assert.equal(k['use'], 'sig');
       assert.equal(typeof k['kid'], 'string');
       for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) assert.equal(k[secret], undefined, secret);

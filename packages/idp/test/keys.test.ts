@@ -39,6 +39,9 @@ async function introspect(t: TestIdp, token: string): Promise<Record<string, unk
   return (await res.json()) as Record<string, unknown>;
 }
 
+/** The keys of `signingAlgorithm`, not the RSA ones kept for RS256 ID tokens. */
+const isMain = (k: { alg?: unknown }) => k.alg !== 'RS256';
+
 describe('signing keys', () => {
   let t: TestIdp;
   before(async () => {
@@ -50,7 +53,7 @@ describe('signing keys', () => {
     const rows = await t.sql.query<{ public_jwk: Record<string, string>; private_jwk_encrypted: Buffer }>(
       'select public_jwk, private_jwk_encrypted from idp_signing_keys',
     );
-    assert.equal(rows.length, 2);
+    assert.equal(rows.length, 4, 'active and next, ES256 and RSA');
     const d = t.idp.keys.current().active.d!;
     for (const row of rows) {
       assert.equal(row.public_jwk['d'], undefined);
@@ -61,7 +64,7 @@ describe('signing keys', () => {
   });
 
   test('the next key is published before it signs, and signs after a rotation', async () => {
-    const before = await listKeys(t.sql);
+    const before = (await listKeys(t.sql)).filter(isMain);
     const next = before.find((k) => k.state === 'next')!;
     const active = before.find((k) => k.state === 'active')!;
     assert.ok(
@@ -81,14 +84,24 @@ describe('signing keys', () => {
     assert.equal(retired.state, 'retired');
     const window = (retired.notAfter!.getTime() - retired.retiredAt!.getTime()) / 1000;
     assert.equal(Math.round(window), retirementSeconds(t.idp.runtime.config));
-    assert.equal(after.filter((k) => k.state === 'next').length, 1, 'a new next key is published');
+    assert.equal(
+      after.filter((k) => k.state === 'next' && isMain(k)).length,
+      1,
+      'a new next key is published',
+    );
+    const rsa = after.filter((k) => k.alg === 'RS256');
+    assert.deepEqual(
+      rsa.map((k) => k.state).sort(),
+      ['active', 'next', 'retired'],
+      'the RSA keys rotate too',
+    );
 
     const newToken = await serviceToken(t);
     assert.equal(decodeProtectedHeader(newToken).kid, next.kid);
 
     // The token signed before the rotation still verifies against the published keys, and is active.
     const published = await jwks(t);
-    assert.equal(published.keys.length, 3);
+    assert.equal(published.keys.length, 6, 'active, next and retired, ES256 and RSA');
     const { payload } = await jwtVerify(oldToken, createLocalJWKSet(published), { issuer: t.issuer });
     assert.equal(payload.sub, 'demo-service');
     assert.equal((await introspect(t, oldToken))['active'], true);
@@ -131,7 +144,7 @@ describe('scheduled rotation', () => {
   test('a start finds an active key older than keyRotationDays and rotates it', async () => {
     const first = await startIdp({ config: { keyRotationDays: 30 } });
     try {
-      const before = await listKeys(first.sql);
+      const before = (await listKeys(first.sql)).filter(isMain);
       const active = before.find((k) => k.state === 'active')!;
       const next = before.find((k) => k.state === 'next')!;
       await first.sql.query(
@@ -160,7 +173,7 @@ describe('signing key configuration', () => {
       const header = decodeProtectedHeader(await serviceToken(t));
       assert.equal(header.alg, 'EdDSA');
       const keys = (await jwks(t)).keys;
-      assert.ok(keys.every((k) => k['kty'] === 'OKP' && k['crv'] === 'Ed25519'));
+      assert.ok(keys.filter(isMain).every((k) => k['kty'] === 'OKP' && k['crv'] === 'Ed25519'));
     } finally {
       await t.close();
     }

@@ -45,7 +45,12 @@ export {
 } from './identity-header-encoding.ts';
 export { isTrustedPeer, type MtlsTrustOptions, principalFromHeaders } from './mtls-trust.ts';
 export type { Principal } from './principal.ts';
-export type { Revocation } from './revocation-list.ts';
+export {
+  createRevocationFeed,
+  type RevocationFeed,
+  type RevocationFeedOptions,
+} from './revocation-feed.ts';
+export { parseRevocation, type Revocation } from './revocation-list.ts';
 export {
   createServiceClient,
   type ExchangeOptions,

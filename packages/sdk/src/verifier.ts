@@ -8,7 +8,7 @@ import { canonicalTokenText } from './ecdsa-canonical.ts';
 import { SdkError, type SdkErrorCode, sdkError } from './errors.ts';
 import { remoteKeySource } from './jwks-key-source.ts';
 import { type Principal, toPrincipal } from './principal.ts';
-import { type Revocation, RevocationList } from './revocation-list.ts';
+import { checkRevocation, type Revocation, RevocationList, revocationNames } from './revocation-list.ts';
 import { parseJsonObject } from './strict-json.ts';
 import { TokenCache } from './token-cache.ts';
 import type { HeaderRules } from './token-header.ts';
@@ -72,7 +72,7 @@ export interface Verifier {
   ): Promise<Principal>;
   /** A first-party session token: `typ` gh-session+jwt, `aud` "gatehouse-session". */
   verifySessionToken(token: string): Promise<Principal>;
-  /** Evicts matching cached tokens and refuses them until `expiresAt` (epoch seconds). */
+  /** Evicts matching cached tokens and refuses them until `expiresAt` (epoch seconds); see `Revocation`. */
   revoke(r: Revocation): void;
   readonly stats: VerifierStats;
 }
@@ -330,20 +330,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     verifyAuthorization,
     verifySessionToken: (token) => verify(token, session, undefined),
     revoke(r) {
-      if (
-        (r?.kind !== 'jti' && r?.kind !== 'sid') ||
-        typeof r.value !== 'string' ||
-        r.value === '' ||
-        typeof r.expiresAt !== 'number' ||
-        !Number.isFinite(r.expiresAt)
-      ) {
-        throw new TypeError('revoke expects { kind: "jti" | "sid", value: string, expiresAt: number }');
-      }
+      checkRevocation(r);
       revocations.add(r, nowSec());
-      const matches =
-        r.kind === 'jti'
-          ? (p: Principal) => p.tokenId === r.value
-          : (p: Principal) => p.sessionId === r.value;
+      const matches = (p: Principal) => revocationNames(r, p);
       access.cache.evict(matches);
       session.cache.evict(matches);
     },

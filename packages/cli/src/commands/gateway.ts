@@ -13,7 +13,9 @@ export const gatewayCommand: Command = {
 (gateway.auth.jwksUri, default <issuer>/jwks), sets identity headers, applies policies and limits,
 proxies to the upstreams. Operations endpoints under /_gatehouse/ (health, metrics, forward-auth).
 Reloads the routes on SIGHUP or when the file changes; an invalid new file is refused and the old
-routes stay. Use state.driver: redis so every replica shares rate limits and revocations.
+routes stay. Use state.driver: redis so every replica shares rate limits and revocations, and set
+gateway.auth.revocationFeed.url (the identity provider's /_gatehouse/revocations) so a revocation
+whose message was lost is still enforced.
 
 ${configHelp}
   -p, --port PORT     listen port (default gateway.port, else server.port)
