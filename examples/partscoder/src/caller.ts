@@ -1,11 +1,10 @@
 import type { Logger } from '@gatehouse/core';
-import { errorResponse, type Verifier } from '@gatehouse/sdk';
+import { errorResponse, SESSION_COOKIE, type Verifier } from '@gatehouse/sdk';
 import { createHonoGuard, type PrincipalEnv } from '@gatehouse/sdk/hono';
 import type { MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 
 /** The first-party session cookie the identity provider sets (docs/contracts.md). */
-export const SESSION_COOKIE = 'gatehouse_session';
 
 /**
  * Who is calling a PartsCoder service. The gateway forwards the caller's credential on these routes

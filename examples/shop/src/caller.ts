@@ -1,9 +1,14 @@
-import { type Principal, parseBearer, rolesRequirement, sdkError, type Verifier } from '@gatehouse/sdk';
+import {
+  type Principal,
+  parseBearer,
+  rolesRequirement,
+  SESSION_COOKIE,
+  sdkError,
+  type Verifier,
+} from '@gatehouse/sdk';
 import type { MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { shopErrors } from './errors.ts';
-
-export const SESSION_COOKIE = 'gatehouse_session';
 
 /** Hono variables of an authenticated request: `c.get('principal')`. */
 export interface CallerEnv {

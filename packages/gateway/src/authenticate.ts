@@ -1,10 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { GatehouseError } from '@gatehouse/core';
-import { isSdkError, sdkError, type Verifier } from '@gatehouse/sdk';
+import { isSdkError, SESSION_COOKIE, sdkError, type Verifier } from '@gatehouse/sdk';
 import type { Principal } from './contracts.ts';
 import { gatewayErrors } from './errors.ts';
 
-export const SESSION_COOKIE = 'gatehouse_session';
 const REALM = 'Bearer realm="gatehouse"';
 
 export interface AuthenticateOptions {

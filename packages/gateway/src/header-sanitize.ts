@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
+import { IDENTITY_HEADER } from '@gatehouse/sdk';
 
 /**
  * Strip what a client must never be able to say to an upstream, before anything else reads the
@@ -15,14 +16,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
  * upstream frameworks (CGI/WSGI, Rack, PHP) fold `X_User_ID` and `X-User-ID` into one variable.
  * Inbound trailers are never forwarded at all: the proxy does not copy `req.trailers`.
  */
-export const IDENTITY_HEADERS = [
-  'x-user-id',
-  'x-user-name',
-  'x-user-roles',
-  'x-client-id',
-  'x-scopes',
-  'x-gatehouse-assertion',
-] as const;
+export const IDENTITY_HEADERS: readonly string[] = Object.values(IDENTITY_HEADER);
 
 const IDENTITY = new Set<string>(IDENTITY_HEADERS);
 const RESERVED_PREFIXES = ['x-user-', 'x-gatehouse-'];

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { SESSION_AUDIENCE, SESSION_COOKIE, SESSION_TOKEN_TYPE } from '@gatehouse/sdk';
 import { type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
 import { lowSCompactJws } from './ecdsa-signature.ts';
 
@@ -7,9 +8,7 @@ import { lowSCompactJws } from './ecdsa-signature.ts';
  * active key, header `typ: gh-session+jwt`, claims `iss`, `aud: "gatehouse-session"`, `sub`, `sid`,
  * `jti`, `username`, `roles`, `iat`, `exp`. The gateway verifies it locally like an access token.
  */
-export const SESSION_COOKIE = 'gatehouse_session';
-export const SESSION_AUDIENCE = 'gatehouse-session';
-export const SESSION_TYP = 'gh-session+jwt';
+export { SESSION_AUDIENCE, SESSION_COOKIE };
 
 export interface SessionSigningKeys {
   signingKey(): Promise<{ kid: string; alg: string; key: CryptoKey }>;
@@ -31,7 +30,7 @@ export async function signSessionToken(
 ): Promise<string> {
   const { kid, alg, key } = await keys.signingKey();
   const token = await new SignJWT({ sid: input.sid, username: input.username, roles: input.roles })
-    .setProtectedHeader({ alg, kid, typ: SESSION_TYP })
+    .setProtectedHeader({ alg, kid, typ: SESSION_TOKEN_TYPE })
     .setIssuer(input.issuer)
     .setAudience(SESSION_AUDIENCE)
     .setSubject(input.sub)
@@ -54,7 +53,7 @@ export async function verifySessionToken(
     const { payload } = await jwtVerify(token, keys.verifier(), {
       issuer: options.issuer,
       audience: SESSION_AUDIENCE,
-      typ: SESSION_TYP,
+      typ: SESSION_TOKEN_TYPE,
       algorithms: ['ES256', 'EdDSA'],
       clockTolerance: options.clockToleranceSeconds,
       requiredClaims: ['sub', 'sid', 'jti', 'exp', 'iat'],

@@ -15,12 +15,13 @@ import { isSdkError, sdkError } from './errors.ts';
 import { encodeIdentityValue, encodeRolesHeader, encodeScopesHeader } from './identity-header-encoding.ts';
 import { remoteKeySource } from './jwks-key-source.ts';
 import type { Principal } from './principal.ts';
+import { IDENTITY_HEADER } from './wire-contract.ts';
 
 /**
  * The gateway's signed internal assertion (docs/sdk/gateway-trust.md): a short-lived JWT in header
  * `X-Gatehouse-Assertion` that vouches for the identity headers of one request to one service.
  */
-export const ASSERTION_HEADER = 'x-gatehouse-assertion';
+export const ASSERTION_HEADER = IDENTITY_HEADER.assertion;
 export const ASSERTION_TYP = 'gh-assertion+jwt';
 /** Longest lifetime a service accepts (`exp - iat`), so a leaked assertion is worth little. */
 export const MAX_ASSERTION_LIFETIME_SEC = 60;
@@ -186,11 +187,15 @@ export function createAssertionVerifier(
       throw sdkError('SDK_ASSERTION_INVALID', 'The assertion "token_exp" is invalid');
 
     // The headers must read exactly as the gateway writes these claims (identity-header-encoding.ts).
-    checkHeader(req, 'x-user-id', encodeIdentityValue(subject));
-    checkHeader(req, 'x-user-name', username === undefined ? undefined : encodeIdentityValue(username));
-    checkHeader(req, 'x-user-roles', encodeRolesHeader(roles));
-    checkHeader(req, 'x-client-id', encodeIdentityValue(clientId));
-    checkHeader(req, 'x-scopes', encodeScopesHeader(scope.split(' ').filter((s) => s !== '')));
+    checkHeader(req, IDENTITY_HEADER.userId, encodeIdentityValue(subject));
+    checkHeader(
+      req,
+      IDENTITY_HEADER.userName,
+      username === undefined ? undefined : encodeIdentityValue(username),
+    );
+    checkHeader(req, IDENTITY_HEADER.userRoles, encodeRolesHeader(roles));
+    checkHeader(req, IDENTITY_HEADER.clientId, encodeIdentityValue(clientId));
+    checkHeader(req, IDENTITY_HEADER.scopes, encodeScopesHeader(scope.split(' ').filter((s) => s !== '')));
 
     const principal: Principal = {
       kind,

@@ -60,9 +60,9 @@ export {
 } from './service-client.ts';
 export {
   createVerifier,
-  SESSION_AUDIENCE,
   type Verifier,
   type VerifierOptions,
   type VerifierStats,
   type VerifyContext,
 } from './verifier.ts';
+export { IDENTITY_HEADER, SESSION_AUDIENCE, SESSION_COOKIE, SESSION_TOKEN_TYPE } from './wire-contract.ts';

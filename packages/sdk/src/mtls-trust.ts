@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { decodeIdentityValue, decodeRolesHeader, decodeScopesHeader } from './identity-header-encoding.ts';
 import type { Principal } from './principal.ts';
+import { IDENTITY_HEADER } from './wire-contract.ts';
 
 export interface MtlsTrustOptions {
   /**
@@ -34,14 +35,14 @@ function single(value: string | string[] | undefined): string | undefined {
 export function principalFromHeaders(
   header: (name: string) => string | string[] | undefined,
 ): Principal | undefined {
-  const rawSubject = single(header('x-user-id'));
+  const rawSubject = single(header(IDENTITY_HEADER.userId));
   if (rawSubject === undefined || rawSubject === '') return undefined;
   const subject = decodeIdentityValue(rawSubject);
-  const rawUsername = single(header('x-user-name'));
+  const rawUsername = single(header(IDENTITY_HEADER.userName));
   const username = rawUsername === undefined ? undefined : decodeIdentityValue(rawUsername);
-  const clientId = decodeIdentityValue(single(header('x-client-id')) ?? '');
-  const roles = decodeRolesHeader(single(header('x-user-roles')) ?? '');
-  const scopes = decodeScopesHeader(single(header('x-scopes')) ?? '');
+  const clientId = decodeIdentityValue(single(header(IDENTITY_HEADER.clientId)) ?? '');
+  const roles = decodeRolesHeader(single(header(IDENTITY_HEADER.userRoles)) ?? '');
+  const scopes = decodeScopesHeader(single(header(IDENTITY_HEADER.scopes)) ?? '');
   const principal: Principal = {
     kind: subject === clientId && username === undefined ? 'service' : 'user',
     subject,

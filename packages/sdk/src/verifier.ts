@@ -12,6 +12,7 @@ import { checkRevocation, type Revocation, RevocationList, revocationNames } fro
 import { parseJsonObject } from './strict-json.ts';
 import { TokenCache } from './token-cache.ts';
 import type { HeaderRules } from './token-header.ts';
+import { SESSION_AUDIENCE, SESSION_TOKEN_TYPE } from './wire-contract.ts';
 
 export interface VerifierOptions {
   /** Exact match on `iss`. */
@@ -76,8 +77,6 @@ export interface Verifier {
   revoke(r: Revocation): void;
   readonly stats: VerifierStats;
 }
-
-export const SESSION_AUDIENCE = 'gatehouse-session';
 
 /** Signature algorithms with a public verification key; HMAC and "none" can never be configured. */
 const ASYMMETRIC_ALGORITHMS = new Set([
@@ -197,7 +196,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     inflight: new Map(),
   };
   const session: Profile = {
-    header: { algorithms: algorithmSet, maxTokenLength, typ: 'gh-session+jwt' },
+    header: { algorithms: algorithmSet, maxTokenLength, typ: SESSION_TOKEN_TYPE },
     maxLifetimeSec: options.maxSessionLifetimeSec ?? 31_536_000,
     audiences: [SESSION_AUDIENCE],
     requireClientId: false,

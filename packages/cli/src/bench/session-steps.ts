@@ -1,8 +1,9 @@
+import { SESSION_COOKIE } from '@gatehouse/sdk';
 import type { VuHttp } from './http-client.ts';
 import { StepFailedError, UnexpectedStatusError } from './step-errors.ts';
 
 /** The first-party session API (`/authentication/*`) that both reference systems log in through. */
-export const sessionCookie = 'gatehouse_session';
+export const sessionCookie = SESSION_COOKIE;
 
 export async function sessionLogin(http: VuHttp, username: string, password: string): Promise<void> {
   http.cookies.clear();
