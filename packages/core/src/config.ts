@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { coreErrors, GatehouseError } from './errors.ts';
 
 // ajv and ajv-formats are CommonJS with a default export; createRequire keeps their types simple.
 const require = createRequire(import.meta.url);
@@ -121,11 +122,20 @@ export interface CoreConfig {
   demo: { enabled?: boolean };
 }
 
-/** A configuration problem, naming the key (as a dotted path) and what is wrong with it. */
-export class ConfigError extends Error {
+/**
+ * A configuration problem, naming the key (as a dotted path) and what is wrong with it. Its code is
+ * the catalog's `GH_CONFIG_INVALID`, like every other error a process can stop with.
+ */
+export class ConfigError extends GatehouseError {
   readonly problems: string[];
   constructor(source: string, problems: string[]) {
-    super(`invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    const spec = coreErrors.catalog.GH_CONFIG_INVALID;
+    super(
+      'GH_CONFIG_INVALID',
+      spec.status,
+      `invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      { details: { source, problems } },
+    );
     this.name = 'ConfigError';
     this.problems = problems;
   }

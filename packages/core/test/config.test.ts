@@ -16,6 +16,9 @@ function problemsOf(fn: () => unknown): string[] {
     fn();
   } catch (err) {
     assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    // A catalog code like every other error, with the problems as its details.
+    assert.equal(err.code, 'GH_CONFIG_INVALID');
+    assert.deepEqual(err.details?.['problems'], err.problems);
     return err.problems;
   }
   assert.fail('expected the configuration to be refused');
