@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,4 +137,9 @@ describe('gatehouse migrate and keys on an embedded data folder', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /say 'list' or 'rotate'/);
   });
+});
+
+test('bin.ts is committed executable, so installing leaves the tree clean', () => {
+  const entry = execFileSync('git', ['ls-files', '--stage', 'packages/cli/src/bin.ts'], { encoding: 'utf8' });
+  assert.match(entry, /^100755 /);
 });

@@ -29,8 +29,9 @@ export const gatewayErrors = defineErrors({
   GW_UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream did not answer in time' },
 
   // Forward-auth endpoint
+  // 403, not 400: a proxy's auth subrequest reads any status but 2xx/401/403 as a server error.
   GW_FORWARD_AUTH_NO_URI: {
-    status: 400,
+    status: 403,
     message: 'Forward-auth needs X-Forwarded-Uri or X-Original-URI',
   },
   GW_FORWARD_AUTH_UNTRUSTED: {

@@ -23,7 +23,11 @@ export const idpClientConfigSchema = {
   additionalProperties: false,
   required: ['clientId'],
   properties: {
-    clientId: { type: 'string', pattern: clientIdPattern },
+    clientId: {
+      type: 'string',
+      pattern: clientIdPattern,
+      description: 'the client_id (letters, digits, . _ : -; at most 128)',
+    },
     clientSecret: {
       type: 'string',
       minLength: 16,
@@ -40,6 +44,8 @@ export const idpClientConfigSchema = {
       type: 'string',
       enum: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
       default: 'client_secret_basic',
+      description:
+        'how the client authenticates at the token endpoint; none: a public client (browser, native app) that must use PKCE',
     },
     grantTypes: {
       type: 'array',
@@ -49,9 +55,21 @@ export const idpClientConfigSchema = {
         enum: ['authorization_code', 'refresh_token', 'client_credentials', TOKEN_EXCHANGE_GRANT],
       },
       default: ['authorization_code', 'refresh_token'],
+      description:
+        'grants the client may use; a service calling others needs client_credentials, delegation the token-exchange grant',
     },
-    redirectUris: { type: 'array', items: { type: 'string', format: 'uri' }, default: [] },
-    postLogoutRedirectUris: { type: 'array', items: { type: 'string', format: 'uri' }, default: [] },
+    redirectUris: {
+      type: 'array',
+      items: { type: 'string', format: 'uri' },
+      default: [],
+      description: 'exact redirect URIs of the code flow',
+    },
+    postLogoutRedirectUris: {
+      type: 'array',
+      items: { type: 'string', format: 'uri' },
+      default: [],
+      description: 'where RP-initiated logout may send the browser back to',
+    },
     backchannelLogoutUri: { type: 'string', format: 'uri' },
     backchannelLogoutSessionRequired: {
       type: 'boolean',
@@ -64,7 +82,11 @@ export const idpClientConfigSchema = {
       properties: { keys: { type: 'array', items: { type: 'object' } } },
       description: 'inline public keys for private_key_jwt',
     },
-    scope: { type: 'string', default: 'openid profile email offline_access' },
+    scope: {
+      type: 'string',
+      default: 'openid profile email offline_access',
+      description: 'OpenID scopes the client may ask for (space separated); resource scopes go in resources',
+    },
     roles: {
       type: 'array',
       items: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' },
