@@ -1,5 +1,11 @@
 import { createServer } from 'node:http';
-import { createLogger, createMetricsRegistry, Shutdown, withOpsEndpoints } from '@gatehouse/core';
+import {
+  createLogger,
+  createMetricsRegistry,
+  type Logger,
+  Shutdown,
+  withOpsEndpoints,
+} from '@gatehouse/core';
 import { createGateway, type RouteConfig } from '@gatehouse/gateway';
 import { createIdp, type Idp, type IdpConfig, resolveIssuer, seedDevelopmentFixtures } from '@gatehouse/idp';
 import { createDemoService } from './demo-service.ts';
@@ -13,6 +19,12 @@ export interface Stack {
   gatewayUrl: string;
   issuer: string;
   demoSeeded: boolean;
+  logger: Logger;
+  /**
+   * Swap in the routes of a new `gateway` section (the configuration file's), keeping the built-in
+   * routes and the reference systems' in front of them, as at start.
+   */
+  reloadGateway(section: unknown): Promise<void>;
 }
 
 export interface StackOptions {
@@ -120,7 +132,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
     shutdown.addServer(landing);
     const landingUrl = await listen(landing, 0, '127.0.0.1');
 
-    const gatewaySection = config.gateway as { auth?: Record<string, unknown>; routes?: unknown[] };
+    type GatewaySection = { auth?: Record<string, unknown>; routes?: unknown[] };
     const builtInRoutes = [
       // forwardToken: the idp itself reads Authorization (client_secret_basic, admin API, userinfo)
       // and the session cookie (whoami, logout).
@@ -140,7 +152,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         policy: 'public',
       },
     ];
-    const gatewayConfig = {
+    const compose = (gatewaySection: GatewaySection) => ({
       ...gatewaySection,
       // The gateway reads the JWKS straight from the idp's internal port, not through itself.
       auth: { jwksUri: `${idpUrl}${idpPath}/jwks`, ...gatewaySection.auth },
@@ -149,12 +161,24 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         ...started.flatMap(({ handle }) => handle.routes as RouteConfig[]),
         ...(gatewaySection.routes ?? []),
       ],
-    };
-    const gateway = await createGateway({ config: gatewayConfig, state, logger, publicUrl });
+    });
+    const gateway = await createGateway({
+      config: compose(config.gateway as GatewaySection),
+      state,
+      logger,
+      publicUrl,
+    });
     shutdown.addServer(gateway.server);
     shutdown.add('gateway', () => gateway.close());
     const gatewayUrl = await listen(gateway.server, config.server.port, config.server.host);
-    return { shutdown, gatewayUrl, issuer: idp.issuer, demoSeeded: options.demo };
+    return {
+      shutdown,
+      gatewayUrl,
+      issuer: idp.issuer,
+      demoSeeded: options.demo,
+      logger,
+      reloadGateway: (section) => gateway.reload(compose((section ?? {}) as GatewaySection)),
+    };
   } catch (err) {
     await shutdown.close();
     throw err;
