@@ -112,6 +112,15 @@ export const idpClientConfigSchema = {
       description:
         'resource indicators (RFC 8707) this client may ask tokens for, each with the exact scopes a token for it may carry',
     },
+    webOrigins: {
+      type: 'array',
+      uniqueItems: true,
+      maxItems: 64,
+      items: { type: 'string', pattern: '^https?://[^/?#*\\s]+$' },
+      default: [],
+      description:
+        "origins of browser apps (e.g. https://app.example.com) allowed to call the token, userinfo, introspection and revocation endpoints for this client (CORS); a public client may also call from its redirect URIs' origins",
+    },
   },
 } as const;
 
@@ -263,6 +272,8 @@ export interface IdpClientConfig {
   firstParty: boolean;
   /** Resource indicator → the scopes a token for it may carry (absent: none besides the default audience). */
   resources?: Record<string, string[]>;
+  /** Browser origins allowed to call the identity provider's endpoints for this client (CORS). */
+  webOrigins?: string[];
 }
 
 export interface IdpConfig {

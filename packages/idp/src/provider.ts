@@ -194,6 +194,16 @@ export function buildProvider(options: BuildProviderOptions): Provider {
             throw new errors.InvalidClientMetadata('roles must be an array of strings');
           }
         }
+        if (
+          key === 'web_origins' &&
+          value !== undefined &&
+          (!Array.isArray(value) ||
+            !value.every((o) => typeof o === 'string' && URL.parse(o)?.origin === o && o !== 'null'))
+        ) {
+          throw new errors.InvalidClientMetadata(
+            'web_origins must be an array of origins (scheme://host[:port])',
+          );
+        }
         if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
           throw new errors.InvalidClientMetadata('first_party must be a boolean');
         }
@@ -216,6 +226,16 @@ export function buildProvider(options: BuildProviderOptions): Provider {
           }
         }
       },
+    },
+    // CORS for browser apps: the client's listed web origins, and for a public client (an SPA) the
+    // origins of its redirect URIs too. Confidential clients are servers: no origin unless listed.
+    clientBasedCORS(_ctx, origin, client) {
+      if (origin === 'null') return false;
+      if (clientPolicy(client).webOrigins.includes(origin)) return true;
+      return (
+        client.clientAuthMethod === 'none' &&
+        (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin)
+      );
     },
     // oidc-provider checks a client assertion's exp but not its iat (RFC 7523 §3 lets the server
     // refuse assertions issued too far in the future): allow only the configured clock skew.

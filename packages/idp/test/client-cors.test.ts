@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '@gatehouse/core';
+import { clientMetadataFromConfig, upsertClient } from '../src/clients.ts';
+import { idpConfigSchema } from '../src/config-schema.ts';
+import { startIdp, type TestIdp } from './idp-harness.ts';
+
+const form = 'application/x-www-form-urlencoded';
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+
+describe('CORS at the identity provider: each client’s web origins (clientBasedCORS)', () => {
+  let t: TestIdp;
+
+  before(async () => {
+    t = await startIdp();
+    await upsertClient(
+      t.sql,
+      clientMetadataFromConfig({
+        clientId: 'browser-service',
+        clientSecret: 'browser-service-secret-0123',
+        tokenEndpointAuthMethod: 'client_secret_post',
+        grantTypes: ['client_credentials'],
+        redirectUris: [],
+        postLogoutRedirectUris: [],
+        scope: '',
+        roles: [],
+        firstParty: true,
+        webOrigins: ['https://console.example'],
+      }),
+      'admin',
+    );
+  });
+  after(() => t?.close());
+
+  const tokenRequest = (origin: string) =>
+    fetch(`${t.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': form, origin },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'browser-service',
+        client_secret: 'browser-service-secret-0123',
+      }),
+    });
+
+  test('a token request from a listed web origin is answered with Access-Control-Allow-Origin', async () => {
+    const res = await tokenRequest('https://console.example');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('access-control-allow-origin'), 'https://console.example');
+  });
+
+  test('a token request from another origin is refused as invalid_request, with no CORS header', async () => {
+    const res = await tokenRequest('https://evil.example');
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { error: string }).error, 'invalid_request');
+    assert.equal(res.headers.get('access-control-allow-origin'), null);
+  });
+
+  test('a confidential client without web origins gets no CORS answer from any origin', async () => {
+    const res = await fetch(`${t.issuer}/token`, {
+      method: 'POST',
+      headers: {
+        authorization: basic('demo-service', 'demo-service-secret'),
+        'content-type': form,
+        origin: 'http://localhost:8080',
+      },
+      body: 'grant_type=client_credentials',
+    });
+    assert.equal(res.headers.get('access-control-allow-origin'), null);
+  });
+
+  test('web origins must be origins: a path or a wildcard is refused in the configuration', () => {
+    for (const origin of ['https://a.example/path', 'https://*.example', 'null']) {
+      assert.throws(
+        () =>
+          loadConfig({
+            document: { idp: { clients: [{ clientId: 'spa', webOrigins: [origin] }] } },
+            env: {},
+            sections: { idp: idpConfigSchema as unknown as Record<string, unknown> },
+          }),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.problems.some((p) => p.startsWith('idp.clients.0.webOrigins.0: ')),
+      );
+    }
+  });
+});
