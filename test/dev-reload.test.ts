@@ -79,3 +79,22 @@ describe('gatehouse dev reloads its routes', { timeout: 240_000 }, () => {
     assert.equal(dev.running.child.exitCode, null);
   });
 });
+
+describe('gatehouse dev without a configuration file', { timeout: 240_000 }, () => {
+  let dev: DevStack;
+  before(async () => {
+    dev = await startDevStack();
+  });
+  after(() => dev?.close());
+
+  test('SIGHUP says there is nothing to reload and the stack keeps running', async () => {
+    dev.running.child.kill('SIGHUP');
+    await waitFor(() => dev.running.output().includes('SIGHUP: no configuration file to reload'), {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
+    assert.equal(dev.running.child.exitCode, null);
+    const res = await fetch(`${dev.origin}/auth/.well-known/openid-configuration`);
+    assert.equal(res.status, 200);
+  });
+});

@@ -90,7 +90,8 @@ const route = {
     forwardToken: {
       type: 'boolean',
       default: false,
-      description: 'pass the original Authorization header and session cookie upstream',
+      description:
+        'pass the original Authorization header and session cookie upstream, and a verified TLS client certificate (X-Gatehouse-Client-Cert)',
     },
     assertion: {
       description:

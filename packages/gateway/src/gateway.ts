@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
   createMetricsRegistry,
+  FORWARDED_CLIENT_CERT_HEADER,
   GatehouseError,
   handleHealth,
   type Logger,
@@ -343,6 +344,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       }
       // A repeated Authorization header was refused above (repeatedSingleton): this is one string.
       if (authorization !== undefined) headers.authorization = authorization as string;
+      // With the credentials, the client certificate that proves them (RFC 8705): the identity
+      // provider binds tokens to it. Only a certificate that chained to the client CA.
+      if (route.forwardToken && clientCertificateThumbprint !== undefined) {
+        const cert = (req.socket as TLSSocket).getPeerX509Certificate();
+        if (cert) headers[FORWARDED_CLIENT_CERT_HEADER] = encodeURIComponent(cert.toString());
+      }
       if (cookie !== undefined) headers.cookie = cookie;
       const audience = assertionAudience(route);
       if (audience !== undefined && assertionKey && principal) {

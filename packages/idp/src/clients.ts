@@ -192,6 +192,7 @@ export function clientMetadataFromConfig(c: IdpClientConfig): ClientMetadata {
   if (c.jwksUri !== undefined) md.jwks_uri = c.jwksUri;
   if (c.jwks !== undefined) md.jwks = c.jwks;
   if (c.webOrigins !== undefined && c.webOrigins.length > 0) md.web_origins = [...c.webOrigins];
+  if (c.certificateBoundAccessTokens === true) md.tls_client_certificate_bound_access_tokens = true;
   return md;
 }
 

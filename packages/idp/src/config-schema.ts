@@ -112,6 +112,11 @@ export const idpClientConfigSchema = {
       description:
         'resource indicators (RFC 8707) this client may ask tokens for, each with the exact scopes a token for it may carry',
     },
+    certificateBoundAccessTokens: {
+      type: 'boolean',
+      description:
+        'RFC 8705: the access tokens of this client are bound to its TLS client certificate (needs idp.features.certificateBoundAccessTokens); a token request without one is refused',
+    },
     webOrigins: {
       type: 'array',
       uniqueItems: true,
@@ -247,6 +252,12 @@ export const idpConfigSchema = {
           description: 'refuse authorization requests that were not pushed first',
         },
         dpop: { type: 'boolean', default: false, description: 'DPoP (RFC 9449)' },
+        certificateBoundAccessTokens: {
+          type: 'boolean',
+          default: false,
+          description:
+            'RFC 8705: bind the access tokens of clients with certificateBoundAccessTokens to the TLS client certificate the gateway verified and passes on (gateway.tls.clientCaFile)',
+        },
         backchannelLogout: { type: 'boolean', default: true, description: 'OIDC back-channel logout' },
       },
     },
@@ -274,6 +285,8 @@ export interface IdpClientConfig {
   resources?: Record<string, string[]>;
   /** Browser origins allowed to call the identity provider's endpoints for this client (CORS). */
   webOrigins?: string[];
+  /** RFC 8705: bind this client's access tokens to its TLS client certificate. */
+  certificateBoundAccessTokens?: boolean;
 }
 
 export interface IdpConfig {
@@ -299,6 +312,7 @@ export interface IdpConfig {
     pushedAuthorizationRequests: boolean;
     requirePushedAuthorizationRequests: boolean;
     dpop: boolean;
+    certificateBoundAccessTokens: boolean;
     backchannelLogout: boolean;
   };
 }

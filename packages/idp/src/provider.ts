@@ -1,7 +1,9 @@
 import type { Logger } from '@gatehouse/core';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AccountReadAheadColumn } from './account-read-ahead.ts';
+import { resolveAccountsConfig } from './accounts-config.ts';
 import { recordJwtAccessToken, takeSidRevocationReadAhead } from './adapter.ts';
+import { idpTrustedProxies } from './client-address.ts';
 import {
   clientPolicy,
   EXTRA_CLIENT_METADATA,
@@ -10,6 +12,7 @@ import {
 } from './clients.ts';
 import type { IdpConfig } from './config-schema.ts';
 import { exchangedTokenClaims } from './exchange-claims.ts';
+import { forwardedClientCertificate } from './forwarded-client-certificate.ts';
 import { gatehouseInteractionPolicy } from './interaction-policy.ts';
 import type { KeyRing } from './keys.ts';
 import { localSigningKeys } from './local-signing-key.ts';
@@ -120,6 +123,7 @@ export function buildProvider(options: BuildProviderOptions): Provider {
   const { config, issuer, defaultAudience, keyRing, accounts, logger, sql } = options;
   const alg = config.signingAlgorithm;
   const sharedResources = new Set(config.resources);
+  const certificateProxies = idpTrustedProxies(resolveAccountsConfig(config.accounts).trustedProxies);
 
   /**
    * The scopes a token for `indicator` may carry when `client` asks for it, or undefined when the
@@ -353,6 +357,16 @@ export function buildProvider(options: BuildProviderOptions): Provider {
         requirePushedAuthorizationRequests: config.features.requirePushedAuthorizationRequests,
       },
       dPoP: { enabled: config.features.dpop },
+      // RFC 8705 certificate-bound access tokens. TLS ends at the gateway, which passes the client
+      // certificate it verified (against its clientCaFile) in X-Gatehouse-Client-Cert; the header
+      // counts only from a trusted proxy (the gateway strips any a client sends).
+      mTLS: {
+        enabled: config.features.certificateBoundAccessTokens,
+        certificateBoundAccessTokens: config.features.certificateBoundAccessTokens,
+        getCertificate(ctx) {
+          return forwardedClientCertificate(ctx.req, certificateProxies);
+        },
+      },
       resourceIndicators: {
         enabled: true,
         async defaultResource(_ctx, _client, oneOf) {
