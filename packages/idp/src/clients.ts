@@ -93,6 +93,27 @@ export function clientPolicy(client: { metadata(): Record<string, unknown> }): C
   return policy;
 }
 
+/**
+ * Whether a browser on `origin` may read this client's answers (CORS): an origin the client lists in
+ * `webOrigins`, or for a public client (an SPA) the origin of one of its redirect URIs.
+ * Confidential clients are servers: no origin unless listed.
+ */
+export function clientAllowsOrigin(
+  client: {
+    clientAuthMethod?: string;
+    redirectUris?: readonly string[];
+    metadata(): Record<string, unknown>;
+  },
+  origin: string,
+): boolean {
+  if (origin === 'null') return false;
+  if (clientPolicy(client).webOrigins.includes(origin)) return true;
+  return (
+    client.clientAuthMethod === 'none' &&
+    (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin)
+  );
+}
+
 export function hashClientSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }

@@ -5,6 +5,7 @@ import { resolveAccountsConfig } from './accounts-config.ts';
 import { recordJwtAccessToken, takeSidRevocationReadAhead } from './adapter.ts';
 import { idpTrustedProxies } from './client-address.ts';
 import {
+  clientAllowsOrigin,
   clientPolicy,
   EXTRA_CLIENT_METADATA,
   installClientInstanceCache,
@@ -231,15 +232,9 @@ export function buildProvider(options: BuildProviderOptions): Provider {
         }
       },
     },
-    // CORS for browser apps: the client's listed web origins, and for a public client (an SPA) the
-    // origins of its redirect URIs too. Confidential clients are servers: no origin unless listed.
+    // CORS for browser apps (clients.ts clientAllowsOrigin; jwt-tokens.ts applies it to userinfo).
     clientBasedCORS(_ctx, origin, client) {
-      if (origin === 'null') return false;
-      if (clientPolicy(client).webOrigins.includes(origin)) return true;
-      return (
-        client.clientAuthMethod === 'none' &&
-        (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin)
-      );
+      return clientAllowsOrigin(client, origin);
     },
     // oidc-provider checks a client assertion's exp but not its iat (RFC 7523 §3 lets the server
     // refuse assertions issued too far in the future): allow only the configured clock skew.

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '@gatehouse/core';
 import { clientMetadataFromConfig, upsertClient } from '../src/clients.ts';
 import { idpConfigSchema } from '../src/config-schema.ts';
-import { startIdp, type TestIdp } from './idp-harness.ts';
+import { ALICE, authorize, cookieJar, startIdp, type TestIdp } from './idp-harness.ts';
 
 const form = 'application/x-www-form-urlencoded';
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
@@ -67,6 +68,52 @@ describe('CORS at the identity provider: each client’s web origins (clientBase
       body: 'grant_type=client_credentials',
     });
     assert.equal(res.headers.get('access-control-allow-origin'), null);
+  });
+
+  test('userinfo answers a public client’s redirect origin, in the preflight and in the GET', async () => {
+    const verifier = randomBytes(32).toString('base64url');
+    const url = new URL(`${t.issuer}/auth`);
+    url.search = new URLSearchParams({
+      client_id: 'demo-app',
+      response_type: 'code',
+      redirect_uri: 'http://localhost:8080/callback',
+      scope: 'openid',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    const callback = await authorize(t, url, ALICE, cookieJar());
+    const tokenRes = await fetch(`${t.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': form, origin: 'http://localhost:8080' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code')!,
+        redirect_uri: 'http://localhost:8080/callback',
+        client_id: 'demo-app',
+        code_verifier: verifier,
+      }),
+    });
+    assert.equal(tokenRes.status, 200);
+    assert.equal(tokenRes.headers.get('access-control-allow-origin'), 'http://localhost:8080');
+    const { access_token: token } = (await tokenRes.json()) as { access_token: string };
+    const preflight = await fetch(`${t.issuer}/me`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://localhost:8080',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
+    });
+    assert.equal(preflight.status, 204);
+    const me = await fetch(`${t.issuer}/me`, {
+      headers: { authorization: `Bearer ${token}`, origin: 'http://localhost:8080' },
+    });
+    assert.equal(me.status, 200);
+    assert.equal(me.headers.get('access-control-allow-origin'), 'http://localhost:8080');
+    const other = await fetch(`${t.issuer}/me`, {
+      headers: { authorization: `Bearer ${token}`, origin: 'https://evil.example' },
+    });
+    assert.equal(other.headers.get('access-control-allow-origin'), null);
   });
 
   test('web origins must be origins: a path or a wildcard is refused in the configuration', () => {
