@@ -102,6 +102,8 @@ gateway:
       },
     );
     assert.equal(await page.textContent('#status'), 'API answered 200');
+    // userinfo, read across origins too (the identity provider's CORS for this public client).
+    assert.equal(await page.textContent('#who'), 'signed in as alice');
     assert.deepEqual(JSON.parse((await page.textContent('#result')) ?? ''), { user: 'alice' });
     assert.deepEqual(failed, []);
     await context.close();
