@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the configuration references are documented literally
 // Generates docs/configuration.md (from the composed configuration schema) and docs/errors.md
 // (from every package's error catalog), so the docs cannot drift from the code.
 //   node scripts/docs.ts          write both files
@@ -24,16 +25,24 @@ function typeOf(s: Schema): string {
   if (s.enum) return s.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
   if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'values'}`;
   if (s.format === 'uri') return 'URL';
+  const values = s.additionalProperties;
+  if (s.type === 'object' && values && typeof values === 'object') {
+    const keys = (s.propertyNames as Schema | undefined)?.format === 'uri' ? 'URL' : 'string';
+    return `map of ${keys} to ${typeOf(values as Schema)}`;
+  }
   if (Array.isArray(s.oneOf) || Array.isArray(s.anyOf)) return 'see description';
   return s.type ?? 'any';
 }
 
 function defaultOf(s: Schema): string {
   if (s.default === undefined) return '—';
-  if (typeof s.default === 'object' && s.type === 'object') return '';
+  if (typeof s.default === 'object' && s.type === 'object' && s.properties) return '';
   const text = JSON.stringify(s.default);
   return `\`${text.length > 60 ? `${text.slice(0, 57)}…` : text}\``;
 }
+
+/** Lists of objects documented in a section of their own below the main table. */
+const ownSection = new Set(['gateway.routes']);
 
 function rows(schema: Schema, prefix: string, out: string[]): void {
   for (const [key, child] of Object.entries(schema.properties ?? {})) {
@@ -45,6 +54,11 @@ function rows(schema: Schema, prefix: string, out: string[]): void {
     if (child.type === 'object' && child.properties) {
       out.push(`| \`${path}\` | section | | ${child.description ?? ''} |`);
       rows(child, path, out);
+    } else if (child.type === 'array' && child.items?.properties && !ownSection.has(path)) {
+      // A list of objects: the list, then each field of one item as `list[].field`.
+      const desc = (child.description ?? '').replace(/\|/g, '\\|');
+      out.push(`| \`${path}\` | list of object | ${defaultOf(child)} | ${desc} |`);
+      rows(child.items, `${path}[]`, out);
     } else {
       const desc = (child.description ?? '').replace(/\|/g, '\\|');
       out.push(`| \`${path}\` | ${typeOf(child)}${range} | ${defaultOf(child)} | ${desc} |`);
@@ -67,6 +81,13 @@ export function configurationDoc(): string {
     '`GATEHOUSE_<SECTION>__<KEY>` (nested keys joined by `__`, camelCase keys written in',
     'SNAKE_CASE): `GATEHOUSE_SERVER__PORT=9090`, `GATEHOUSE_SERVER__PUBLIC_URL=https://id.example.com`.',
     'Environment values are read as YAML scalars (`9090` is a number, `true` a boolean).',
+    '',
+    'A value may refer to the environment or to a file, expanded when the configuration is loaded:',
+    '`${env:NAME}` is the variable `NAME` (unset or empty stops the process, naming it), `${file:PATH}`',
+    "is the content of a file (relative to the configuration file's folder, final newline removed), as",
+    'Docker and Kubernetes hand secrets over. A reference may be part of a value',
+    '(`url: postgres://app:${env:DB_PASSWORD}@db/app`). Any other `${...}` left in a value is refused: a',
+    'placeholder is never taken as a secret.',
     '',
     'The whole document is validated at start-up: an unknown key, a wrong type, a value out of range or',
     'a malformed URL stops the process with a message naming the key. `gatehouse config` prints the',

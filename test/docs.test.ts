@@ -38,3 +38,12 @@ function listFiles(dir: string): string[] {
     .filter((entry) => entry.isFile() && !entry.parentPath.includes('node_modules'))
     .map((entry) => `${entry.parentPath}/${entry.name}`);
 }
+
+test('docs/configuration.md lists every field of a client (idp.clients[])', async () => {
+  const { idpClientConfigSchema } = await import('@gatehouse/idp/config-schema');
+  const text = readFileSync('docs/configuration.md', 'utf8');
+  const missing = Object.keys(idpClientConfigSchema.properties).filter(
+    (field) => !text.includes(`| \`idp.clients[].${field}\` |`),
+  );
+  assert.deepEqual(missing, []);
+});

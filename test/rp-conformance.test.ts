@@ -330,7 +330,7 @@ describe('OpenID conformance checks through gatehouse dev', { timeout: 110_000 }
     }
     async function signedInCode(params: Record<string, string>) {
       const started = await startAuthorization(params);
-      // prompt=consent shows the consent page even to a first-party client.
+      // A sign-in page unless the browser is signed in already; a first-party client gets no consent page.
       const end =
         started.page.status === 200 ? await signIn(browser, started.page, ALICE, atRedirect) : started.page;
       assert.equal(end.status, 303, end.html);

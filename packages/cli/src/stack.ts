@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import {
   createLogger,
   createMetricsRegistry,
+  type Logger,
   REVOCATIONS_FEED_PATH,
   Shutdown,
   withOpsEndpoints,
@@ -19,6 +20,12 @@ export interface Stack {
   gatewayUrl: string;
   issuer: string;
   demoSeeded: boolean;
+  logger: Logger;
+  /**
+   * Swap in the routes of a new `gateway` section (the configuration file's), keeping the built-in
+   * routes and the reference systems' in front of them, as at start.
+   */
+  reloadGateway(section: unknown): Promise<void>;
 }
 
 export interface StackOptions {
@@ -126,7 +133,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
     shutdown.addServer(landing);
     const landingUrl = await listen(landing, 0, '127.0.0.1');
 
-    const gatewaySection = config.gateway as { auth?: Record<string, unknown>; routes?: unknown[] };
+    type GatewaySection = { auth?: Record<string, unknown>; routes?: unknown[] };
     const builtInRoutes = [
       // forwardToken: the idp itself reads Authorization (client_secret_basic, admin API, userinfo)
       // and the session cookie (whoami, logout).
@@ -146,7 +153,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         policy: 'public',
       },
     ];
-    const gatewayConfig = {
+    const compose = (gatewaySection: GatewaySection) => ({
       ...gatewaySection,
       // The gateway reads the JWKS straight from the idp's internal port, not through itself.
       // The revocation feed too: it lives on the idp's own listener only.
@@ -163,12 +170,24 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         ...started.flatMap(({ handle }) => handle.routes as RouteConfig[]),
         ...(gatewaySection.routes ?? []),
       ],
-    };
-    const gateway = await createGateway({ config: gatewayConfig, state, logger, publicUrl });
+    });
+    const gateway = await createGateway({
+      config: compose(config.gateway as GatewaySection),
+      state,
+      logger,
+      publicUrl,
+    });
     shutdown.addServer(gateway.server);
     shutdown.add('gateway', () => gateway.close());
     const gatewayUrl = await listen(gateway.server, config.server.port, config.server.host);
-    return { shutdown, gatewayUrl, issuer: idp.issuer, demoSeeded: options.demo };
+    return {
+      shutdown,
+      gatewayUrl,
+      issuer: idp.issuer,
+      demoSeeded: options.demo,
+      logger,
+      reloadGateway: (section) => gateway.reload(compose((section ?? {}) as GatewaySection)),
+    };
   } catch (err) {
     await shutdown.close();
     throw err;

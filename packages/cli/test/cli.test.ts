@@ -1,5 +1,6 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: configuration references are written ${...} literally
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +85,41 @@ describe('gatehouse dev refuses a bad configuration', () => {
     assert.match(r.stderr, /state\.driver: must be one of memory, redis/);
   });
 
+  test('a bad value in the environment names the variable it came from', () => {
+    const r = gatehouse(['dev'], { GATEHOUSE_STATE__DRIVER: 'memcached' });
+    assert.match(r.stderr, /\(defaults and environment\)/);
+    assert.match(
+      r.stderr,
+      /state\.driver: must be one of memory, redis \(from environment variable GATEHOUSE_STATE__DRIVER\)/,
+    );
+  });
+
+  test('a placeholder left in the file is refused, an unset variable named', () => {
+    const placeholder = gatehouse(['config', '--config', configFile('state:\n  keyPrefix: ${PREFIX}\n')]);
+    assert.equal(placeholder.code, 1);
+    assert.match(
+      placeholder.stderr,
+      /state\.keyPrefix: \$\{PREFIX\} is a placeholder, not a value: write \$\{env:PREFIX\}/,
+    );
+    const unset = gatehouse([
+      'config',
+      '--config',
+      configFile('state:\n  keyPrefix: ${env:GH_CLI_TEST_UNSET}\n'),
+    ]);
+    assert.equal(unset.code, 1);
+    assert.match(unset.stderr, /environment variable GH_CLI_TEST_UNSET is not set/);
+  });
+
+  test('gatehouse config prints a password read into a URL as [redacted]', () => {
+    const file = configFile(
+      'storage:\n  driver: postgres\n  url: postgres://app:${env:DB_PASSWORD}@db.example/app\n',
+    );
+    const r = gatehouse(['config', '--config', file], { DB_PASSWORD: 'hunter2-very-secret' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.stdout.includes('hunter2-very-secret'));
+    assert.match(r.stdout, /"url": "postgres:\/\/app:\[redacted\]@db\.example\/app"/);
+  });
+
   test('a configuration a verb refuses at start is one line with its code, exit 1, no stack', () => {
     const r = gatehouse(['migrate', '--config', configFile('storage:\n  driver: postgres\n')]);
     assert.equal(r.code, 1);
@@ -139,4 +175,9 @@ describe('gatehouse migrate and keys on an embedded data folder', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /say 'list' or 'rotate'/);
   });
+});
+
+test('bin.ts is committed executable, so installing leaves the tree clean', () => {
+  const entry = execFileSync('git', ['ls-files', '--stage', 'packages/cli/src/bin.ts'], { encoding: 'utf8' });
+  assert.match(entry, /^100755 /);
 });

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { expandReferences } from './config-references.ts';
 import { coreErrors, GatehouseError } from './errors.ts';
 
 // ajv and ajv-formats are CommonJS with a default export; createRequire keeps their types simple.
@@ -170,8 +172,9 @@ export function buildConfigSchema(sections: Record<string, JsonSchema> = {}): Js
 /**
  * Load configuration: the YAML file, then `GATEHOUSE_<SECTION>__<KEY>=value` environment
  * overrides (values parsed as YAML scalars, so `8081` is a number and `true` a boolean), then
- * defaults, then validation. Unknown keys, wrong types and bad URLs throw a ConfigError that
- * names each key. `NODE_ENV=production` forces production mode.
+ * `${env:NAME}` / `${file:PATH}` references (config-references.ts), then defaults, then validation.
+ * Unknown keys, wrong types and bad URLs throw a ConfigError that names each key, and the
+ * environment variable when the value came from one. `NODE_ENV=production` forces production mode.
  */
 export function loadConfig<T = CoreConfig & Record<string, unknown>>(options: LoadConfigOptions = {}): T {
   const env = options.env ?? process.env;
@@ -194,17 +197,47 @@ export function loadConfig<T = CoreConfig & Record<string, unknown>>(options: Lo
     throw new ConfigError(source, ['the document must be a mapping of keys to values']);
   }
   const merged = structuredClone(doc) as Record<string, unknown>;
-  applyEnvOverrides(merged, env);
+  const fromEnv = applyEnvOverrides(merged, env);
+  const where = fromEnv.size > 0 ? `${source} and environment` : source;
+  const referenceProblems: Array<{ path: string; message: string }> = [];
+  expandReferences(
+    merged,
+    { env, baseDir: options.file ? dirname(options.file) : process.cwd() },
+    referenceProblems,
+  );
+  if (referenceProblems.length > 0) {
+    throw new ConfigError(
+      where,
+      referenceProblems.map((p) => withEnvName(`${p.path}: ${p.message}`, p.path, fromEnv)),
+    );
+  }
   if (env.NODE_ENV === 'production') merged.mode = 'production';
 
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
   addFormats(ajv);
   const validate = ajv.compile(buildConfigSchema(options.sections));
-  if (!validate(merged)) throw new ConfigError(source, formatErrors(validate.errors ?? []));
+  if (!validate(merged)) {
+    const problems = formatErrors(validate.errors ?? []).map((p) => withEnvName(p.text, p.path, fromEnv));
+    throw new ConfigError(where, problems);
+  }
   return merged as T;
 }
 
-function applyEnvOverrides(target: Record<string, unknown>, env: Record<string, string | undefined>): void {
+/** Name the variable a bad value came from: the file is not where to look for it. */
+function withEnvName(text: string, path: string, fromEnv: Map<string, string>): string {
+  for (const [envPath, name] of fromEnv) {
+    if (path === envPath || path.startsWith(`${envPath}.`))
+      return `${text} (from environment variable ${name})`;
+  }
+  return text;
+}
+
+/** Apply the overrides; returns each overridden key (dotted path) with the variable that set it. */
+function applyEnvOverrides(
+  target: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+): Map<string, string> {
+  const origins = new Map<string, string>();
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || raw === undefined || ENV_NOT_CONFIG.has(name)) continue;
     // Only `GATEHOUSE_MODE` is a top-level key; other names without `__` (GATEHOUSE_SSO_APP1_PORT,
@@ -228,11 +261,14 @@ function applyEnvOverrides(target: Record<string, unknown>, env: Record<string, 
       value = raw;
     }
     node[path[path.length - 1]!] = value;
+    origins.set(path.join('.'), name);
   }
+  return origins;
 }
 
-function formatErrors(errors: ErrorObject[]): string[] {
-  const out = new Set<string>();
+function formatErrors(errors: ErrorObject[]): Array<{ path: string; text: string }> {
+  const out = new Map<string, { path: string; text: string }>();
+  const add = (path: string, text: string) => out.set(text, { path, text });
   for (const e of errors) {
     const base = e.instancePath
       .split('/')
@@ -240,30 +276,37 @@ function formatErrors(errors: ErrorObject[]): string[] {
       .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
       .join('.');
     const key = (extra?: string) => [base, extra].filter(Boolean).join('.') || '(root)';
+    const extraKey =
+      e.keyword === 'additionalProperties'
+        ? String(e.params.additionalProperty)
+        : e.keyword === 'required'
+          ? String(e.params.missingProperty)
+          : undefined;
+    const at = key(extraKey);
     switch (e.keyword) {
       case 'additionalProperties':
-        out.add(`${key(String(e.params.additionalProperty))}: unknown key`);
+        add(at, `${at}: unknown key`);
         break;
       case 'type':
-        out.add(`${key()}: must be ${article(String(e.params.type))}`);
+        add(at, `${key()}: must be ${article(String(e.params.type))}`);
         break;
       case 'format':
-        out.add(`${key()}: must be a valid ${e.params.format === 'uri' ? 'URL' : e.params.format}`);
+        add(at, `${key()}: must be a valid ${e.params.format === 'uri' ? 'URL' : e.params.format}`);
         break;
       case 'pattern':
-        out.add(`${key()}: has the wrong form (expected to match ${e.params.pattern})`);
+        add(at, `${key()}: has the wrong form (expected to match ${e.params.pattern})`);
         break;
       case 'enum':
-        out.add(`${key()}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`);
+        add(at, `${key()}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`);
         break;
       case 'required':
-        out.add(`${key(String(e.params.missingProperty))}: is required`);
+        add(at, `${at}: is required`);
         break;
       default:
-        out.add(`${key()}: ${e.message ?? e.keyword}`);
+        add(at, `${key()}: ${e.message ?? e.keyword}`);
     }
   }
-  return [...out];
+  return [...out.values()];
 }
 
 function article(type: string): string {

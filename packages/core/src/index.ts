@@ -1,5 +1,6 @@
 export * from './body.ts';
 export * from './config.ts';
+export { type DataFolderHolder, dataFolderHolder } from './data-folder-lock.ts';
 export * from './errors.ts';
 export * from './health.ts';
 export * from './logger.ts';

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PGlite, types } from '@electric-sql/pglite';
+import { type DataFolderLock, lockDataFolder } from './data-folder-lock.ts';
 import {
   assertNotInTransaction,
   mapSqlError,
@@ -50,7 +51,8 @@ const PGLITE_DEFAULT_START_PARAMS = [
 /**
  * PGlite: PostgreSQL compiled to WebAssembly, in this process. One session, so statements queue up;
  * a transaction holds the session until it ends (see the nested-use rule in sql.ts).
- * A data folder must be used by one process at a time: PGlite does not lock it.
+ * A data folder is used by one process at a time: PGlite does not lock it, so openPglite does
+ * (data-folder-lock.ts) until close.
  */
 // PGlite's own start parameters plus a smaller buffer pool: the embedded database serves one
 // process, and 128 MB of shared buffers (PostgreSQL's default) is most of its idle footprint
@@ -83,8 +85,10 @@ function initializeInWorker(dataDir: string): Promise<void> {
 }
 
 export async function openPglite(dataDir: string | undefined): Promise<SqlWithSession> {
-  if (dataDir !== undefined) {
-    await mkdir(dataDir, { recursive: true });
+  if (dataDir === undefined) return startPglite(undefined, undefined);
+  await mkdir(dataDir, { recursive: true });
+  const lock = lockDataFolder(dataDir);
+  try {
     if (!existsSync(join(dataDir, 'PG_VERSION'))) {
       try {
         await initializeInWorker(dataDir);
@@ -94,7 +98,17 @@ export async function openPglite(dataDir: string | undefined): Promise<SqlWithSe
         });
       }
     }
+    return await startPglite(dataDir, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
   }
+}
+
+async function startPglite(
+  dataDir: string | undefined,
+  lock: DataFolderLock | undefined,
+): Promise<SqlWithSession> {
   const db = new PGlite({
     ...(dataDir === undefined ? {} : { dataDir }),
     startParams: START_PARAMS,
@@ -109,7 +123,7 @@ export async function openPglite(dataDir: string | undefined): Promise<SqlWithSe
   } catch (err) {
     throw storageErrors.create('GH_STORAGE_UNAVAILABLE', 'PGlite could not start', { cause: err });
   }
-  return new PgliteSql(db);
+  return new PgliteSql(db, lock);
 }
 
 function wrapTx(tx: PgliteTx): SqlScriptTx {
@@ -136,10 +150,12 @@ function wrapTx(tx: PgliteTx): SqlScriptTx {
 class PgliteSql implements SqlWithSession {
   readonly driver = 'pglite' as const;
   readonly #db: PGlite;
+  readonly #lock: DataFolderLock | undefined;
   #closed = false;
 
-  constructor(db: PGlite) {
+  constructor(db: PGlite, lock: DataFolderLock | undefined) {
     this.#db = db;
+    this.#lock = lock;
   }
 
   #check(): void {
@@ -172,7 +188,11 @@ class PgliteSql implements SqlWithSession {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#db.close();
+    try {
+      await this.#db.close();
+    } finally {
+      this.#lock?.release();
+    }
   }
 
   // PGlite has a single session, so "hold one session" is the instance itself.

@@ -7,6 +7,10 @@ export const storageErrors = defineErrors({
     status: 500,
     message: 'Inside a transaction, use its tx argument, not the outer sql',
   },
+  GH_STORAGE_LOCKED: {
+    status: 409,
+    message: 'The embedded data folder is in use by another process',
+  },
   GH_STORAGE_CLOSED: { status: 503, message: 'Storage is closed' },
   GH_MIGRATION_INVALID: { status: 500, message: 'A migration file is invalid' },
   GH_MIGRATION_CHECKSUM_MISMATCH: {

@@ -7,6 +7,14 @@ import { coreErrors } from './errors.ts';
  * `trustedProxyDepth`) and the identity provider (the gateway in front of it), so both name the
  * same client for the same request.
  */
+/**
+ * The gateway passes a TLS client certificate it verified (chained to its client CA) to a route's
+ * upstream in this header, URL-encoded PEM, for RFC 8705 certificate-bound tokens at the identity
+ * provider; an upstream believes it only from a trusted proxy. Inbound copies are always stripped
+ * (the `x-gatehouse-` namespace belongs to the gateway).
+ */
+export const FORWARDED_CLIENT_CERT_HEADER = 'x-gatehouse-client-cert';
+
 export interface TrustedProxies {
   isTrusted(address: string | undefined): boolean;
   /**

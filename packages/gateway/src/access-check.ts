@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Verifier } from '@gatehouse/sdk';
 import { authenticate } from './authenticate.ts';
-import type { Principal } from './contracts.ts';
+import type { Principal, RouteConfig } from './contracts.ts';
+import { isPreflight, preflightAnswer } from './cors.ts';
 import { gatewayErrors } from './errors.ts';
 import { limitKeyFor } from './limit-key.ts';
 import { type NormalizeResult, normalizeRequestTarget } from './path-normalize.ts';
@@ -19,6 +20,7 @@ import type { RouteMatch } from './router.ts';
  * | normalize                | 400 GW_PATH_AMBIGUOUS                                   |
  * | route                    | 400 GW_PATH_AMBIGUOUS (case conflict), 404 GW_NOT_FOUND |
  * | internal                 | 404 GW_NOT_FOUND                                        |
+ * | CORS preflight (cors.ts) | answered here, before any credential: 403 GW_CORS_REFUSED|
  * | rate limit (ip, header)  | 429 GW_RATE_LIMITED                                     |
  * | authenticate             | 401 SDK_* (bad token or session)                        |
  * | authorize                | 401 SDK_TOKEN_MISSING, 403 SDK_INSUFFICIENT_ROLE/SCOPE, |
@@ -51,12 +53,14 @@ export interface AccessGranted {
   principal: Principal | undefined;
   /** Headers describing the rate limit, to send with the answer. */
   rateHeaders: Record<string, string> | undefined;
+  /** A CORS preflight the route allows: answer 204 with these headers, send nothing upstream. */
+  preflight?: Record<string, string>;
 }
 
 export interface AccessHooks {
   /** Called with the normalized path as soon as it is known (access log). */
   onPath?(path: string): void;
-  onRoute?(routeId: string): void;
+  onRoute?(routeId: string, route: RouteConfig): void;
 }
 
 export async function checkAccess(
@@ -70,14 +74,27 @@ export async function checkAccess(
     throw gatewayErrors.create('GW_PATH_AMBIGUOUS', `The request path is ambiguous: ${norm.reason}`);
   hooks.onPath?.(norm.path);
 
-  const found = table.router.find(r.host, r.method, norm.path);
+  // A preflight asks about the method the page will use: route it as that method.
+  const preflight = isPreflight(r.method, r.headers);
+  const method = preflight ? (r.headers['access-control-request-method'] as string) : r.method;
+  const found = table.router.find(r.host, method, norm.path);
   if (found.kind === 'case-conflict') {
     throw gatewayErrors.create('GW_PATH_AMBIGUOUS', 'The request path differs in case from a route');
   }
   if (found.kind === 'none') throw gatewayErrors.create('GW_NOT_FOUND');
   const { route } = found.match;
-  hooks.onRoute?.(route.id);
+  hooks.onRoute?.(route.id, route);
   if (route.policy === 'internal') throw gatewayErrors.create('GW_NOT_FOUND');
+  if (preflight && route.cors) {
+    return {
+      match: found.match,
+      upstreamTarget: '',
+      path: norm.path,
+      principal: undefined,
+      rateHeaders: undefined,
+      preflight: preflightAnswer(route.cors, r.headers),
+    };
+  }
 
   // A limit by address or header needs no identity: count before verifying anything, so a flood of
   // bad tokens is limited too. A limit by user or client waits for the principal.

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from '@gatehouse/core';
 import type { RouteConfig } from './contracts.ts';
+import { corsConfigProblem, corsConfigSchema } from './cors.ts';
 
 const limitKey = {
   description: 'what a limit is counted per: client address, user (sub), client id, or a request header',
@@ -89,7 +90,8 @@ const route = {
     forwardToken: {
       type: 'boolean',
       default: false,
-      description: 'pass the original Authorization header and session cookie upstream',
+      description:
+        'pass the original Authorization header and session cookie upstream, and a verified TLS client certificate (X-Gatehouse-Client-Cert)',
     },
     assertion: {
       description:
@@ -105,6 +107,7 @@ const route = {
       ],
     },
     policy,
+    cors: corsConfigSchema,
     rateLimit: {
       type: 'object',
       additionalProperties: false,
@@ -400,6 +403,8 @@ export function validateGatewayConfig(section: unknown): GatewayConfig {
   for (const r of doc.gateway.routes) {
     if (ids.has(r.id)) throw new ConfigError('gateway', [`gateway.routes: route id ${r.id} is repeated`]);
     ids.add(r.id);
+    const corsProblem = r.cors ? corsConfigProblem(r.id, r.cors) : undefined;
+    if (corsProblem) throw new ConfigError('gateway', [corsProblem]);
     if (r.assertion && !doc.gateway.assertion.enabled) {
       throw new ConfigError('gateway', [
         `gateway.routes: route ${r.id} sends an assertion but gateway.assertion.enabled is false`,

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger, Registry } from '@gatehouse/core';
+import type { CorsConfig } from './cors.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Route configuration, as it comes out of the validated config (defaults filled in).
@@ -63,6 +64,8 @@ export interface RouteConfig {
   /** Send a signed `X-Gatehouse-Assertion`; `true` means audience = route id. */
   assertion?: boolean | { audience: string };
   policy: RoutePolicy;
+  /** Browser apps on other origins (cors.ts). */
+  cors?: CorsConfig;
   rateLimit?: RateLimitConfig & { key: LimitKey };
   inflight?: InflightLimitConfig & { key: LimitKey };
   healthCheck?: HealthCheckConfig;

@@ -28,9 +28,16 @@ export const gatewayErrors = defineErrors({
   GW_CIRCUIT_OPEN: { status: 503, message: 'The upstream is failing; try again later' },
   GW_UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream did not answer in time' },
 
+  // CORS (cors.ts)
+  GW_CORS_REFUSED: {
+    status: 403,
+    message: 'This cross-origin request is not allowed by the route',
+  },
+
   // Forward-auth endpoint
+  // 403, not 400: a proxy's auth subrequest reads any status but 2xx/401/403 as a server error.
   GW_FORWARD_AUTH_NO_URI: {
-    status: 400,
+    status: 403,
     message: 'Forward-auth needs X-Forwarded-Uri or X-Original-URI',
   },
   GW_FORWARD_AUTH_UNTRUSTED: {

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
   createMetricsRegistry,
+  FORWARDED_CLIENT_CERT_HEADER,
   GatehouseError,
   handleHealth,
   type Logger,
@@ -29,6 +30,7 @@ import { type Bff, createBff } from './bff.ts';
 import { withoutCookies } from './bff-cookies.ts';
 import { type GatewayConfig, validateGatewayConfig } from './config-schema.ts';
 import type { Principal, SharedState } from './contracts.ts';
+import { corsAnswerHeaders } from './cors.ts';
 import type { DecisionClient } from './decision-client.ts';
 import { gatewayErrors } from './errors.ts';
 import { handleForwardAuth } from './forward-auth.ts';
@@ -86,7 +88,7 @@ const RESERVED_PREFIX = '/_gatehouse/';
  * | 1     | strip spoofable headers (identity, hop-by-hop, forwarding)  | header-sanitize.ts |
  * | 2     | normalize the path once                                     | path-normalize.ts  |
  * | 3     | `/_gatehouse/*`: health, metrics, forward-auth              | gateway.ts         |
- * | 4     | route, authenticate, authorize, rate limit                  | access-check.ts    |
+ * | 4     | route, CORS preflight, authenticate, authorize, rate limit  | access-check.ts    |
  * | 5     | in-flight limit                                             | gateway.ts         |
  * | 6     | set identity, tracing and forwarding headers                | identity-headers.ts|
  * | 7     | proxy to a replica                                          | upstream-pool.ts   |
@@ -247,12 +249,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     let principal: Principal | undefined;
     let errorCode: string | undefined;
     let bffToken: string | undefined;
+    // CORS headers for this answer, once the route is known (cors.ts): errors carry them too.
+    let corsHeaders: Record<string, string> | undefined;
     const hooks: AccessHooks = {
       onPath: (p) => {
         path = p;
       },
-      onRoute: (id) => {
+      onRoute: (id, route) => {
         routeId = id;
+        if (route.cors !== undefined) corsHeaders = corsAnswerHeaders(route.cors, req.headers.origin);
       },
     };
 
@@ -285,7 +290,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     // X-Request-Id goes on every answer. Set on `res` only for answers the gateway writes itself
     // (errors, admin paths); a proxied answer gets it through the pool with the upstream's headers,
     // so that `writeHead` finds no headers set beforehand and takes node:http's fast path.
-    const responseHeaders = { 'x-request-id': requestId };
+    const responseHeaders: Record<string, string> = { 'x-request-id': requestId };
     if (hsts && encrypted) setHsts(res, hsts);
 
     try {
@@ -330,6 +335,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         verifier,
         hooks,
       );
+      if (granted.preflight) {
+        res.writeHead(204, { ...granted.preflight, ...responseHeaders, 'content-length': '0' });
+        res.end();
+        return;
+      }
+      if (corsHeaders) Object.assign(responseHeaders, corsHeaders);
       principal = granted.principal;
       const route = granted.match.route;
       if (granted.rateHeaders) for (const [k, v] of Object.entries(granted.rateHeaders)) res.setHeader(k, v);
@@ -378,6 +389,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       }
       // A repeated Authorization header was refused above (repeatedSingleton): this is one string.
       if (authorization !== undefined) headers.authorization = authorization as string;
+      // With the credentials, the client certificate that proves them (RFC 8705): the identity
+      // provider binds tokens to it. Only a certificate that chained to the client CA.
+      if (route.forwardToken && clientCertificateThumbprint !== undefined) {
+        const cert = (req.socket as TLSSocket).getPeerX509Certificate();
+        if (cert) headers[FORWARDED_CLIENT_CERT_HEADER] = encodeURIComponent(cert.toString());
+      }
       if (cookie !== undefined) headers.cookie = cookie;
       const audience = assertionAudience(route);
       if (audience !== undefined && assertionKey && principal) {
@@ -394,6 +411,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await pool.forward(req, res, { path: granted.upstreamTarget, headers, responseHeaders });
     } catch (err) {
       if (!res.headersSent && !res.hasHeader('x-request-id')) res.setHeader('x-request-id', requestId);
+      if (corsHeaders && !res.headersSent)
+        for (const [k, v] of Object.entries(corsHeaders)) res.setHeader(k, v);
       errorCode = err instanceof GatehouseError ? err.code : 'GW_INTERNAL';
       if (err instanceof GatehouseError) {
         if (err.status === 401 || err.status === 403) metrics.authFailure(err.code);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@gatehouse/core/testing';
+import { gatewayErrors } from '../src/errors.ts';
 import {
   echoed,
   type Harness,
@@ -120,6 +121,8 @@ describe('forward-auth endpoint', () => {
     const a = await send(trusted.url, FA, { headers: [bearer(await mintToken(keys))] });
     assert.equal(a.status, 403);
     assert.equal(a.json().error, 'GW_FORWARD_AUTH_NO_URI');
+    // docs/errors.md is generated from the catalog: it must say what the endpoint answers.
+    assert.equal(gatewayErrors.catalog.GW_FORWARD_AUTH_NO_URI.status, a.status);
   });
 
   test('Envoy style: the original path after the prefix, the request method and Host', async () => {

@@ -4,7 +4,7 @@ import { coreErrors, mediaTypeOf, readBody, sendError } from '@gatehouse/core';
 import { accountServices } from './account-services.ts';
 import { resolveAccountsConfig } from './accounts-config.ts';
 import type { AuditEventType } from './audit.ts';
-import { clientAddress } from './client-address.ts';
+import { clientAddress, requestOrigin } from './client-address.ts';
 import {
   clientExists,
   clientMetadataFromConfig,
@@ -17,12 +17,14 @@ import {
   upsertClient,
 } from './clients.ts';
 import type { IdpClientConfig } from './config-schema.ts';
+import { assertSameOrigin } from './csrf.ts';
 import { idpErrors } from './errors.ts';
 import type { HttpHandler, IdpRuntime } from './index.ts';
 import { sendJson } from './json-response.ts';
 import { verifyAccessToken } from './jwt-tokens.ts';
 import { mfaServiceOf } from './mfa/mfa-service.ts';
 import { adminBodySchemas, adminOpenApi } from './openapi.ts';
+import { readCookie, SESSION_COOKIE, verifySessionToken } from './session-token.ts';
 
 /**
  * The admin REST API at `<issuer path>/admin/*` (routes in openapi.ts, served at
@@ -35,8 +37,17 @@ import { adminBodySchemas, adminOpenApi } from './openapi.ts';
  * relies on it); a client token needs the client's current `admin` role; for a user's token the
  * user must still exist, be enabled and still hold the role. Taking the role away, disabling or
  * deleting takes effect at once, not at token expiry.
- * Bearer tokens are not sent by browsers on their own, so the API needs no CSRF defence.
+ *
+ * A browser console may instead use the first-party session cookie (`gatehouse_session`) of a user
+ * who holds the `admin` role, checked the same way (session still open, user enabled, role held now).
+ * A browser sends that cookie on its own, so a cookie-authenticated unsafe request (POST, PATCH, PUT,
+ * DELETE) must pass the cross-site rule (csrf.ts) and carry `X-Gatehouse-Csrf: 1`: a header no form
+ * can send, and that a page on another origin can only send after a CORS preflight this API never
+ * grants. Bearer tokens are not sent by browsers on their own, so they need neither.
  */
+export const ADMIN_CSRF_HEADER = 'x-gatehouse-csrf';
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+
 const require = createRequire(import.meta.url);
 const Ajv = require('ajv').default as typeof import('ajv').default;
 const addFormats = require('ajv-formats').default as typeof import('ajv-formats').default;
@@ -153,7 +164,7 @@ async function jsonBody<T>(req: IncomingMessage, schema: keyof typeof adminBodyS
 }
 
 export function createAdminApi(idp: IdpRuntime): HttpHandler {
-  const { accounts, sessions, audit, trusted } = accountServices(idp);
+  const { accounts, sessions, audit, trusted, config: accountsConfig } = accountServices(idp);
   const { logger, issuer, sql } = idp;
   const mount = `${new URL(issuer).pathname.replace(/\/$/, '')}/admin`;
   const audiences = new Set([idp.defaultAudience, issuer]);
@@ -167,8 +178,41 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
       details: { action, ...details },
     });
 
+  const publicOrigins = [new URL(issuer).origin, ...accountsConfig.allowedOrigins].map((o) =>
+    o.toLowerCase(),
+  );
+
+  /** A console's request: the session cookie of a user who holds the admin role now. */
+  async function authenticateSession(req: IncomingMessage, token: string): Promise<Caller> {
+    if (!SAFE_METHODS.has(req.method ?? 'GET')) {
+      const own = requestOrigin(req, trusted);
+      assertSameOrigin(req, new Set(own ? [...publicOrigins, own] : publicOrigins));
+      if (req.headers[ADMIN_CSRF_HEADER] !== '1') {
+        throw idpErrors.create(
+          'IDP_CSRF_REJECTED',
+          `Cross-site request refused: a change made with the session cookie needs the header X-Gatehouse-Csrf: 1`,
+        );
+      }
+    }
+    const claims = await verifySessionToken(idp.keys, token, {
+      issuer,
+      clockToleranceSeconds: idp.config.clockToleranceSeconds,
+    });
+    const session = claims ? await sessions.findActive(claims.sid) : undefined;
+    if (!claims || !session || session.userId !== claims.sub) {
+      throw idpErrors.create('IDP_UNAUTHENTICATED', 'The session is not valid', {
+        headers: { 'www-authenticate': 'Bearer realm="gatehouse-admin"' },
+      });
+    }
+    const user = await accounts.get(claims.sub);
+    if (!user?.enabled || !user.roles.includes('admin')) throw idpErrors.create('IDP_FORBIDDEN');
+    return { actor: claims.sub };
+  }
+
   async function authenticate(req: IncomingMessage): Promise<Caller> {
     const header = req.headers.authorization ?? '';
+    const sessionToken = header === '' ? readCookie(req.headers.cookie, SESSION_COOKIE) : undefined;
+    if (sessionToken) return authenticateSession(req, sessionToken);
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
     if (!match) {
       throw idpErrors.create('IDP_UNAUTHENTICATED', 'A bearer access token is required', {

@@ -32,11 +32,13 @@ export interface ClientMetadata {
   first_party: boolean;
   /** Resource indicator → the exact scopes a token for it may carry (provider.ts, token-exchange.ts). */
   resources?: Record<string, string[]>;
+  /** Origins of browser apps allowed to call the token, userinfo and other endpoints (CORS). */
+  web_origins?: string[];
   [key: string]: unknown;
 }
 
 /** The metadata properties Gatehouse adds to oidc-provider's (its `extraClientMetadata`). */
-export const EXTRA_CLIENT_METADATA = ['roles', 'first_party', 'resources'] as const;
+export const EXTRA_CLIENT_METADATA = ['roles', 'first_party', 'resources', 'web_origins'] as const;
 
 /** A client's `resources` metadata, or an empty map when it lists none (or it is malformed). */
 export function clientResources(metadata: Record<string, unknown>): Record<string, string[]> {
@@ -55,6 +57,8 @@ export interface ClientPolicy {
   firstParty: boolean;
   /** Resource indicator → scopes (see `clientResources`). */
   resources: Readonly<Record<string, readonly string[]>>;
+  /** Browser origins allowed to call the identity provider's endpoints for this client (CORS). */
+  webOrigins: readonly string[];
 }
 
 // oidc-provider's `client.metadata()` rebuilds a snake_case copy of every property at each call (a
@@ -78,10 +82,36 @@ export function clientPolicy(client: { metadata(): Record<string, unknown> }): C
       roles: Object.freeze(roles),
       firstParty: md['first_party'] === true || md['firstParty'] === true,
       resources: Object.freeze(resources),
+      webOrigins: Object.freeze(
+        Array.isArray(md['web_origins'])
+          ? md['web_origins'].filter((o): o is string => typeof o === 'string')
+          : [],
+      ),
     });
     policies.set(client, policy);
   }
   return policy;
+}
+
+/**
+ * Whether a browser on `origin` may read this client's answers (CORS): an origin the client lists in
+ * `webOrigins`, or for a public client (an SPA) the origin of one of its redirect URIs.
+ * Confidential clients are servers: no origin unless listed.
+ */
+export function clientAllowsOrigin(
+  client: {
+    clientAuthMethod?: string;
+    redirectUris?: readonly string[];
+    metadata(): Record<string, unknown>;
+  },
+  origin: string,
+): boolean {
+  if (origin === 'null') return false;
+  if (clientPolicy(client).webOrigins.includes(origin)) return true;
+  return (
+    client.clientAuthMethod === 'none' &&
+    (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin)
+  );
 }
 
 export function hashClientSecret(secret: string): string {
@@ -183,6 +213,8 @@ export function clientMetadataFromConfig(c: IdpClientConfig): ClientMetadata {
   if (c.jwksUri !== undefined) md.jwks_uri = c.jwksUri;
   if (c.jwks !== undefined) md.jwks = c.jwks;
   if (c.idTokenSignedResponseAlg !== undefined) md.id_token_signed_response_alg = c.idTokenSignedResponseAlg;
+  if (c.webOrigins !== undefined && c.webOrigins.length > 0) md.web_origins = [...c.webOrigins];
+  if (c.certificateBoundAccessTokens === true) md.tls_client_certificate_bound_access_tokens = true;
   return md;
 }
 

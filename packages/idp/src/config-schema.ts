@@ -25,7 +25,11 @@ export const idpClientConfigSchema = {
   additionalProperties: false,
   required: ['clientId'],
   properties: {
-    clientId: { type: 'string', pattern: clientIdPattern },
+    clientId: {
+      type: 'string',
+      pattern: clientIdPattern,
+      description: 'the client_id (letters, digits, . _ : -; at most 128)',
+    },
     clientSecret: {
       type: 'string',
       minLength: 16,
@@ -42,6 +46,8 @@ export const idpClientConfigSchema = {
       type: 'string',
       enum: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
       default: 'client_secret_basic',
+      description:
+        'how the client authenticates at the token endpoint; none: a public client (browser, native app) that must use PKCE',
     },
     grantTypes: {
       type: 'array',
@@ -51,9 +57,21 @@ export const idpClientConfigSchema = {
         enum: ['authorization_code', 'refresh_token', 'client_credentials', TOKEN_EXCHANGE_GRANT],
       },
       default: ['authorization_code', 'refresh_token'],
+      description:
+        'grants the client may use; a service calling others needs client_credentials, delegation the token-exchange grant',
     },
-    redirectUris: { type: 'array', items: { type: 'string', format: 'uri' }, default: [] },
-    postLogoutRedirectUris: { type: 'array', items: { type: 'string', format: 'uri' }, default: [] },
+    redirectUris: {
+      type: 'array',
+      items: { type: 'string', format: 'uri' },
+      default: [],
+      description: 'exact redirect URIs of the code flow',
+    },
+    postLogoutRedirectUris: {
+      type: 'array',
+      items: { type: 'string', format: 'uri' },
+      default: [],
+      description: 'where RP-initiated logout may send the browser back to',
+    },
     backchannelLogoutUri: { type: 'string', format: 'uri' },
     backchannelLogoutSessionRequired: {
       type: 'boolean',
@@ -72,7 +90,11 @@ export const idpClientConfigSchema = {
       description:
         'algorithm of the ID tokens this client gets (id_token_signed_response_alg); default idp.signingAlgorithm. RS256 is signed by the RSA ID-token key',
     },
-    scope: { type: 'string', default: 'openid profile email offline_access' },
+    scope: {
+      type: 'string',
+      default: 'openid profile email offline_access',
+      description: 'OpenID scopes the client may ask for (space separated); resource scopes go in resources',
+    },
     roles: {
       type: 'array',
       items: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' },
@@ -97,6 +119,20 @@ export const idpClientConfigSchema = {
       default: {},
       description:
         'resource indicators (RFC 8707) this client may ask tokens for, each with the exact scopes a token for it may carry',
+    },
+    certificateBoundAccessTokens: {
+      type: 'boolean',
+      description:
+        'RFC 8705: the access tokens of this client are bound to its TLS client certificate (needs idp.features.certificateBoundAccessTokens); a token request without one is refused',
+    },
+    webOrigins: {
+      type: 'array',
+      uniqueItems: true,
+      maxItems: 64,
+      items: { type: 'string', pattern: '^https?://[^/?#*\\s]+$' },
+      default: [],
+      description:
+        "origins of browser apps (e.g. https://app.example.com) allowed to call the token, userinfo, introspection and revocation endpoints for this client (CORS); a public client may also call from its redirect URIs' origins",
     },
   },
 } as const;
@@ -232,6 +268,12 @@ export const idpConfigSchema = {
           description: 'refuse authorization requests that were not pushed first',
         },
         dpop: { type: 'boolean', default: false, description: 'DPoP (RFC 9449)' },
+        certificateBoundAccessTokens: {
+          type: 'boolean',
+          default: false,
+          description:
+            'RFC 8705: bind the access tokens of clients with certificateBoundAccessTokens to the TLS client certificate the gateway verified and passes on (gateway.tls.clientCaFile)',
+        },
         backchannelLogout: { type: 'boolean', default: true, description: 'OIDC back-channel logout' },
       },
     },
@@ -258,6 +300,10 @@ export interface IdpClientConfig {
   firstParty: boolean;
   /** Resource indicator → the scopes a token for it may carry (absent: none besides the default audience). */
   resources?: Record<string, string[]>;
+  /** Browser origins allowed to call the identity provider's endpoints for this client (CORS). */
+  webOrigins?: string[];
+  /** RFC 8705: bind this client's access tokens to its TLS client certificate. */
+  certificateBoundAccessTokens?: boolean;
 }
 
 export interface IdpConfig {
@@ -288,6 +334,7 @@ export interface IdpConfig {
     pushedAuthorizationRequests: boolean;
     requirePushedAuthorizationRequests: boolean;
     dpop: boolean;
+    certificateBoundAccessTokens: boolean;
     backchannelLogout: boolean;
   };
 }

@@ -238,6 +238,7 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
         clockToleranceSeconds: config.clockToleranceSeconds,
         logger,
         userinfoPath: '/me',
+        findClient: (clientId) => p.Client.find(clientId),
       }),
     );
     return p;

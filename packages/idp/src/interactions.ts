@@ -6,6 +6,7 @@ import { withLoginReadAhead } from './account-read-ahead.ts';
 import { accountServices } from './account-services.ts';
 import { saveIfPresent } from './adapter.ts';
 import { clientAddress, requestOrigin } from './client-address.ts';
+import { clientPolicy } from './clients.ts';
 import { assertSameOrigin } from './csrf.ts';
 import { idpErrors } from './errors.ts';
 import type { HttpHandler, IdpRuntime } from './index.ts';
@@ -29,8 +30,8 @@ import { type BatchedWrite, holdAuditWrites, storeAuditWrites } from './write-ba
  *   goes next is the interaction's own `returnTo`, which oidc-provider stored, so no open redirect.
  * - A wrong password, an unknown or disabled account all show the same message (accounts.ts), with
  *   the HTTP status of the API error (401, 429).
- * - Consent is asked only when oidc-provider asks for it; first-party clients never get that far
- *   (provider.ts grants them what they ask for).
+ * - Consent is asked only when oidc-provider asks for it; first-party clients never see the page
+ *   (provider.ts grants them what they ask for, and an explicit prompt=consent is granted here).
  */
 const uidShape = /^[A-Za-z0-9_-]{10,64}$/;
 const bodyLimit = 8 * 1024;
@@ -152,7 +153,12 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
       const page = (await secondFactor.pageInProgress(uid)) ?? (await loginPage(interaction));
       return sendPage(res, 200, page);
     }
-    if (interaction.prompt.name === 'consent') return sendPage(res, 200, await consentPage(interaction));
+    if (interaction.prompt.name === 'consent') {
+      if (interaction.session?.accountId && (await isFirstParty(interaction.params['client_id']))) {
+        return grantConsent(req, res, interaction);
+      }
+      return sendPage(res, 200, await consentPage(interaction));
+    }
     throw idpErrors.create('IDP_INTERACTION_NOT_FOUND', 'This sign-in step is not supported');
   }
 
@@ -284,6 +290,22 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     const interaction = await loadInteraction(req, res, uid);
     const fields = await formFields(req, ['csrf']);
     checkCsrf(uid, fields['csrf']);
+    return grantConsent(req, res, interaction);
+  }
+
+  // A first-party client's consent is its configuration: an explicit prompt=consent (which
+  // oidc-provider needs before it grants offline_access) must not show it a consent page either.
+  async function isFirstParty(clientId: unknown): Promise<boolean> {
+    if (typeof clientId !== 'string') return false;
+    const client = await idp.provider().Client.find(clientId);
+    return client !== undefined && clientPolicy(client).firstParty;
+  }
+
+  async function grantConsent(
+    req: IncomingMessage,
+    res: ServerResponse,
+    interaction: InteractionLike,
+  ): Promise<void> {
     if (interaction.prompt.name !== 'consent' || !interaction.session?.accountId) {
       throw idpErrors.create('IDP_INTERACTION_NOT_FOUND');
     }

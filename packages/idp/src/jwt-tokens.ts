@@ -1,6 +1,7 @@
 import type { Logger } from '@gatehouse/core';
 import { decodeProtectedHeader, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { clientAllowsOrigin } from './clients.ts';
 import type { AccountsPort } from './provider.ts';
 import { CLAIMS_BY_SCOPE } from './provider.ts';
 import type { RevocationPublisher } from './revocation-publisher.ts';
@@ -26,6 +27,8 @@ export interface JwtTokenOptions {
   logger: Logger;
   /** The userinfo route relative to the issuer (oidc-provider's `routes.userinfo`). */
   userinfoPath: string;
+  /** The provider's client lookup: the CORS rule of the token's client applies to userinfo. */
+  findClient?: (clientId: string) => Promise<Parameters<typeof clientAllowsOrigin>[0] | undefined>;
 }
 
 export interface AccessTokenClaims extends JWTPayload {
@@ -124,6 +127,15 @@ export function jwtTokenMiddleware(options: JwtTokenOptions) {
       ctx.set('www-authenticate', 'Bearer error="invalid_token", error_description="account not found"');
       ctx.body = { error: 'invalid_token', error_description: 'account not found' };
       return;
+    }
+    // oidc-provider's clientBasedCORS does not see this route: the same rule, for the token's client.
+    const origin = ctx.get('origin');
+    if (origin) {
+      const client = await options.findClient?.(claims.client_id);
+      if (client && clientAllowsOrigin(client, origin)) {
+        ctx.set('access-control-allow-origin', origin);
+        ctx.vary('Origin');
+      }
     }
     const released = new Set(scopes.flatMap((s) => CLAIMS_BY_SCOPE[s] ?? []));
     const all = await account.claims('userinfo', scopes.join(' '), {}, []);

@@ -73,7 +73,12 @@ const pathParam = (n: string, description: string) => ({
 });
 
 function op(summary: string, responses: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  return { summary, security: [{ bearer: [] }], responses: { ...responses, ...errors }, ...extra };
+  return {
+    summary,
+    security: [{ bearer: [] }, { session: [] }],
+    responses: { ...responses, ...errors },
+    ...extra,
+  };
 }
 
 export function adminOpenApi(serverUrl: string): Record<string, unknown> {
@@ -83,11 +88,14 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
       title: 'Gatehouse identity provider — admin API',
       version: '1',
       description:
-        'Users, roles, groups, clients, sessions, signing keys and audit events. Every operation needs a bearer access token from this identity provider whose `roles` include `admin` or whose `scope` includes `admin`; the caller is re-checked on every request (its client must still exist; a client must still hold the role; a user must still exist, be enabled and hold the role). Errors are `{ "error": CODE, "message": text }`.',
+        'Users, roles, groups, clients, sessions, signing keys and audit events. Every operation needs a bearer access token from this identity provider whose `roles` include `admin` or whose `scope` includes `admin`; the caller is re-checked on every request (its client must still exist; a client must still hold the role; a user must still exist, be enabled and hold the role). Alternatively, the first-party session cookie of a user who holds `admin` (a browser console: a change made with the cookie must come from this site and carry `X-Gatehouse-Csrf: 1`, else 403 IDP_CSRF_REJECTED). Errors are `{ "error": CODE, "message": text }`.',
     },
     servers: [{ url: serverUrl }],
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        session: { type: 'apiKey', in: 'cookie', name: 'gatehouse_session' },
+      },
       schemas: {
         ...adminBodySchemas,
         Error: {

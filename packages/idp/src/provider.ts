@@ -1,8 +1,11 @@
 import type { Logger } from '@gatehouse/core';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AccountReadAheadColumn } from './account-read-ahead.ts';
+import { resolveAccountsConfig } from './accounts-config.ts';
 import { recordJwtAccessToken, takeSidRevocationReadAhead } from './adapter.ts';
+import { idpTrustedProxies } from './client-address.ts';
 import {
+  clientAllowsOrigin,
   clientPolicy,
   EXTRA_CLIENT_METADATA,
   installClientInstanceCache,
@@ -10,6 +13,7 @@ import {
 } from './clients.ts';
 import type { IdpConfig } from './config-schema.ts';
 import { exchangedTokenClaims } from './exchange-claims.ts';
+import { forwardedClientCertificate } from './forwarded-client-certificate.ts';
 import { gatehouseInteractionPolicy } from './interaction-policy.ts';
 import { type KeyRing, RSA_ID_TOKEN_ALGORITHM } from './keys.ts';
 import { localSigningKeys } from './local-signing-key.ts';
@@ -122,6 +126,7 @@ export function buildProvider(options: BuildProviderOptions): Provider {
   const { config, issuer, defaultAudience, keyRing, accounts, logger, sql } = options;
   const alg = config.signingAlgorithm;
   const sharedResources = new Set(config.resources);
+  const certificateProxies = idpTrustedProxies(resolveAccountsConfig(config.accounts).trustedProxies);
 
   /**
    * The scopes a token for `indicator` may carry when `client` asks for it, or undefined when the
@@ -207,6 +212,16 @@ export function buildProvider(options: BuildProviderOptions): Provider {
             throw new errors.InvalidClientMetadata('roles must be an array of strings');
           }
         }
+        if (
+          key === 'web_origins' &&
+          value !== undefined &&
+          (!Array.isArray(value) ||
+            !value.every((o) => typeof o === 'string' && URL.parse(o)?.origin === o && o !== 'null'))
+        ) {
+          throw new errors.InvalidClientMetadata(
+            'web_origins must be an array of origins (scheme://host[:port])',
+          );
+        }
         if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
           throw new errors.InvalidClientMetadata('first_party must be a boolean');
         }
@@ -229,6 +244,10 @@ export function buildProvider(options: BuildProviderOptions): Provider {
           }
         }
       },
+    },
+    // CORS for browser apps (clients.ts clientAllowsOrigin; jwt-tokens.ts applies it to userinfo).
+    clientBasedCORS(_ctx, origin, client) {
+      return clientAllowsOrigin(client, origin);
     },
     // oidc-provider checks a client assertion's exp but not its iat (RFC 7523 §3 lets the server
     // refuse assertions issued too far in the future): allow only the configured clock skew.
@@ -346,6 +365,16 @@ export function buildProvider(options: BuildProviderOptions): Provider {
         requirePushedAuthorizationRequests: config.features.requirePushedAuthorizationRequests,
       },
       dPoP: { enabled: config.features.dpop },
+      // RFC 8705 certificate-bound access tokens. TLS ends at the gateway, which passes the client
+      // certificate it verified (against its clientCaFile) in X-Gatehouse-Client-Cert; the header
+      // counts only from a trusted proxy (the gateway strips any a client sends).
+      mTLS: {
+        enabled: config.features.certificateBoundAccessTokens,
+        certificateBoundAccessTokens: config.features.certificateBoundAccessTokens,
+        getCertificate(ctx) {
+          return forwardedClientCertificate(ctx.req, certificateProxies);
+        },
+      },
       resourceIndicators: {
         enabled: true,
         async defaultResource(_ctx, _client, oneOf) {

@@ -149,6 +149,53 @@ describe('hosted login and consent pages', () => {
     assert.equal(claims['username'], 'alice');
   });
 
+  test('a first-party client asking prompt=consent for offline_access gets no consent page and a refresh token', async () => {
+    const { page, csrf, browser, verifier } = await start('demo-app', redirectUri, 'openid offline_access', {
+      params: { prompt: 'consent' },
+    });
+    const res = await submit(`${page}/login`, browser, {
+      csrf,
+      username: 'alice',
+      password: 'alice-password',
+    });
+    const consentStep = await follow(res, browser);
+    assert.match(consentStep.pathname, /^\/auth\/interaction\//);
+    const shown = await fetch(consentStep, { redirect: 'manual', headers: { cookie: browser.header() } });
+    assert.equal(shown.status, 303, 'granted without a page');
+    const callback = await follow(shown, browser);
+    assert.equal(`${callback.origin}${callback.pathname}`, redirectUri);
+    const token = await fetch(`${t.origin}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code')!,
+        redirect_uri: redirectUri,
+        client_id: 'demo-app',
+        code_verifier: verifier,
+      }),
+    });
+    assert.equal(token.status, 200);
+    const body = (await token.json()) as { refresh_token?: string; scope: string };
+    assert.equal(body.scope, 'openid offline_access');
+    assert.equal(typeof body.refresh_token, 'string');
+  });
+
+  test('a third-party client asking prompt=consent still sees the consent page', async () => {
+    const { page, csrf, browser } = await start('third-party-app', 'https://app.example/cb', 'openid', {
+      params: { prompt: 'consent' },
+    });
+    const res = await submit(`${page}/login`, browser, {
+      csrf,
+      username: 'alice',
+      password: 'alice-password',
+    });
+    const consentStep = await follow(res, browser);
+    const shown = await fetch(consentStep, { redirect: 'manual', headers: { cookie: browser.header() } });
+    assert.equal(shown.status, 200);
+    assert.match(await shown.text(), /\/confirm"/);
+  });
+
   test('a wrong password and an unknown user show the same message with status 401', async () => {
     const { page, csrf, browser } = await start();
     const wrong = await submit(`${page}/login`, browser, {

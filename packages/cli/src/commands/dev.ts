@@ -1,4 +1,5 @@
 import { type Command, configHelp, configOptions } from '../command.ts';
+import { configFileOf, loadGatehouseConfig } from '../load-config.ts';
 import { loadConfigOrReport } from '../load-or-exit.ts';
 import { demoEnabled } from '../production-guard.ts';
 
@@ -7,7 +8,9 @@ export const devCommand: Command = {
   summary: 'Start the identity provider, the gateway and a demo service on one origin (npm start)',
   usage: 'gatehouse dev [--config FILE] [--port PORT]',
   help: `Starts everything in one process with embedded storage (PGlite in .gatehouse/data) and, in
-development mode, demo accounts and clients. Stops cleanly on Ctrl-C or SIGTERM.
+development mode, demo accounts and clients. Stops cleanly on Ctrl-C or SIGTERM. Reloads
+gateway.routes when the configuration file changes or on SIGHUP, like gatehouse gateway: an invalid
+new file is refused (logged) and the routes in force stay.
 
 ${configHelp}
   -p, --port PORT     gateway port (default 8080; same as GATEHOUSE_SERVER__PORT)`,
@@ -23,6 +26,25 @@ ${configHelp}
     const { examples, notes } = demoEnabled(config) ? await loadExamples() : { examples: [], notes: [] };
     for (const note of notes) console.log(note);
     const stack = await startStack(config, { demo: demoEnabled(config), examples });
+    const file = configFileOf(values.config, env);
+    if (file) {
+      const { watchGatewayConfig } = await import('@gatehouse/gateway');
+      const stop = watchGatewayConfig({
+        file,
+        load: () => loadGatehouseConfig(file, env).gateway,
+        reload: (section) => stack.reloadGateway(section),
+        logger: stack.logger,
+      });
+      stack.shutdown.add('config watch', stop);
+    } else {
+      // Without a handler SIGHUP ends the process, silently: say there is nothing to reload instead.
+      const onHup = () =>
+        stack.logger.warn('SIGHUP: no configuration file to reload (start with --config FILE)');
+      process.on('SIGHUP', onHup);
+      stack.shutdown.add('SIGHUP', () => {
+        process.off('SIGHUP', onHup);
+      });
+    }
     stack.shutdown.installSignalHandlers();
     const origin = config.server.publicUrl;
     const lines = [

@@ -3,6 +3,7 @@ import { createLogger, createMetricsRegistry, Shutdown, withOpsEndpoints } from 
 import type { IdpConfig } from '@gatehouse/idp';
 import { type Command, configHelp, configOptions } from '../command.ts';
 import { loadConfigOrReport } from '../load-or-exit.ts';
+import { demoEnabled } from '../production-guard.ts';
 import { listen, openSharedState, openStorage } from '../runtime.ts';
 
 export const idpCommand: Command = {
@@ -11,7 +12,8 @@ export const idpCommand: Command = {
   usage: 'gatehouse idp [--config FILE] [--port PORT] [--host HOST]',
   help: `Serves the OpenID Provider (under the issuer's path, /auth by default), the first-party
 session API (/authentication) and the admin API, plus /health/live, /health/ready and /metrics.
-Applies pending migrations under a lock at start. Put a gateway in front of it for the public origin:
+Applies pending migrations under a lock at start. In development mode it seeds the demo clients
+and accounts (demo.enabled, default true in development) like gatehouse dev. Put a gateway in front of it for the public origin:
 route /auth and /authentication to this process with forwardToken: true.
 
 ${configHelp}
@@ -21,7 +23,7 @@ ${configHelp}
   async run({ values }) {
     const config = loadConfigOrReport('idp', values.config);
     if (!config) return 1;
-    const { createIdp } = await import('@gatehouse/idp');
+    const { createIdp, seedDevelopmentFixtures } = await import('@gatehouse/idp');
     const logger = createLogger({ level: config.log.level, name: 'gatehouse-idp' });
     const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs);
     const sql = await openStorage(config, logger);
@@ -37,6 +39,7 @@ ${configHelp}
       logger,
     });
     shutdown.add('idp', () => idp.close());
+    if (demoEnabled(config)) await seedDevelopmentFixtures(idp);
     const server = createServer(
       withOpsEndpoints(idp.handler, {
         checks: { storage: () => sql.ping(), state: () => state.ping() },

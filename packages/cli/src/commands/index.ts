@@ -1,4 +1,5 @@
 import type { Command } from '../command.ts';
+import { adminCommand } from './admin.ts';
 import { benchCommand } from './bench.ts';
 import { certsCommand } from './certs.ts';
 import { configCommand } from './config.ts';
@@ -15,6 +16,7 @@ export const commands: Command[] = [
   gatewayCommand,
   migrateCommand,
   keysCommand,
+  adminCommand,
   certsCommand,
   configCommand,
   benchCommand,
