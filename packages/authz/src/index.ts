@@ -12,6 +12,10 @@ export {
 export type { ExpandNode } from './engine/expand.ts';
 export type { UserFilter } from './engine/list-users.ts';
 export { type AuthzErrorCode, authzErrors, openfgaErrorOf } from './errors.ts';
+export { type AuditEntry, type AuditLog, createAuditLog } from './http/audit-log.ts';
+export { type AuthzServiceOptions, createAuthzService } from './http/authz-service.ts';
+export { type AuthzenApiOptions, authzenPaths, createAuthzenHandler } from './http/authzen-api.ts';
+export { type AccessTokenVerifier, type Caller, createCallerAuth } from './http/caller-auth.ts';
 export { createOpenfgaHandler, type OpenfgaApiOptions } from './http/openfga-api.ts';
 export { type AuthzLimits, defaultAuthzLimits } from './limits.ts';
 export type * from './model/model-types.ts';
