@@ -22,4 +22,11 @@ export type * from './model/model-types.ts';
 export { type ModelProblem, type ModelSource, parseModel } from './model/parse-model.ts';
 export type { Page } from './request-input.ts';
 export type { StoreRecord } from './storage/sql-storage.ts';
+export { runStoreTestFile, type StoreTestResult } from './store-test/run-store-test.ts';
+export {
+  readStoreTestFile,
+  type StoreTest,
+  type StoreTestFile,
+  StoreTestFileError,
+} from './store-test/store-test-file.ts';
 export type { TupleCondition, TupleKey } from './tuple-key.ts';
