@@ -25,6 +25,7 @@ export type { StoreRecord } from './storage/sql-storage.ts';
 export { runStoreTestFile, type StoreTestResult } from './store-test/run-store-test.ts';
 export {
   readStoreTestFile,
+  readTupleFile,
   type StoreTest,
   type StoreTestFile,
   StoreTestFileError,

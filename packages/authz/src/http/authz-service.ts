@@ -14,7 +14,7 @@ export interface AuthzServiceOptions {
   readScope: string;
   writeScope: string;
   /** The service's URL as callers reach it (AuthZEN metadata). */
-  baseUrl: string;
+  baseUrl: string | (() => string);
   defaultStoreId?: string | undefined;
   /** Share of decisions written to the audit log (0..1). */
   decisionSampleRate: number;

@@ -14,7 +14,7 @@ import type { Json } from './openfga-wire.ts';
 export interface AuthzenApiOptions {
   authz: Authz;
   /** The PDP's base URL as callers reach it (metadata and endpoint URLs are built from it). */
-  baseUrl: string;
+  baseUrl: string | (() => string);
   defaultStoreId?: string | undefined;
   /** Throws to refuse (every endpoint but the metadata needs read access). */
   authorize?: ((req: IncomingMessage, access: 'read') => Promise<unknown>) | undefined;
@@ -51,7 +51,8 @@ export function createAuthzenHandler(
   options: AuthzenApiOptions,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const { authz } = options;
-  const base = options.baseUrl.replace(/\/$/, '');
+  const baseOf = () =>
+    (typeof options.baseUrl === 'function' ? options.baseUrl() : options.baseUrl).replace(/\/$/, '');
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const invalid = (message: string) => authzErrors.create('AUTHZ_VALIDATION', message);
 
@@ -221,6 +222,7 @@ export function createAuthzenHandler(
   };
 
   function metadata(): Json {
+    const base = baseOf();
     return {
       policy_decision_point: base,
       access_evaluation_endpoint: `${base}${authzenPaths.evaluation}`,

@@ -95,7 +95,8 @@ function assertionsOf<T>(v: unknown, where: string, each: (a: unknown, w: string
 
 const strings = (a: unknown, w: string) => list(a, w).map((s, i) => text(s, `${w}[${i}]`));
 
-async function readTuples(path: string): Promise<TupleKey[]> {
+/** Tuples from a file: YAML or JSON (a list of { user, relation, object, condition? }) or OpenFGA's CSV. */
+export async function readTupleFile(path: string): Promise<TupleKey[]> {
   const raw = await readFile(path, 'utf8');
   if (path.endsWith('.csv')) {
     const [header, ...rows] = raw.split(/\r?\n/).filter((l) => l.trim() !== '');
@@ -134,7 +135,7 @@ export async function readStoreTestFile(path: string): Promise<StoreTestFile> {
   for (const file of typeof doc['tuple_file'] === 'string'
     ? [doc['tuple_file']]
     : list(doc['tuple_files'], 'tuple_files')) {
-    tuples.push(...(await readTuples(resolve(dir, text(file, 'tuple_file')))));
+    tuples.push(...(await readTupleFile(resolve(dir, text(file, 'tuple_file')))));
   }
   const tests = list(doc['tests'], 'tests').map((t, i): StoreTest => {
     const where = `tests[${i}]`;

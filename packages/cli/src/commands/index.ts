@@ -1,4 +1,5 @@
 import type { Command } from '../command.ts';
+import { authzCommand } from './authz.ts';
 import { benchCommand } from './bench.ts';
 import { certsCommand } from './certs.ts';
 import { configCommand } from './config.ts';
@@ -13,6 +14,7 @@ export const commands: Command[] = [
   devCommand,
   idpCommand,
   gatewayCommand,
+  authzCommand,
   migrateCommand,
   keysCommand,
   certsCommand,
