@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { createLogger, migrate } from '@gatehouse/core';
-import { openTestSql, type TestSql } from '@gatehouse/core/testing';
+import { openTestSql, type TestSql, waitFor } from '@gatehouse/core/testing';
 import { createVerifier } from '@gatehouse/sdk';
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { authzMigrations, createAuthz, createAuthzService } from '../src/index.ts';
@@ -91,6 +91,7 @@ describe('authz service: AuthZEN, caller checks and audit', () => {
       baseUrl: 'https://pdp.test/authz',
       defaultStoreId: storeId,
       decisionSampleRate: 1,
+      auditSql: db.sql,
     });
     server = createServer((req, res) => void handler(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -350,5 +351,23 @@ describe('authz service: AuthZEN, caller checks and audit', () => {
     assert.ok(decision?.['outcome'] === 'allowed' || decision?.['outcome'] === 'denied');
     const refusal = audit.find((l) => l['kind'] === 'refusal' && l['status'] === 403);
     assert.match(String(refusal?.['reason']), /forbidden|AUTHZ_FORBIDDEN/);
+    // The same events in the audit table, written after the answer: wait until the write's is there.
+    const changes = () =>
+      db.sql.query<Record<string, unknown>>(
+        `select kind, operation, caller_sub, client_id, store_id, outcome, status, request
+           from authz_audit_events where kind = 'change' and operation = 'write'`,
+      );
+    await waitFor(async () => (await changes()).length > 0, { what: 'the stored audit event' });
+    const stored = await changes();
+    assert.equal(stored[0]?.['caller_sub'], 'admin-svc');
+    assert.equal(stored[0]?.['store_id'], storeId);
+    assert.equal(stored[0]?.['outcome'], 'ok');
+    assert.deepEqual((stored[0]?.['request'] as { writes?: unknown } | undefined)?.writes, {
+      tuple_keys: [{ user: 'user:dee', relation: 'viewer', object: 'document:plan' }],
+    });
+    const refusals = await db.sql.query<{ n: number }>(
+      `select count(*)::int as n from authz_audit_events where kind = 'refusal' and status in (401, 403)`,
+    );
+    assert.ok((refusals[0]?.n ?? 0) > 0);
   });
 });

@@ -51,6 +51,7 @@ export async function createAuthzServer(options: AuthzServerOptions): Promise<Se
     baseUrl: options.baseUrl,
     defaultStoreId: config.authz.defaultStoreId,
     decisionSampleRate: config.authz.audit.decisionSampleRate,
+    auditSql: sql,
   });
   return createServer(
     withOpsEndpoints((req, res) => void handler(req, res), {

@@ -1,4 +1,4 @@
-import type { Logger } from '@gatehouse/core';
+import type { Logger, Sql } from '@gatehouse/core';
 import type { Caller } from './caller-auth.ts';
 
 /** One audited event: who asked, what, the answer, and why. */
@@ -27,7 +27,12 @@ export interface AuditLogOptions {
   /** Share of decisions written (0..1); changes and refusals are always written. */
   decisionSampleRate: number;
   random?: () => number;
+  /** Also store each written event in `authz_audit_events` (the authz migrations applied). */
+  sql?: Sql | undefined;
 }
+
+/** Request bodies above this many bytes of JSON are stored as their size only (a model can be 256 KiB). */
+const maxStoredRequestBytes = 8 * 1024;
 
 /**
  * The permission service's audit trail: one structured log line (`audit: "authz"`) per decision,
@@ -35,7 +40,31 @@ export interface AuditLogOptions {
  */
 export function createAuditLog(options: AuditLogOptions): AuditLog {
   const random = options.random ?? Math.random;
-  const write = (kind: string, e: AuditEntry) =>
+  const store = (kind: string, e: AuditEntry) => {
+    const json = JSON.stringify(e.request ?? {});
+    const request =
+      json.length <= maxStoredRequestBytes ? json : JSON.stringify({ truncated: true, bytes: json.length });
+    // After the answer is sent, off the request path; a storage failure is logged, never answered.
+    options.sql
+      ?.query(
+        `insert into authz_audit_events (kind, operation, caller_sub, client_id, store_id, outcome, reason, status, request)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)`,
+        [
+          kind,
+          e.operation,
+          e.caller?.subject ?? null,
+          e.caller?.clientId ?? null,
+          e.storeId ?? null,
+          e.outcome,
+          e.reason ?? null,
+          e.status,
+          request,
+        ],
+      )
+      .catch((err: unknown) => options.logger.error({ err }, 'authz audit event not stored'));
+  };
+  const write = (kind: string, e: AuditEntry) => {
+    store(kind, e);
     options.logger.info(
       {
         audit: 'authz',
@@ -50,6 +79,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       },
       `authz ${kind}`,
     );
+  };
   return {
     decision(e) {
       if (options.decisionSampleRate >= 1 || random() < options.decisionSampleRate) write('decision', e);

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '@gatehouse/core';
+import type { Logger, Sql } from '@gatehouse/core';
 import type { Authz } from '../authz.ts';
 import { type AuditEntry, createAuditLog } from './audit-log.ts';
 import { createAuthzenHandler, isAuthzenPath } from './authzen-api.ts';
@@ -18,6 +18,8 @@ export interface AuthzServiceOptions {
   defaultStoreId?: string | undefined;
   /** Share of decisions written to the audit log (0..1). */
   decisionSampleRate: number;
+  /** Also store audit events in `authz_audit_events`. */
+  auditSql?: Sql | undefined;
 }
 
 /** Operations that answer a permission question: audited as decisions (sampled). */
@@ -43,7 +45,11 @@ export function createAuthzService(
   options: AuthzServiceOptions,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const callers = createCallerAuth(options);
-  const audit = createAuditLog({ logger: options.logger, decisionSampleRate: options.decisionSampleRate });
+  const audit = createAuditLog({
+    logger: options.logger,
+    decisionSampleRate: options.decisionSampleRate,
+    sql: options.auditSql,
+  });
 
   const record = (
     req: IncomingMessage,
