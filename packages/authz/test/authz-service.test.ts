@@ -370,4 +370,24 @@ describe('authz service: AuthZEN, caller checks and audit', () => {
     );
     assert.ok((refusals[0]?.n ?? 0) > 0);
   });
+  test('creating and deleting a store are audited as changes, named stores and store', async () => {
+    const created = await post('/stores', { name: 'short lived' }, writer);
+    assert.equal(created.status, 201);
+    const id = String(created.body['id']);
+    const removed = await fetch(`${base}/stores/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${writer}` },
+    });
+    assert.equal(removed.status, 204);
+    const changes = audit
+      .filter((l) => l['kind'] === 'change')
+      .map((l) => [l['operation'], l['storeId'] ?? null]);
+    assert.deepEqual(
+      changes.filter(([op]) => op === 'stores' || op === 'store'),
+      [
+        ['stores', null],
+        ['store', id],
+      ],
+    );
+  });
 });

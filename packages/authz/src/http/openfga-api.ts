@@ -34,7 +34,7 @@ export interface OpenfgaApiOptions {
 }
 
 export interface OpenfgaOutcome {
-  /** `check`, `write`, `list-objects`, `stores`, `authorization-models`, ... (the path's last word). */
+  /** `check`, `write`, `list-objects`, `stores`, `store`, `authorization-models`, ... (the path's last word). */
   operation: string;
   access: 'read' | 'write';
   storeId: string | undefined;
@@ -347,8 +347,13 @@ export function createOpenfgaHandler(
     let route: Route | undefined;
     let groups: Record<string, string> = {};
     let body: Json = {};
+    // The path's last word names the operation, except where that word is an id.
     const operation = () =>
-      path.startsWith('/stores/') && groups['model'] ? 'authorization-model' : (path.split('/').at(-1) ?? '');
+      groups['model']
+        ? 'authorization-model'
+        : groups['store'] && /^\/stores\/[^/]+$/.test(path)
+          ? 'store'
+          : (path.split('/').at(-1) ?? '');
     try {
       const onPath = routes.filter((r) => r.pattern.test(path));
       if (onPath.length === 0) {
