@@ -92,6 +92,22 @@ tests:
     assert.match(results[0]?.actual ?? '', /^error: /);
   });
 
+  test('model_file may be a modular model (fga.mod and its modules)', async () => {
+    writeFileSync(join(dir, 'fga.mod'), 'schema: "1.2"\ncontents:\n  - core.fga\n  - docs.fga\n');
+    writeFileSync(join(dir, 'core.fga'), 'module core\ntype user\n');
+    writeFileSync(join(dir, 'docs.fga'), 'module docs\ntype doc\n  relations\n    define viewer: [user]\n');
+    const file = join(dir, 'modular.fga.yaml');
+    writeFileSync(
+      file,
+      'model_file: ./fga.mod\ntuples: [{ user: user:a, relation: viewer, object: doc:1 }]\ntests:\n  - check: [{ user: user:a, object: doc:1, assertions: { viewer: true } }]\n',
+    );
+    const results = await runStoreTestFile(authz, await readStoreTestFile(file));
+    assert.deepEqual(
+      results.map((r) => [r.query, r.passed]),
+      [['user:a viewer doc:1', true]],
+    );
+  });
+
   test('a malformed file is refused with the field named', async () => {
     const file = join(dir, 'malformed.fga.yaml');
     writeFileSync(

@@ -6,7 +6,7 @@ import type { TupleKey } from '../tuple-key.ts';
 
 /**
  * OpenFGA's store test file (`fga model test --tests FILE.fga.yaml`): a model (`model` inline or
- * `model_file`), tuples (`tuples` or `tuple_file`), and tests of check, list_objects and list_users
+ * `model_file`: DSL, JSON, or an `fga.mod` with its modules), tuples (`tuples` or `tuple_file`), and tests of check, list_objects and list_users
  * assertions, each test with its own extra tuples; checks and lists may carry `context` and
  * `contextual_tuples`.
  */
@@ -114,6 +114,18 @@ export async function readTupleFile(path: string): Promise<TupleKey[]> {
   return tuplesOf(parseYaml(raw), path);
 }
 
+/** A modular model: the fga.mod and the module files it lists, read relative to it. */
+async function modularModel(modPath: string, modFile: string): Promise<ModelSource> {
+  const mod = parseYaml(modFile) as { contents?: unknown } | null;
+  const names = list(mod?.contents, `${modPath}: contents`).map((n, i) =>
+    text(n, `${modPath}: contents[${i}]`),
+  );
+  const files = await Promise.all(
+    names.map(async (name) => ({ name, contents: await readFile(resolve(dirname(modPath), name), 'utf8') })),
+  );
+  return { modFile, files };
+}
+
 /** Read a store test file; `model_file` and `tuple_file` are relative to it. */
 export async function readStoreTestFile(path: string): Promise<StoreTestFile> {
   let doc: unknown;
@@ -129,7 +141,11 @@ export async function readStoreTestFile(path: string): Promise<StoreTestFile> {
   else if (typeof doc['model_file'] === 'string') {
     const file = resolve(dir, doc['model_file']);
     const contents = await readFile(file, 'utf8');
-    model = file.endsWith('.json') ? { json: JSON.parse(contents) } : { dsl: contents };
+    model = file.endsWith('.json')
+      ? { json: JSON.parse(contents) }
+      : file.endsWith('fga.mod')
+        ? await modularModel(file, contents)
+        : { dsl: contents };
   } else throw new StoreTestFileError(`${path}: give the model as 'model' or 'model_file'`);
   const tuples = tuplesOf(doc['tuples'], 'tuples');
   for (const file of typeof doc['tuple_file'] === 'string'
