@@ -5,6 +5,7 @@
 //   node scripts/docs.ts --check  exit 1 if either file is stale (test/docs.test.ts runs this)
 import { globSync, readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { authzConfigSchema } from '@gatehouse/authz/config-schema';
 import { buildConfigSchema } from '@gatehouse/core';
 import { gatewayConfigSchema } from '@gatehouse/gateway';
 import { idpConfigSchema } from '@gatehouse/idp';
@@ -70,6 +71,7 @@ export function configurationDoc(): string {
   const schema = buildConfigSchema({
     idp: idpConfigSchema as unknown as Record<string, unknown>,
     gateway: gatewayConfigSchema as unknown as Record<string, unknown>,
+    authz: authzConfigSchema as unknown as Record<string, unknown>,
   }) as Schema;
   const out = [
     '# Configuration',

@@ -136,6 +136,18 @@ export const authzErrors = defineErrors({
     openfga: 'latest_authorization_model_not_found',
     openfgaCode: 2020,
   },
+  AUTHZ_ENDPOINT_NOT_FOUND: {
+    status: 404,
+    message: 'No endpoint at this path',
+    openfga: 'undefined_endpoint',
+    openfgaCode: 5000,
+  },
+  AUTHZ_METHOD_NOT_ALLOWED: {
+    status: 405,
+    message: 'This method is not allowed at this path',
+    openfga: 'undefined_endpoint',
+    openfgaCode: 5000,
+  },
   // Process
   AUTHZ_INTERNAL: { status: 500, message: 'Internal error', openfga: 'internal_error', openfgaCode: 4000 },
 });

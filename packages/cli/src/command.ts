@@ -9,6 +9,8 @@ export interface Command {
   help: string;
   options: NonNullable<ParseArgsConfig['options']>;
   allowPositionals?: boolean;
+  /** Help for a sub-verb (`gatehouse authz model write --help`), when the positionals name one. */
+  subcommandHelp?: (positionals: string[]) => string | undefined;
   run(args: { values: Record<string, unknown>; positionals: string[] }): Promise<number | undefined>;
 }
 

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { type AuthzConfig, authzConfigSchema } from '@gatehouse/authz/config-schema';
 import { type CoreConfig, loadConfig } from '@gatehouse/core';
 import { gatewayConfigSchema } from '@gatehouse/gateway/config-schema';
 import { idpConfigSchema } from '@gatehouse/idp/config-schema';
@@ -6,6 +7,7 @@ import { idpConfigSchema } from '@gatehouse/idp/config-schema';
 export type GatehouseConfig = CoreConfig & {
   idp: Record<string, unknown>;
   gateway: Record<string, unknown>;
+  authz: AuthzConfig;
 };
 
 /** The file the CLI reads: --config, else $GATEHOUSE_CONFIG, else ./gatehouse.yaml when present. */
@@ -23,6 +25,7 @@ export function loadGatehouseConfig(flag: unknown, env = process.env): Gatehouse
     sections: {
       idp: idpConfigSchema as unknown as Record<string, unknown>,
       gateway: gatewayConfigSchema as unknown as Record<string, unknown>,
+      authz: authzConfigSchema as unknown as Record<string, unknown>,
     },
   });
 }

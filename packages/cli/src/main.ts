@@ -48,7 +48,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (parsed.values.help) {
-    printHelp(command);
+    const sub = command.subcommandHelp?.(parsed.positionals);
+    if (sub) console.log(sub);
+    else printHelp(command);
     return 0;
   }
   try {

@@ -9,6 +9,7 @@ import {
 } from '@gatehouse/core';
 import { createGateway, type RouteConfig } from '@gatehouse/gateway';
 import { createIdp, type Idp, type IdpConfig, resolveIssuer, seedDevelopmentFixtures } from '@gatehouse/idp';
+import { authzAudience, authzDevPrefix, createAuthzServer } from './authz-server.ts';
 import { createDemoService } from './demo-service.ts';
 import type { Example, ExampleHandle } from './examples.ts';
 import { createLandingPage, type LandingService } from './landing-page.ts';
@@ -71,9 +72,11 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
     const publicUrl = config.server.publicUrl.replace(/\/$/, '');
     const idpSection = config.idp as unknown as IdpConfig;
     const site = { publicUrl, issuer: resolveIssuer(idpSection, publicUrl) };
+    const authzOn = config.authz.dev;
+    const extraResources = examples.flatMap((e) => e.resources?.(site) ?? []);
     const idpConfig: IdpConfig = {
       ...idpSection,
-      resources: [...idpSection.resources, ...examples.flatMap((e) => e.resources?.(site) ?? [])],
+      resources: [...idpSection.resources, ...extraResources, ...(authzOn ? [authzAudience(config)] : [])],
       clients: [...idpSection.clients, ...examples.flatMap((e) => e.clients(site))],
       // The reference systems' back-channel logout endpoints are on loopback, which oidc-provider's
       // SSRF guard refuses unless told otherwise; only in development, only when they run.
@@ -82,7 +85,15 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
     const idp = await createIdp({ config: idpConfig, mode: config.mode, publicUrl, sql, state, logger });
     shutdown.add('idp', () => idp.close());
     if (options.demo) {
-      await seedDevelopmentFixtures(idp);
+      // demo-service may ask for the permission service's scopes; listing its own resources confines
+      // it to them, so every other resource is listed too, with the scopes it had before (none).
+      const demoServiceResources = authzOn
+        ? {
+            ...Object.fromEntries(idpConfig.resources.map((r) => [r, [] as string[]])),
+            [authzAudience(config)]: [config.authz.auth.readScope, config.authz.auth.writeScope],
+          }
+        : undefined;
+      await seedDevelopmentFixtures(idp, demoServiceResources ? { demoServiceResources } : {});
       await seedExampleAccounts(idp, examples);
     }
 
@@ -101,6 +112,21 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
     const demoServer = createDemoService(draining);
     shutdown.addServer(demoServer);
     const demoUrl = await listen(demoServer, 0, '127.0.0.1');
+
+    let authzUrl: string | undefined;
+    if (authzOn) {
+      const authzServer = await createAuthzServer({
+        config,
+        sql,
+        logger,
+        baseUrl: `${publicUrl}${authzDevPrefix}`,
+        // Keys straight from the idp's internal port, over HTTP like any service.
+        jwksUri: `${idpUrl}${idpPath}/jwks`,
+        draining,
+      });
+      shutdown.addServer(authzServer);
+      authzUrl = await listen(authzServer, 0, '127.0.0.1');
+    }
 
     const started: { title: string; handle: ExampleHandle }[] = [];
     for (const e of examples) {
@@ -127,6 +153,17 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         routes: ['/auth', '/authentication'],
       },
       { system: 'Gatehouse', name: 'demo service', url: demoUrl, healthPath: '/health', routes: ['/echo'] },
+      ...(authzUrl
+        ? [
+            {
+              system: 'Gatehouse',
+              name: 'permission service',
+              url: authzUrl,
+              healthPath: '/health/ready',
+              routes: [authzDevPrefix],
+            },
+          ]
+        : []),
       ...started.flatMap(({ title, handle }) => handle.services.map((s) => ({ system: title, ...s }))),
     ];
     const landing = createLandingPage({ services: landingServices, issuer: idp.issuer });
@@ -146,6 +183,19 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         forwardToken: true,
       },
       { id: 'demo-echo', match: { path: '/echo' }, upstreams: [demoUrl], policy: 'authenticated' },
+      // The permission service checks its callers' tokens itself (its own audience and scopes).
+      ...(authzUrl
+        ? [
+            {
+              id: 'authz',
+              match: { path: authzDevPrefix },
+              upstreams: [authzUrl],
+              policy: 'public',
+              forwardToken: true,
+              stripPrefix: true,
+            },
+          ]
+        : []),
       {
         id: 'landing-page',
         match: { pattern: '/', methods: ['GET'] },

@@ -384,7 +384,10 @@ export async function syncConfigClients(sql: Sql, clients: IdpClientConfig[]): P
  * role `service`) and `demo-app` (public, code + PKCE, redirect `<publicUrl>/callback`). Secrets
  * here are public by design.
  */
-export function demoClients(publicUrl = 'http://localhost:8080'): IdpClientConfig[] {
+export function demoClients(
+  publicUrl = 'http://localhost:8080',
+  demoServiceResources?: Record<string, string[]>,
+): IdpClientConfig[] {
   const origin = publicUrl.replace(/\/$/, '');
   return [
     {
@@ -397,6 +400,7 @@ export function demoClients(publicUrl = 'http://localhost:8080'): IdpClientConfi
       scope: '',
       roles: ['service'],
       firstParty: true,
+      ...(demoServiceResources ? { resources: demoServiceResources } : {}),
     },
     {
       clientId: 'demo-app',
@@ -416,8 +420,12 @@ export function demoClients(publicUrl = 'http://localhost:8080'): IdpClientConfi
  * demo fixtures are on, which production refuses, so the public demo secret never exists in a
  * production database.
  */
-export async function seedDemoClients(sql: Sql, publicUrl?: string): Promise<string[]> {
-  const clients = demoClients(publicUrl);
+export async function seedDemoClients(
+  sql: Sql,
+  publicUrl?: string,
+  demoServiceResources?: Record<string, string[]>,
+): Promise<string[]> {
+  const clients = demoClients(publicUrl, demoServiceResources);
   for (const c of clients) await upsertClient(sql, clientMetadataFromConfig(c), 'demo');
   return clients.map((c) => c.clientId);
 }

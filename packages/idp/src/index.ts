@@ -364,12 +364,21 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
 /**
  * Development fixtures: the demo clients (clients.ts) and, when the account store is there, the
  * demo accounts (demo-accounts.ts). Refused in production mode: the demo secrets are public.
+ * `demoServiceResources`: the resource indicators `demo-service` may ask tokens for, with their scopes
+ * (the dev stack gives it the permission service's).
  */
-export async function seedDevelopmentFixtures(idp: Idp): Promise<{ clients: string[]; accounts: string[] }> {
+export async function seedDevelopmentFixtures(
+  idp: Idp,
+  options: { demoServiceResources?: Record<string, string[]> } = {},
+): Promise<{ clients: string[]; accounts: string[] }> {
   if (idp.runtime.mode === 'production') {
     throw idpErrors.create('IDP_DEMO_IN_PRODUCTION');
   }
-  const clients = await seedDemoClients(idp.runtime.sql, new URL(idp.issuer).origin);
+  const clients = await seedDemoClients(
+    idp.runtime.sql,
+    new URL(idp.issuer).origin,
+    options.demoServiceResources,
+  );
   let accounts: string[] = [];
   const seed = await optionalExport<(accounts: unknown) => Promise<string[]>>(
     './demo-accounts.ts',

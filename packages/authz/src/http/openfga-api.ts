@@ -29,6 +29,21 @@ export interface OpenfgaApiOptions {
   authorize?: ((req: IncomingMessage, access: 'read' | 'write') => Promise<void> | void) | undefined;
   /** Largest request body, in bytes (a model or a write of 100 tuples fits well within the default). */
   bodyLimit?: number | undefined;
+  /** Told of every answered request (the service's audit trail); not called for unknown paths. */
+  onOutcome?: ((req: IncomingMessage, outcome: OpenfgaOutcome) => void) | undefined;
+}
+
+export interface OpenfgaOutcome {
+  /** `check`, `write`, `list-objects`, `stores`, `store`, `authorization-models`, ... (the path's last word). */
+  operation: string;
+  access: 'read' | 'write';
+  storeId: string | undefined;
+  body: Json;
+  status: number;
+  /** The JSON answered on success. */
+  answer?: unknown;
+  /** The error answered otherwise. */
+  error?: { code: string; message: string };
 }
 
 /** The status and JSON body to answer, or `ndjson` lines (StreamedListObjects). */
@@ -329,17 +344,26 @@ export function createOpenfgaHandler(
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://authz.invalid');
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/$/, '') : url.pathname;
+    let route: Route | undefined;
+    let groups: Record<string, string> = {};
+    let body: Json = {};
+    // The path's last word names the operation, except where that word is an id.
+    const operation = () =>
+      groups['model']
+        ? 'authorization-model'
+        : groups['store'] && /^\/stores\/[^/]+$/.test(path)
+          ? 'store'
+          : (path.split('/').at(-1) ?? '');
     try {
       const onPath = routes.filter((r) => r.pattern.test(path));
       if (onPath.length === 0) {
         return send(res, 404, { code: 'undefined_endpoint', message: `no endpoint at ${path}` });
       }
-      const route = onPath.find((r) => r.method === req.method);
+      route = onPath.find((r) => r.method === req.method);
       if (!route)
         return send(res, 405, { code: 'undefined_endpoint', message: `${req.method} is not allowed here` });
+      groups = route.pattern.exec(path)?.groups ?? {};
       await options.authorize?.(req, route.access);
-      const groups = route.pattern.exec(path)?.groups ?? {};
-      let body: Json = {};
       if (req.method === 'POST') {
         const raw = await readBody(req, bodyLimit);
         if (raw.length > 0) {
@@ -363,8 +387,26 @@ export function createOpenfgaHandler(
       });
       if (answer[2] === 'ndjson') sendLines(res, answer[0], answer[1] as string[]);
       else send(res, answer[0], answer[1]);
+      options.onOutcome?.(req, {
+        operation: operation(),
+        access: route.access,
+        storeId: groups['store'],
+        body,
+        status: answer[0],
+        answer: answer[1],
+      });
     } catch (err) {
       const [status, answer] = errorAnswer(err);
+      if (route) {
+        options.onOutcome?.(req, {
+          operation: operation(),
+          access: route.access,
+          storeId: groups['store'],
+          body,
+          status,
+          error: answer,
+        });
+      }
       if (status >= 500) options.logger?.error({ err, path }, 'authz request failed');
       else
         options.logger?.info(

@@ -57,6 +57,11 @@ ${configHelp}
       `  demo service ${origin}/echo   (needs a token; shows the identity headers it receives)`,
       `  health       ${origin}/_gatehouse/health/ready   metrics ${origin}/_gatehouse/metrics`,
     ];
+    if (config.authz.dev) {
+      lines.push(
+        `  authz        ${origin}/authz   (OpenFGA API, AuthZEN at ${origin}/authz/.well-known/authzen-configuration)`,
+      );
+    }
     if (stack.demoSeeded) {
       lines.push(
         '',

@@ -1,5 +1,6 @@
 import type { Command } from '../command.ts';
 import { adminCommand } from './admin.ts';
+import { authzCommand } from './authz.ts';
 import { benchCommand } from './bench.ts';
 import { certsCommand } from './certs.ts';
 import { configCommand } from './config.ts';
@@ -14,6 +15,7 @@ export const commands: Command[] = [
   devCommand,
   idpCommand,
   gatewayCommand,
+  authzCommand,
   migrateCommand,
   keysCommand,
   adminCommand,
