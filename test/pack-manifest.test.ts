@@ -63,9 +63,9 @@ test('an export that is not a ./src/*.ts file is refused rather than published b
   );
 });
 
-test('the public packages are the five that are not private', () => {
+test('the public packages are the six that are not private', () => {
   assert.deepEqual(
     publicPackageDirs().map((d) => d.split('/').at(-1)),
-    ['core', 'idp', 'gateway', 'sdk', 'cli'],
+    ['core', 'idp', 'gateway', 'authz', 'sdk', 'cli'],
   );
 });
