@@ -112,7 +112,9 @@ describe('account recovery from the mail (Chromium, SMTP)', { skip, timeout: 180
     assert.ok(old.refresh_token, 'a refresh token before the reset');
 
     const page = await newPage();
-    await page.goto(`${t.origin}/authentication/recovery/forgot`);
+    // From the login page's link.
+    await page.goto(authorizationRequest(t).url.toString());
+    await page.getByRole('link', { name: 'Forgot your password?' }).click();
     await page.getByLabel('Email address').fill('bob@example.com');
     await page.getByRole('button', { name: 'Send the link' }).click();
     await page.getByRole('heading', { name: 'Check your email' }).waitFor();
