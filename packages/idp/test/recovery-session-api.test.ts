@@ -179,6 +179,14 @@ describe('account recovery in the session API', () => {
     const resend = await post('/authentication/email/verification', {}, session);
     assert.equal(resend.status, 409);
     assert.equal(await errorOf(resend), 'IDP_EMAIL_ALREADY_VERIFIED');
+
+    // An address an administrator sets is not verified.
+    await t.accounts.update(dora.id, { email: 'dora.admin@example.org' }, 'admin');
+    const [afterAdmin] = await t.sql.query<{ email_verified: boolean }>(
+      'select email_verified from idp_users where id = $1',
+      [dora.id],
+    );
+    assert.equal(afterAdmin!.email_verified, false);
   });
 
   test('the verification link again, limited per account', async () => {
@@ -221,6 +229,46 @@ describe('account recovery in the session API', () => {
     const res = await fetch(`${t.origin}/authentication/dev/mailbox`);
     assert.equal(res.status, 404);
     assert.equal(await errorOf(res), 'IDP_DEV_MAILBOX_UNAVAILABLE');
+  });
+});
+
+describe('an SMTP server without STARTTLS while TLS is required', () => {
+  let t: AccountsIdp;
+  let smtp: TestSmtp;
+  before(async () => {
+    smtp = await startSmtp();
+    t = await startAccountsIdp({
+      accounts: { bruteForce: { enabled: false } },
+      // requireTls defaults to true: the mail must not cross the network in clear.
+      idp: { mail: { smtp: { host: '127.0.0.1', port: smtp.port, timeoutSeconds: 5 } } },
+    });
+  });
+  after(async () => {
+    await t?.close();
+    await smtp?.close();
+  });
+
+  test('nothing is sent, the answer is IDP_MAIL_FAILED and no link is left behind', async () => {
+    await t.accounts.create({
+      username: 'gwen',
+      password: 'Amber-field-passphrase-8',
+      email: 'gwen@example.com',
+    });
+    const login = await fetch(`${t.origin}/authentication/login`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ username: 'gwen', password: 'Amber-field-passphrase-8' }),
+    });
+    const res = await fetch(`${t.origin}/authentication/email/verification`, {
+      method: 'POST',
+      headers: { ...json, cookie: `gatehouse_session=${sessionCookieOf(login)}` },
+      body: '{}',
+    });
+    assert.equal(res.status, 502);
+    assert.equal(await errorOf(res), 'IDP_MAIL_FAILED');
+    assert.equal(smtp.received.length, 0);
+    const rows = await t.sql.query('select 1 from idp_recovery_tokens');
+    assert.equal(rows.length, 0);
   });
 });
 

@@ -111,14 +111,20 @@ function createRecoveryService(idp: IdpRuntime): RecoveryService {
       email: email.display,
       ttlSeconds: config.verificationTtlSeconds,
     });
-    await send(
-      verificationMail(mailConfig, {
-        to: email.display,
-        username: account.username,
-        url: link('verify', token),
-        ttlSeconds: config.verificationTtlSeconds,
-      }),
-    );
+    try {
+      await send(
+        verificationMail(mailConfig, {
+          to: email.display,
+          username: account.username,
+          url: link('verify', token),
+          ttlSeconds: config.verificationTtlSeconds,
+        }),
+      );
+    } catch (err) {
+      await tokens.discard(token);
+      throw err;
+    }
+    await tokens.retireOthers(token);
     await audit.record({
       type: reason === 'email-change' ? 'email.change_requested' : 'email.verification_sent',
       actor: account.id,
@@ -254,14 +260,20 @@ function createRecoveryService(idp: IdpRuntime): RecoveryService {
           email: row.email,
           ttlSeconds: config.resetTtlSeconds,
         });
-        await mailer.send(
-          passwordResetMail(mailConfig, {
-            to: row.email,
-            username: row.username,
-            url: link('reset', token),
-            ttlSeconds: config.resetTtlSeconds,
-          }),
-        );
+        try {
+          await mailer.send(
+            passwordResetMail(mailConfig, {
+              to: row.email,
+              username: row.username,
+              url: link('reset', token),
+              ttlSeconds: config.resetTtlSeconds,
+            }),
+          );
+        } catch (err) {
+          await tokens.discard(token);
+          throw err;
+        }
+        await tokens.retireOthers(token);
         await audit.record({
           type: 'password.reset_requested',
           subject: row.id,

@@ -10,8 +10,8 @@ import { idpErrors } from '../errors.ts';
  * passwords: the input has 256 bits of entropy, so there is nothing to guess and a slow hash (argon2id)
  * would only cost CPU per click.
  *
- * Each token works once (`used_at`) and until `expires_at`; a new link of the same purpose for the same
- * account retires the earlier ones, so only the newest mail works.
+ * Each token works once (`used_at`) and until `expires_at`; once a new link of the same purpose for the
+ * same account is sent, the earlier ones stop working, so only the newest mail works.
  */
 export type RecoveryPurpose = 'email-verification' | 'password-reset';
 
@@ -33,6 +33,10 @@ export interface RecoveryTokens {
     email: string;
     ttlSeconds: number;
   }): Promise<string>;
+  /** Once the mail with `token` is out: the account's earlier links of the same purpose stop working. */
+  retireOthers(token: string): Promise<void>;
+  /** The mail with `token` could not be sent: the token goes, the earlier links stay as they were. */
+  discard(token: string): Promise<void>;
   /**
    * The token's account and address when it is unused and unexpired; otherwise throws
    * IDP_RECOVERY_TOKEN_INVALID, _USED or _EXPIRED. Changes nothing.
@@ -51,21 +55,28 @@ export function createRecoveryTokens(sql: Sql): RecoveryTokens {
   return {
     async issue({ userId, purpose, email, ttlSeconds }) {
       const token = randomBytes(32).toString('base64url');
-      await sql.transaction(async (tx) => {
-        // Earlier links of this purpose stop working; long-expired rows of any account go.
-        await tx.query(
-          `update idp_recovery_tokens set used_at = now()
-           where user_id = $1 and purpose = $2 and used_at is null`,
-          [userId, purpose],
-        );
-        await tx.query(`delete from idp_recovery_tokens where expires_at < now() - interval '7 days'`);
-        await tx.query(
-          `insert into idp_recovery_tokens (token_hash, purpose, user_id, email, expires_at)
-           values ($1, $2, $3, $4, now() + make_interval(secs => $5))`,
-          [hashRecoveryToken(token), purpose, userId, email, ttlSeconds],
-        );
-      });
+      // Long-expired rows of any account go.
+      await sql.query(`delete from idp_recovery_tokens where expires_at < now() - interval '7 days'`);
+      await sql.query(
+        `insert into idp_recovery_tokens (token_hash, purpose, user_id, email, expires_at)
+         values ($1, $2, $3, $4, now() + make_interval(secs => $5))`,
+        [hashRecoveryToken(token), purpose, userId, email, ttlSeconds],
+      );
       return token;
+    },
+
+    async retireOthers(token) {
+      await sql.query(
+        `update idp_recovery_tokens o set used_at = now()
+         from idp_recovery_tokens n
+         where n.token_hash = $1 and o.user_id = n.user_id and o.purpose = n.purpose
+           and o.token_hash <> n.token_hash and o.used_at is null`,
+        [hashRecoveryToken(token)],
+      );
+    },
+
+    async discard(token) {
+      await sql.query('delete from idp_recovery_tokens where token_hash = $1', [hashRecoveryToken(token)]);
     },
 
     async check(tx, token, purpose, forUpdate = false) {
