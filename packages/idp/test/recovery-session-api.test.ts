@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { silentLogger } from '@gatehouse/core';
-import { resolveMailConfig } from '../src/mail/mail-config.ts';
+import { mailLinkBase, resolveMailConfig } from '../src/mail/mail-config.ts';
 import { createMailer } from '../src/mail/mailer.ts';
 import { resolveRecoveryConfig } from '../src/recovery/recovery-config.ts';
 import { type AccountsIdp, sessionCookieOf, startAccountsIdp } from './accounts-harness.ts';
@@ -313,6 +313,16 @@ describe('mail and recovery configuration', () => {
     }
     assert.equal(resolveMailConfig({ smtp: { host: 'mail.example.com' } }).smtp?.port, 587);
     assert.throws(() => resolveRecoveryConfig({ resetTtlSeconds: 10 }), { code: 'IDP_CONFIG_INVALID' });
+  });
+
+  test('the links point at linkBaseUrl or the issuer origin; production refuses a link in clear', () => {
+    const issuer = 'https://id.example.com/auth';
+    assert.equal(mailLinkBase(resolveMailConfig({}), issuer, 'production'), 'https://id.example.com');
+    const shop = resolveMailConfig({ linkBaseUrl: 'https://shop.example.com' });
+    assert.equal(mailLinkBase(shop, issuer, 'production'), 'https://shop.example.com');
+    const clear = resolveMailConfig({ linkBaseUrl: 'http://shop.example.com' });
+    assert.equal(mailLinkBase(clear, issuer, 'development'), 'http://shop.example.com');
+    assert.throws(() => mailLinkBase(clear, issuer, 'production'), { code: 'IDP_CONFIG_INVALID' });
   });
 
   test('production without SMTP sends nothing and has no mailbox', async () => {

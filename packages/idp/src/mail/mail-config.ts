@@ -120,3 +120,18 @@ export function resolveMailConfig(partial: unknown = {}): MailConfig {
   }
   return config;
 }
+
+/**
+ * The origin of the links in the mails: `linkBaseUrl`, else the issuer's. A link carries a token that
+ * opens the account, so production refuses one that would travel in clear.
+ */
+export function mailLinkBase(config: MailConfig, issuer: string, mode: 'development' | 'production'): string {
+  const base = config.linkBaseUrl ?? new URL(issuer).origin;
+  if (mode === 'production' && !base.startsWith('https://')) {
+    throw idpErrors.create(
+      'IDP_CONFIG_INVALID',
+      `idp.mail.linkBaseUrl must be https in production (got ${base})`,
+    );
+  }
+  return base;
+}

@@ -2,7 +2,7 @@ import { accountServices } from '../account-services.ts';
 import { parseEmail } from '../email.ts';
 import { idpErrors } from '../errors.ts';
 import type { IdpRuntime } from '../index.ts';
-import { resolveMailConfig } from '../mail/mail-config.ts';
+import { mailLinkBase, resolveMailConfig } from '../mail/mail-config.ts';
 import { passwordChangedMail, passwordResetMail, verificationMail } from '../mail/mail-templates.ts';
 import { createMailer, type Mailer } from '../mail/mailer.ts';
 import { checkPassword } from '../password-policy.ts';
@@ -63,7 +63,7 @@ function createRecoveryService(idp: IdpRuntime): RecoveryService {
   const config = resolveRecoveryConfig((idp.config as { recovery?: unknown }).recovery ?? {});
   const mailer = createMailer({ config: mailConfig, mode: idp.mode, logger });
   const tokens = createRecoveryTokens(sql);
-  const linkBase = mailConfig.linkBaseUrl ?? new URL(idp.issuer).origin;
+  const linkBase = mailLinkBase(mailConfig, idp.issuer, idp.mode);
   const link = (page: 'verify' | 'reset', token: string) =>
     `${linkBase}/authentication/recovery/${page}?token=${token}`;
   const hourly = (n: number) => ({ capacity: n, refillPerSecond: n / 3600 });
