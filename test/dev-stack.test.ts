@@ -128,6 +128,28 @@ describe('gatehouse dev', { timeout: 240_000 }, () => {
     assert.ok(body.services.length >= 8, JSON.stringify(body.services.map((s) => s.service)));
   });
 
+  test('a password reset link lands in the development mailbox the landing page links to', async () => {
+    const landing = await (await fetch(`${origin}/`)).text();
+    assert.ok(landing.includes('href="/authentication/dev/mailbox"'), 'the landing page links the mailbox');
+    const res = await fetch(`${origin}/authentication/password/forgot`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'bob@example.com' }),
+    });
+    assert.equal(res.status, 202);
+    let link: string | undefined;
+    for (let i = 0; i < 50 && !link; i++) {
+      const mailbox = await fetch(`${origin}/authentication/dev/mailbox`);
+      assert.equal(mailbox.status, 200);
+      link = /href="([^"]*\/authentication\/recovery\/reset\?token[^"]+)"/.exec(await mailbox.text())?.[1];
+      if (!link) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(link?.startsWith(`${origin}/`), `the link is on the public origin: ${link}`);
+    const page = await fetch(link!.replace(/&#61;/g, '='));
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Choose a new password/);
+  });
+
   test('a first-party session and a registered user are created before the restart', async () => {
     const reg = await fetch(`${origin}/authentication/registration`, {
       method: 'POST',

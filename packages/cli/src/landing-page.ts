@@ -39,7 +39,12 @@ async function probe(service: LandingService): Promise<Probe> {
  * and its live health (probed on each request, in parallel, with a short timeout). `Accept:
  * application/json` gets the same as JSON.
  */
-export function createLandingPage(options: { services: LandingService[]; issuer: string }): Server {
+export function createLandingPage(options: {
+  services: LandingService[];
+  issuer: string;
+  /** The path of the identity provider's development mailbox, when mail goes there. */
+  mailbox?: string | undefined;
+}): Server {
   return createServer(async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' });
@@ -79,7 +84,7 @@ table { border-collapse: collapse; width: 100%; } th, td { text-align: left; pad
 </style></head>
 <body><h1>Gatehouse</h1>
 <p>Issuer <code>${escapeHtml(options.issuer)}</code> — discovery at <a href="${escapeHtml(options.issuer)}/.well-known/openid-configuration"><code>/.well-known/openid-configuration</code></a>. Health is checked live on each load.</p>
-<table><caption class="visually-hidden">Services behind the gateway</caption>
+${options.mailbox ? `<p>Mail the identity provider sends (email verification, password reset) is kept in the <a href="${escapeHtml(options.mailbox)}">development mailbox</a>.</p>\n` : ''}<table><caption class="visually-hidden">Services behind the gateway</caption>
 <thead><tr><th scope="col">system</th><th scope="col">service</th><th scope="col">routes</th><th scope="col">health</th></tr></thead>
 <tbody>
 ${body}

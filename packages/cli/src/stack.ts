@@ -166,7 +166,12 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         : []),
       ...started.flatMap(({ title, handle }) => handle.services.map((s) => ({ system: title, ...s }))),
     ];
-    const landing = createLandingPage({ services: landingServices, issuer: idp.issuer });
+    // Without SMTP, development mode keeps the identity provider's mail in its mailbox (idp mail/).
+    const mailbox =
+      config.mode === 'development' && !(idpConfig.mail as { smtp?: unknown } | undefined)?.smtp
+        ? '/authentication/dev/mailbox'
+        : undefined;
+    const landing = createLandingPage({ services: landingServices, issuer: idp.issuer, mailbox });
     shutdown.addServer(landing);
     const landingUrl = await listen(landing, 0, '127.0.0.1');
 

@@ -141,6 +141,8 @@ interface UserRow {
   password_hash: string | null;
   /** Read by a login and a lookup by id or name (`secondFactorColumn`). */
   second_factor?: boolean;
+  /** Read where ID token claims are built (migrations/0040_recovery.sql). */
+  email_verified?: boolean;
 }
 
 /** A user without the password hash, which only a login reads. */
@@ -214,7 +216,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
   async function rowWithRolesById(id: string): Promise<(AccountRow & RolesRow) | undefined> {
     if (!uuidShape.test(id)) return undefined;
     const rows = await sql.query<AccountRow & RolesRow>(
-      `select ${accountColumns}, ${rolesColumns('u.id')}, ${secondFactorColumn('u.id')} as second_factor
+      `select ${accountColumns}, u.email_verified, ${rolesColumns('u.id')}, ${secondFactorColumn('u.id')} as second_factor
        from idp_users u where id = $1`,
       [id],
     );
@@ -271,6 +273,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     id: string;
     username: string;
     email: string | null;
+    emailVerified: boolean;
     updatedAtSeconds: number;
     roles: string[];
   }): OidcAccount {
@@ -282,7 +285,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
         return {
           sub: account.id,
           preferred_username: account.username,
-          ...(account.email ? { email: account.email, email_verified: false } : {}),
+          ...(account.email ? { email: account.email, email_verified: account.emailVerified } : {}),
           updated_at: account.updatedAtSeconds,
           roles: account.roles,
         };
@@ -297,6 +300,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
       id: full.id,
       username: full.username,
       email: full.email,
+      emailVerified: full.email_verified === true,
       updatedAtSeconds: Math.floor(full.updated_at.getTime() / 1000),
       roles: full.roles,
     });
@@ -308,7 +312,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
    */
   const readAheadColumn: AccountReadAheadColumn = (idText) =>
     `(select json_build_object('id', u.id, 'username', u.username, 'email', u.email, 'enabled', u.enabled,
-        'updated_at', floor(extract(epoch from u.updated_at)), 'roles', array(${effectiveRolesQuery('u.id')}))
+        'email_verified', u.email_verified, 'updated_at', floor(extract(epoch from u.updated_at)), 'roles', array(${effectiveRolesQuery('u.id')}))
       from idp_users u where u.id = case when (${idText}) ~ '${uuidPattern}' then (${idText})::uuid end)`;
 
   /** `oidcAccount` from what the adapter read ahead with `readAheadColumn`. */
@@ -317,6 +321,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
       id: string;
       username: string;
       email: string | null;
+      email_verified?: boolean;
       enabled: boolean;
       updated_at: number;
       roles: string[];
@@ -326,6 +331,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
       id: row.id,
       username: row.username,
       email: row.email,
+      emailVerified: row.email_verified === true,
       updatedAtSeconds: row.updated_at,
       roles: row.roles,
     });
@@ -591,6 +597,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
           `update idp_users set
              email = case when $2 then $3 else email end,
              email_key = case when $2 then $4 else email_key end,
+             email_verified = case when $2 and email_key is distinct from $4 then false else email_verified end,
              enabled = coalesce($5, enabled),
              updated_at = now()
            where id = $1 returning ${userColumns}`,

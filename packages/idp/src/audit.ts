@@ -28,6 +28,11 @@ export const auditEventTypes = [
   'mfa.recovery_code_used',
   'mfa.failed',
   'mfa.reset',
+  'email.verification_sent',
+  'email.change_requested',
+  'email.verified',
+  'password.reset_requested',
+  'password.reset',
 ] as const;
 export type AuditEventType = (typeof auditEventTypes)[number];
 

@@ -1,6 +1,8 @@
 import { accountsConfigSchema } from './accounts-config.ts';
 import { directoryConfigSchema } from './directory/directory-config.ts';
+import { mailConfigSchema } from './mail/mail-config.ts';
 import { mfaConfigSchema } from './mfa/mfa-config.ts';
+import { recoveryConfigSchema } from './recovery/recovery-config.ts';
 
 /**
  * The `idp` section of the Gatehouse configuration (JSON Schema, ajv with `useDefaults`).
@@ -256,6 +258,8 @@ export const idpConfigSchema = {
     accounts: accountsConfigSchema,
     directory: directoryConfigSchema,
     mfa: mfaConfigSchema,
+    mail: mailConfigSchema,
+    recovery: recoveryConfigSchema,
     features: {
       type: 'object',
       additionalProperties: false,
@@ -330,6 +334,10 @@ export interface IdpConfig {
   directory?: Record<string, unknown>;
   /** Second factors (mfa/mfa-config.ts owns the schema and the type). */
   mfa?: Record<string, unknown>;
+  /** Email delivery (mail/mail-config.ts owns the schema and the type). */
+  mail?: Record<string, unknown>;
+  /** Email verification and password reset (recovery/recovery-config.ts owns the schema and the type). */
+  recovery?: Record<string, unknown>;
   features: {
     pushedAuthorizationRequests: boolean;
     requirePushedAuthorizationRequests: boolean;

@@ -86,6 +86,25 @@ export const idpErrors = defineErrors({
     message: 'An authenticator app is already set up for this account',
   },
   IDP_MFA_NOT_ENROLLING: { status: 409, message: 'Start the authenticator setup first' },
+  // Account recovery and email (recovery/, mail/)
+  IDP_RECOVERY_TOKEN_INVALID: {
+    status: 400,
+    message: 'This link is not valid: ask for a new one',
+  },
+  IDP_RECOVERY_TOKEN_USED: { status: 400, message: 'This link was already used: ask for a new one' },
+  IDP_RECOVERY_TOKEN_EXPIRED: { status: 400, message: 'This link has expired: ask for a new one' },
+  IDP_RECOVERY_THROTTLED: { status: 429, message: 'Too many emails asked for: wait before trying again' },
+  IDP_EMAIL_MISSING: { status: 409, message: 'This account has no email address' },
+  IDP_EMAIL_ALREADY_VERIFIED: { status: 409, message: 'This email address is already verified' },
+  IDP_MAIL_NOT_CONFIGURED: {
+    status: 503,
+    message: 'Email delivery is not configured (idp.mail.smtp): ask your administrator',
+  },
+  IDP_MAIL_FAILED: { status: 502, message: 'The email could not be sent: try again later' },
+  IDP_DEV_MAILBOX_UNAVAILABLE: {
+    status: 404,
+    message: 'The development mailbox exists only in development mode without idp.mail.smtp',
+  },
   IDP_INTERACTION_NOT_FOUND: {
     status: 400,
     message: 'This login request expired or does not exist: start again',

@@ -8,6 +8,7 @@ import { idpErrors } from './errors.ts';
 import type { HttpHandler, IdpRuntime } from './index.ts';
 import { sendJson } from './json-response.ts';
 import { sessionApiSecondFactor } from './mfa/session-api-second-factor.ts';
+import { sessionApiRecovery } from './recovery/session-api-recovery.ts';
 import {
   readCookie,
   SESSION_COOKIE,
@@ -28,7 +29,8 @@ import {
  * | `POST /authentication/logout`        | ends the session, revokes its sid everywhere, clears it   |
  *
  * An account with a second factor (or whose role needs one) finishes its login through the routes
- * of mfa/session-api-second-factor.ts.
+ * of mfa/session-api-second-factor.ts. Email verification and password reset are the routes of
+ * recovery/session-api-recovery.ts.
  *
  * Bodies are JSON or form-encoded, at most 8 KiB, with exactly the listed fields. Every POST passes
  * the cross-site rule of csrf.ts.
@@ -108,6 +110,7 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
       { sourceIp: ip },
     );
     logger.info({ accountId: account.id }, 'account registered');
+    await recovery.afterRegistration(req, account);
     sendJson(res, 201, { id: account.id, username: account.username, roles: account.roles });
   }
 
@@ -159,6 +162,10 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
     currentAccountId: async (req) => (await currentSession(req))?.sub,
   });
 
+  const recovery = sessionApiRecovery(idp, {
+    currentAccountId: async (req) => (await currentSession(req))?.sub,
+  });
+
   async function whoami(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const claims = await currentSession(req);
     // Roles as they are now, not as they were at login: an admin change shows at once.
@@ -187,6 +194,7 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
     '/authentication/whoami': { method: 'GET', run: whoami },
     '/authentication/logout': { method: 'POST', run: logout },
     ...secondFactor.routes,
+    ...recovery.routes,
   };
 
   return async (req, res) => {

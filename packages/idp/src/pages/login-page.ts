@@ -37,6 +37,7 @@ ${err}
 <form method="post" action="${escapeHtml(input.abortAction)}">
 <input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
 <button type="submit" class="secondary">Cancel</button>
-</form>`;
+</form>
+<p class="muted"><a href="/authentication/recovery/forgot">Forgot your password?</a></p>`;
   return renderPage({ title: 'Sign in', body, theme: input.theme });
 }
