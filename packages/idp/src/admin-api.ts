@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { coreErrors, mediaTypeOf, readBody, sendError } from '@gatehouse/core';
+import { revokeEverythingOf as revokeAccount } from './account-revocation.ts';
 import { accountServices } from './account-services.ts';
 import { resolveAccountsConfig } from './accounts-config.ts';
 import type { AuditEventType } from './audit.ts';
@@ -282,15 +283,8 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
   }
 
   /** End everything a user holds: every token, first-party sessions and OAuth grants (their refresh tokens). */
-  async function revokeEverythingOf(userId: string, reason: string, caller: Caller): Promise<void> {
-    await revokeTokensOf('sub', userId);
-    await sessions.endAllOf(userId, reason, { actor: caller.actor });
-    const grants = await sql.query<{ id: string }>(
-      `select id from idp_oidc_models where model = 'Grant' and payload->>'accountId' = $1`,
-      [userId],
-    );
-    for (const g of grants) await idp.grants.revokeGrant(g.id);
-  }
+  const revokeEverythingOf = (userId: string, reason: string, caller: Caller): Promise<void> =>
+    revokeAccount(idp, userId, reason, caller.actor);
 
   /**
    * A first-party session token carries the roles it was issued with, and gateways trust it until it

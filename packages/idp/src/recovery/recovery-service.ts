@@ -1,3 +1,4 @@
+import { revokeEverythingOf } from '../account-revocation.ts';
 import { accountServices } from '../account-services.ts';
 import { parseEmail } from '../email.ts';
 import { idpErrors } from '../errors.ts';
@@ -7,7 +8,6 @@ import { passwordChangedMail, passwordResetMail, verificationMail } from '../mai
 import { createMailer, type Mailer } from '../mail/mailer.ts';
 import { checkPassword } from '../password-policy.ts';
 import { usernameKey } from '../username.ts';
-import { revokeEverythingOf } from './account-revocation.ts';
 import { type RecoveryConfig, resolveRecoveryConfig } from './recovery-config.ts';
 import { createRecoveryTokens } from './recovery-tokens.ts';
 
@@ -311,7 +311,7 @@ function createRecoveryService(idp: IdpRuntime): RecoveryService {
         return found;
       });
       await accounts.setPassword(found.userId, password, found.userId);
-      await revokeEverythingOf(idp, found.userId, 'password reset');
+      await revokeEverythingOf(idp, found.userId, 'password reset', found.userId);
       await audit.record({
         type: 'password.reset',
         actor: found.userId,

@@ -1,13 +1,18 @@
-import { accountServices, accountsConfigOf } from '../account-services.ts';
-import type { IdpRuntime } from '../index.ts';
+import { accountServices, accountsConfigOf } from './account-services.ts';
+import type { IdpRuntime } from './index.ts';
 
 /**
- * End everything an account holds, the way the admin API does when it disables a user: every token
- * issued to its `sub` so far (access tokens and first-party session tokens) is revoked through the
+ * End everything an account holds (the admin API disabling or deleting a user, a password reset):
+ * every token issued to its `sub` so far (access tokens and first-party session tokens) is revoked through the
  * durable revocation path (every gateway, introspection), its first-party sessions end, and its OAuth
  * grants go with their refresh tokens.
  */
-export async function revokeEverythingOf(idp: IdpRuntime, userId: string, reason: string): Promise<void> {
+export async function revokeEverythingOf(
+  idp: IdpRuntime,
+  userId: string,
+  reason: string,
+  actor: string,
+): Promise<void> {
   const { sessions } = accountServices(idp);
   const tolerance = idp.config.clockToleranceSeconds;
   const lifetime =
@@ -15,7 +20,7 @@ export async function revokeEverythingOf(idp: IdpRuntime, userId: string, reason
   // One second ahead: a token issued in the same second as the change is named too.
   const notBefore = Math.floor(Date.now() / 1000) + 1;
   await idp.revocations.revoke([{ kind: 'sub', value: userId, notBefore, expiresAt: notBefore + lifetime }]);
-  await sessions.endAllOf(userId, reason, { actor: userId });
+  await sessions.endAllOf(userId, reason, { actor });
   const grants = await idp.sql.query<{ id: string }>(
     `select id from idp_oidc_models where model = 'Grant' and payload->>'accountId' = $1`,
     [userId],
