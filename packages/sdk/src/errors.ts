@@ -80,6 +80,9 @@ export const sdkErrorCatalog = {
     message: 'The token endpoint cannot be reached and no valid cached token is left',
   },
   SDK_TOKEN_REQUEST_REFUSED: { status: 502, message: 'The token endpoint refused the token request' },
+  SDK_PERMISSION_DENIED: { status: 403, message: 'Permission denied' },
+  SDK_PERMISSION_UNAVAILABLE: { status: 503, message: 'The permission engine did not answer' },
+  SDK_PERMISSION_QUERY_INVALID: { status: 400, message: 'The permission engine refused the question' },
   SDK_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, SdkErrorSpec>;
 
