@@ -101,7 +101,10 @@ try {
     // The same questions must get the same answers, or the comparison means nothing.
     let disagree = 0;
     for (const q of queries.slice(0, 200)) {
-      if ((await peer.check(q)) !== (await authz.check(store, { tupleKey: q })).allowed) disagree++;
+      const theirs = await peer.check(q);
+      if (theirs !== (await authz.check(store, { tupleKey: q })).allowed) {
+        if (++disagree <= 3) console.log(`differ: ${q.object}#${q.relation}@${q.user}: SpiceDB ${theirs}`);
+      }
     }
     const spice = await measure((i) => peer.check(queries[i % queries.length]!));
     report('SpiceDB embedded (memdb), no cache', spice);
