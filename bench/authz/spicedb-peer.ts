@@ -57,7 +57,11 @@ interface SpiceDb {
 }
 
 export interface SpicePeer {
-  check(t: Tuple): Promise<boolean>;
+  /**
+   * `fullyConsistent`: read the newest revision. Without it SpiceDB answers at a revision it may
+   * round down by seconds (its quantization window), which right after loading can miss writes.
+   */
+  check(t: Tuple, fullyConsistent?: boolean): Promise<boolean>;
   close(): void;
 }
 
@@ -98,12 +102,20 @@ export async function startSpicePeer(moduleDir: string, tuples: Tuple[]): Promis
     );
   }
   return {
-    async check(t) {
+    async check(t, fullyConsistent = false) {
+      const consistency = fullyConsistent
+        ? {
+            consistency: v1['Consistency']!.create({
+              requirement: { oneofKind: 'fullyConsistent', fullyConsistent: true },
+            }),
+          }
+        : {};
       const answer = await api.checkPermission(
         v1['CheckPermissionRequest']!.create({
           resource: ref(t.object),
           permission: t.relation,
           subject: subject(t.user),
+          ...consistency,
         }),
       );
       return answer.permissionship === v1.CheckPermissionResponse_Permissionship.HAS_PERMISSION;
