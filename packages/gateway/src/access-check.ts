@@ -126,7 +126,10 @@ export async function checkAccess(
     principal = await authenticate(r.headers, verifier, authOptions);
   }
   // Only a permission policy waits (policy.ts): the others decide here without an await.
-  const decided = authorize(route.policy, principal, found.match.params, table.decisions);
+  const decided = authorize(route.policy, principal, found.match.params, table, {
+    method: r.method,
+    clientAddress: r.clientAddress,
+  });
   if (decided !== undefined) await decided;
   if (!limitFirst && limiter !== undefined) await takeToken(principal);
 

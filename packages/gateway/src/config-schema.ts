@@ -50,6 +50,31 @@ const policy = {
               minLength: 1,
               description: 'e.g. "product:{id}"; {name} is taken from the route pattern',
             },
+            store: {
+              type: 'string',
+              minLength: 1,
+              description: 'the authz store (id or name); default gateway.authz.store',
+            },
+            subject: {
+              type: 'object',
+              additionalProperties: false,
+              description:
+                'the caller as a permission user; {claim} from the token. Default user:{sub} and client:{client_id}',
+              properties: {
+                user: { type: 'string', pattern: '^[^:#\\s]+:[^#\\s]+$' },
+                service: { type: 'string', pattern: '^[^:#\\s]+:[^#\\s]+$' },
+              },
+            },
+            context: {
+              type: 'object',
+              description:
+                'condition parameters from the request: request.time, request.ip, request.method or token.<claim>',
+              propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+              additionalProperties: {
+                type: 'string',
+                pattern: '^(request\\.(time|ip|method)|token\\.[A-Za-z0-9_]+)$',
+              },
+            },
           },
         },
       },
@@ -270,6 +295,70 @@ export const gatewayConfigSchema = {
         timeoutMs: { type: 'integer', minimum: 1, maximum: 60000, default: 1000 },
       },
     },
+    authz: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'the permission engine for permission policies: the authz service over HTTP (url), or in-process on the shared storage',
+      properties: {
+        store: {
+          type: 'string',
+          minLength: 1,
+          description: 'default store (id or name) of permission policies',
+        },
+        url: {
+          type: 'string',
+          format: 'uri',
+          pattern: '^https?://',
+          description: "the authz service's OpenFGA API; absent: the engine runs in the gateway",
+        },
+        serviceToken: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['clientId', 'clientSecret'],
+          description: 'client credentials for the token sent to the authz service',
+          properties: {
+            tokenEndpoint: {
+              type: 'string',
+              format: 'uri',
+              description: 'default from the issuer discovery',
+            },
+            issuer: { type: 'string', format: 'uri', description: 'default auth.issuer' },
+            clientId: { type: 'string', minLength: 1 },
+            clientSecret: { type: 'string', minLength: 16 },
+            audience: { type: 'string', minLength: 1 },
+            scope: { type: 'string', minLength: 1 },
+          },
+        },
+        timeoutMs: { type: 'integer', minimum: 1, maximum: 60000, default: 1000 },
+        cache: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            enabled: { type: 'boolean', default: true },
+            maxEntries: { type: 'integer', minimum: 1, maximum: 10000000, default: 100000 },
+            ttlMs: { type: 'integer', minimum: 1, maximum: 3600000, default: 10000 },
+          },
+        },
+        watch: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'how the change feed that keeps the decision cache correct is read',
+          properties: {
+            intervalMs: { type: 'integer', minimum: 10, maximum: 60000, default: 250 },
+            staleAfterMs: {
+              type: 'integer',
+              minimum: 20,
+              maximum: 600000,
+              default: 1000,
+              description: 'cached decisions are not used when the feed was last read longer ago',
+            },
+          },
+        },
+      },
+    },
     forwardAuth: {
       type: 'object',
       additionalProperties: false,
@@ -357,10 +446,27 @@ export interface GatewayConfig {
     revocationFeed?: { url: string; token?: string; pollIntervalMs: number };
   };
   decision: { url?: string; cacheTtlMs: number; timeoutMs: number };
+  authz?: GatewayAuthzConfig;
   forwardAuth: { enabled: boolean; path: string };
   assertion: { enabled: boolean; keyFile?: string; issuer: string; ttlSec: number };
   bff: BffConfig;
   routes: RouteConfig[];
+}
+
+export interface GatewayAuthzConfig {
+  store?: string;
+  url?: string;
+  serviceToken?: {
+    tokenEndpoint?: string;
+    issuer?: string;
+    clientId: string;
+    clientSecret: string;
+    audience?: string;
+    scope?: string;
+  };
+  timeoutMs: number;
+  cache: { enabled: boolean; maxEntries: number; ttlMs: number };
+  watch: { intervalMs: number; staleAfterMs: number };
 }
 
 export interface BffConfig {

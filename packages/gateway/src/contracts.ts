@@ -20,10 +20,18 @@ export type RoutePolicy =
   | { scopes: string[] }
   | { permission: PermissionRule };
 
-/** A permission check sent to the decision endpoint: `object` may hold `{param}` taken from a path pattern. */
+/**
+ * A permission check: `object` may hold `{param}` taken from a path pattern. With `gateway.authz` it
+ * is asked of the permission engine (store, subject templates, condition context); without, of the
+ * decision endpoint (`gateway.decision.url`).
+ */
 export interface PermissionRule {
   relation: string;
   object: string;
+  store?: string;
+  subject?: { user?: string; service?: string };
+  /** Condition parameter → `request.time`, `request.ip`, `request.method` or `token.<claim>`. */
+  context?: Record<string, string>;
 }
 
 export interface HealthCheckConfig {

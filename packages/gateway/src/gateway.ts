@@ -16,6 +16,7 @@ import {
   handleHealth,
   type Logger,
   type Registry,
+  type Sql,
   sendError,
   serveMetrics,
   unmapIPv4,
@@ -45,6 +46,7 @@ import {
 import { createInflightLimiter } from './inflight-limit.ts';
 import { limitKeyFor } from './limit-key.ts';
 import { normalizeRequestTarget } from './path-normalize.ts';
+import { createPermissionPolicy, type PermissionPolicy } from './permission-policy.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { followRevocationFeed, revokedInState, subscribeRevocations } from './revocations.ts';
 import { buildRouteTable, closeRetired, type Factories, type RouteTable } from './route-table.ts';
@@ -64,6 +66,11 @@ export interface GatewayOptions {
   getKey?: JWTVerifyGetKey;
   /** Replaces the HTTP decision client (tests, or an in-process permission engine). */
   fetchDecision?: DecisionClient['check'];
+  /**
+   * The shared storage (authz migrations applied): with `gateway.authz` and no `gateway.authz.url`,
+   * permission policies run the engine in this process on it.
+   */
+  sql?: Sql;
   metrics?: Registry;
   /** Replace how pools and limiters are made (tests). */
   factories?: Partial<Factories>;
@@ -119,11 +126,25 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const bff: Bff | undefined = config.bff.enabled
     ? createBff(config.bff, { state, logger, publicUrl, issuer: config.auth.issuer ?? `${publicUrl}/auth` })
     : undefined;
+  // Built once: its decision cache and change-feed watcher outlive reloads.
+  const permissions: PermissionPolicy | undefined = config.authz
+    ? createPermissionPolicy(config.authz, {
+        logger,
+        sql: options.sql,
+        issuer: config.auth.issuer ?? `${publicUrl}/auth`,
+      })
+    : undefined;
   const withDecisions = (t: RouteTable): RouteTable =>
     options.fetchDecision ? { ...t, decisions: { check: options.fetchDecision } } : t;
-  let table = withDecisions(
-    buildRouteTable(config, undefined, { state, logger, metrics: registry, factories }),
-  );
+  let table: RouteTable;
+  try {
+    table = withDecisions(
+      buildRouteTable(config, undefined, { state, logger, metrics: registry, factories, permissions }),
+    );
+  } catch (err) {
+    await permissions?.close();
+    throw err;
+  }
 
   // The durable revocation feed (when configured): no token is accepted before the first catch-up,
   // since the cache only fills through `isRevoked`; the subscription's reconnects and a timer catch up again.
@@ -169,6 +190,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     );
   } catch (err) {
     await Promise.all([...table.pools.values()].map((p) => p.close()));
+    await permissions?.close();
     throw err;
   }
   if (feed) {
@@ -508,7 +530,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
             'gateway.bff cannot change on reload: restart the gateway',
           );
         }
-        next = withDecisions(buildRouteTable(valid, table, { state, logger, metrics: registry, factories }));
+        if (JSON.stringify(valid.authz) !== JSON.stringify(config.authz)) {
+          throw gatewayErrors.create(
+            'GW_CONFIG_INVALID',
+            'gateway.authz cannot change on reload: restart the gateway',
+          );
+        }
+        next = withDecisions(
+          buildRouteTable(valid, table, { state, logger, metrics: registry, factories, permissions }),
+        );
         if (!options.verifier && JSON.stringify(valid.auth) !== JSON.stringify(table.config.auth)) {
           if (JSON.stringify(valid.auth.revocationFeed) !== JSON.stringify(config.auth.revocationFeed)) {
             throw gatewayErrors.create(
@@ -545,6 +575,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       });
       await unsubscribe();
       await Promise.all([...table.pools.values()].map((p) => p.close()));
+      await permissions?.close();
     },
   };
 }

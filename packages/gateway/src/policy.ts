@@ -1,16 +1,24 @@
-import { sdkError } from '@gatehouse/sdk';
+import { permissionObject, sdkError } from '@gatehouse/sdk';
 import { toGatewayError, unauthenticated } from './authenticate.ts';
 import type { Principal, RoutePolicy } from './contracts.ts';
 import type { DecisionClient } from './decision-client.ts';
 import { gatewayErrors } from './errors.ts';
+import type { PermissionPolicy, PermissionRequestFacts } from './permission-policy.ts';
+
+/** Who answers permission policies: the permission engine when configured, else the decision endpoint. */
+export interface PermissionDeciders {
+  readonly decisions: DecisionClient | undefined;
+  readonly permissions: PermissionPolicy | undefined;
+}
 
 /**
  * A route's policy against the caller:
  * - `public`: anyone; `authenticated`: any valid token or session;
  * - `roles`: at least one of the listed roles (a role list names who may, any of them suffices);
  * - `scopes`: every listed scope (OAuth: a token must carry all the scopes an operation needs);
- * - `permission`: the decision endpoint answers for subject `<kind>:<sub>` (`user:alice`,
- *   `service:orders`), the relation, and the object with `{param}` filled from the route pattern;
+ * - `permission`: with `gateway.authz`, the permission engine (permission-policy.ts); without, the
+ *   decision endpoint answers for subject `<kind>:<sub>` (`user:alice`, `service:orders`), the
+ *   relation, and the object with `{param}` filled from the route pattern;
  * - `internal`: never from outside — answered 404 so the route's existence does not leak.
  * Throws the refusal; returns when the request may go on. Only `permission` has to wait (for the
  * decision endpoint): it alone returns a promise, so the other policies cost the request path no
@@ -20,7 +28,8 @@ export function authorize(
   policy: RoutePolicy,
   principal: Principal | undefined,
   params: Record<string, string>,
-  decisions: DecisionClient | undefined,
+  deciders: PermissionDeciders,
+  request: PermissionRequestFacts,
 ): Promise<void> | undefined {
   if (policy === 'public') return undefined;
   if (policy === 'internal') throw gatewayErrors.create('GW_NOT_FOUND');
@@ -41,6 +50,8 @@ export function authorize(
     }
     return undefined;
   }
+  if (deciders.permissions) return deciders.permissions.decide(policy.permission, principal, params, request);
+  const decisions = deciders.decisions;
   if (!decisions) throw gatewayErrors.create('GW_DECISION_UNAVAILABLE');
   const object = permissionObject(policy.permission.object, params);
   if (object === undefined) throw gatewayErrors.create('GW_PERMISSION_DENIED');
@@ -50,17 +61,4 @@ export function authorize(
 async function decide(decisions: DecisionClient, subject: string, relation: string, object: string) {
   if (!(await decisions.check({ subject, relation, object })))
     throw gatewayErrors.create('GW_PERMISSION_DENIED');
-}
-
-// Values put into an object id: plain characters only, so a path segment cannot name another object.
-const SAFE_PARAM = /^[A-Za-z0-9._~-]+$/;
-
-function permissionObject(template: string, params: Record<string, string>): string | undefined {
-  let bad = false;
-  const object = template.replace(/\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
-    const value = params[name];
-    if (value === undefined || !SAFE_PARAM.test(value)) bad = true;
-    return value ?? '';
-  });
-  return bad ? undefined : object;
 }

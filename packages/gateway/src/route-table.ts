@@ -10,6 +10,7 @@ import type {
 import { createDecisionClient, type DecisionClient } from './decision-client.ts';
 import { gatewayErrors } from './errors.ts';
 import type { InflightLimiterOptions } from './inflight-limit.ts';
+import type { PermissionPolicy } from './permission-policy.ts';
 import type { RateLimiterHandle, RateLimiterOptions } from './rate-limit.ts';
 import { createRouter, type Router } from './router.ts';
 import { type UpstreamTlsOptions, upstreamTlsOptions } from './tls.ts';
@@ -38,6 +39,8 @@ export interface RouteTable {
   readonly pools: ReadonlyMap<string, UpstreamPool>;
   readonly limits: ReadonlyMap<string, RouteLimits>;
   readonly decisions: DecisionClient | undefined;
+  /** The permission engine's policy (`gateway.authz`); built once per gateway, shared by every table. */
+  readonly permissions: PermissionPolicy | undefined;
   /** Requests running on this table. */
   active: number;
   retired: boolean;
@@ -46,14 +49,35 @@ export interface RouteTable {
 export function buildRouteTable(
   config: GatewayConfig,
   previous: RouteTable | undefined,
-  deps: { state: SharedState; logger: Logger; metrics: Registry; factories: Factories },
+  deps: {
+    state: SharedState;
+    logger: Logger;
+    metrics: Registry;
+    factories: Factories;
+    permissions?: PermissionPolicy | undefined;
+  },
 ): RouteTable {
-  const needsDecisions = config.routes.some((r) => typeof r.policy === 'object' && 'permission' in r.policy);
-  if (needsDecisions && !config.decision.url) {
-    throw gatewayErrors.create(
-      'GW_CONFIG_INVALID',
-      'gateway.decision.url is required by routes with a permission policy',
-    );
+  for (const r of config.routes) {
+    if (typeof r.policy !== 'object' || !('permission' in r.policy)) continue;
+    const rule = r.policy.permission;
+    if (config.authz) {
+      if (!rule.store && !config.authz.store) {
+        throw gatewayErrors.create(
+          'GW_CONFIG_INVALID',
+          `route ${r.id}: its permission policy names no store and gateway.authz.store is not set`,
+        );
+      }
+    } else if (rule.store || rule.subject || rule.context) {
+      throw gatewayErrors.create(
+        'GW_CONFIG_INVALID',
+        `route ${r.id}: store, subject and context need gateway.authz (the permission engine)`,
+      );
+    } else if (!config.decision.url) {
+      throw gatewayErrors.create(
+        'GW_CONFIG_INVALID',
+        'gateway.authz (or gateway.decision.url) is required by routes with a permission policy',
+      );
+    }
   }
   const proxies = createTrustedProxies(config.trustedProxies, config.trustedProxyDepth);
   const router = createRouter(config.routes);
@@ -103,7 +127,17 @@ export function buildRouteTable(
         logger: deps.logger,
       })
     : undefined;
-  return { config, router, proxies, pools, limits, decisions, active: 0, retired: false };
+  return {
+    config,
+    router,
+    proxies,
+    pools,
+    limits,
+    decisions,
+    permissions: deps.permissions,
+    active: 0,
+    retired: false,
+  };
 }
 
 /** Close the pools of a drained, retired table that no table still in use shares. */

@@ -124,6 +124,9 @@ export const sdkErrorCatalog = {
     status: 500,
     message: 'A framework integration needs a package that is not installed',
   },
+  SDK_PERMISSION_DENIED: { status: 403, message: 'Permission denied' },
+  SDK_PERMISSION_UNAVAILABLE: { status: 503, message: 'The permission engine did not answer' },
+  SDK_PERMISSION_QUERY_INVALID: { status: 400, message: 'The permission engine refused the question' },
   SDK_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, SdkErrorSpec>;
 

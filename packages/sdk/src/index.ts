@@ -44,6 +44,32 @@ export {
   encodeScopesHeader,
 } from './identity-header-encoding.ts';
 export { isTrustedPeer, type MtlsTrustOptions, principalFromHeaders } from './mtls-trust.ts';
+export {
+  createHttpPermissionBackend,
+  type HttpPermissionBackend,
+  type HttpPermissionBackendOptions,
+  type PermissionBackend,
+  type PermissionQuery,
+  type PermissionTuple,
+} from './permissions/permission-backend.ts';
+export {
+  type BatchCheckOutcome,
+  createPermissionClient,
+  type PermissionCheck,
+  type PermissionClient,
+  type PermissionClientOptions,
+} from './permissions/permission-client.ts';
+export {
+  type PermissionRequirement,
+  type PermissionRequirementOptions,
+  permissionRequirement,
+} from './permissions/permission-requirement.ts';
+export {
+  defaultSubjectTemplates,
+  permissionObject,
+  permissionSubject,
+  type SubjectTemplates,
+} from './permissions/permission-templates.ts';
 export type { Principal } from './principal.ts';
 export {
   createRevocationFeed,

@@ -1,5 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { requirePeer } from '../peer-dependency.ts';
+import {
+  type PermissionRequirementOptions,
+  permissionRequirement,
+} from '../permissions/permission-requirement.ts';
 import type { Principal } from '../principal.ts';
 import {
   createAuthenticator,
@@ -79,5 +83,23 @@ export function createExpressGuard(options: GuardOptions) {
     }) as RequestHandler,
     requireRoles: (...roles: string[]): RequestHandler => requirement(rolesRequirement(roles)),
     requireScopes: (...scopes: string[]): RequestHandler => requirement(scopesRequirement(scopes)),
+    /** The caller must hold a relation on an object built from the route (`document:{id}`). */
+    requirePermission(permission: PermissionRequirementOptions): RequestHandler {
+      const check = permissionRequirement(permission);
+      return (req: Request, res: Response, next: NextFunction) => {
+        check(principalOf(req), {
+          params: req.params as Record<string, string>,
+          path: pathOf(req.originalUrl),
+        })
+          .then(
+            () => next(),
+            (err: unknown) => {
+              logRefusal(options.logger, err, viewOf(req));
+              send(res, err);
+            },
+          )
+          .catch(next);
+      };
+    },
   };
 }

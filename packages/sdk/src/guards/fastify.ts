@@ -1,5 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requirePeer } from '../peer-dependency.ts';
+import {
+  type PermissionRequirementOptions,
+  permissionRequirement,
+} from '../permissions/permission-requirement.ts';
 import type { Principal } from '../principal.ts';
 import {
   createAuthenticator,
@@ -65,5 +69,20 @@ export function createFastifyGuard(options: GuardOptions) {
     },
     requireRoles: (...roles: string[]) => requirement(rolesRequirement(roles)),
     requireScopes: (...scopes: string[]) => requirement(scopesRequirement(scopes)),
+    /** The caller must hold a relation on an object built from the route (`document:{id}`). */
+    requirePermission(permission: PermissionRequirementOptions) {
+      const check = permissionRequirement(permission);
+      return async (request: FastifyRequest, reply: FastifyReply) => {
+        try {
+          await check(principalOf(request), {
+            params: (request.params ?? {}) as Record<string, string>,
+            path: pathOf(request.raw.url),
+          });
+        } catch (err) {
+          logRefusal(options.logger, err, viewOf(request));
+          return send(reply, err);
+        }
+      };
+    },
   };
 }

@@ -1,6 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { requirePeer } from '../peer-dependency.ts';
+import {
+  type PermissionRequirementOptions,
+  permissionRequirement,
+} from '../permissions/permission-requirement.ts';
 import type { Principal } from '../principal.ts';
 import { createAuthenticator, type GuardOptions, logRefusal, type RequestView } from './authenticate.ts';
 import { errorResponse } from './error-response.ts';
@@ -60,5 +64,21 @@ export function createHonoGuard(options: GuardOptions) {
     authenticate: authenticateMiddleware,
     requireRoles: (...roles: string[]) => requirement(rolesRequirement(roles)),
     requireScopes: (...scopes: string[]) => requirement(scopesRequirement(scopes)),
+    /** The caller must hold a relation on an object built from the route (`document:{id}`). */
+    requirePermission(permission: PermissionRequirementOptions): MiddlewareHandler<PrincipalEnv> {
+      const check = permissionRequirement(permission);
+      return async (c, next) => {
+        try {
+          await check(c.get('principal'), {
+            params: c.req.param() as Record<string, string>,
+            path: c.req.path,
+          });
+        } catch (err) {
+          logRefusal(options.logger, err, viewOf(c));
+          return refuse(err);
+        }
+        await next();
+      };
+    },
   };
 }

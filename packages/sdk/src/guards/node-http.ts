@@ -1,4 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type PermissionRequirement,
+  type PermissionRequirementOptions,
+  permissionRequirement,
+} from '../permissions/permission-requirement.ts';
 import type { Principal } from '../principal.ts';
 import {
   createAuthenticator,
@@ -12,6 +17,11 @@ import { type Requirement, rolesRequirement, scopesRequirement } from './require
 
 export interface AuthenticatedRequest extends IncomingMessage {
   principal: Principal;
+}
+
+/** `requirePermission`'s gate: node:http has no router, so the object comes from a function of the path. */
+export interface PermissionGate {
+  permission: PermissionRequirement;
 }
 
 export type AuthenticatedHandler = (req: AuthenticatedRequest, res: ServerResponse) => unknown;
@@ -47,14 +57,21 @@ export function createNodeGuard(options: GuardOptions) {
     authenticate: (req: IncomingMessage): Promise<Principal> => authenticate(viewOf(req)),
     requireRoles: (...roles: string[]): Requirement => rolesRequirement(roles),
     requireScopes: (...scopes: string[]): Requirement => scopesRequirement(scopes),
+    /** The caller must hold a relation on an object; `object` is a function of `{ path }` here. */
+    requirePermission: (permission: PermissionRequirementOptions): PermissionGate => ({
+      permission: permissionRequirement(permission),
+    }),
     /** A request listener that runs `handler` only for an authenticated caller meeting every requirement. */
-    protect(handler: AuthenticatedHandler, ...requirements: Requirement[]) {
+    protect(handler: AuthenticatedHandler, ...requirements: (Requirement | PermissionGate)[]) {
       return (req: IncomingMessage, res: ServerResponse): void => {
         const view = viewOf(req);
         authenticate(view)
-          .then((principal) => {
+          .then(async (principal) => {
             try {
-              for (const r of requirements) r.check(principal);
+              for (const r of requirements) {
+                if ('permission' in r) await r.permission(principal, { params: {}, path: view.path });
+                else r.check(principal);
+              }
             } catch (err) {
               logRefusal(options.logger, err, view);
               throw err;

