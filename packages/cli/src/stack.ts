@@ -53,7 +53,7 @@ async function seedExampleAccounts(idp: Idp, examples: Example[]): Promise<void>
  */
 export async function startStack(config: GatehouseConfig, options: StackOptions): Promise<Stack> {
   const logger = createLogger({ level: config.log.level });
-  const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs);
+  const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs, config.server.drainDelayMs);
   const examples = options.examples ?? [];
   try {
     const sql = await openStorage(config, logger);
@@ -166,6 +166,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
     };
     const gateway = await createGateway({ config: gatewayConfig, state, logger, publicUrl });
     shutdown.addServer(gateway.server);
+    shutdown.onDrain(() => gateway.drain());
     shutdown.add('gateway', () => gateway.close());
     const gatewayUrl = await listen(gateway.server, config.server.port, config.server.host);
     return { shutdown, gatewayUrl, issuer: idp.issuer, demoSeeded: options.demo };

@@ -45,6 +45,14 @@ export const coreConfigSchema = {
         default: 4000,
         description: 'on SIGTERM: how long in-flight requests may drain before the process exits anyway',
       },
+      drainDelayMs: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 30000,
+        default: 0,
+        description:
+          "on SIGTERM: how long to keep the listener open with readiness failing and every answer closing its connection, before new connections are refused; set it to the load balancer's health-check interval (at most half of shutdownTimeoutMs is used)",
+      },
     },
   },
   storage: {
@@ -114,7 +122,7 @@ export const coreConfigSchema = {
 
 export interface CoreConfig {
   mode: 'development' | 'production';
-  server: { host: string; port: number; publicUrl: string; shutdownTimeoutMs: number };
+  server: { host: string; port: number; publicUrl: string; shutdownTimeoutMs: number; drainDelayMs: number };
   storage: { driver: 'pglite' | 'postgres'; dataDir: string; url?: string };
   state: { driver: 'memory' | 'redis'; url?: string; keyPrefix: string };
   log: { level: string };

@@ -23,7 +23,7 @@ ${configHelp}
     if (!config) return 1;
     const { createIdp } = await import('@gatehouse/idp');
     const logger = createLogger({ level: config.log.level, name: 'gatehouse-idp' });
-    const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs);
+    const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs, config.server.drainDelayMs);
     const sql = await openStorage(config, logger);
     shutdown.add('sql', () => sql.close());
     const state = await openSharedState(config);
