@@ -314,7 +314,13 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
     issuer,
     provider: () => provider!,
     logger,
-    health: { checks: { sql: () => sql.ping(), state: () => state.ping() }, draining: () => closing },
+    // Without the shared state the idp still issues tokens and signs in (brute-force counters per
+    // replica): it stays ready, `degraded`.
+    health: {
+      checks: { sql: () => sql.ping() },
+      degradable: { state: () => state.ping() },
+      draining: () => closing,
+    },
     interactions: await handlerFrom(options.interactions, './interactions.ts', 'createInteractionHandler'),
     sessionApi: await handlerFrom(options.sessionApi, './session-api.ts', 'createSessionApi'),
     adminApi: await handlerFrom(options.adminApi, './admin-api.ts', 'createAdminApi'),
