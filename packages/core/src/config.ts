@@ -72,7 +72,7 @@ export const coreConfigSchema = {
         format: 'uri',
         pattern: '^postgres(ql)?://',
         description:
-          'PostgreSQL connection URL (driver postgres). Query keys: max (pool size), idle_timeout, connect_timeout, prepare=false (no prepared statements, e.g. behind a transaction pooler); any other key is a session parameter (search_path=s1)',
+          'PostgreSQL connection URL (driver postgres). Query keys: max (pool size), idle_timeout, connect_timeout (seconds, default 3), query_timeout (seconds a query or transaction may wait for an answer, connection included, default 10; past it GH_STORAGE_UNAVAILABLE), prepare=false (no prepared statements, e.g. behind a transaction pooler); any other key is a session parameter (search_path=s1)',
       },
     },
   },

@@ -17,6 +17,7 @@ import { type AccountsPort, buildProvider, type ProviderPages } from './provider
 import { resumeWriteBatchMiddleware } from './resume-write-batch.ts';
 import { createRevocationFeed } from './revocation-feed.ts';
 import { createRevocationPublisher, type RevocationPublisher } from './revocation-publisher.ts';
+import { markIfStorageUnavailable, storageUnavailableMiddleware } from './storage-unavailable.ts';
 import { registerTokenExchange } from './token-exchange.ts';
 import { tokenWriteBatchMiddleware } from './write-batch.ts';
 
@@ -196,7 +197,10 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
     });
     // Cookie signatures as keygrip makes them, with the keys imported once (cookie-keygrip.ts).
     p.keys = cookieKeygrip(cookieKeys(config.keyEncryptionSecret));
-    // Outermost: commits the writes of a token request in one transaction (write-batch.ts).
+    // Outermost: a request that failed on the database is a 503 with Retry-After (storage-unavailable.ts).
+    p.use(storageUnavailableMiddleware(logger));
+    p.on('server_error', markIfStorageUnavailable);
+    // Commits the writes of a token request in one transaction (write-batch.ts).
     // (oidc-provider sees paths below the issuer; its token route is /token.)
     p.use(tokenWriteBatchMiddleware({ sql, logger, tokenPath: '/token' }));
     // Commits the writes of an authorization resume (/auth/:uid) together (resume-write-batch.ts).

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger, Sql } from '@gatehouse/core';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { groupWhileBusy } from './group-while-busy.ts';
+import { markIfStorageUnavailable } from './storage-unavailable.ts';
 
 /**
  * One database transaction per token request. A refresh used to commit three times (consume the old
@@ -282,6 +283,7 @@ export function tokenWriteBatchMiddleware(options: { sql: Sql; logger: Logger; t
         return;
       }
       logger.error({ err }, 'token request writes failed');
+      markIfStorageUnavailable(ctx, err);
       ctx.status = 500;
       ctx.body = { error: 'server_error', error_description: 'oops! something went wrong' };
     }
