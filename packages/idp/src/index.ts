@@ -4,6 +4,7 @@ import type Provider from 'oidc-provider';
 import { resolveAccountsConfig } from './accounts-config.ts';
 import { createAdapterClass, createGrantRevoker, type GrantRevoker, sweepExpired } from './adapter.ts';
 import { type Audit, attachProviderAudit, createAudit } from './audit.ts';
+import { auditBacklogFor } from './audit-backlog.ts';
 import { clientMetadataFromConfig, seedDemoClients, syncConfigClients } from './clients.ts';
 import { DEV_KEY_ENCRYPTION_SECRET, type IdpConfig } from './config-schema.ts';
 import { cookieKeygrip } from './cookie-keygrip.ts';
@@ -366,6 +367,8 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
       closing = true;
       for (const t of timers) clearInterval(t);
       await closeDirectoryServiceOf(runtime);
+      // One last try for audit events held while the database did not answer.
+      await auditBacklogFor(sql, logger).flush();
     },
   };
 }

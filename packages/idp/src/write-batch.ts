@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger, Sql } from '@gatehouse/core';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { auditBacklogFor } from './audit-backlog.ts';
 import { groupWhileBusy } from './group-while-busy.ts';
 import { markIfStorageUnavailable } from './storage-unavailable.ts';
 
@@ -155,11 +156,15 @@ function shiftedParameters(text: string, offset: number): string {
   return out;
 }
 
-/** Audit inserts on their own, each in its own statement: a failure is logged, never thrown. */
+/**
+ * Audit inserts on their own, each in its own statement: a failure is logged, never thrown; while
+ * the database does not answer they are held and stored again (audit-backlog.ts).
+ */
 export async function storeAuditWrites(sql: Sql, logger: Logger, writes: BatchedWrite[]): Promise<void> {
+  const backlog = auditBacklogFor(sql, logger);
   for (const w of writes) {
     try {
-      await sql.query(w.text, w.params);
+      await backlog.store({ text: w.text, params: w.params });
     } catch (err) {
       logger.error({ err }, 'audit event not stored');
     }
