@@ -21,7 +21,7 @@ export function loadConfigOrReport(
     }
     throw err;
   }
-  const problems = productionProblems(config);
+  const problems = productionProblems(config, verb);
   if (problems.length > 0) {
     console.error(
       `gatehouse ${verb}: refusing to start in production mode:\n${problems.map((p) => `  - ${p}`).join('\n')}`,

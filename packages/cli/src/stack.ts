@@ -61,7 +61,7 @@ async function seedExampleAccounts(idp: Idp, examples: Example[]): Promise<void>
  */
 export async function startStack(config: GatehouseConfig, options: StackOptions): Promise<Stack> {
   const logger = createLogger({ level: config.log.level });
-  const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs);
+  const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs, config.server.drainDelayMs);
   const examples = options.examples ?? [];
   try {
     const sql = await openStorage(config, logger);
@@ -233,6 +233,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       publicUrl,
     });
     shutdown.addServer(gateway.server);
+    shutdown.onDrain(() => gateway.drain());
     shutdown.add('gateway', () => gateway.close());
     const gatewayUrl = await listen(gateway.server, config.server.port, config.server.host);
     return {

@@ -137,6 +137,49 @@ describe('gatehouse dev refuses a bad configuration', () => {
     assert.match(r.stderr, /idp\.keyEncryptionSecret: /);
   });
 
+  const secret = 'a-production-secret-of-at-least-32-characters';
+  const complete = `mode: production
+server:
+  publicUrl: https://auth.example.com
+storage:
+  driver: postgres
+  url: postgres://127.0.0.1:1/gatehouse
+state:
+  driver: redis
+  url: redis://127.0.0.1:1
+idp:
+  keyEncryptionSecret: ${secret}
+`;
+
+  test('config refuses a production file without storage.url or state.url, naming each', () => {
+    const r = gatehouse([
+      'config',
+      '--config',
+      configFile(`mode: production
+server:
+  publicUrl: https://auth.example.com
+idp:
+  keyEncryptionSecret: ${secret}
+`),
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /not valid for production/);
+    assert.match(r.stderr, /storage\.url: production needs PostgreSQL/);
+    assert.match(r.stderr, /state\.url: production needs Redis/);
+    assert.doesNotMatch(r.stderr, /keyEncryptionSecret/);
+    assert.equal(gatehouse(['config', '--quiet', '--config', configFile(complete)]).code, 0);
+  });
+
+  test('the gateway verb does not ask for the key-encryption secret, which it never reads', () => {
+    const file = configFile(complete.replace(/idp:\n.*\n/, ''));
+    assert.match(gatehouse(['config', '--config', file]).stderr, /idp\.keyEncryptionSecret: /);
+    // It gets past the production checks and fails on Redis, which does not answer on that port, instead.
+    const r = gatehouse(['gateway', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.doesNotMatch(r.stderr, /refusing to start in production mode/);
+    assert.doesNotMatch(r.stderr, /keyEncryptionSecret/);
+  });
+
   test('NODE_ENV=production alone turns production mode on', () => {
     const r = gatehouse(['config', '--quiet'], { NODE_ENV: 'production' });
     assert.equal(r.code, 1);

@@ -48,6 +48,14 @@ export const coreConfigSchema = {
         default: 4000,
         description: 'on SIGTERM: how long in-flight requests may drain before the process exits anyway',
       },
+      drainDelayMs: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 30000,
+        default: 0,
+        description:
+          "on SIGTERM: how long to keep the listener open with readiness failing and every answer closing its connection, before new connections are refused; set it to the load balancer's health-check interval (at most half of shutdownTimeoutMs is used)",
+      },
     },
   },
   storage: {
@@ -67,7 +75,7 @@ export const coreConfigSchema = {
         format: 'uri',
         pattern: '^postgres(ql)?://',
         description:
-          'PostgreSQL connection URL (driver postgres). Query keys: max (pool size), idle_timeout, connect_timeout, prepare=false (no prepared statements, e.g. behind a transaction pooler); any other key is a session parameter (search_path=s1)',
+          'PostgreSQL connection URL (driver postgres). Query keys: max (pool size), idle_timeout, connect_timeout (seconds, default 3), query_timeout (seconds a query or transaction may wait for an answer, connection included, default 10; past it GH_STORAGE_UNAVAILABLE), prepare=false (no prepared statements, e.g. behind a transaction pooler); any other key is a session parameter (search_path=s1)',
       },
     },
   },
@@ -117,7 +125,7 @@ export const coreConfigSchema = {
 
 export interface CoreConfig {
   mode: 'development' | 'production';
-  server: { host: string; port: number; publicUrl: string; shutdownTimeoutMs: number };
+  server: { host: string; port: number; publicUrl: string; shutdownTimeoutMs: number; drainDelayMs: number };
   storage: { driver: 'pglite' | 'postgres'; dataDir: string; url?: string };
   state: { driver: 'memory' | 'redis'; url?: string; keyPrefix: string };
   log: { level: string };

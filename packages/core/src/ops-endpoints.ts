@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import { handleHealth, type ReadinessCheck } from './health.ts';
+import { type HealthState, handleHealth } from './health.ts';
 import { serveMetrics } from './metrics.ts';
 import { requestContext } from './request-context.ts';
 import { requestIdOf } from './request-id.ts';
@@ -13,10 +13,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<voi
  * `/metrics` (Prometheus). Used by the processes that do not sit behind their own router (the
  * identity provider's port, the demo service); the gateway serves the same under `/_gatehouse/`.
  */
-export function withOpsEndpoints(
-  handler: Handler,
-  options: { checks: Record<string, ReadinessCheck>; draining: () => boolean; metrics?: Registry },
-): Handler {
+export function withOpsEndpoints(handler: Handler, options: HealthState & { metrics?: Registry }): Handler {
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (path.startsWith('/health/') && handleHealth(req, res, path, options)) return;

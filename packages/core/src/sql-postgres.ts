@@ -25,7 +25,8 @@ function serializeJson(value: unknown): string {
  * PostgreSQL through a pool (`postgres` package). Pool size and timeouts may be set in the URL query
  * (`?max=5&idle_timeout=30`); other query keys become session parameters (`?search_path=s1`).
  */
-export async function openPostgres(url: string): Promise<SqlWithSession> {
+export async function openPostgres(given: string): Promise<SqlWithSession> {
+  const { url, queryTimeoutMs } = takeQueryTimeout(given);
   const query = urlQuery(url);
   const pg = postgres(url, {
     // Same JS types as PGlite (see sql.ts): int8 → number, json/jsonb strings sent as they are.
@@ -37,9 +38,9 @@ export async function openPostgres(url: string): Promise<SqlWithSession> {
     onnotice: () => {},
     // Our defaults, unless the URL sets them (an option given here would win over the URL's).
     ...(query.has('idle_timeout') ? {} : { idle_timeout: 60 }),
-    ...(query.has('connect_timeout') ? {} : { connect_timeout: 10 }),
+    ...(query.has('connect_timeout') ? {} : { connect_timeout: 3 }),
   });
-  const sql = new PostgresSql(pg);
+  const sql = new PostgresSql(pg, queryTimeoutMs);
   try {
     await sql.ping();
   } catch (err) {
@@ -56,6 +57,38 @@ export async function openPostgres(url: string): Promise<SqlWithSession> {
     );
   }
   return sql;
+}
+
+/** Seconds a query or transaction may wait, connection included, unless the URL's `query_timeout` says. */
+const DEFAULT_QUERY_TIMEOUT_SECONDS = 10;
+
+/**
+ * `query_timeout` is ours, not a session parameter: take it out of the URL the driver sees. It bounds
+ * how long a caller waits for an answer, including the wait for a connection, which the driver
+ * otherwise repeats without end while the server accepts connections and drops them (restarting).
+ */
+function takeQueryTimeout(url: string): { url: string; queryTimeoutMs: number } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { url, queryTimeoutMs: DEFAULT_QUERY_TIMEOUT_SECONDS * 1000 };
+  }
+  const given = u.searchParams.get('query_timeout');
+  if (given === null) return { url, queryTimeoutMs: DEFAULT_QUERY_TIMEOUT_SECONDS * 1000 };
+  const seconds = Number(given);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw storageErrors.create(
+      'GH_STORAGE_UNAVAILABLE',
+      `query_timeout must be a positive number of seconds, not ${given}`,
+    );
+  }
+  u.searchParams.delete('query_timeout');
+  return { url: u.toString(), queryTimeoutMs: seconds * 1000 };
+}
+
+function timedOut(ms: number): Error {
+  return storageErrors.create('GH_STORAGE_UNAVAILABLE', `PostgreSQL did not answer within ${ms} ms`);
 }
 
 function urlQuery(url: string): URLSearchParams {
@@ -97,13 +130,13 @@ function preparedTexts(): (text: string) => boolean {
   };
 }
 
-function wrap(conn: PgQueryable, prepare: (text: string) => boolean): SqlScriptTx {
+function wrap(conn: PgQueryable, prepare: (text: string) => boolean, timeoutMs?: number): SqlScriptTx {
   return {
     async query<T>(text: string, params?: unknown[]): Promise<T[]> {
       try {
         // Always the extended protocol (the driver switches to the simple one when there are no parameters):
         // one statement per call, as on PGlite, and the same binary-safe parameter handling.
-        const rows = await conn.unsafe(
+        const pending = conn.unsafe(
           text,
           normalizeParams(params) as postgres.ParameterOrJSON<never>[],
           {
@@ -111,6 +144,7 @@ function wrap(conn: PgQueryable, prepare: (text: string) => boolean): SqlScriptT
             prepare: prepare(text),
           } as postgres.UnsafeQueryOptions,
         );
+        const rows = timeoutMs === undefined ? await pending : await within(pending, timeoutMs);
         // A plain array of plain objects, as from PGlite, not the driver's Result subclass of null-prototype rows.
         return rows.map((row) => ({ ...row })) as T[];
       } catch (err) {
@@ -127,14 +161,34 @@ function wrap(conn: PgQueryable, prepare: (text: string) => boolean): SqlScriptT
   };
 }
 
+/** The query's rows, or GH_STORAGE_UNAVAILABLE after `ms` (the query is cancelled, queued or running). */
+async function within<T>(pending: Promise<T> & { cancel(): unknown }, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      pending,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          pending.cancel();
+          reject(timedOut(ms));
+        }, ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 class PostgresSql implements SqlWithSession {
   readonly driver = 'postgres' as const;
   readonly #pg: PgClient;
   readonly #prepare = preparedTexts();
+  readonly #timeoutMs: number;
   #closed = false;
 
-  constructor(pg: PgClient) {
+  constructor(pg: PgClient, timeoutMs: number) {
     this.#pg = pg;
+    this.#timeoutMs = timeoutMs;
   }
 
   #check(): void {
@@ -144,17 +198,36 @@ class PostgresSql implements SqlWithSession {
 
   async query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]> {
     this.#check();
-    return wrap(this.#pg, this.#prepare).query<T>(text, params);
+    return wrap(this.#pg, this.#prepare, this.#timeoutMs).query<T>(text, params);
   }
 
   async transaction<R>(fn: (tx: SqlTx) => Promise<R>): Promise<R> {
     this.#check();
+    // A transaction given up on while it waited for a connection must not run later: the caller
+    // was already told it failed.
+    let abandoned = false;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      return (await this.#pg.begin((tx) =>
-        runInTransactionScope(this, () => fn(wrap(tx as unknown as PgQueryable, this.#prepare))),
-      )) as R;
+      const running = this.#pg.begin((tx) => {
+        if (abandoned) throw timedOut(this.#timeoutMs);
+        clearTimeout(timer);
+        return runInTransactionScope(this, () =>
+          fn(wrap(tx as unknown as PgQueryable, this.#prepare, this.#timeoutMs)),
+        );
+      });
+      return (await Promise.race([
+        running,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            abandoned = true;
+            reject(timedOut(this.#timeoutMs));
+          }, this.#timeoutMs);
+        }),
+      ])) as R;
     } catch (err) {
       throw mapSqlError(err);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -40,6 +40,7 @@ describe('configuration', () => {
       port: 8080,
       publicUrl: 'http://localhost:8080',
       shutdownTimeoutMs: 4000,
+      drainDelayMs: 0,
     });
     assert.equal(config.mode, 'development');
     assert.deepEqual(config.storage, { driver: 'pglite', dataDir: '.gatehouse/data' });

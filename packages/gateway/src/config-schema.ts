@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '@gatehouse/core';
-import type { RouteConfig } from './contracts.ts';
+import type { HealthCheckConfig, RouteConfig } from './contracts.ts';
 import { corsConfigProblem, corsConfigSchema } from './cors.ts';
 
 const limitKey = {
@@ -164,6 +164,12 @@ const route = {
         timeoutMs: { type: 'integer', minimum: 10, default: 2000 },
         unhealthyThreshold: { type: 'integer', minimum: 1, default: 2 },
         healthyThreshold: { type: 'integer', minimum: 1, default: 1 },
+        expect: {
+          type: 'string',
+          enum: ['success', 'answer'],
+          default: 'success',
+          description: 'success: a 2xx passes; answer: any answer below 500 passes (the replica is up)',
+        },
       },
     },
     tls: {
@@ -489,6 +495,16 @@ export interface BffConfig {
  * Validate a `gateway` section on its own and fill its defaults (reload and tests); throws
  * ConfigError naming each bad key. Route ids must be unique.
  */
+/** The health check of a route with several upstreams that configures none. */
+export const DEFAULT_REPLICA_CHECK: HealthCheckConfig = {
+  path: '/',
+  intervalMs: 5000,
+  timeoutMs: 2000,
+  unhealthyThreshold: 2,
+  healthyThreshold: 1,
+  expect: 'answer',
+};
+
 export function validateGatewayConfig(section: unknown): GatewayConfig {
   const doc = loadConfig<{ gateway: GatewayConfig }>({
     document: { gateway: structuredClone(section) },
@@ -507,6 +523,9 @@ export function validateGatewayConfig(section: unknown): GatewayConfig {
   }
   const ids = new Set<string>();
   for (const r of doc.gateway.routes) {
+    // Several replicas and no check of their own: probe that each is up, so a dead one is taken out
+    // in seconds instead of after failed requests (whatever its paths, any answer below 500 passes).
+    if (r.upstreams.length > 1 && !r.healthCheck) r.healthCheck = { ...DEFAULT_REPLICA_CHECK };
     if (ids.has(r.id)) throw new ConfigError('gateway', [`gateway.routes: route id ${r.id} is repeated`]);
     ids.add(r.id);
     const corsProblem = r.cors ? corsConfigProblem(r.id, r.cors) : undefined;

@@ -35,7 +35,7 @@ export interface PermissionRule {
 }
 
 export interface HealthCheckConfig {
-  /** Path probed on each replica (GET, 2xx = healthy). */
+  /** Path probed on each replica (GET; see `expect`). */
   path: string;
   intervalMs: number;
   timeoutMs: number;
@@ -43,6 +43,8 @@ export interface HealthCheckConfig {
   unhealthyThreshold: number;
   /** Consecutive good probes before it is put back. */
   healthyThreshold: number;
+  /** success: a 2xx passes; answer: any answer below 500 passes. Default success. */
+  expect?: 'success' | 'answer';
 }
 
 export interface CircuitBreakerConfig {

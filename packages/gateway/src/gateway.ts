@@ -82,6 +82,11 @@ export interface Gateway {
   listen(port: number, host?: string): Promise<AddressInfo>;
   /** Validate and swap in a new `gateway` section. Throws (and logs) when invalid; the old routes stay. */
   reload(newConfig: unknown): Promise<void>;
+  /**
+   * Start draining: readiness answers 503 and every answer carries `Connection: close`, while the
+   * listener still serves what reaches it (`close` follows).
+   */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -256,6 +261,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const started = performance.now();
     const t = table;
     t.active++;
+    // Draining: the connection ends after this answer, so no next request is cut on it.
+    if (draining) res.setHeader('connection', 'close');
     const method = req.method ?? 'GET';
     const peer = unmapIPv4(req.socket.remoteAddress ?? '');
     const peerTrusted = t.proxies.isTrusted(peer);
@@ -335,7 +342,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         );
         return;
       }
-      if (draining) res.setHeader('connection', 'close');
 
       const granted = await checkAccess(
         {
@@ -565,6 +571,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (old.active === 0) await retire(old);
       else drainingTables.add(old);
       logger.info({ routes: next.config.routes.length }, 'configuration reloaded');
+    },
+    drain() {
+      draining = true;
     },
     async close() {
       draining = true;

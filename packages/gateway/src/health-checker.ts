@@ -20,8 +20,8 @@ export interface HealthChecker {
 }
 
 /**
- * Active health checks: GET `path` on every replica each `intervalMs`; 2xx within `timeoutMs` is a
- * pass. `unhealthyThreshold` failures in a row take a replica out, `healthyThreshold` passes in a
+ * Active health checks: GET `path` on every replica each `intervalMs`; 2xx (or with `expect:
+ * answer`, any status below 500) within `timeoutMs` is a pass. `unhealthyThreshold` failures in a row take a replica out, `healthyThreshold` passes in a
  * row put it back. A replica is never probed twice at once.
  */
 export function createHealthChecker<R extends Probed>(
@@ -46,7 +46,7 @@ export function createHealthChecker<R extends Probed>(
         bodyTimeout: config.timeoutMs,
       });
       await body.dump();
-      ok = statusCode >= 200 && statusCode < 300;
+      ok = config.expect === 'answer' ? statusCode < 500 : statusCode >= 200 && statusCode < 300;
     } catch {
       ok = false;
     } finally {

@@ -36,8 +36,12 @@ export type FailureCode =
 export type AttemptOutcome =
   /** The upstream answered and its answer went to the client (`broken` when it was cut midway). */
   | { kind: 'response'; status: number; broken: boolean }
-  /** Nothing reached the client: the caller may retry or answer with `code`. */
-  | { kind: 'failed'; code: FailureCode; cause: Error; bodySent: boolean }
+  /**
+   * Nothing reached the client: the caller may retry or answer with `code`. `written`: the request
+   * was handed to a connection to be written, so the upstream may have received it; when false
+   * (connection refused, or closed before the request's turn) it never left the gateway.
+   */
+  | { kind: 'failed'; code: FailureCode; cause: Error; bodySent: boolean; written: boolean }
   /** The client went away before the answer was complete. */
   | { kind: 'client-gone' };
 
@@ -189,6 +193,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       code: classify(error),
       cause: error,
       bodySent: this.#req.readableDidRead,
+      written: this.#controller !== undefined,
     });
   }
 
@@ -208,6 +213,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       code: 'GW_UPSTREAM_TIMEOUT',
       cause: err,
       bodySent: this.#req.readableDidRead,
+      written: this.#controller !== undefined,
     });
   }
 

@@ -16,7 +16,10 @@ import { type DeferredCount, type DeferredCounter, deferredCounter } from './pro
 import { type AttemptOutcome, proxyAttempt, requestHasBody } from './proxy.ts';
 import type { UpstreamTlsOptions } from './tls.ts';
 
-/** Methods retried on another replica by default: idempotent ones (RFC 9110 §9.2.2), never POST or PATCH. */
+/**
+ * Methods retried on another replica by default after the request was written: idempotent ones
+ * (RFC 9110 §9.2.2), never POST or PATCH. A request that never reached a replica is retried whatever its method.
+ */
 const IDEMPOTENT_METHODS: readonly string[] = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
 
 const GATEWAY_FAILURES = new Set([502, 503, 504]);
@@ -80,8 +83,8 @@ const RESULT_OF: Record<string, Result> = {
 };
 
 /**
- * The replicas of one route: picks one per attempt, proxies, retries idempotent requests that
- * failed before any response byte on another replica, ejects replicas that keep failing, and
+ * The replicas of one route: picks one per attempt, proxies, retries on another replica a request
+ * that never reached one (any method) or an idempotent one that failed before any response byte, ejects replicas that keep failing, and
  * trips a route-wide breaker when the service as a whole fails.
  */
 export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolDeps): UpstreamPoolHandle {
@@ -195,7 +198,10 @@ export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolD
       });
     }
     const method = req.method ?? 'GET';
-    const maxAttempts = retryMethods.has(method) ? 1 + Math.max(0, route.retries) : 1;
+    // Any method may go to another replica when the request never reached one; only the retry
+    // methods may once it was written, since the replica may have acted on it.
+    const retryWritten = retryMethods.has(method);
+    const maxAttempts = 1 + Math.max(0, route.retries);
     const streamBody = requestHasBody(req);
     let tried: Set<Replica> | undefined;
     let failed: Extract<AttemptOutcome, { kind: 'failed' }> | undefined;
@@ -252,6 +258,7 @@ export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolD
       );
       // A timeout already spent the route's time budget; a body already streamed cannot be re-sent.
       if (outcome.code === 'GW_UPSTREAM_TIMEOUT' || outcome.bodySent || res.headersSent) break;
+      if (outcome.written && !retryWritten) break;
       tried ??= new Set();
       tried.add(replica);
     }

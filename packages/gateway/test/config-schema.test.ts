@@ -24,6 +24,27 @@ describe('gateway configuration schema', () => {
     });
   });
 
+  test('a route with several upstreams and no health check gets the default replica check', () => {
+    const several = {
+      ...route,
+      id: 'several',
+      upstreams: ['http://127.0.0.1:9000', 'http://127.0.0.1:9001'],
+    };
+    const c = validateGatewayConfig({ routes: [several, route] });
+    assert.deepEqual(c.routes[0]!.healthCheck, {
+      path: '/',
+      intervalMs: 5000,
+      timeoutMs: 2000,
+      unhealthyThreshold: 2,
+      healthyThreshold: 1,
+      expect: 'answer',
+    });
+    assert.equal(c.routes[1]!.healthCheck, undefined, 'one upstream: nothing to move traffic to');
+    const own = validateGatewayConfig({ routes: [{ ...several, healthCheck: { path: '/ready' } }] });
+    assert.equal(own.routes[0]!.healthCheck!.path, '/ready');
+    assert.equal(own.routes[0]!.healthCheck!.expect, 'success');
+  });
+
   const refused: [string, unknown, RegExp][] = [
     ['an unknown top-level key', { rotues: [] }, /gateway\.rotues: unknown key/],
     [

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { DEFAULT_REPLICA_CHECK } from '../src/config-schema.ts';
 import { deadPort, type Front, Replica, startFront, waitFor } from './upstream-fixtures.ts';
 
 /** Send `total` GETs, `concurrency` at a time; calls `onProgress` after each with the count done. */
@@ -173,5 +174,35 @@ describe('health probes under load', () => {
     assert.deepEqual(front.pool.status(), [{ url: busy.url, healthy: true, ejected: false, outstanding: 1 }]);
     release();
     assert.equal((await held).status, 200);
+  });
+});
+
+describe('the default check of a route with several replicas', () => {
+  // Whatever paths a service has: any answer below 500 means it is up.
+  const notFound = new Replica('not-found', (_req, res) => {
+    res.writeHead(404).end();
+  });
+  const draining = new Replica('draining', (_req, res) => {
+    res.writeHead(503).end();
+  });
+  let front: Front;
+  let dead: string;
+  before(async () => {
+    await Promise.all([notFound.start(), draining.start()]);
+    dead = `http://127.0.0.1:${await deadPort()}`;
+    front = await startFront({
+      upstreams: [notFound.url, draining.url, dead],
+      healthCheck: { ...DEFAULT_REPLICA_CHECK, intervalMs: 100 },
+    });
+  });
+  after(async () => {
+    await front.close();
+    await Promise.all([notFound.kill(), draining.kill()]);
+  });
+
+  test('a replica answering 404 stays in; one answering 503 and one refusing connections are taken out', async () => {
+    const healthy = () => Object.fromEntries(front.pool.status().map((s) => [s.url, s.healthy]));
+    await waitFor(() => !healthy()[dead] && !healthy()[draining.url], 15_000, 'the two to be taken out');
+    assert.deepEqual(healthy(), { [notFound.url]: true, [draining.url]: false, [dead]: false });
   });
 });

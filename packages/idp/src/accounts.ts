@@ -197,7 +197,7 @@ function uniqueViolation(err: unknown): string | undefined {
 export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
   const { config, audit, logger } = options;
   const hasher = options.hasher ?? createPasswordHasher(config.passwordHash);
-  const guard = options.bruteForce ?? createBruteForceGuard(options.state, config.bruteForce);
+  const guard = options.bruteForce ?? createBruteForceGuard(options.state, config.bruteForce, logger);
   const roles = createRoles(sql, audit);
   const { directory } = options;
 

@@ -1,4 +1,5 @@
 import type { Logger, Sql } from '@gatehouse/core';
+import { auditBacklogFor } from './audit-backlog.ts';
 import { deferAuditWrite } from './write-batch.ts';
 
 /**
@@ -144,7 +145,8 @@ export function createAudit(sql: Sql, options: { logger?: Logger | undefined } =
         ];
         // In a token request the event is committed with the request's other writes (write-batch.ts).
         if (deferAuditWrite({ text, params, combine: insertMany })) return;
-        await sql.query(text, params);
+        // Held and stored again while the database does not answer (audit-backlog.ts).
+        await auditBacklogFor(sql, options.logger).store({ text, params });
       } catch (err) {
         options.logger?.error({ err, type: event.type }, 'audit event not stored');
       }

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { SharedState } from '@gatehouse/core';
+import { openState, type SharedState, storageErrors } from '@gatehouse/core';
+import type { Logger } from 'pino';
 import type { AccountsConfig, BruteForceLimit } from './accounts-config.ts';
 import { idpErrors } from './errors.ts';
 
@@ -38,10 +39,76 @@ type Scope = 'account' | 'source';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest('base64url').slice(0, 22);
 
+const SHARED_WAIT_MS = 1000;
+const SHARED_RETRY_MS = 5000;
+
+/** `p`, or GH_STATE_UNAVAILABLE once `ms` have passed (the shared state is too slow to wait for). */
+function withinMs<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(storageErrors.create('GH_STATE_UNAVAILABLE', `shared state did not answer within ${ms} ms`)),
+      ms,
+    );
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * While the shared state is unavailable, the counters fall back to this process's memory: sign-in
+ * keeps working and is still throttled and locked, but per replica (an attacker spreading guesses
+ * over N replicas gets up to N times the attempts) until the shared state answers again. Counts made
+ * meanwhile stay local and are not merged back.
+ */
 export function createBruteForceGuard(
   state: SharedState,
   config: AccountsConfig['bruteForce'],
+  logger?: Logger,
 ): BruteForceGuard {
+  const shared = guardOn(state, config);
+  if (state.driver === 'memory') return shared;
+  let local: Promise<BruteForceGuard> | undefined;
+  // While degraded, the shared state is asked again only now and then, and never waited on long:
+  // a sign-in must not pay Redis's reconnect time on every attempt.
+  let retrySharedAt = 0;
+  async function run<T>(step: (guard: BruteForceGuard) => Promise<T>): Promise<T> {
+    if (Date.now() >= retrySharedAt) {
+      try {
+        const result = await withinMs(step(shared), SHARED_WAIT_MS);
+        if (retrySharedAt > 0) logger?.info('brute-force counters shared again');
+        retrySharedAt = 0;
+        return result;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'GH_STATE_UNAVAILABLE') throw err;
+        if (retrySharedAt === 0) {
+          logger?.warn(
+            { err: (err as Error).message },
+            'shared state unavailable: brute-force counters are per replica',
+          );
+        }
+        retrySharedAt = Date.now() + SHARED_RETRY_MS;
+      }
+    }
+    local ??= openState({ driver: 'memory' }).then((memory) => guardOn(memory, config));
+    return step(await local);
+  }
+  return {
+    check: (subject) => run((g) => g.check(subject)),
+    recordFailure: (subject) => run((g) => g.recordFailure(subject)),
+    recordSuccess: (subject) => run((g) => g.recordSuccess(subject)),
+  };
+}
+
+function guardOn(state: SharedState, config: AccountsConfig['bruteForce']): BruteForceGuard {
   const limits: Record<Scope, BruteForceLimit> = { account: config.account, source: config.source };
   // Hashed so that usernames (personal data) and addresses are not readable as Redis keys.
   const ids = (s: LoginSubject): Array<[Scope, string]> => [

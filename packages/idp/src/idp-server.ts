@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   coreErrors,
+  type HealthState,
   handleHealth,
   type Logger,
   REVOCATIONS_FEED_PATH,
-  type ReadinessCheck,
   sendError,
 } from '@gatehouse/core';
 import type Provider from 'oidc-provider';
@@ -36,7 +36,7 @@ export interface IdpServerOptions {
   adminApi?: HttpHandler | undefined;
   revocationFeed?: HttpHandler | undefined;
   /** Readiness checks (storage, state) and whether the process is draining. */
-  health?: { checks: Record<string, ReadinessCheck>; draining: () => boolean };
+  health?: HealthState;
 }
 
 function under(path: string, prefix: string): boolean {

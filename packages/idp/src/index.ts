@@ -4,6 +4,7 @@ import type Provider from 'oidc-provider';
 import { resolveAccountsConfig } from './accounts-config.ts';
 import { createAdapterClass, createGrantRevoker, type GrantRevoker, sweepExpired } from './adapter.ts';
 import { type Audit, attachProviderAudit, createAudit } from './audit.ts';
+import { auditBacklogFor } from './audit-backlog.ts';
 import { clientMetadataFromConfig, seedDemoClients, syncConfigClients } from './clients.ts';
 import { DEV_KEY_ENCRYPTION_SECRET, type IdpConfig } from './config-schema.ts';
 import { cookieKeygrip } from './cookie-keygrip.ts';
@@ -17,6 +18,7 @@ import { type AccountsPort, buildProvider, type ProviderPages } from './provider
 import { resumeWriteBatchMiddleware } from './resume-write-batch.ts';
 import { createRevocationFeed } from './revocation-feed.ts';
 import { createRevocationPublisher, type RevocationPublisher } from './revocation-publisher.ts';
+import { markIfStorageUnavailable, storageUnavailableMiddleware } from './storage-unavailable.ts';
 import { registerTokenExchange } from './token-exchange.ts';
 import { tokenWriteBatchMiddleware } from './write-batch.ts';
 
@@ -196,7 +198,10 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
     });
     // Cookie signatures as keygrip makes them, with the keys imported once (cookie-keygrip.ts).
     p.keys = cookieKeygrip(cookieKeys(config.keyEncryptionSecret));
-    // Outermost: commits the writes of a token request in one transaction (write-batch.ts).
+    // Outermost: a request that failed on the database is a 503 with Retry-After (storage-unavailable.ts).
+    p.use(storageUnavailableMiddleware(logger));
+    p.on('server_error', markIfStorageUnavailable);
+    // Commits the writes of a token request in one transaction (write-batch.ts).
     // (oidc-provider sees paths below the issuer; its token route is /token.)
     p.use(tokenWriteBatchMiddleware({ sql, logger, tokenPath: '/token' }));
     // Commits the writes of an authorization resume (/auth/:uid) together (resume-write-batch.ts).
@@ -315,7 +320,13 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
     issuer,
     provider: () => provider!,
     logger,
-    health: { checks: { sql: () => sql.ping(), state: () => state.ping() }, draining: () => closing },
+    // Without the shared state the idp still issues tokens and signs in (brute-force counters per
+    // replica): it stays ready, `degraded`.
+    health: {
+      checks: { sql: () => sql.ping() },
+      degradable: { state: () => state.ping() },
+      draining: () => closing,
+    },
     interactions: await handlerFrom(options.interactions, './interactions.ts', 'createInteractionHandler'),
     sessionApi: await handlerFrom(options.sessionApi, './session-api.ts', 'createSessionApi'),
     adminApi: await handlerFrom(options.adminApi, './admin-api.ts', 'createAdminApi'),
@@ -357,6 +368,8 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
       closing = true;
       for (const t of timers) clearInterval(t);
       await closeDirectoryServiceOf(runtime);
+      // One last try for audit events held while the database did not answer.
+      await auditBacklogFor(sql, logger).flush();
     },
   };
 }

@@ -1,7 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger, Sql } from '@gatehouse/core';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { auditBacklogFor } from './audit-backlog.ts';
 import { groupWhileBusy } from './group-while-busy.ts';
+import { markIfStorageUnavailable } from './storage-unavailable.ts';
 
 /**
  * One database transaction per token request. A refresh used to commit three times (consume the old
@@ -154,11 +156,15 @@ function shiftedParameters(text: string, offset: number): string {
   return out;
 }
 
-/** Audit inserts on their own, each in its own statement: a failure is logged, never thrown. */
+/**
+ * Audit inserts on their own, each in its own statement: a failure is logged, never thrown; while
+ * the database does not answer they are held and stored again (audit-backlog.ts).
+ */
 export async function storeAuditWrites(sql: Sql, logger: Logger, writes: BatchedWrite[]): Promise<void> {
+  const backlog = auditBacklogFor(sql, logger);
   for (const w of writes) {
     try {
-      await sql.query(w.text, w.params);
+      await backlog.store({ text: w.text, params: w.params });
     } catch (err) {
       logger.error({ err }, 'audit event not stored');
     }
@@ -282,6 +288,7 @@ export function tokenWriteBatchMiddleware(options: { sql: Sql; logger: Logger; t
         return;
       }
       logger.error({ err }, 'token request writes failed');
+      markIfStorageUnavailable(ctx, err);
       ctx.status = 500;
       ctx.body = { error: 'server_error', error_description: 'oops! something went wrong' };
     }

@@ -73,6 +73,8 @@ export interface StartOptions {
   /** Reuse a database (restart scenarios). */
   sql?: Sql;
   config?: Record<string, unknown>;
+  /** The shared state to use instead of a fresh in-memory one (the caller closes it). */
+  state?: SharedState;
 }
 
 export async function startIdp(options: StartOptions = {}): Promise<TestIdp> {
@@ -82,7 +84,9 @@ export async function startIdp(options: StartOptions = {}): Promise<TestIdp> {
     testSql = await openTestSql(options.db ?? 'pglite', { migrations: [idpMigrations] });
     sql = testSql.sql;
   }
-  const testState: TestState = await openTestState('memory');
+  const testState: TestState = options.state
+    ? { state: options.state, keyPrefix: undefined, cleanup: async () => {} }
+    : await openTestState('memory');
   let idp: Idp | undefined;
   const server: Server = createServer((req, res) => {
     if (!idp) {

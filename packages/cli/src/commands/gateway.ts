@@ -66,7 +66,7 @@ the request path; lines still buffered are written when the process exits.`,
       logger.info({ workers, port, host }, 'gateway workers starting');
       return undefined;
     }
-    const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs);
+    const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs, config.server.drainDelayMs);
     const state = await openSharedState(config);
     shutdown.add('state', () => state.close());
     const gateway = await createGateway({
@@ -76,6 +76,7 @@ the request path; lines still buffered are written when the process exits.`,
       publicUrl: config.server.publicUrl,
     });
     shutdown.addServer(gateway.server);
+    shutdown.onDrain(() => gateway.drain());
     shutdown.add('gateway', () => gateway.close());
     const file = configFileOf(values.config);
     if (file) {

@@ -25,7 +25,7 @@ ${configHelp}
     if (!config) return 1;
     const { createIdp, seedDevelopmentFixtures } = await import('@gatehouse/idp');
     const logger = createLogger({ level: config.log.level, name: 'gatehouse-idp' });
-    const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs);
+    const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs, config.server.drainDelayMs);
     const sql = await openStorage(config, logger);
     shutdown.add('sql', () => sql.close());
     const state = await openSharedState(config);
@@ -42,7 +42,9 @@ ${configHelp}
     if (demoEnabled(config)) await seedDevelopmentFixtures(idp);
     const server = createServer(
       withOpsEndpoints(idp.handler, {
-        checks: { storage: () => sql.ping(), state: () => state.ping() },
+        // Without Redis the idp still issues tokens and signs in (see createBruteForceGuard).
+        checks: { storage: () => sql.ping() },
+        degradable: { state: () => state.ping() },
         draining: () => shutdown.draining,
         metrics: createMetricsRegistry('idp'),
       }),
