@@ -63,6 +63,8 @@ export interface RouteConfig {
   /** Send a signed `X-Gatehouse-Assertion`; `true` means audience = route id. */
   assertion?: boolean | { audience: string };
   policy: RoutePolicy;
+  /** RFC 9470 step-up: the acr values and sign-in age the route needs (step-up.ts). */
+  stepUp?: { acr?: string[]; maxAge?: number };
   rateLimit?: RateLimitConfig & { key: LimitKey };
   inflight?: InflightLimitConfig & { key: LimitKey };
   healthCheck?: HealthCheckConfig;
