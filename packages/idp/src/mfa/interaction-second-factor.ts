@@ -7,6 +7,7 @@ import type { IdpRuntime } from '../index.ts';
 import type { InteractionLike } from '../interactions.ts';
 import type { RenderedPage } from '../pages/layout.ts';
 import type { BatchedWrite } from '../write-batch.ts';
+import { requestsMfa } from './acr.ts';
 import type { MfaChallenge } from './mfa-challenges.ts';
 import { mfaServiceOf } from './mfa-service.ts';
 import { renderCodePage, renderRecoveryCodesPage, renderSetupPage } from './second-factor-pages.ts';
@@ -158,7 +159,10 @@ export function interactionSecondFactor(idp: IdpRuntime, deps: InteractionSecond
       accountId: string,
       known: { secondFactor?: boolean | undefined },
     ): Promise<boolean> {
-      const step = await factors.afterPassword(accountId, known);
+      let step = await factors.afterPassword(accountId, known);
+      // A client asking for the MFA level (acr_values, or its default_acr_values) gets a second
+      // factor from everyone: a person without one sets one up, as the role policy would have it.
+      if (step === 'none' && requestsMfa(interaction.params['acr_values'])) step = 'enrol';
       if (step === 'none') return false;
       const challenge: MfaChallenge = { accountId, step };
       await challenges.setForInteraction(interaction.uid, challenge);
