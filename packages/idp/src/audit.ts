@@ -28,6 +28,10 @@ export const auditEventTypes = [
   'mfa.recovery_code_used',
   'mfa.failed',
   'mfa.reset',
+  'passkey.registered',
+  'passkey.removed',
+  'passkey.used',
+  'passkey.failed',
 ] as const;
 export type AuditEventType = (typeof auditEventTypes)[number];
 

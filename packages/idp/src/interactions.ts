@@ -111,6 +111,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
       csrf: csrfFor(interaction.uid),
       clientName: await clientName(interaction.params['client_id']),
       theme: config.theme,
+      passkey: secondFactor.loginPasskey(interaction.uid),
       ...extra,
     });
   }
@@ -145,6 +146,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     loadInteraction,
     finishLogin,
     sendPage,
+    loginPageWithError: (interaction, error) => loginPage(interaction, { error }),
   });
 
   async function show(req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {

@@ -190,9 +190,9 @@ export function buildProvider(options: BuildProviderOptions): Provider {
     responseTypes: ['code'],
     pkce: { required: () => true },
     scopes: [...SCOPES],
-    // `amr` (RFC 8176) with `openid`: every ID token says how its login went (`pwd`, or `otp` and
-    // `mfa` after a second factor; interactions.ts sets it in the login result).
-    claims: { ...CLAIMS_BY_SCOPE, openid: [...CLAIMS_BY_SCOPE['openid']!, 'amr'] },
+    // `acr` and `amr` (RFC 8176) with `openid`: every ID token says how its login went (`pwd`, or
+    // `otp`/`hwk`/`swk` and `mfa` after a second factor; interactions.ts sets them in the login result).
+    claims: { ...CLAIMS_BY_SCOPE, openid: [...CLAIMS_BY_SCOPE['openid']!, 'acr', 'amr'] },
     // The levels a client may ask for with acr_values or default_acr_values (mfa/acr.ts).
     acrValues: [...ACR_VALUES],
     clockTolerance: config.clockToleranceSeconds,
