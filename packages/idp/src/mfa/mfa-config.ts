@@ -6,7 +6,7 @@ export const mfaConfigSchema = {
   type: 'object',
   additionalProperties: false,
   default: {},
-  description: 'second factors: TOTP and recovery codes (docs/mfa.md)',
+  description: 'second factors: TOTP, recovery codes and passkeys (docs/mfa.md)',
   properties: {
     requiredRoles: {
       type: 'array',
