@@ -347,8 +347,40 @@ describe('passkeys in Chromium, and step-up at the gateway', { skip, timeout: 24
     authenticator.authenticatorId = restored.authenticatorId;
   });
 
+  test('a passkey as the second factor in the session API: methods name it, the mfaToken ceremony signs in', async () => {
+    const { page } = authenticator;
+    const password = await call(page, '/authentication/login', { username: 'bob', password: 'bob-password' });
+    assert.equal(password.status, 401);
+    assert.equal(password.body['error'], 'IDP_MFA_REQUIRED');
+    assert.deepEqual(password.body['methods'], ['passkey']);
+    const mfaToken = password.body['mfaToken'] as string;
+    const started = await call(page, '/authentication/login/passkey-options', { mfaToken });
+    assert.equal(started.status, 200);
+    const { options, passkeyToken: token } = started.body as { options: Json; passkeyToken: string };
+    assert.equal((options['allowCredentials'] as Json[]).length, 1, "only bob's passkey is asked for");
+    const assertion = await assertionFor(page, options);
+    // Without the mfaToken the same assertion would be a passwordless sign-in; with a made-up one, refused.
+    const forged = await call(page, '/authentication/login/passkey', {
+      passkeyToken: token,
+      mfaToken: 'x'.repeat(43),
+      credential: JSON.stringify(assertion),
+    });
+    assert.equal(forged.status, 401);
+    assert.equal(forged.body['error'], 'IDP_MFA_TOKEN_INVALID');
+    const signedIn = await call(page, '/authentication/login/passkey', {
+      passkeyToken: token,
+      mfaToken,
+      credential: JSON.stringify(assertion),
+    });
+    assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
+    assert.equal(signedIn.body['id'], bobId);
+    const reused = await call(page, '/authentication/login/passkey-options', { mfaToken });
+    assert.equal(reused.status, 401, 'the mfaToken is spent');
+  });
+
   test('a passkey as the second factor on the hosted pages: amr pwd, hwk, mfa and acr mfa', async () => {
     const { page, cdp } = authenticator;
+    const usedBefore = (await audits('passkey.used')).length;
     await page.context().clearCookies();
     // No touch yet: the login page's conditional request (passkey autofill) waits, unanswered.
     await cdp.send('WebAuthn.setAutomaticPresenceSimulation', {
@@ -369,7 +401,7 @@ describe('passkeys in Chromium, and step-up at the gateway', { skip, timeout: 24
     assert.deepEqual(tokens.id['amr'], ['pwd', 'hwk', 'mfa']);
     assert.deepEqual(tokens.access['amr'], ['pwd', 'hwk', 'mfa']);
     assert.equal(tokens.access['acr'], MFA);
-    assert.equal((await audits('passkey.used')).length, 1);
+    assert.equal((await audits('passkey.used')).length, usedBefore + 1);
   });
 
   test('passwordless on the login page: the same sub, amr hwk and mfa; the step-up route answers 200', async () => {
