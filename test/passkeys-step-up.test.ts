@@ -524,6 +524,47 @@ describe('passkeys in Chromium, and step-up at the gateway', { skip, timeout: 24
     });
   });
 
+  test('a refused passkey on the login page shows the login page again with the error (401), the reason audited', async () => {
+    const { page } = authenticator;
+    await page.context().clearCookies();
+    // The browser's assertion, its client data rewritten on the way (another origin).
+    await page.route('**/interaction/*/passkey', async (route) => {
+      const form = new URLSearchParams(route.request().postData() ?? '');
+      const credential = JSON.parse(form.get('credential')!) as Json;
+      const response = credential['response'] as Json;
+      const data = JSON.parse(
+        Buffer.from(response['clientDataJSON'] as string, 'base64url').toString(),
+      ) as Json;
+      response['clientDataJSON'] = Buffer.from(
+        JSON.stringify({ ...data, origin: 'https://evil.example' }),
+      ).toString('base64url');
+      form.set('credential', JSON.stringify(credential));
+      // No more touches: the page's next passkey request (conditional UI starts again) waits.
+      await authenticator.cdp.send('WebAuthn.setAutomaticPresenceSimulation', {
+        authenticatorId: authenticator.authenticatorId,
+        enabled: false,
+      });
+      await route.continue({ postData: form.toString() });
+    });
+    const answered = page.waitForResponse((r) => /\/interaction\/[^/]+\/passkey$/.test(r.url()), {
+      timeout: 30_000,
+    });
+    await authorize(page);
+    if ((await page.getByRole('button', { name: 'Use a passkey' }).count()) > 0) {
+      await page
+        .getByRole('button', { name: 'Use a passkey' })
+        .click({ timeout: 5_000 })
+        .catch(() => {});
+    }
+    assert.equal((await answered).status(), 401);
+    await page.getByRole('alert').waitFor({ timeout: 30_000 });
+    assert.equal(await page.getByRole('alert').textContent(), 'The passkey could not be verified: try again');
+    assert.equal(await page.getByRole('heading', { name: 'Sign in' }).count(), 1);
+    await page.unroute('**/interaction/*/passkey');
+    const failed = await audits('passkey.failed');
+    assert.match(String(failed.at(-1)!.details['reason']), /origin/i);
+  });
+
   test('an admin reset removes passkeys too: the next sign-in asks for the password alone', async () => {
     const adminToken = await serviceToken(t, 'passkey-admin-client', ['admin']);
     const reset = await fetch(`${t.origin}/auth/admin/users/${bobId}/second-factors`, {
