@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Verifier } from '@gatehouse/sdk';
-import { authenticate } from './authenticate.ts';
+import { authenticate, unauthenticated } from './authenticate.ts';
 import type { Principal, RouteConfig } from './contracts.ts';
 import { isPreflight, preflightAnswer } from './cors.ts';
 import { gatewayErrors } from './errors.ts';
@@ -10,6 +10,7 @@ import { authorize } from './policy.ts';
 import { rateLimitHeaders } from './rate-limit.ts';
 import type { RouteTable } from './route-table.ts';
 import type { RouteMatch } from './router.ts';
+import { checkStepUp } from './step-up.ts';
 
 /**
  * The checks every request from outside goes through, in this order, shared by the proxy path and
@@ -25,6 +26,7 @@ import type { RouteMatch } from './router.ts';
  * | authenticate             | 401 SDK_* (bad token or session)                        |
  * | authorize                | 401 SDK_TOKEN_MISSING, 403 SDK_INSUFFICIENT_ROLE/SCOPE, |
  * |                          | 403 GW_PERMISSION_DENIED, 503 GW_DECISION_UNAVAILABLE   |
+ * | step-up                  | 401 GW_STEP_UP_REQUIRED (RFC 9470)                      |
  * | rate limit (user, client)| 429 GW_RATE_LIMITED                                     |
  *
  * On a public route a credential is still verified when present (to pass the identity on), and
@@ -131,6 +133,10 @@ export async function checkAccess(
     clientAddress: r.clientAddress,
   });
   if (decided !== undefined) await decided;
+  if (route.stepUp) {
+    if (!principal) throw unauthenticated();
+    checkStepUp(route.stepUp, principal);
+  }
   if (!limitFirst && limiter !== undefined) await takeToken(principal);
 
   const upstreamTarget =

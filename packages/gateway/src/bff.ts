@@ -36,6 +36,11 @@ export interface Bff {
    * cookie; throws GW_BFF_SESSION_EXPIRED when the cookie names no live session.
    */
   accessToken(cookieHeader: string | string[] | undefined): Promise<string | undefined>;
+  /**
+   * Send the browser to sign in again at the level a route needs (step-up.ts), back to `returnTo`
+   * afterwards: a login as `/login` starts one, with `acr_values` and `max_age` for the provider.
+   */
+  stepUp(res: ServerResponse, returnTo: string, ask: { acrValues?: string; maxAge?: number }): Promise<void>;
 }
 
 export interface BffDeps {
@@ -122,6 +127,14 @@ export function createBff(config: BffConfig, deps: BffDeps): Bff {
     const asked = query.getAll('return_to');
     const returnTo = asked.length > 1 ? undefined : safeReturnTo(asked[0]);
     if (returnTo === undefined) throw gatewayErrors.create('GW_BFF_RETURN_TO_INVALID');
+    await startLogin(res, returnTo, {});
+  }
+
+  async function startLogin(
+    res: ServerResponse,
+    returnTo: string,
+    ask: { acrValues?: string | undefined; maxAge?: number | undefined },
+  ): Promise<void> {
     const c = await configuration();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
@@ -142,6 +155,9 @@ export function createBff(config: BffConfig, deps: BffDeps): Bff {
     };
     // oidc-provider grants offline_access (a refresh token) only when consent was asked for.
     if (config.scopes.includes('offline_access')) params['prompt'] = 'consent';
+    // Step-up (RFC 9470): the provider signs the person in again when the session falls short.
+    if (ask.acrValues) params['acr_values'] = ask.acrValues;
+    if (ask.maxAge !== undefined) params['max_age'] = String(ask.maxAge);
     redirect(res, oidc.buildAuthorizationUrl(c, params).href, [
       setCookieValue(loginCookie, state, { maxAgeSec: LOGIN_TTL_SEC, secure }),
     ]);
@@ -252,6 +268,11 @@ export function createBff(config: BffConfig, deps: BffDeps): Bff {
       const token = cookie.kind === 'one' ? await sessions.accessToken(cookie.value) : undefined;
       if (token === undefined) throw gatewayErrors.create('GW_BFF_SESSION_EXPIRED');
       return token;
+    },
+    async stepUp(res, returnTo, ask) {
+      const safe = safeReturnTo(returnTo);
+      if (safe === undefined) throw gatewayErrors.create('GW_BFF_RETURN_TO_INVALID');
+      await startLogin(res, safe, ask);
     },
   };
 }

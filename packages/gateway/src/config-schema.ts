@@ -133,6 +133,28 @@ const route = {
     },
     policy,
     cors: corsConfigSchema,
+    stepUp: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      description:
+        'how recently and how strongly the person must have signed in (RFC 9470 step-up; docs/gateway.md)',
+      properties: {
+        acr: {
+          type: 'array',
+          items: { type: 'string', pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,128}$' },
+          minItems: 1,
+          maxItems: 8,
+          description: 'acr values that satisfy the route, e.g. [urn:gatehouse:acr:mfa]',
+        },
+        maxAge: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 31536000,
+          description: "seconds since the sign-in (the token's auth_time) at most",
+        },
+      },
+    },
     rateLimit: {
       type: 'object',
       additionalProperties: false,

@@ -76,6 +76,8 @@ export interface RouteConfig {
   policy: RoutePolicy;
   /** Browser apps on other origins (cors.ts). */
   cors?: CorsConfig;
+  /** RFC 9470 step-up: the acr values and sign-in age the route needs (step-up.ts). */
+  stepUp?: { acr?: string[]; maxAge?: number };
   rateLimit?: RateLimitConfig & { key: LimitKey };
   inflight?: InflightLimitConfig & { key: LimitKey };
   healthCheck?: HealthCheckConfig;

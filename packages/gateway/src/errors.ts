@@ -15,6 +15,8 @@ export const gatewayErrors = defineErrors({
   // Authorization. Token errors (401) and missing roles or scopes (403) are the sdk verifier's codes
   // (SDK_TOKEN_MISSING, SDK_TOKEN_EXPIRED, SDK_INSUFFICIENT_ROLE, ...): one verifier, one set of answers.
   GW_PERMISSION_DENIED: { status: 403, message: 'Permission denied' },
+  // RFC 9470: the token is valid but its sign-in is too weak or too old for the route (step-up.ts).
+  GW_STEP_UP_REQUIRED: { status: 401, message: 'A stronger or more recent sign-in is required' },
   GW_DECISION_UNAVAILABLE: { status: 503, message: 'The permission service did not answer' },
 
   // Limits

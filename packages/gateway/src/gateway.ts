@@ -437,11 +437,30 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const pool = t.pools.get(route.id);
       if (!pool) throw gatewayErrors.create('GW_NO_HEALTHY_UPSTREAM');
       await pool.forward(req, res, { path: granted.upstreamTarget, headers, responseHeaders });
-    } catch (err) {
+    } catch (caught) {
+      let err: unknown = caught;
       if (!res.headersSent && !res.hasHeader('x-request-id')) res.setHeader('x-request-id', requestId);
       if (corsHeaders && !res.headersSent)
         for (const [k, v] of Object.entries(corsHeaders)) res.setHeader(k, v);
       errorCode = err instanceof GatehouseError ? err.code : 'GW_INTERNAL';
+      // A browser on its BFF session that falls short of a route's step-up signs in again at that
+      // level and comes back (step-up.ts); API callers get the RFC 9470 challenge.
+      if (
+        bff &&
+        bffToken !== undefined &&
+        (method === 'GET' || method === 'HEAD') &&
+        gatewayErrors.is(err, 'GW_STEP_UP_REQUIRED') &&
+        !res.headersSent
+      ) {
+        const ask = err.details as { acrValues?: string; maxAge?: number };
+        try {
+          await bff.stepUp(res, path === '-' ? '/' : `${path}${queryOf(req.url)}`, ask);
+          return;
+        } catch (stepUpErr) {
+          err = stepUpErr;
+          errorCode = stepUpErr instanceof GatehouseError ? stepUpErr.code : 'GW_INTERNAL';
+        }
+      }
       if (err instanceof GatehouseError) {
         if (err.status === 401 || err.status === 403) metrics.authFailure(err.code);
         if (err.code === 'GW_RATE_LIMITED') metrics.limitRejected(routeId, 'rate');
@@ -615,4 +634,10 @@ function serveJwks(res: ServerResponse, key: AssertionKey): void {
 
 function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.');
+}
+
+/** The query of a request target, with its `?`, or ''. */
+function queryOf(target: string | undefined): string {
+  const q = target?.indexOf('?') ?? -1;
+  return q === -1 ? '' : target!.slice(q);
 }

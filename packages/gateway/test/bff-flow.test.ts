@@ -13,6 +13,7 @@ import {
   seedDevelopmentFixtures,
 } from '@gatehouse/idp';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { generate } from 'otplib';
 import { validateGatewayConfig } from '../src/config-schema.ts';
 import { createGateway, type Gateway } from '../src/gateway.ts';
 import { closeServer, type Echoed, startEcho, type Upstream } from './harness.ts';
@@ -25,6 +26,7 @@ import { closeServer, type Echoed, startEcho, type Upstream } from './harness.ts
  */
 
 const CLIENT_ID = 'gateway-bff';
+const MFA = 'urn:gatehouse:acr:mfa';
 const CLIENT_SECRET = 'bff-client-secret-for-tests';
 const SESSION_SECRET = 'a-session-secret-of-at-least-32-characters!';
 
@@ -104,6 +106,7 @@ before(async () => {
         echoRoute('admin', '/admin', { policy: { roles: ['admin'] } }),
         echoRoute('support', '/support', { policy: { roles: ['support'] } }),
         echoRoute('api', '/api', { forwardToken: true }),
+        echoRoute('vault', '/vault', { stepUp: { acr: [MFA] } }),
       ],
     },
     state,
@@ -378,5 +381,70 @@ describe('BFF configuration', () => {
         bff: { enabled: true, clientId: 'x', clientSecret: CLIENT_SECRET, sessionSecret: 'short' },
       }),
     );
+  });
+});
+
+describe('step-up on a browser route (RFC 9470)', () => {
+  /** Post the first form of a hosted page with `fields` (its CSRF token added). */
+  async function postForm(b: Browser, page: URL, html: string, fields: Record<string, string>) {
+    const action = new URL(
+      /<form method="post" action="([^"]+)"/.exec(html)![1]!.replaceAll('&amp;', '&'),
+      page,
+    );
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    return b.fetch(action, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: site },
+      body: new URLSearchParams({ csrf, ...fields }).toString(),
+    });
+  }
+
+  test('a password session is sent to sign in again with a second factor, and comes back to the same path', async () => {
+    const { b } = await login('bob');
+    const refused = await b.fetch('/vault/statement?month=3');
+    assert.equal(refused.status, 303);
+    const authorize = new URL(refused.headers.get('location')!);
+    assert.equal(authorize.pathname, '/auth/auth');
+    assert.equal(authorize.searchParams.get('acr_values'), MFA);
+
+    // The identity provider does not reuse the password session: the login page again.
+    let next = authorize;
+    let res = await b.fetch(next);
+    for (let i = 0; i < 5 && res.status === 303; i++) {
+      next = new URL(res.headers.get('location')!, site);
+      res = await b.fetch(next);
+    }
+    assert.equal(res.status, 200);
+    const loginHtml = await res.text();
+    assert.match(loginHtml, /<h1>Sign in<\/h1>/);
+
+    // The password, then (bob has no second factor) an authenticator set up at the MFA level.
+    const setup = await postForm(b, next, loginHtml, { username: 'bob', password: 'bob-password' });
+    assert.equal(setup.status, 200);
+    const setupHtml = await setup.text();
+    const secret = /id="totp-secret">([A-Z2-7]+)</.exec(setupHtml)![1]!;
+    const codes = await postForm(b, next, setupHtml, { code: await generate({ secret }) });
+    assert.equal(codes.status, 200);
+    res = await postForm(b, next, await codes.text(), {});
+    for (let i = 0; i < 8; i++) {
+      // The consent page the BFF's prompt=consent asks for (offline_access): accepted.
+      if (res.status === 200) res = await postForm(b, next, await res.text(), {});
+      assert.equal(res.status, 303);
+      const location = new URL(res.headers.get('location')!, site);
+      res = await b.fetch(location);
+      if (location.pathname === '/_gatehouse/bff/callback') break;
+    }
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.get('location'), '/vault/statement?month=3');
+    const passed = await b.fetch('/vault/statement?month=3');
+    assert.equal(passed.status, 200);
+  });
+
+  test('a POST on the browser session and a password-only bearer token get the 401 challenge', async () => {
+    const { b } = await login('alice');
+    const post = await b.fetch('/vault/transfer', { method: 'POST', headers: { origin: site } });
+    assert.equal(post.status, 401);
+    assert.equal(((await post.json()) as { error: string }).error, 'GW_STEP_UP_REQUIRED');
+    assert.match(post.headers.get('www-authenticate')!, /error="insufficient_user_authentication"/);
   });
 });

@@ -162,7 +162,8 @@ const accountColumns = 'id, username, email, enabled, created_at, updated_at';
 const userColumns = `${accountColumns}, password_hash`;
 /** Whether the user `id` (an SQL expression) has an active second factor (mfa/second-factors.ts). */
 const secondFactorColumn = (id: string) =>
-  `exists(select 1 from idp_totp t where t.user_id = ${id} and t.confirmed_at is not null)`;
+  `(exists(select 1 from idp_totp t where t.user_id = ${id} and t.confirmed_at is not null)
+    or exists(select 1 from idp_passkeys p where p.user_id = ${id}))`;
 /**
  * A user's roles as three array columns of the same statement, for the user id SQL expression
  * `id`: a login or an account lookup is one round trip (and one statement for PostgreSQL to parse

@@ -34,6 +34,10 @@ export const auditEventTypes = [
   'email.verified',
   'password.reset_requested',
   'password.reset',
+  'passkey.registered',
+  'passkey.removed',
+  'passkey.used',
+  'passkey.failed',
 ] as const;
 export type AuditEventType = (typeof auditEventTypes)[number];
 

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Sql } from '@gatehouse/core';
 import { type IdpClientConfig, TOKEN_EXCHANGE_GRANT } from './config-schema.ts';
 import { idpErrors } from './errors.ts';
+import { ACR_MFA } from './mfa/acr.ts';
 
 /**
  * The client registry, in SQL (`idp_clients`), in oidc-provider's snake_case metadata form.
@@ -203,6 +204,7 @@ export function clientMetadataFromConfig(c: IdpClientConfig): ClientMetadata {
     roles: [...c.roles],
     first_party: c.firstParty,
   };
+  if (c.requireMfa) md.default_acr_values = [ACR_MFA];
   if (c.scope !== '') md.scope = c.scope;
   if (secretHash !== undefined) md.client_secret = secretHash;
   if (c.backchannelLogoutUri !== undefined) md.backchannel_logout_uri = c.backchannelLogoutUri;

@@ -108,6 +108,12 @@ export const idpClientConfigSchema = {
       default: false,
       description: 'consent is skipped for first-party clients',
     },
+    requireMfa: {
+      type: 'boolean',
+      default: false,
+      description:
+        'every sign-in for this client needs a second factor (default_acr_values urn:gatehouse:acr:mfa; docs/mfa.md)',
+    },
     resources: {
       type: 'object',
       maxProperties: 64,
@@ -302,6 +308,8 @@ export interface IdpClientConfig {
   scope: string;
   roles: string[];
   firstParty: boolean;
+  /** Sign-ins for this client need a second factor (its default_acr_values is the MFA level). */
+  requireMfa?: boolean;
   /** Resource indicator → the scopes a token for it may carry (absent: none besides the default audience). */
   resources?: Record<string, string[]>;
   /** Browser origins allowed to call the identity provider's endpoints for this client (CORS). */

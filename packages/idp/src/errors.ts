@@ -105,6 +105,10 @@ export const idpErrors = defineErrors({
     status: 404,
     message: 'The development mailbox exists only in development mode without idp.mail.smtp',
   },
+  // Passkeys (mfa/passkeys.ts): one answer for every refused assertion or registration, the reason
+  // (origin, RP ID, challenge, counter, signature) in the audit trail and the log only.
+  IDP_PASSKEY_INVALID: { status: 401, message: 'The passkey could not be verified: try again' },
+  IDP_PASSKEY_NOT_FOUND: { status: 404, message: 'No such passkey on this account' },
   IDP_INTERACTION_NOT_FOUND: {
     status: 400,
     message: 'This login request expired or does not exist: start again',

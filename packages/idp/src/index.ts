@@ -14,6 +14,8 @@ import { createIdpServer, type HttpHandler } from './idp-server.ts';
 import { jwtTokenMiddleware, markStructuredTokenRefusal } from './jwt-tokens.ts';
 import { createKeyManager, type KeyManager, type KeyRing, rotateKeys } from './keys.ts';
 import { logoutRevocationMiddleware } from './logout-revocation.ts';
+import { resolveMfaConfig } from './mfa/mfa-config.ts';
+import { resolveRelyingParty } from './mfa/passkey-config.ts';
 import { type AccountsPort, buildProvider, type ProviderPages } from './provider.ts';
 import { resumeWriteBatchMiddleware } from './resume-write-batch.ts';
 import { createRevocationFeed } from './revocation-feed.ts';
@@ -168,6 +170,8 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
   let accounts = options.accounts;
 
   for (const c of config.clients) clientMetadataFromConfig(c); // throws IDP_CLIENT_INVALID early
+  // The passkeys' relying party against the issuer: a wrong origin or RP ID fails the start.
+  resolveRelyingParty(resolveMfaConfig((config as { mfa?: unknown }).mfa ?? {}), issuer);
   const revocations = createRevocationPublisher({ sql, state, logger });
   const grants = createGrantRevoker(sql, revocations);
   // The built-in account store reads an account with the code or interaction that names it (account-read-ahead.ts).

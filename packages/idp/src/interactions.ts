@@ -10,6 +10,7 @@ import { clientPolicy } from './clients.ts';
 import { assertSameOrigin } from './csrf.ts';
 import { idpErrors } from './errors.ts';
 import type { HttpHandler, IdpRuntime } from './index.ts';
+import { acrOf } from './mfa/acr.ts';
 import { interactionSecondFactor, PASSWORD_AMR } from './mfa/interaction-second-factor.ts';
 import { renderConsentPage } from './pages/consent-page.ts';
 import type { RenderedPage } from './pages/layout.ts';
@@ -111,6 +112,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
       csrf: csrfFor(interaction.uid),
       clientName: await clientName(interaction.params['client_id']),
       theme: config.theme,
+      passkey: secondFactor.loginPasskey(interaction.uid),
       ...extra,
     });
   }
@@ -145,6 +147,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     loadInteraction,
     finishLogin,
     sendPage,
+    loginPageWithError: (interaction, error) => loginPage(interaction, { error }),
   });
 
   async function show(req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {
@@ -263,16 +266,23 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     audit: BatchedWrite[],
     amr: string[] = PASSWORD_AMR,
   ): Promise<void> {
-    // `amr` (RFC 8176) is oidc-provider's documented login result field: it goes into ID tokens.
+    // `amr` (RFC 8176) and `acr` are oidc-provider's documented login result fields: they go into
+    // ID tokens (and access tokens, provider.ts).
+    const acr = acrOf(amr);
     if (interaction.session?.uid) {
       await storeAuditWrites(idp.sql, logger, audit);
       await idp
         .provider()
-        .interactionFinished(req, res, { login: { accountId, amr } }, { mergeWithLastSubmission: false });
+        .interactionFinished(
+          req,
+          res,
+          { login: { accountId, amr, acr } },
+          { mergeWithLastSubmission: false },
+        );
       return;
     }
     const model = interaction as InteractionLike & StoredInteraction;
-    model.result = { login: { accountId, amr } };
+    model.result = { login: { accountId, amr, acr } };
     const stored = await saveIfPresent(
       idp.sql,
       logger,

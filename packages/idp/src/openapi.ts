@@ -226,7 +226,7 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
       },
       '/users/{id}/second-factors': {
         parameters: [pathParam('id', 'user id')],
-        delete: op('Reset the user\u2019s second factors (authenticator app and recovery codes)', {
+        delete: op('Reset the user\u2019s second factors (authenticator app, recovery codes and passkeys)', {
           '204': ok('Removed'),
           '404': ok('No such user or none set up', ref('Error')),
         }),

@@ -17,6 +17,7 @@ import { forwardedClientCertificate } from './forwarded-client-certificate.ts';
 import { gatehouseInteractionPolicy } from './interaction-policy.ts';
 import { type KeyRing, RSA_ID_TOKEN_ALGORITHM } from './keys.ts';
 import { localSigningKeys } from './local-signing-key.ts';
+import { ACR_VALUES } from './mfa/acr.ts';
 
 /**
  * The oidc-provider configuration: what Gatehouse allows and what it turns off. The protocol is
@@ -194,9 +195,11 @@ export function buildProvider(options: BuildProviderOptions): Provider {
     responseTypes: ['code'],
     pkce: { required: () => true },
     scopes: [...SCOPES],
-    // `amr` (RFC 8176) with `openid`: every ID token says how its login went (`pwd`, or `otp` and
-    // `mfa` after a second factor; interactions.ts sets it in the login result).
-    claims: { ...CLAIMS_BY_SCOPE, openid: [...CLAIMS_BY_SCOPE['openid']!, 'amr'] },
+    // `acr` and `amr` (RFC 8176) with `openid`: every ID token says how its login went (`pwd`, or
+    // `otp`/`hwk`/`swk` and `mfa` after a second factor; interactions.ts sets them in the login result).
+    claims: { ...CLAIMS_BY_SCOPE, openid: [...CLAIMS_BY_SCOPE['openid']!, 'acr', 'amr'] },
+    // The levels a client may ask for with acr_values or default_acr_values (mfa/acr.ts).
+    acrValues: [...ACR_VALUES],
     clockTolerance: config.clockToleranceSeconds,
     allowOmittingSingleRegisteredRedirectUri: false,
     // Authorization by POST (oidcc-ensure-post-request-succeeds) stays off: oidc-provider allows it only
@@ -318,6 +321,16 @@ export function buildProvider(options: BuildProviderOptions): Provider {
       const exchanged = exchangedTokenClaims(token);
       if (exchanged?.sid !== undefined) extra['sid'] = exchanged.sid;
       if (exchanged) extra['act'] = exchanged.act;
+      // How the person signed in, as in the ID token, for resource servers and the gateway's step-up:
+      // the code or refresh token the grant redeems keeps its login's acr, amr and auth_time.
+      const login = (ctx?.oidc?.entities?.AuthorizationCode ?? ctx?.oidc?.entities?.RefreshToken) as
+        | { acr?: string; amr?: string[]; authTime?: number; accountId?: string }
+        | undefined;
+      if (login?.accountId === t.accountId && !exchanged) {
+        if (login.amr) extra['amr'] = login.amr;
+        if (login.acr) extra['acr'] = login.acr;
+        if (login.authTime) extra['auth_time'] = login.authTime;
+      }
       return extra;
     },
     formats: {

@@ -42,7 +42,8 @@ export async function startAccountsIdp(
   options: {
     db?: 'pglite' | 'postgres';
     accounts?: Record<string, unknown>;
-    idp?: Record<string, unknown>;
+    /** The `idp` section, or a function of the origin it will listen on (passkeys' origins). */
+    idp?: Record<string, unknown> | ((origin: string) => Record<string, unknown>);
     /** Wrap the SQL layer the identity provider and the account store use (counting, faults). */
     wrapSql?: (sql: Sql) => Sql;
     /** The `idp.directory` section: directory sign-in through the account store. */
@@ -83,7 +84,7 @@ export async function startAccountsIdp(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const idpConfig = loadConfig<{ idp: IdpConfig }>({
-    document: { idp: options.idp ?? {} },
+    document: { idp: (typeof options.idp === 'function' ? options.idp(origin) : options.idp) ?? {} },
     sections: { idp: idpConfigSchema },
     env: {},
   }).idp;

@@ -93,7 +93,7 @@ describe('TOTP second factor in the session API', () => {
     const status = await fetch(`${t.origin}/authentication/second-factors`, {
       headers: { cookie: `gatehouse_session=${session}` },
     });
-    assert.deepEqual(await status.json(), { totp: false, recoveryCodesLeft: 0 });
+    assert.deepEqual(await status.json(), { totp: false, recoveryCodesLeft: 0, passkeys: 0 });
 
     const wrong = await post(
       '/authentication/totp-setup/confirm',

@@ -5,10 +5,14 @@ import { clientAddress } from '../client-address.ts';
 import { idpErrors } from '../errors.ts';
 import type { IdpRuntime } from '../index.ts';
 import type { InteractionLike } from '../interactions.ts';
+import { sendJson } from '../json-response.ts';
 import type { RenderedPage } from '../pages/layout.ts';
+import { escapeHtml } from '../pages/layout.ts';
 import type { BatchedWrite } from '../write-batch.ts';
+import { requestsMfa } from './acr.ts';
 import type { MfaChallenge } from './mfa-challenges.ts';
 import { mfaServiceOf } from './mfa-service.ts';
+import { PASSKEY_SCRIPT, passkeyBlock } from './passkey-script.ts';
 import { renderCodePage, renderRecoveryCodesPage, renderSetupPage } from './second-factor-pages.ts';
 
 /**
@@ -39,19 +43,41 @@ export interface InteractionSecondFactorDeps {
     amr: string[],
   ): Promise<void>;
   sendPage(res: ServerResponse, status: number, page: RenderedPage): void;
+  /** The login page again with `error` (a refused passwordless passkey). */
+  loginPageWithError(interaction: InteractionLike, error: string): Promise<RenderedPage>;
 }
 
 /** Refusals shown on the page again (with their status) rather than as an error page. */
-const shownOnPage = new Set(['IDP_MFA_CODE_INVALID', 'IDP_LOGIN_THROTTLED', 'IDP_LOGIN_LOCKED']);
+const shownOnPage = new Set([
+  'IDP_MFA_CODE_INVALID',
+  'IDP_PASSKEY_INVALID',
+  'IDP_LOGIN_THROTTLED',
+  'IDP_LOGIN_LOCKED',
+]);
+
+/** RFC 8176 methods of a passkey sign-in: as a second factor, or alone with user verification. */
+export const passkeyAmr = (method: 'hwk' | 'swk', withPassword: boolean) =>
+  withPassword ? ['pwd', method, 'mfa'] : [method, 'mfa'];
 
 export function interactionSecondFactor(idp: IdpRuntime, deps: InteractionSecondFactorDeps) {
   const { accounts, trusted } = accountServices(idp);
-  const { factors, challenges } = mfaServiceOf(idp);
+  const { factors, challenges, passkeys } = mfaServiceOf(idp);
+  const passkeyActions = (base: string) => ({
+    action: `${base}/passkey`,
+    optionsAction: `${base}/passkey-options`,
+  });
 
   async function page(uid: string, challenge: MfaChallenge, error?: string): Promise<RenderedPage> {
     const base = `${deps.mount}/${uid}`;
     const common = { csrf: deps.csrfFor(uid), abortAction: `${base}/abort`, error, theme: deps.theme };
-    if (challenge.step === 'code') return renderCodePage({ ...common, action: `${base}/second-factor` });
+    if (challenge.step === 'code') {
+      const withPasskey = passkeys.relyingParty.usable && (await passkeys.count(challenge.accountId)) > 0;
+      return renderCodePage({
+        ...common,
+        action: `${base}/second-factor`,
+        passkey: withPasskey ? passkeyActions(base) : undefined,
+      });
+    }
     const account = await accounts.get(challenge.accountId);
     const setup = await factors.beginTotp(challenge.accountId, account?.username ?? 'account', {
       keepPending: true,
@@ -147,7 +173,72 @@ export function interactionSecondFactor(idp: IdpRuntime, deps: InteractionSecond
     );
   };
 
+  /** The sign-in in progress may use a passkey: passwordless (no challenge) or as its second factor. */
+  async function passkeyStep(req: IncomingMessage, res: ServerResponse, uid: string) {
+    const interaction = await deps.loadInteraction(req, res, uid);
+    if (interaction.prompt.name !== 'login') throw idpErrors.create('IDP_INTERACTION_NOT_FOUND');
+    const challenge = await challenges.ofInteraction(uid);
+    if (challenge && challenge.step !== 'code') throw idpErrors.create('IDP_MFA_TOKEN_INVALID');
+    return { interaction, challenge };
+  }
+
+  const passkeyOptions: Action = async (req, res, uid) => {
+    const fields = await deps.formFields(req, ['csrf']);
+    deps.checkCsrf(uid, fields['csrf']);
+    const { challenge } = await passkeyStep(req, res, uid);
+    sendJson(res, 200, await passkeys.assertionOptions(`interaction:${uid}`, challenge?.accountId));
+  };
+
+  const passkeySignIn: Action = async (req, res, uid) => {
+    const fields = await deps.formFields(req, ['csrf', 'credential']);
+    deps.checkCsrf(uid, fields['csrf']);
+    const { interaction, challenge } = await passkeyStep(req, res, uid);
+    let response: unknown;
+    try {
+      response = JSON.parse(fields['credential'] ?? '');
+    } catch {
+      response = undefined;
+    }
+    let accountId: string;
+    let amr: string[];
+    try {
+      const used = await passkeys.verifyAssertion(
+        `interaction:${uid}`,
+        response,
+        // Alone, a passkey must have checked its user (PIN, biometric) to stand for two factors.
+        { accountId: challenge?.accountId, requireUserVerification: !challenge },
+        source(req, interaction),
+      );
+      accountId = used.accountId;
+      amr = passkeyAmr(used.method, challenge !== undefined);
+      if (!challenge && !(await accounts.get(accountId))?.enabled) {
+        throw idpErrors.create('IDP_PASSKEY_INVALID');
+      }
+    } catch (err) {
+      if (challenge) return showRefusal(res, uid, challenge, err);
+      const e = err as GatehouseError;
+      if (e.code !== 'IDP_PASSKEY_INVALID') throw err;
+      return deps.sendPage(res, e.status, await deps.loginPageWithError(interaction, e.message));
+    }
+    if (challenge) await challenges.endForInteraction(uid);
+    await deps.finishLogin(req, res, interaction, accountId, [], amr);
+  };
+
   return {
+    /** The passkey button and script of the login page, or undefined when passkeys cannot work here. */
+    loginPasskey(uid: string): { html: string; script: string } | undefined {
+      if (!passkeys.relyingParty.usable) return undefined;
+      return {
+        html: passkeyBlock({
+          ...passkeyActions(`${deps.mount}/${uid}`),
+          csrf: deps.csrfFor(uid),
+          label: 'Use a passkey',
+          conditional: true,
+          escape: escapeHtml,
+        }),
+        script: PASSKEY_SCRIPT,
+      };
+    },
     /**
      * After a right password: whether a second step is due; when it is, its page is answered (and
      * the audit events of the password step are the caller's to store).
@@ -158,7 +249,10 @@ export function interactionSecondFactor(idp: IdpRuntime, deps: InteractionSecond
       accountId: string,
       known: { secondFactor?: boolean | undefined },
     ): Promise<boolean> {
-      const step = await factors.afterPassword(accountId, known);
+      let step = await factors.afterPassword(accountId, known);
+      // A client asking for the MFA level (acr_values, or its default_acr_values) gets a second
+      // factor from everyone: a person without one sets one up, as the role policy would have it.
+      if (step === 'none' && requestsMfa(interaction.params['acr_values'])) step = 'enrol';
       if (step === 'none') return false;
       const challenge: MfaChallenge = { accountId, step };
       await challenges.setForInteraction(interaction.uid, challenge);
@@ -170,9 +264,12 @@ export function interactionSecondFactor(idp: IdpRuntime, deps: InteractionSecond
       const challenge = await challenges.ofInteraction(uid);
       return challenge && challenge.step !== 'done' ? page(uid, challenge) : undefined;
     },
-    actions: { 'second-factor': secondFactor, 'totp-setup': totpSetup, continue: continueLogin } as Record<
-      string,
-      Action
-    >,
+    actions: {
+      'second-factor': secondFactor,
+      'totp-setup': totpSetup,
+      continue: continueLogin,
+      'passkey-options': passkeyOptions,
+      passkey: passkeySignIn,
+    } as Record<string, Action>,
   };
 }

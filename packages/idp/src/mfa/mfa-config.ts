@@ -6,7 +6,7 @@ export const mfaConfigSchema = {
   type: 'object',
   additionalProperties: false,
   default: {},
-  description: 'second factors: TOTP and recovery codes (docs/mfa.md)',
+  description: 'second factors: TOTP, recovery codes and passkeys (docs/mfa.md)',
   properties: {
     requiredRoles: {
       type: 'array',
@@ -36,6 +36,39 @@ export const mfaConfigSchema = {
       default: 30,
       description: 'clock drift accepted between the server and the authenticator app, each way',
     },
+    passkeys: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'WebAuthn relying party of passkeys (docs/mfa.md); checked at start-up',
+      properties: {
+        rpId: {
+          type: 'string',
+          pattern: '^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$',
+          description: "the RP ID passkeys are bound to; default the issuer's host name",
+        },
+        rpName: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 64,
+          description: 'the name the browser shows when a passkey is made; default idp.mfa.issuer',
+        },
+        origins: {
+          type: 'array',
+          items: { type: 'string', pattern: '^https?://[^/?#]+$' },
+          minItems: 1,
+          maxItems: 16,
+          description: "origins the sign-in pages are served from; default the issuer's origin",
+        },
+        challengeTtlSeconds: {
+          type: 'integer',
+          minimum: 30,
+          maximum: 600,
+          default: 120,
+          description: 'time a registration or sign-in challenge stays valid (it is used once)',
+        },
+      },
+    },
   },
 } as const;
 
@@ -44,6 +77,7 @@ export interface MfaConfig {
   issuer: string;
   challengeTtlSeconds: number;
   totpToleranceSeconds: number;
+  passkeys: { rpId?: string; rpName?: string; origins?: string[]; challengeTtlSeconds: number };
 }
 
 const require = createRequire(import.meta.url);

@@ -1,4 +1,5 @@
 import { escapeHtml, type RenderedPage, renderPage } from '../pages/layout.ts';
+import { PASSKEY_SCRIPT, passkeyBlock } from './passkey-script.ts';
 
 /**
  * The hosted pages of the second step of a sign-in: the code form (with a recovery code as the way
@@ -30,8 +31,19 @@ const cancel = (input: Common) => `<form method="post" action="${escapeHtml(inpu
 <button type="submit" class="secondary">Cancel</button>
 </form>`;
 
-export function renderCodePage(input: Common & { action: string }): RenderedPage {
+export function renderCodePage(
+  input: Common & { action: string; passkey?: { action: string; optionsAction: string } | undefined },
+): RenderedPage {
   const err = errorBlock(input.error);
+  const passkey = input.passkey
+    ? passkeyBlock({
+        ...input.passkey,
+        csrf: input.csrf,
+        label: 'Use a passkey',
+        conditional: false,
+        escape: escapeHtml,
+      })
+    : '';
   const body = `<h1>Two-step verification</h1>
 <p class="muted">Enter the six-digit code your authenticator app shows now.</p>
 ${err.html}
@@ -46,8 +58,14 @@ ${codeInput(err.described)}
 <input id="recoveryCode" name="recoveryCode" type="text" autocomplete="off" autocapitalize="none" spellcheck="false" maxlength="64" required>
 <button type="submit" class="secondary">Use recovery code</button>
 </form>
+${passkey}
 ${cancel(input)}`;
-  return renderPage({ title: 'Two-step verification', body, theme: input.theme });
+  return renderPage({
+    title: 'Two-step verification',
+    body,
+    theme: input.theme,
+    ...(input.passkey ? { script: PASSKEY_SCRIPT } : {}),
+  });
 }
 
 export function renderSetupPage(

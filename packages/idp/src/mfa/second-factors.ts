@@ -38,6 +38,7 @@ export interface TotpSetup {
 export interface SecondFactorStatus {
   totp: boolean;
   recoveryCodesLeft: number;
+  passkeys: number;
 }
 
 export interface AttemptSource {
@@ -151,7 +152,8 @@ export function createSecondFactors(options: {
         if (known.roles) return known.roles.some((r) => config.requiredRoles.includes(r)) ? 'enrol' : 'none';
       }
       const [row] = await sql.query<{ totp: boolean; required: boolean }>(
-        `select exists(select 1 from idp_totp where user_id = $1 and confirmed_at is not null) as totp,
+        `select exists(select 1 from idp_totp where user_id = $1 and confirmed_at is not null)
+                  or exists(select 1 from idp_passkeys where user_id = $1) as totp,
                 exists(select 1 from (${effectiveRolesQuery('$1')}) r where r.role = any($2::text[])) as required`,
         [accountId, config.requiredRoles],
       );
@@ -160,12 +162,13 @@ export function createSecondFactors(options: {
     },
 
     async status(accountId) {
-      const [row] = await sql.query<{ totp: boolean; left: number }>(
+      const [row] = await sql.query<{ totp: boolean; left: number; passkeys: number }>(
         `select exists(select 1 from idp_totp where user_id = $1 and confirmed_at is not null) as totp,
-                (select count(*)::int from idp_recovery_codes where user_id = $1 and used_at is null) as left`,
+                (select count(*)::int from idp_recovery_codes where user_id = $1 and used_at is null) as left,
+                (select count(*)::int from idp_passkeys where user_id = $1) as passkeys`,
         [accountId],
       );
-      return { totp: row?.totp ?? false, recoveryCodesLeft: row?.left ?? 0 };
+      return { totp: row?.totp ?? false, recoveryCodesLeft: row?.left ?? 0, passkeys: row?.passkeys ?? 0 };
     },
 
     async beginTotp(accountId, label, opts = {}) {
@@ -280,14 +283,17 @@ export function createSecondFactors(options: {
         const codes = await tx.query('delete from idp_recovery_codes where user_id = $1 returning user_id', [
           accountId,
         ]);
-        return totp.length + codes.length > 0;
+        const passkeys = await tx.query('delete from idp_passkeys where user_id = $1 returning id', [
+          accountId,
+        ]);
+        return totp.length + codes.length + passkeys.length > 0;
       });
       if (removed) {
         await audit.record({
           type: 'mfa.reset',
           actor,
           subject: accountId,
-          details: { methods: ['totp', 'recovery-code'] },
+          details: { methods: ['totp', 'recovery-code', 'passkey'] },
         });
       }
       return removed;

@@ -7,6 +7,7 @@ import { idpErrors } from '../errors.ts';
 import type { IdpRuntime } from '../index.ts';
 import { sendJson } from '../json-response.ts';
 import { mfaServiceOf } from './mfa-service.ts';
+import { sessionApiPasskeys } from './session-api-passkeys.ts';
 
 /**
  * The second factor in the first-party session API (session-api.ts mounts these routes):
@@ -63,6 +64,11 @@ export function sessionApiSecondFactor(idp: IdpRuntime, deps: SessionApiSecondFa
   const { factors, challenges } = mfaServiceOf(idp);
   const source = (req: IncomingMessage) => ({ ip: clientAddress(req, trusted), via: 'session-api' });
 
+  async function codeMethods(accountId: string): Promise<string[]> {
+    const status = await factors.status(accountId);
+    return [...(status.totp ? ['totp', 'recovery-code'] : []), ...(status.passkeys > 0 ? ['passkey'] : [])];
+  }
+
   /** After a right password: answer the challenge and return true when a second factor is due. */
   async function afterPassword(_req: IncomingMessage, res: ServerResponse, account: AccountWithRoles) {
     const step = await factors.afterPassword(account.id, account);
@@ -74,7 +80,7 @@ export function sessionApiSecondFactor(idp: IdpRuntime, deps: SessionApiSecondFa
       error: code,
       message: error.message,
       mfaToken,
-      methods: step === 'code' ? ['totp', 'recovery-code'] : ['totp-setup'],
+      methods: step === 'code' ? await codeMethods(account.id) : ['totp-setup'],
     });
     return true;
   }
@@ -143,6 +149,7 @@ export function sessionApiSecondFactor(idp: IdpRuntime, deps: SessionApiSecondFa
     '/authentication/second-factors': { method: 'GET', run: status },
     '/authentication/totp-setup': { method: 'POST', run: totpSetup },
     '/authentication/totp-setup/confirm': { method: 'POST', run: totpConfirm },
+    ...sessionApiPasskeys(idp, deps).routes,
   };
   return { afterPassword, routes };
 }

@@ -19,6 +19,8 @@ export interface PageOptions {
   lang?: string;
   /** Extra CSS that redefines the `--gh-*` variables (operator-supplied, trusted). */
   theme?: string;
+  /** A script of the identity provider's own (trusted), admitted by the same nonce; none by default. */
+  script?: string;
 }
 
 export function escapeHtml(value: unknown): string {
@@ -73,15 +75,16 @@ export function renderPage(options: PageOptions): RenderedPage {
 <main>
 ${options.body}
 </main>
-</body>
+${options.script ? `<script nonce="${nonce}">${options.script}</script>\n` : ''}</body>
 </html>`;
   return {
     html,
     headers: {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',
-      // No script at all; styles only from the nonced block; never framed (clickjacking).
-      'content-security-policy': `default-src 'none'; style-src 'nonce-${nonce}'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'`,
+      // No script but the page's own nonced one (passkeys, which may fetch only from here); styles
+      // only from the nonced block; never framed (clickjacking).
+      'content-security-policy': `default-src 'none'; style-src 'nonce-${nonce}'; ${options.script ? `script-src 'nonce-${nonce}'; connect-src 'self'; ` : ''}img-src 'self'; base-uri 'none'; frame-ancestors 'none'`,
       'x-frame-options': 'DENY',
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'same-origin',

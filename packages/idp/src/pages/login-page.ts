@@ -9,6 +9,8 @@ export interface LoginPageInput {
   /** Shown in a live region and tied to the inputs with aria-describedby. */
   error?: string | undefined;
   theme?: string | undefined;
+  /** Passkey sign-in (mfa/passkey-script.ts): the username field offers passkeys, and a button. */
+  passkey?: { html: string; script: string } | undefined;
 }
 
 /**
@@ -29,15 +31,21 @@ ${err}
 <form method="post" action="${escapeHtml(input.action)}" novalidate>
 <input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
 <label for="username">Username</label>
-<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="128" value="${escapeHtml(input.username ?? '')}"${focusUser}${described}>
+<input id="username" name="username" type="text" autocomplete="${input.passkey ? 'username webauthn' : 'username'}" autocapitalize="none" spellcheck="false" required maxlength="128" value="${escapeHtml(input.username ?? '')}"${focusUser}${described}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${focusPassword}${described}>
 <button type="submit">Sign in</button>
 </form>
+${input.passkey?.html ?? ''}
 <form method="post" action="${escapeHtml(input.abortAction)}">
 <input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
 <button type="submit" class="secondary">Cancel</button>
 </form>
 <p class="muted"><a href="/authentication/recovery/forgot">Forgot your password?</a></p>`;
-  return renderPage({ title: 'Sign in', body, theme: input.theme });
+  return renderPage({
+    title: 'Sign in',
+    body,
+    theme: input.theme,
+    ...(input.passkey ? { script: input.passkey.script } : {}),
+  });
 }
