@@ -9,6 +9,7 @@ import {
 import { createGateway, type RouteConfig } from '@gatehouse/gateway';
 import { createIdp, type Idp, type IdpConfig, resolveIssuer, seedDevelopmentFixtures } from '@gatehouse/idp';
 import { createDemoService } from './demo-service.ts';
+import { devBrowserSessions } from './dev-browser-sessions.ts';
 import type { Example, ExampleHandle } from './examples.ts';
 import { createLandingPage, type LandingService } from './landing-page.ts';
 import type { GatehouseConfig } from './load-config.ts';
@@ -64,10 +65,24 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
     const publicUrl = config.server.publicUrl.replace(/\/$/, '');
     const idpSection = config.idp as unknown as IdpConfig;
     const site = { publicUrl, issuer: resolveIssuer(idpSection, publicUrl) };
+    const gatewaySection = config.gateway as {
+      auth?: Record<string, unknown>;
+      routes?: unknown[];
+      bff?: { enabled?: boolean; loginPath?: string };
+    };
+    // Pages for people (`browser: true`) need browser sessions; development brings its own.
+    const browserSessions =
+      config.mode === 'development' && gatewaySection.bff?.enabled !== true
+        ? devBrowserSessions(publicUrl)
+        : undefined;
     const idpConfig: IdpConfig = {
       ...idpSection,
       resources: [...idpSection.resources, ...examples.flatMap((e) => e.resources?.(site) ?? [])],
-      clients: [...idpSection.clients, ...examples.flatMap((e) => e.clients(site))],
+      clients: [
+        ...idpSection.clients,
+        ...examples.flatMap((e) => e.clients(site)),
+        ...(browserSessions ? [browserSessions.client] : []),
+      ],
       // The reference systems' back-channel logout endpoints are on loopback, which oidc-provider's
       // SSRF guard refuses unless told otherwise; only in development, only when they run.
       ...(config.mode === 'development' && examples.length > 0 ? { allowPrivateNetworkFetch: true } : {}),
@@ -122,11 +137,16 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       { system: 'Gatehouse', name: 'demo service', url: demoUrl, healthPath: '/health', routes: ['/echo'] },
       ...started.flatMap(({ title, handle }) => handle.services.map((s) => ({ system: title, ...s }))),
     ];
-    const landing = createLandingPage({ services: landingServices, issuer: idp.issuer });
+    const landing = createLandingPage({
+      services: landingServices,
+      issuer: idp.issuer,
+      ...(browserSessions || gatewaySection.bff?.enabled === true
+        ? { signInPath: `${gatewaySection.bff?.loginPath ?? '/_gatehouse/bff/login'}?return_to=%2F` }
+        : {}),
+    });
     shutdown.addServer(landing);
     const landingUrl = await listen(landing, 0, '127.0.0.1');
 
-    const gatewaySection = config.gateway as { auth?: Record<string, unknown>; routes?: unknown[] };
     const builtInRoutes = [
       // forwardToken: the idp itself reads Authorization (client_secret_basic, admin API, userinfo)
       // and the session cookie (whoami, logout).
@@ -158,6 +178,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         },
         ...gatewaySection.auth,
       },
+      ...(browserSessions ? { bff: { ...gatewaySection.bff, ...browserSessions.bff } } : {}),
       routes: [
         ...builtInRoutes,
         ...started.flatMap(({ handle }) => handle.routes as RouteConfig[]),
