@@ -137,12 +137,25 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       { system: 'Gatehouse', name: 'demo service', url: demoUrl, healthPath: '/health', routes: ['/echo'] },
       ...started.flatMap(({ title, handle }) => handle.services.map((s) => ({ system: title, ...s }))),
     ];
+    // The admin console needs browser sessions: the gateway signs people in and hands it their token.
+    const signInOn = browserSessions !== undefined || gatewaySection.bff?.enabled === true;
+    let consoleUrl: string | undefined;
+    if (signInOn) {
+      const { createConsole } = await import('@gatehouse/console');
+      const consoleServer = createServer(
+        createConsole({ adminApiUrl: `${idpUrl}${idpPath}/admin`, publicUrl, base: '/admin', logger }),
+      );
+      shutdown.addServer(consoleServer);
+      consoleUrl = await listen(consoleServer, 0, '127.0.0.1');
+    }
+
     const landing = createLandingPage({
       services: landingServices,
       issuer: idp.issuer,
-      ...(browserSessions || gatewaySection.bff?.enabled === true
+      ...(signInOn
         ? { signInPath: `${gatewaySection.bff?.loginPath ?? '/_gatehouse/bff/login'}?return_to=%2F` }
         : {}),
+      ...(consoleUrl ? { links: [{ title: 'Admin console', href: '/admin' }] } : {}),
     });
     shutdown.addServer(landing);
     const landingUrl = await listen(landing, 0, '127.0.0.1');
@@ -159,6 +172,19 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         forwardToken: true,
       },
       { id: 'demo-echo', match: { path: '/echo' }, upstreams: [demoUrl], policy: 'authenticated' },
+      ...(consoleUrl
+        ? [
+            {
+              id: 'admin-console',
+              match: { path: '/admin' },
+              upstreams: [consoleUrl],
+              // The admin API decides who may administer; the console shows its refusal as a page.
+              policy: 'authenticated',
+              browser: true,
+              forwardToken: true,
+            },
+          ]
+        : []),
       {
         id: 'landing-page',
         match: { pattern: '/', methods: ['GET'] },
