@@ -140,8 +140,15 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
     // The admin console needs browser sessions: the gateway signs people in and hands it their token.
     const signInOn = browserSessions !== undefined || gatewaySection.bff?.enabled === true;
     let consoleUrl: string | undefined;
-    if (signInOn) {
-      const { createConsole } = await import('@gatehouse/console');
+    // Imported when present: the npm package of the CLI runs without the console.
+    const consolePackage = signInOn
+      ? await import('@gatehouse/console').catch((err: unknown) => {
+          logger.info({ err: (err as Error).message }, 'admin console not installed; /admin is off');
+          return undefined;
+        })
+      : undefined;
+    if (consolePackage) {
+      const { createConsole } = consolePackage;
       const consoleServer = createServer(
         createConsole({ adminApiUrl: `${idpUrl}${idpPath}/admin`, publicUrl, base: '/admin', logger }),
       );
