@@ -101,6 +101,7 @@ export function createPartscoderExample(options: PartscoderOptions = {}): Exampl
           url: dashboard.url,
           healthPath: '/health',
           routes: ['/dashboard'],
+          page: '/dashboard',
         });
         for (const s of services) await monitor.register(s);
         await monitor.checkNow();

@@ -136,6 +136,7 @@ export function createSsoExample(options: SsoExampleOptions = {}): Example & {
           url: urls[i]!,
           healthPath: '/health',
           routes: [],
+          page: `${urls[i]!}/`,
         })),
         // The apps are reached on their own ports, not through the gateway: no gateway routes.
         routes: [],

@@ -51,6 +51,8 @@ export interface ExampleService {
   url: string;
   healthPath: string;
   routes: string[];
+  /** Its page for people as a browser reaches it (a path on the gateway, or its own origin). */
+  page?: string;
 }
 
 export interface ExampleHandle {

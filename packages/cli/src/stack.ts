@@ -11,6 +11,7 @@ import { createGateway, type RouteConfig } from '@gatehouse/gateway';
 import { createIdp, type Idp, type IdpConfig, resolveIssuer, seedDevelopmentFixtures } from '@gatehouse/idp';
 import { authzAudience, authzDevPrefix, createAuthzServer } from './authz-server.ts';
 import { createDemoService } from './demo-service.ts';
+import { devBrowserSessions } from './dev-browser-sessions.ts';
 import type { Example, ExampleHandle } from './examples.ts';
 import { createLandingPage, type LandingService } from './landing-page.ts';
 import type { GatehouseConfig } from './load-config.ts';
@@ -73,11 +74,26 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
     const idpSection = config.idp as unknown as IdpConfig;
     const site = { publicUrl, issuer: resolveIssuer(idpSection, publicUrl) };
     const authzOn = config.authz.dev;
+    type GatewaySection = {
+      auth?: Record<string, unknown>;
+      routes?: unknown[];
+      bff?: { enabled?: boolean; loginPath?: string };
+    };
+    const gatewaySection = config.gateway as GatewaySection;
+    // Pages for people (`browser: true`) need browser sessions; development brings its own.
+    const browserSessions =
+      config.mode === 'development' && gatewaySection.bff?.enabled !== true
+        ? devBrowserSessions(publicUrl)
+        : undefined;
     const extraResources = examples.flatMap((e) => e.resources?.(site) ?? []);
     const idpConfig: IdpConfig = {
       ...idpSection,
       resources: [...idpSection.resources, ...extraResources, ...(authzOn ? [authzAudience(config)] : [])],
-      clients: [...idpSection.clients, ...examples.flatMap((e) => e.clients(site))],
+      clients: [
+        ...idpSection.clients,
+        ...examples.flatMap((e) => e.clients(site)),
+        ...(browserSessions ? [browserSessions.client] : []),
+      ],
       // The reference systems' back-channel logout endpoints are on loopback, which oidc-provider's
       // SSRF guard refuses unless told otherwise; only in development, only when they run.
       ...(config.mode === 'development' && examples.length > 0 ? { allowPrivateNetworkFetch: true } : {}),
@@ -171,11 +187,37 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       config.mode === 'development' && !(idpConfig.mail as { smtp?: unknown } | undefined)?.smtp
         ? '/authentication/dev/mailbox'
         : undefined;
-    const landing = createLandingPage({ services: landingServices, issuer: idp.issuer, mailbox });
+    // The admin console needs browser sessions: the gateway signs people in and hands it their token.
+    const signInOn = browserSessions !== undefined || gatewaySection.bff?.enabled === true;
+    let consoleUrl: string | undefined;
+    // Imported when present: the npm package of the CLI runs without the console.
+    const consolePackage = signInOn
+      ? await import('@gatehouse/console').catch((err: unknown) => {
+          logger.info({ err: (err as Error).message }, 'admin console not installed; /admin is off');
+          return undefined;
+        })
+      : undefined;
+    if (consolePackage) {
+      const { createConsole } = consolePackage;
+      const consoleServer = createServer(
+        createConsole({ adminApiUrl: `${idpUrl}${idpPath}/admin`, publicUrl, base: '/admin', logger }),
+      );
+      shutdown.addServer(consoleServer);
+      consoleUrl = await listen(consoleServer, 0, '127.0.0.1');
+    }
+
+    const landing = createLandingPage({
+      services: landingServices,
+      issuer: idp.issuer,
+      mailbox,
+      ...(signInOn
+        ? { signInPath: `${gatewaySection.bff?.loginPath ?? '/_gatehouse/bff/login'}?return_to=%2F` }
+        : {}),
+      ...(consoleUrl ? { links: [{ title: 'Admin console', href: '/admin' }] } : {}),
+    });
     shutdown.addServer(landing);
     const landingUrl = await listen(landing, 0, '127.0.0.1');
 
-    type GatewaySection = { auth?: Record<string, unknown>; routes?: unknown[] };
     const builtInRoutes = [
       // forwardToken: the idp itself reads Authorization (client_secret_basic, admin API, userinfo)
       // and the session cookie (whoami, logout).
@@ -201,6 +243,19 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
             },
           ]
         : []),
+      ...(consoleUrl
+        ? [
+            {
+              id: 'admin-console',
+              match: { path: '/admin' },
+              upstreams: [consoleUrl],
+              // The admin API decides who may administer; the console shows its refusal as a page.
+              policy: 'authenticated',
+              browser: true,
+              forwardToken: true,
+            },
+          ]
+        : []),
       {
         id: 'landing-page',
         match: { pattern: '/', methods: ['GET'] },
@@ -220,6 +275,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         },
         ...gatewaySection.auth,
       },
+      ...(browserSessions ? { bff: { ...gatewaySection.bff, ...browserSessions.bff } } : {}),
       routes: [
         ...builtInRoutes,
         ...started.flatMap(({ handle }) => handle.routes as RouteConfig[]),

@@ -30,6 +30,8 @@ export interface Bff {
   readonly cookieNames: ReadonlySet<string>;
   /** True when `path` is one of the BFF's endpoints. */
   owns(path: string): boolean;
+  /** Where a browser starts a login (`?return_to=` a path on this site). */
+  readonly loginPath: string;
   handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void>;
   /**
    * The access token of the browser session named by the Cookie header; undefined without a session
@@ -252,6 +254,7 @@ export function createBff(config: BffConfig, deps: BffDeps): Bff {
   return {
     cookieNames: new Set([config.cookieName, loginCookie]),
     owns: (path) => Object.hasOwn(endpoints, path),
+    loginPath: config.loginPath,
     async handle(req, res, path) {
       const endpoint = endpoints[path];
       if (!endpoint) throw gatewayErrors.create('GW_NOT_FOUND');

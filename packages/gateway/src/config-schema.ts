@@ -112,6 +112,11 @@ const route = {
     timeoutMs: { type: 'integer', minimum: 1, maximum: 600000, default: 30000 },
     retries: { type: 'integer', minimum: 0, maximum: 5, default: 1 },
     balance: { type: 'string', enum: ['round-robin', 'least-outstanding'], default: 'round-robin' },
+    browser: {
+      type: 'boolean',
+      description:
+        'a page for people: a GET without credentials that accepts text/html is sent to sign in (gateway.bff) and back',
+    },
     forwardToken: {
       type: 'boolean',
       default: false,

@@ -71,6 +71,8 @@ export interface RouteConfig {
   retries: number;
   balance: 'round-robin' | 'least-outstanding';
   forwardToken: boolean;
+  /** A page for people: a browser without credentials is sent to sign in, then back (browser-login.ts). */
+  browser?: boolean;
   /** Send a signed `X-Gatehouse-Assertion`; `true` means audience = route id. */
   assertion?: boolean | { audience: string };
   policy: RoutePolicy;

@@ -29,6 +29,7 @@ import { type AssertionKey, assertionAudience, loadAssertionKey } from './assert
 import { withoutSessionCookie } from './authenticate.ts';
 import { type Bff, createBff } from './bff.ts';
 import { withoutCookies } from './bff-cookies.ts';
+import { browserLoginLocation } from './browser-login.ts';
 import { type GatewayConfig, validateGatewayConfig } from './config-schema.ts';
 import type { Principal, SharedState } from './contracts.ts';
 import { corsAnswerHeaders } from './cors.ts';
@@ -466,6 +467,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         if (err.code === 'GW_RATE_LIMITED') metrics.limitRejected(routeId, 'rate');
         if (err.code === 'GW_TOO_MANY_INFLIGHT') metrics.limitRejected(routeId, 'inflight');
         if (err.status >= 500) logger.warn({ code: err.code, route: routeId, requestId }, err.message);
+        // A person on a page gets the sign-in page instead of a 401 (looked up only on this path).
+        const login =
+          bff && !res.headersSent
+            ? browserLoginLocation(
+                req,
+                t.config.routes.find((r) => r.id === routeId),
+                err,
+                bff.loginPath,
+              )
+            : undefined;
+        if (login !== undefined) {
+          res.writeHead(302, { location: login, 'cache-control': 'no-store' });
+          res.end();
+          return;
+        }
         sendError(res, err);
       } else {
         logger.error({ err, route: routeId, requestId }, 'request failed');

@@ -1,0 +1,48 @@
+import { consoleErrors } from './errors.ts';
+
+/** What the admin API answered: its status and JSON body (or its error code and message). */
+export interface AdminAnswer<T = unknown> {
+  status: number;
+  body: T;
+  error?: { code: string; message: string };
+}
+
+export interface AdminClient {
+  call<T = unknown>(method: string, path: string, body?: unknown): Promise<AdminAnswer<T>>;
+}
+
+/**
+ * The console's only back end: the admin API, called with the signed-in person's own access token,
+ * so the admin API decides what they may do and audits it under their name.
+ */
+export function adminClientFor(adminApiUrl: string, token: string, forwardedFor?: string): AdminClient {
+  return {
+    async call<T>(method: string, path: string, body?: unknown): Promise<AdminAnswer<T>> {
+      let res: Response;
+      try {
+        res = await fetch(`${adminApiUrl}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(10_000),
+        });
+      } catch (cause) {
+        throw consoleErrors.create('CONSOLE_ADMIN_API_UNAVAILABLE', undefined, { cause });
+      }
+      const text = await res.text();
+      const parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
+      if (res.ok) return { status: res.status, body: parsed as T };
+      const e = (parsed ?? {}) as { error?: string; message?: string };
+      return {
+        status: res.status,
+        body: parsed as T,
+        error: { code: e.error ?? `HTTP_${res.status}`, message: e.message ?? res.statusText },
+      };
+    },
+  };
+}

@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GatehouseError, type Logger, readFields } from '@gatehouse/core';
+import { decodeJwt } from 'jose';
+import { adminClientFor } from './admin-client.ts';
+import { createCsrf } from './csrf.ts';
+import { consoleErrors } from './errors.ts';
+import { messagePage, type PageContext } from './layout.ts';
+import { auditRoutes } from './pages/audit.ts';
+import { clientRoutes } from './pages/clients.ts';
+import { keyRoutes } from './pages/keys.ts';
+import { roleRoutes } from './pages/roles.ts';
+import { userRoutes } from './pages/users.ts';
+import type { ConsoleResult, ConsoleRoute } from './route.ts';
+import { setSecurityHeaders } from './security-headers.ts';
+
+export interface ConsoleOptions {
+  /** The admin API as this process reaches it, e.g. `http://127.0.0.1:4000/auth/admin`. */
+  adminApiUrl: string;
+  /** The site's origin as browsers see it (form posts must come from it). */
+  publicUrl: string;
+  /** Where the console is mounted behind the gateway. Default `/admin`. */
+  base?: string;
+  /** The gateway's browser-session logout (POST). Default `/_gatehouse/bff/logout`. */
+  logoutPath?: string;
+  logger: Logger;
+}
+
+export type ConsoleHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+const CSS = readFileSync(new URL('./assets/console.css', import.meta.url));
+
+/** Every console page, by method and path: the whole console at a glance. */
+const ROUTES: ConsoleRoute[] = [...userRoutes, ...clientRoutes, ...roleRoutes, ...keyRoutes, ...auditRoutes];
+
+function compile(path: string): RegExp {
+  return new RegExp(`^${path.replace(/\./g, '\\.').replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`);
+}
+
+/**
+ * The admin console: server-rendered pages over the admin API. It sits behind the gateway on a route
+ * marked `browser: true` with `forwardToken: true`: the gateway signs the person in (browser session,
+ * code + PKCE) and hands the console their access token, which the console uses for every admin API
+ * call. It holds no state and no credential of its own; the admin API decides what the person may do.
+ */
+export function createConsole(options: ConsoleOptions): ConsoleHandler {
+  const base = (options.base ?? '/admin').replace(/\/$/, '');
+  const logoutPath = options.logoutPath ?? '/_gatehouse/bff/logout';
+  const publicOrigin = new URL(options.publicUrl).origin;
+  const csrf = createCsrf(publicOrigin);
+  const logger = options.logger.child({ component: 'console' });
+  const routes = ROUTES.map((r) => ({ ...r, pattern: compile(r.path) }));
+
+  function send(res: ServerResponse, result: ConsoleResult): void {
+    if ('redirect' in result) {
+      res.writeHead(303, { location: result.redirect });
+      res.end();
+    } else if ('download' in result) {
+      res.writeHead(200, {
+        'content-type': result.type,
+        'content-disposition': `attachment; filename="${result.filename}"`,
+      });
+      res.end(result.download);
+    } else {
+      res.writeHead(result.status ?? 200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(result.html);
+    }
+  }
+
+  return async (req, res) => {
+    setSecurityHeaders(res);
+    try {
+      const url = new URL(req.url ?? '/', 'http://console.invalid');
+      if (url.pathname !== base && !url.pathname.startsWith(`${base}/`))
+        throw consoleErrors.create('CONSOLE_NOT_FOUND');
+      const path = url.pathname.slice(base.length) || '/';
+      if (path === '/' && req.method === 'GET') return send(res, { redirect: `${base}/users` });
+      if (path === '/assets/console.css') {
+        res.writeHead(200, { 'content-type': 'text/css; charset=utf-8' });
+        res.end(CSS);
+        return;
+      }
+      const authorization = req.headers.authorization ?? '';
+      const token = authorization.startsWith('Bearer ') ? authorization.slice(7) : undefined;
+      if (!token) throw consoleErrors.create('CONSOLE_SIGN_IN_REQUIRED');
+      // The gateway verified this token before forwarding it; the console reads only who it names
+      // and the admin API verifies it again on every call.
+      const claims = decodeJwt(token);
+      const binding = `${claims.sub ?? ''}.${String(claims['sid'] ?? '')}`;
+      const page: PageContext = {
+        base,
+        who: String(claims['preferred_username'] ?? claims['username'] ?? claims.sub ?? 'unknown'),
+        csrfToken: csrf.tokenFor(binding),
+        logoutPath,
+      };
+      let params: Record<string, string> | undefined;
+      const route = routes.find((r) => {
+        const m = r.pattern.exec(path);
+        if (m)
+          params = Object.fromEntries(
+            Object.entries(m.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]),
+          );
+        return m !== null;
+      });
+      if (!route || !params) throw consoleErrors.create('CONSOLE_NOT_FOUND');
+      const method = req.method === 'HEAD' ? 'GET' : req.method;
+      const sameRoute = routes.filter((r) => r.pattern.test(path));
+      const chosen = sameRoute.find((r) => r.method === method);
+      if (!chosen) {
+        throw consoleErrors.create('CONSOLE_METHOD_NOT_ALLOWED', undefined, {
+          headers: { allow: sameRoute.map((r) => r.method).join(', ') },
+        });
+      }
+      let fields: Record<string, string> = {};
+      if (method === 'POST') {
+        fields = await readFields(req, 32 * 1024);
+        csrf.check(req, binding, fields['csrf']);
+        delete fields['csrf'];
+      }
+      const forwardedFor =
+        typeof req.headers['x-forwarded-for'] === 'string' ? req.headers['x-forwarded-for'] : undefined;
+      const admin = adminClientFor(options.adminApiUrl, token, forwardedFor);
+      send(res, await chosen.run({ req, page, admin, params, query: url.searchParams, fields }));
+    } catch (err) {
+      const known = err instanceof GatehouseError ? err : undefined;
+      if (!known) logger.error({ err }, 'console page failed');
+      else logger.info({ code: known.code, status: known.status }, 'console request refused');
+      const status = known?.status ?? 500;
+      const code = known?.code ?? 'CONSOLE_INTERNAL';
+      const title =
+        status === 403
+          ? 'Not allowed'
+          : status === 404
+            ? 'Not found'
+            : status >= 500
+              ? 'Something went wrong'
+              : 'Cannot do that';
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', ...(known?.headers ?? {}) });
+      res.end(messagePage(base, title, code, known?.message ?? 'The console could not show this page.'));
+    }
+  };
+}
