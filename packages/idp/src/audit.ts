@@ -28,6 +28,10 @@ export const auditEventTypes = [
   'mfa.recovery_code_used',
   'mfa.failed',
   'mfa.reset',
+  'broker.login',
+  'broker.linked',
+  'broker.unlinked',
+  'broker.account_created',
 ] as const;
 export type AuditEventType = (typeof auditEventTypes)[number];
 

@@ -1,4 +1,5 @@
 import { accountsConfigSchema } from './accounts-config.ts';
+import { brokeringConfigSchema } from './brokering/broker-config.ts';
 import { directoryConfigSchema } from './directory/directory-config.ts';
 import { mfaConfigSchema } from './mfa/mfa-config.ts';
 
@@ -220,6 +221,7 @@ export const idpConfigSchema = {
     accounts: accountsConfigSchema,
     directory: directoryConfigSchema,
     mfa: mfaConfigSchema,
+    brokering: brokeringConfigSchema,
     features: {
       type: 'object',
       additionalProperties: false,
@@ -284,6 +286,8 @@ export interface IdpConfig {
   directory?: Record<string, unknown>;
   /** Second factors (mfa/mfa-config.ts owns the schema and the type). */
   mfa?: Record<string, unknown>;
+  /** Upstream identity providers (brokering/broker-config.ts owns the schema and the type). */
+  brokering?: Record<string, unknown>;
   features: {
     pushedAuthorizationRequests: boolean;
     requirePushedAuthorizationRequests: boolean;

@@ -9,6 +9,9 @@ export interface LoginPageInput {
   /** Shown in a live region and tied to the inputs with aria-describedby. */
   error?: string | undefined;
   theme?: string | undefined;
+  /** Upstream identity providers (brokering/): one button each, posted to `brokerAction`. */
+  providers?: Array<{ id: string; name: string }> | undefined;
+  brokerAction?: string | undefined;
 }
 
 /**
@@ -34,9 +37,25 @@ ${err}
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${focusPassword}${described}>
 <button type="submit">Sign in</button>
 </form>
-<form method="post" action="${escapeHtml(input.abortAction)}">
+${brokerButtons(input)}<form method="post" action="${escapeHtml(input.abortAction)}">
 <input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
 <button type="submit" class="secondary">Cancel</button>
 </form>`;
   return renderPage({ title: 'Sign in', body, theme: input.theme });
+}
+
+/** One real button per provider (keyboard-usable, its text its label), after the password form. */
+function brokerButtons(input: LoginPageInput): string {
+  if (!input.providers?.length || !input.brokerAction) return '';
+  const buttons = input.providers
+    .map(
+      (p) =>
+        `<button type="submit" name="provider" value="${escapeHtml(p.id)}" class="secondary">Sign in with ${escapeHtml(p.name)}</button>`,
+    )
+    .join('\n');
+  return `<form method="post" action="${escapeHtml(input.brokerAction)}" aria-label="Sign in with another provider">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+${buttons}
+</form>
+`;
 }
