@@ -7,7 +7,8 @@ import type { UpstreamProvider } from './broker-config.ts';
  * The relying-party side of brokering, all of it through openid-client (a certified RP library):
  * discovery, the authorization URL with PKCE S256, `state` and `nonce`, and the callback, where
  * openid-client checks `state`, the RFC 9207 `iss` parameter (against mix-up), exchanges the code
- * and validates the ID token (JWKS signature, `iss`, `aud`, `azp`, `exp`, `iat`, `nonce`).
+ * and validates the ID token (`iss`, `aud`, `azp`, `exp`, `iat`, `nonce`, and its signature through
+ * the upstream's JWKS: non-repudiation checks are switched on).
  * Nothing here parses a token by hand.
  */
 export interface PendingAuthorization {
@@ -39,9 +40,13 @@ export function createUpstream(provider: UpstreamProvider, logger: Logger): Upst
       configuration = (async () => {
         if (provider.type === 'oidc') {
           const issuer = provider.issuer!;
-          return oidc.discovery(new URL(issuer), provider.clientId, undefined, auth, {
+          const c = await oidc.discovery(new URL(issuer), provider.clientId, undefined, auth, {
             execute: isLoopback(issuer) ? [oidc.allowInsecureRequests] : [],
           });
+          // openid-client leaves the signature of an ID token from the token endpoint unchecked by
+          // default (OIDC Core 3.1.3.7 allows it over TLS): here it is always checked, through the JWKS.
+          oidc.enableNonRepudiationChecks(c);
+          return c;
         }
         // A plain OAuth 2 provider has no discovery and no issuer: its authorization endpoint's
         // origin stands in, so that an `iss` response parameter naming anything else is refused.
