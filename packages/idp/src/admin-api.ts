@@ -4,6 +4,7 @@ import { coreErrors, mediaTypeOf, readBody, sendError } from '@gatehouse/core';
 import { accountServices } from './account-services.ts';
 import { resolveAccountsConfig } from './accounts-config.ts';
 import type { AuditEventType } from './audit.ts';
+import { adminApiBrokering } from './brokering/admin-api-brokering.ts';
 import { clientAddress } from './client-address.ts';
 import {
   clientExists,
@@ -613,6 +614,8 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
       },
       ['type', 'actor', 'subject', 'clientId', 'since', 'until', 'beforeId', 'limit'],
     ],
+    // Upstream identity providers and linked identities (brokering/).
+    ...adminApiBrokering(idp),
   ];
   const routes: Route[] = table.map(([method, path, run, query]) => ({
     method,
