@@ -8,7 +8,14 @@ import {
   withOpsEndpoints,
 } from '@gatehouse/core';
 import { createGateway, type RouteConfig } from '@gatehouse/gateway';
-import { createIdp, type Idp, type IdpConfig, resolveIssuer, seedDevelopmentFixtures } from '@gatehouse/idp';
+import {
+  createIdp,
+  type Idp,
+  type IdpConfig,
+  resolveIssuer,
+  seedDevelopmentFixtures,
+  startDemoUpstream,
+} from '@gatehouse/idp';
 import { authzAudience, authzDevPrefix, createAuthzServer } from './authz-server.ts';
 import { createDemoService } from './demo-service.ts';
 import { devBrowserSessions } from './dev-browser-sessions.ts';
@@ -98,6 +105,30 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       // SSRF guard refuses unless told otherwise; only in development, only when they run.
       ...(config.mode === 'development' && examples.length > 0 ? { allowPrivateNetworkFetch: true } : {}),
     };
+    if (options.demo && config.mode === 'development') {
+      // "Example Corp", a second OpenID provider of its own, offered as a sign-in button (brokering).
+      const upstream = await startDemoUpstream({
+        redirectUris: [`${site.issuer.replace(/\/$/, '')}/interaction/broker-callback`],
+      });
+      shutdown.add('demo upstream', () => upstream.close());
+      const brokering = (idpConfig as { brokering?: { providers?: object[] } }).brokering ?? {};
+      (idpConfig as { brokering?: object }).brokering = {
+        ...brokering,
+        providers: [
+          ...(brokering.providers ?? []),
+          {
+            id: 'example-corp',
+            name: 'Example Corp',
+            issuer: upstream.issuer,
+            clientId: upstream.clientId,
+            clientSecret: upstream.clientSecret,
+            scopes: ['openid', 'profile', 'email', 'groups'],
+            roles: { defaultRoles: ['user'] },
+          },
+        ],
+      };
+      logger.info({ issuer: upstream.issuer }, 'demo upstream provider (Example Corp) started');
+    }
     const idp = await createIdp({ config: idpConfig, mode: config.mode, publicUrl, sql, state, logger });
     shutdown.add('idp', () => idp.close());
     if (options.demo) {

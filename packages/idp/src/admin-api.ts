@@ -5,6 +5,7 @@ import { revokeEverythingOf as revokeAccount } from './account-revocation.ts';
 import { accountServices } from './account-services.ts';
 import { resolveAccountsConfig } from './accounts-config.ts';
 import type { AuditEventType } from './audit.ts';
+import { adminApiBrokering } from './brokering/admin-api-brokering.ts';
 import { clientAddress, requestOrigin } from './client-address.ts';
 import {
   clientExists,
@@ -651,6 +652,8 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
       },
       ['type', 'actor', 'subject', 'clientId', 'since', 'until', 'beforeId', 'limit'],
     ],
+    // Upstream identity providers and linked identities (brokering/).
+    ...adminApiBrokering(idp),
   ];
   const routes: Route[] = table.map(([method, path, run, query]) => ({
     method,

@@ -38,6 +38,10 @@ export const auditEventTypes = [
   'passkey.removed',
   'passkey.used',
   'passkey.failed',
+  'broker.login',
+  'broker.linked',
+  'broker.unlinked',
+  'broker.account_created',
 ] as const;
 export type AuditEventType = (typeof auditEventTypes)[number];
 

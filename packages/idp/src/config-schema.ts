@@ -1,4 +1,5 @@
 import { accountsConfigSchema } from './accounts-config.ts';
+import { brokeringConfigSchema } from './brokering/broker-config.ts';
 import { directoryConfigSchema } from './directory/directory-config.ts';
 import { mailConfigSchema } from './mail/mail-config.ts';
 import { mfaConfigSchema } from './mfa/mfa-config.ts';
@@ -266,6 +267,7 @@ export const idpConfigSchema = {
     mfa: mfaConfigSchema,
     mail: mailConfigSchema,
     recovery: recoveryConfigSchema,
+    brokering: brokeringConfigSchema,
     features: {
       type: 'object',
       additionalProperties: false,
@@ -346,6 +348,8 @@ export interface IdpConfig {
   mail?: Record<string, unknown>;
   /** Email verification and password reset (recovery/recovery-config.ts owns the schema and the type). */
   recovery?: Record<string, unknown>;
+  /** Upstream identity providers (brokering/broker-config.ts owns the schema and the type). */
+  brokering?: Record<string, unknown>;
   features: {
     pushedAuthorizationRequests: boolean;
     requirePushedAuthorizationRequests: boolean;

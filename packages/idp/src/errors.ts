@@ -109,6 +109,34 @@ export const idpErrors = defineErrors({
   // (origin, RP ID, challenge, counter, signature) in the audit trail and the log only.
   IDP_PASSKEY_INVALID: { status: 401, message: 'The passkey could not be verified: try again' },
   IDP_PASSKEY_NOT_FOUND: { status: 404, message: 'No such passkey on this account' },
+  // Upstream identity providers (brokering/)
+  IDP_BROKER_PROVIDER_UNKNOWN: { status: 404, message: 'No such sign-in provider' },
+  IDP_BROKER_STATE_INVALID: {
+    status: 400,
+    message: 'This sign-in response is unknown, expired or was already used: start again',
+  },
+  IDP_BROKER_RESPONSE_INVALID: {
+    status: 400,
+    message: 'The sign-in provider answered with a response that failed validation',
+  },
+  IDP_BROKER_UPSTREAM_DENIED: { status: 400, message: 'The sign-in provider did not sign you in' },
+  IDP_BROKER_UPSTREAM_UNAVAILABLE: {
+    status: 502,
+    message: 'The sign-in provider cannot be reached: try again later',
+  },
+  IDP_BROKER_IDENTITY_TAKEN: {
+    status: 409,
+    message: 'This identity, or one of this provider, is already linked to an account',
+  },
+  IDP_BROKER_IDENTITY_NOT_FOUND: { status: 404, message: 'No identity of this provider is linked' },
+  IDP_BROKER_LAST_SIGN_IN: {
+    status: 409,
+    message: 'This is the last way to sign in to the account: add a password or another provider first',
+  },
+  IDP_BROKER_NO_ACCOUNT: {
+    status: 403,
+    message: 'No account is linked to this identity: sign in to your account to link it',
+  },
   IDP_INTERACTION_NOT_FOUND: {
     status: 400,
     message: 'This login request expired or does not exist: start again',

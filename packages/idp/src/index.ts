@@ -43,6 +43,8 @@ export {
   createAudit,
   type StoredAuditEvent,
 } from './audit.ts';
+// Brokering's development upstream ("Example Corp"), which `gatehouse dev` starts.
+export { type DemoUpstream, demoPeople, startDemoUpstream } from './brokering/demo-upstream.ts';
 export * from './clients.ts';
 export * from './config-schema.ts';
 export * from './errors.ts';

@@ -5,6 +5,7 @@ import { errors } from 'oidc-provider';
 import { withLoginReadAhead } from './account-read-ahead.ts';
 import { accountServices } from './account-services.ts';
 import { saveIfPresent } from './adapter.ts';
+import { interactionBrokering } from './brokering/broker-flow.ts';
 import { clientAddress, requestOrigin } from './client-address.ts';
 import { clientPolicy } from './clients.ts';
 import { assertSameOrigin } from './csrf.ts';
@@ -113,6 +114,8 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
       clientName: await clientName(interaction.params['client_id']),
       theme: config.theme,
       passkey: secondFactor.loginPasskey(interaction.uid),
+      providers: broker.providers,
+      brokerAction: `${base}/broker`,
       ...extra,
     });
   }
@@ -150,9 +153,23 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     loginPageWithError: (interaction, error) => loginPage(interaction, { error }),
   });
 
+  // Sign-in through upstream identity providers (brokering/).
+  const broker = interactionBrokering(idp, {
+    mount,
+    theme: config.theme,
+    csrfFor,
+    checkCsrf,
+    formFields,
+    loadInteraction,
+    secondFactor: (res, interaction, accountId) => secondFactor.begin(res, interaction, accountId, {}),
+    finishLogin,
+    sendPage,
+  });
+
   async function show(req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {
     const interaction = await loadInteraction(req, res, uid);
     if (interaction.prompt.name === 'login') {
+      if (await broker.resume(req, res, interaction)) return;
       const page = (await secondFactor.pageInProgress(uid)) ?? (await loginPage(interaction));
       return sendPage(res, 200, page);
     }
@@ -365,11 +382,18 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     confirm,
     abort,
     ...secondFactor.actions,
+    ...broker.actions,
   };
 
   return async (req, res) => {
     try {
       const path = (req.url ?? '/').split('?')[0]!;
+      if (path === broker.callbackPath) {
+        if (req.method !== 'GET') {
+          throw coreErrors.create('GH_METHOD_NOT_ALLOWED', undefined, { headers: { allow: 'GET' } });
+        }
+        return await broker.callback(req, res);
+      }
       const rest = path.startsWith(`${mount}/`) ? path.slice(mount.length + 1).split('/') : [];
       const [uid, action, ...extra] = rest;
       if (!uid || !uidShape.test(uid) || extra.length > 0) throw coreErrors.create('GH_NOT_FOUND');

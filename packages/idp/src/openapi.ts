@@ -231,6 +231,25 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
           '404': ok('No such user or none set up', ref('Error')),
         }),
       },
+      '/users/{id}/identities': {
+        parameters: [pathParam('id', 'user id')],
+        get: op('Upstream identities linked to the user (brokering)', {
+          '200': ok('Linked identities', { type: 'array', items: { type: 'object' } }),
+        }),
+      },
+      '/users/{id}/identities/{provider}': {
+        parameters: [pathParam('id', 'user id'), pathParam('provider', 'provider id')],
+        delete: op('Unlink the user\u2019s identity of a provider (never the last way in)', {
+          '204': ok('Unlinked'),
+          '404': ok('No such user or identity', ref('Error')),
+          '409': ok('IDP_BROKER_LAST_SIGN_IN', ref('Error')),
+        }),
+      },
+      '/brokering/providers': {
+        get: op('Upstream identity providers from the config file (secrets not shown)', {
+          '200': ok('Providers', { type: 'array', items: { type: 'object' } }),
+        }),
+      },
       '/users/{id}/roles/{role}': {
         parameters: [pathParam('id', 'user id'), pathParam('role', 'role name')],
         put: op('Assign a role', { '204': ok('Assigned') }),

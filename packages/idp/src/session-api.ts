@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { coreErrors, readFields, sendError } from '@gatehouse/core';
 import { accountServices } from './account-services.ts';
 import type { AccountWithRoles } from './accounts.ts';
+import { sessionApiBrokering } from './brokering/session-api-brokering.ts';
 import { clientAddress, requestIsHttps, requestOrigin } from './client-address.ts';
 import { assertSameOrigin } from './csrf.ts';
 import { idpErrors } from './errors.ts';
@@ -195,6 +196,8 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
     '/authentication/logout': { method: 'POST', run: logout },
     ...secondFactor.routes,
     ...recovery.routes,
+    // Linked upstream identities (brokering/).
+    ...sessionApiBrokering(idp, { currentSession }).routes,
   };
 
   return async (req, res) => {

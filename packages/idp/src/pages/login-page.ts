@@ -11,6 +11,9 @@ export interface LoginPageInput {
   theme?: string | undefined;
   /** Passkey sign-in (mfa/passkey-script.ts): the username field offers passkeys, and a button. */
   passkey?: { html: string; script: string } | undefined;
+  /** Upstream identity providers (brokering/): one button each, posted to `brokerAction`. */
+  providers?: Array<{ id: string; name: string }> | undefined;
+  brokerAction?: string | undefined;
 }
 
 /**
@@ -37,7 +40,7 @@ ${err}
 <button type="submit">Sign in</button>
 </form>
 ${input.passkey?.html ?? ''}
-<form method="post" action="${escapeHtml(input.abortAction)}">
+${brokerButtons(input)}<form method="post" action="${escapeHtml(input.abortAction)}">
 <input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
 <button type="submit" class="secondary">Cancel</button>
 </form>
@@ -48,4 +51,20 @@ ${input.passkey?.html ?? ''}
     theme: input.theme,
     ...(input.passkey ? { script: input.passkey.script } : {}),
   });
+}
+
+/** One real button per provider (keyboard-usable, its text its label), after the password form. */
+function brokerButtons(input: LoginPageInput): string {
+  if (!input.providers?.length || !input.brokerAction) return '';
+  const buttons = input.providers
+    .map(
+      (p) =>
+        `<button type="submit" name="provider" value="${escapeHtml(p.id)}" class="secondary">Sign in with ${escapeHtml(p.name)}</button>`,
+    )
+    .join('\n');
+  return `<form method="post" action="${escapeHtml(input.brokerAction)}" aria-label="Sign in with another provider">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+${buttons}
+</form>
+`;
 }

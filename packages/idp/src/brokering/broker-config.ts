@@ -1,0 +1,283 @@
+import { createRequire } from 'node:module';
+import { idpErrors } from '../errors.ts';
+
+/**
+ * Brokering: people sign in through upstream identity providers (OpenID Connect by discovery, or
+ * plain OAuth 2 with a userinfo endpoint), configured under `idp.brokering.providers`.
+ *
+ * - broker-config.ts: the schema, the presets (Google, Microsoft Entra ID, GitHub, GitLab) and the
+ *   resolved provider list;
+ * - upstream.ts: the relying-party side, entirely through openid-client;
+ * - linked-identities.ts: the upstream identities linked to local accounts, in SQL;
+ * - broker-flow.ts: the login-page buttons, the callback, first login (create or link) and the
+ *   session API routes to link and unlink.
+ */
+const rolePattern = '^[a-z0-9][a-z0-9._:-]{0,63}$';
+const claimName = { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' } as const;
+
+const providerSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'clientId'],
+  properties: {
+    id: {
+      type: 'string',
+      pattern: '^[a-z0-9][a-z0-9-]{0,31}$',
+      description: 'stable name of the provider: part of every link, never change it',
+    },
+    preset: {
+      type: 'string',
+      enum: ['google', 'microsoft', 'github', 'gitlab'],
+      description: 'fills in the endpoints, scopes and claim mapping of a well-known provider',
+    },
+    name: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 64,
+      description: 'the button label: "Sign in with <name>"',
+    },
+    type: {
+      type: 'string',
+      enum: ['oidc', 'oauth2'],
+      description: 'oidc: discovery and a validated ID token; oauth2: the userinfo endpoint only',
+    },
+    issuer: {
+      type: 'string',
+      maxLength: 512,
+      description: 'OpenID Connect issuer (discovery URL without /.well-known)',
+    },
+    tenant: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9.-]{1,64}$',
+      description:
+        'Microsoft Entra ID tenant id or domain (preset microsoft): "common" is refused, its issuer varies',
+    },
+    authorizationEndpoint: { type: 'string', maxLength: 512, description: 'oauth2 only' },
+    tokenEndpoint: { type: 'string', maxLength: 512, description: 'oauth2 only' },
+    userinfoEndpoint: {
+      type: 'string',
+      maxLength: 512,
+      description: 'oauth2: required; oidc: from discovery',
+    },
+    clientId: { type: 'string', minLength: 1, maxLength: 256 },
+    clientSecret: {
+      type: 'string',
+      maxLength: 1024,
+      description:
+        'prefer GATEHOUSE_IDP__BROKERING__PROVIDERS__<n>__CLIENT_SECRET; absent: a public client (PKCE only)',
+    },
+    scopes: { type: 'array', maxItems: 32, items: { type: 'string', pattern: '^[!#-\\[\\]-~]{1,128}$' } },
+    claims: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        subject: { ...claimName, description: 'the stable upstream id (default sub)' },
+        username: { ...claimName, description: 'proposed username (the part before @ of an address)' },
+        email: claimName,
+        emailVerified: {
+          type: 'string',
+          pattern: '^(|[A-Za-z0-9_.:-]{1,64})$',
+          description: 'boolean claim saying the email is verified; empty: the email is never trusted',
+        },
+        name: claimName,
+      },
+    },
+    roles: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        claim: { ...claimName, description: 'claim holding groups (a string or an array of strings)' },
+        map: {
+          type: 'object',
+          maxProperties: 1000,
+          additionalProperties: {
+            type: 'array',
+            maxItems: 64,
+            items: { type: 'string', pattern: rolePattern },
+          },
+          description: 'upstream group → Gatehouse roles',
+        },
+        defaultRoles: { type: 'array', maxItems: 64, items: { type: 'string', pattern: rolePattern } },
+      },
+    },
+    createAccounts: {
+      type: 'boolean',
+      description: 'a first login may create a local account (default true); false: link only',
+    },
+  },
+} as const;
+
+export const brokeringConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  description: 'sign-in through upstream identity providers (docs/federation.md)',
+  properties: {
+    providers: { type: 'array', maxItems: 32, items: providerSchema, default: [] },
+  },
+} as const;
+
+export interface ClaimMapping {
+  subject: string;
+  username: string;
+  email: string;
+  /** Empty: the upstream's email is never taken as verified. */
+  emailVerified: string;
+  name: string;
+}
+
+export interface UpstreamProvider {
+  id: string;
+  name: string;
+  type: 'oidc' | 'oauth2';
+  issuer?: string | undefined;
+  authorizationEndpoint?: string | undefined;
+  tokenEndpoint?: string | undefined;
+  userinfoEndpoint?: string | undefined;
+  clientId: string;
+  clientSecret?: string | undefined;
+  scopes: string[];
+  claims: ClaimMapping;
+  roles: { claim?: string | undefined; map: Record<string, string[]>; defaultRoles: string[] };
+  createAccounts: boolean;
+}
+
+export interface BrokeringConfig {
+  providers: UpstreamProvider[];
+}
+
+type ProviderInput = {
+  id: string;
+  preset?: keyof typeof presets;
+  tenant?: string;
+  claims?: Partial<ClaimMapping>;
+  roles?: Partial<UpstreamProvider['roles']>;
+} & Partial<Omit<UpstreamProvider, 'claims' | 'roles'>>;
+
+const oidcClaims: ClaimMapping = {
+  subject: 'sub',
+  username: 'preferred_username',
+  email: 'email',
+  emailVerified: 'email_verified',
+  name: 'name',
+};
+
+/**
+ * The well-known providers. Their endpoints and claims are their documented ones; what a preset
+ * leaves open (client id and secret, a tenant) comes from the config. The email of a provider that
+ * does not say whether it verified it (GitHub's public profile email) is never trusted.
+ */
+export const presets = {
+  google: (_: ProviderInput): Partial<UpstreamProvider> => ({
+    name: 'Google',
+    type: 'oidc',
+    issuer: 'https://accounts.google.com',
+    scopes: ['openid', 'email', 'profile'],
+    claims: { ...oidcClaims, username: 'email' },
+  }),
+  microsoft: (p: ProviderInput): Partial<UpstreamProvider> => {
+    if (!p.tenant || ['common', 'organizations', 'consumers'].includes(p.tenant.toLowerCase())) {
+      invalid(`provider ${p.id}: preset microsoft needs a tenant id or domain (not common)`);
+    }
+    return {
+      name: 'Microsoft',
+      type: 'oidc',
+      issuer: `https://login.microsoftonline.com/${p.tenant}/v2.0`,
+      scopes: ['openid', 'email', 'profile'],
+      // Entra ID's `email` is not verified by default; xms_edov (an optional claim) says when it is.
+      claims: { ...oidcClaims, subject: 'oid', emailVerified: 'xms_edov' },
+    };
+  },
+  github: (_: ProviderInput): Partial<UpstreamProvider> => ({
+    name: 'GitHub',
+    type: 'oauth2',
+    authorizationEndpoint: 'https://github.com/login/oauth/authorize',
+    tokenEndpoint: 'https://github.com/login/oauth/access_token',
+    userinfoEndpoint: 'https://api.github.com/user',
+    scopes: ['read:user', 'user:email'],
+    claims: { subject: 'id', username: 'login', email: 'email', emailVerified: '', name: 'name' },
+  }),
+  gitlab: (_: ProviderInput): Partial<UpstreamProvider> => ({
+    name: 'GitLab',
+    type: 'oidc',
+    issuer: 'https://gitlab.com',
+    scopes: ['openid', 'profile', 'email'],
+    claims: { ...oidcClaims, username: 'nickname' },
+  }),
+};
+
+const Ajv = createRequire(import.meta.url)('ajv').default as typeof import('ajv').default;
+
+function invalid(detail: string): never {
+  throw idpErrors.create('IDP_CONFIG_INVALID', `idp.brokering: ${detail}`);
+}
+
+/** https, or http to a loopback host (a local provider in development and tests). */
+export function isAllowedEndpoint(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password || url.hash) return false;
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+}
+
+/** Validate `idp.brokering` (defaults filled in, presets applied); throws IDP_CONFIG_INVALID. */
+export function resolveBrokeringConfig(partial: unknown = {}): BrokeringConfig {
+  const ajv = new Ajv({ useDefaults: true, strict: false, allErrors: true });
+  const copy = structuredClone(partial ?? {});
+  const validate = ajv.compile(brokeringConfigSchema);
+  if (!validate(copy)) invalid(ajv.errorsText(validate.errors));
+  const inputs = (copy as { providers: ProviderInput[] }).providers;
+  const seen = new Set<string>();
+  const providers = inputs.map((input) => {
+    if (seen.has(input.id)) invalid(`provider id ${input.id} is given twice`);
+    seen.add(input.id);
+    const preset = input.preset ? presets[input.preset](input) : {};
+    const type = input.type ?? preset.type ?? 'oidc';
+    const base = type === 'oidc' ? oidcClaims : { ...oidcClaims, subject: 'id', emailVerified: '' };
+    const provider: UpstreamProvider = {
+      id: input.id,
+      name: input.name ?? preset.name ?? input.id,
+      type,
+      issuer: input.issuer ?? preset.issuer,
+      authorizationEndpoint: input.authorizationEndpoint ?? preset.authorizationEndpoint,
+      tokenEndpoint: input.tokenEndpoint ?? preset.tokenEndpoint,
+      userinfoEndpoint: input.userinfoEndpoint ?? preset.userinfoEndpoint,
+      clientId: input.clientId!,
+      clientSecret: input.clientSecret || undefined,
+      scopes: input.scopes ?? preset.scopes ?? (type === 'oidc' ? ['openid', 'profile', 'email'] : []),
+      claims: { ...base, ...preset.claims, ...input.claims },
+      roles: {
+        claim: input.roles?.claim,
+        map: input.roles?.map ?? {},
+        defaultRoles: input.roles?.defaultRoles ?? [],
+      },
+      createAccounts: input.createAccounts ?? true,
+    };
+    if (type === 'oidc') {
+      if (!provider.issuer) invalid(`provider ${input.id}: an oidc provider needs issuer`);
+      if (!provider.scopes.includes('openid'))
+        invalid(`provider ${input.id}: an oidc provider needs scope openid`);
+    } else if (!provider.authorizationEndpoint || !provider.tokenEndpoint || !provider.userinfoEndpoint) {
+      invalid(
+        `provider ${input.id}: an oauth2 provider needs authorizationEndpoint, tokenEndpoint, userinfoEndpoint`,
+      );
+    }
+    for (const url of [
+      provider.issuer,
+      provider.authorizationEndpoint,
+      provider.tokenEndpoint,
+      provider.userinfoEndpoint,
+    ]) {
+      if (url !== undefined && !isAllowedEndpoint(url)) {
+        invalid(`provider ${input.id}: ${url} must be https (http only to a loopback host)`);
+      }
+    }
+    return provider;
+  });
+  return { providers };
+}
