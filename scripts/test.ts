@@ -12,12 +12,12 @@ const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   console.log(`Usage: npm test [-- --only-tests] [-- <test files...>]
 
-Runs, in order: tsc --noEmit, biome check, node --test on every packages/*/test/*.test.ts,
+Runs, in order: tsc --noEmit, biome check, the architecture's walls (scripts/walls.ts), node --test on every packages/*/test/*.test.ts,
 test/**/*.test.ts and examples/**/test/*.test.ts. Suites that need PostgreSQL (127.0.0.1:5432,
 database test) or Redis (127.0.0.1:6379) skip with a printed reason when those do not answer,
 except under CI=true, where they fail.
 
-  --only-tests   skip type-check and lint
+  --only-tests   skip type-check, lint and walls
   <files>        run only these test files`);
   process.exit(0);
 }
@@ -44,6 +44,8 @@ function step(title: string, cmd: string, cmdArgs: string[]): void {
 if (!onlyTests && files.length === 0) {
   step('type-check', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
   step('lint', bin('biome'), ['check', '.']);
+  // The architecture's walls on the import graph tsc resolves (scripts/walls.ts).
+  step('walls', process.execPath, [fileURLToPath(new URL('./walls.ts', import.meta.url))]);
 }
 
 const testFiles =
