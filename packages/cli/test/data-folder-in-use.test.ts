@@ -131,14 +131,17 @@ idp:
     const { access_token: token } = (await res.json()) as { access_token: string };
     const before = gatehouse(['keys', 'list', '--json', '--token', token]);
     assert.equal(before.code, 0, before.stderr);
-    const keysBefore = JSON.parse(before.stdout) as { kid: string; state: string }[];
+    const keysBefore = JSON.parse(before.stdout) as { kid: string; state: string; alg: string }[];
     const rotate = gatehouse(['keys', 'rotate'], { GATEHOUSE_ADMIN_TOKEN: token });
     assert.equal(rotate.code, 0, rotate.stderr);
     assert.match(rotate.stdout, /^rotated: /);
     const after = JSON.parse(gatehouse(['keys', 'list', '--json', '--token', token]).stdout) as {
       kid: string;
+      alg: string;
     }[];
-    assert.equal(after.length, keysBefore.length + 1);
+    // One new key per family: the ES256 key of access tokens and the RSA key of RS256 ID tokens.
+    const added = after.filter((k) => !keysBefore.some((b) => b.kid === k.kid)).map((k) => k.alg);
+    assert.deepEqual(added.sort(), ['ES256', 'RS256']);
     const refused = gatehouse(['keys', 'list', '--token', 'not-a-token']);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /answered 401 IDP_UNAUTHENTICATED/);
