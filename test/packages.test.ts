@@ -194,8 +194,9 @@ describe('the published packages, installed outside the repository', { timeout: 
     for (const dir of [outDir, sdkOnly, app]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('every public package is packed: sdk, core, idp, gateway, cli', () => {
+  test('every public package is packed: sdk, core, idp, gateway, authz, cli', () => {
     assert.deepEqual(packed.map((p) => p.name).sort(), [
+      '@gatehouse/authz',
       '@gatehouse/cli',
       '@gatehouse/core',
       '@gatehouse/gateway',
