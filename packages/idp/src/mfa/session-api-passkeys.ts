@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readFields } from '@gatehouse/core';
 import { accountServices } from '../account-services.ts';
 import type { AccountWithRoles } from '../accounts.ts';
 import { clientAddress } from '../client-address.ts';
 import { idpErrors } from '../errors.ts';
 import type { IdpRuntime } from '../index.ts';
 import { sendJson } from '../json-response.ts';
+import { readAllowedFields } from '../session-api-fields.ts';
 import { mfaServiceOf } from './mfa-service.ts';
 
 /**
@@ -42,19 +42,8 @@ const limits: Record<string, number> = {
 const tokenShape = /^[A-Za-z0-9_-]{43}$/;
 const digest = (token: string) => createHash('sha256').update(token).digest('base64url');
 
-async function fields(req: IncomingMessage, allowed: string[], required: string[]) {
-  const body = await readFields(req, bodyLimit);
-  for (const [name, value] of Object.entries(body)) {
-    if (!allowed.includes(name))
-      throw idpErrors.create('IDP_FIELD_UNKNOWN', `Unknown field ${name.slice(0, 40)}`);
-    if (value.length > (limits[name] ?? 256))
-      throw idpErrors.create('IDP_FIELD_TOO_LONG', `Field ${name} is too long`);
-  }
-  for (const name of required) {
-    if (!body[name]) throw idpErrors.create('IDP_FIELD_MISSING', `Field ${name} is required`);
-  }
-  return body;
-}
+const fields = (req: IncomingMessage, allowed: string[], required: string[]) =>
+  readAllowedFields(req, { bodyLimit, limits }, allowed, required);
 
 function credentialOf(text: string): unknown {
   try {

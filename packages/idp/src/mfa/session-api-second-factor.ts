@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readFields } from '@gatehouse/core';
 import { accountServices } from '../account-services.ts';
 import type { AccountWithRoles } from '../accounts.ts';
 import { clientAddress } from '../client-address.ts';
 import { idpErrors } from '../errors.ts';
 import type { IdpRuntime } from '../index.ts';
 import { sendJson } from '../json-response.ts';
+import { readAllowedFields } from '../session-api-fields.ts';
 import { mfaServiceOf } from './mfa-service.ts';
 import { sessionApiPasskeys } from './session-api-passkeys.ts';
 
@@ -41,23 +41,8 @@ export interface SessionApiSecondFactorDeps {
 const bodyLimit = 8 * 1024;
 const limits: Record<string, number> = { mfaToken: 64, code: 16, recoveryCode: 64 };
 
-async function fields(
-  req: IncomingMessage,
-  allowed: string[],
-  required: string[],
-): Promise<Record<string, string>> {
-  const body = await readFields(req, bodyLimit);
-  for (const [name, value] of Object.entries(body)) {
-    if (!allowed.includes(name))
-      throw idpErrors.create('IDP_FIELD_UNKNOWN', `Unknown field ${name.slice(0, 40)}`);
-    if (value.length > (limits[name] ?? 256))
-      throw idpErrors.create('IDP_FIELD_TOO_LONG', `Field ${name} is too long`);
-  }
-  for (const name of required) {
-    if (!body[name]) throw idpErrors.create('IDP_FIELD_MISSING', `Field ${name} is required`);
-  }
-  return body;
-}
+const fields = (req: IncomingMessage, allowed: string[], required: string[]) =>
+  readAllowedFields(req, { bodyLimit, limits }, allowed, required);
 
 export function sessionApiSecondFactor(idp: IdpRuntime, deps: SessionApiSecondFactorDeps) {
   const { accounts, trusted } = accountServices(idp);

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readFields } from '@gatehouse/core';
 import { accountServices } from '../account-services.ts';
 import { clientAddress } from '../client-address.ts';
 import { idpErrors } from '../errors.ts';
 import type { IdpRuntime } from '../index.ts';
 import { sendJson } from '../json-response.ts';
 import type { RenderedPage } from '../pages/layout.ts';
+import { readAllowedFields } from '../session-api-fields.ts';
 import {
   devMailboxPage,
   emailVerifiedPage,
@@ -44,19 +44,8 @@ export interface SessionApiRecoveryDeps {
 const bodyLimit = 8 * 1024;
 const limits: Record<string, number> = { email: 254, token: 64, password: 1024 };
 
-async function fields(req: IncomingMessage, allowed: string[]): Promise<Record<string, string>> {
-  const body = await readFields(req, bodyLimit);
-  for (const [name, value] of Object.entries(body)) {
-    if (!allowed.includes(name))
-      throw idpErrors.create('IDP_FIELD_UNKNOWN', `Unknown field ${name.slice(0, 40)}`);
-    if (value.length > (limits[name] ?? 256))
-      throw idpErrors.create('IDP_FIELD_TOO_LONG', `Field ${name} is too long`);
-  }
-  for (const name of allowed) {
-    if (!body[name]) throw idpErrors.create('IDP_FIELD_MISSING', `Field ${name} is required`);
-  }
-  return body;
-}
+const fields = (req: IncomingMessage, allowed: string[]) =>
+  readAllowedFields(req, { bodyLimit, limits }, allowed);
 
 function queryToken(req: IncomingMessage): string {
   const token = new URL(req.url ?? '/', 'http://x').searchParams.get('token');
