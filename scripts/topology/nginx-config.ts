@@ -18,12 +18,15 @@ export interface NginxLayout {
  * services' calls for keys and the revocation feed over the identity providers.
  *
  * `proxy_next_upstream error timeout` moves a request whose connection failed to the other replica
- * (nginx never resends a POST it already sent); `max_fails=1 fail_timeout=2s` keeps a dead replica
- * out for two seconds after one failure instead of ten.
+ * (nginx never resends a POST it already sent). `max_fails=0`: nginx never marks a replica down. Its
+ * default (one failure takes a replica out for 10 s, with no active check to bring it back sooner)
+ * emptied the pool in a rolling restart: the replica just restarted was still marked down when the
+ * next one stopped, and every request got 502 "no live upstreams". On loopback a refused connection
+ * costs nothing, so each request simply tries the next replica.
  */
 export function nginxConfig(l: NginxLayout): string {
   const servers = (ports: number[]) =>
-    ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;`).join('\n');
+    ports.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n');
   return `worker_processes 1;
 pid ${join(l.dir, 'nginx.pid')};
 error_log ${join(l.logs, 'nginx.log')} warn;

@@ -180,7 +180,9 @@ export async function up(options: UpOptions = {}): Promise<TopologyState> {
     upstreams: upstreams(idpPorts),
     policy: 'public',
     forwardToken: true,
-    healthCheck: { path: '/health/ready', intervalMs: 1000, timeoutMs: 1000, unhealthyThreshold: 1 },
+    // Longer than the 2 s the readiness endpoint may spend on a dependency that does not answer
+    // (Redis down): a shorter probe would take a degraded but serving idp out of rotation.
+    healthCheck: { path: '/health/ready', intervalMs: 1000, timeoutMs: 3000, unhealthyThreshold: 1 },
   });
   const shopRoutes = await loadRoutesFile(SHOP_ROUTES, {
     services: { products: upstreams(productsPorts), orders: upstreams(ordersPorts) },
