@@ -48,7 +48,14 @@ if (positionals.length !== 1 || selected.length === 0) {
 }
 const seconds = Number(values.seconds ?? 120);
 const users = Number(values.users ?? 20);
-if (!Number.isFinite(seconds) || seconds < 3 || seconds > 3600 || !Number.isInteger(users) || users < 1 || users > 1000) {
+if (
+  !Number.isFinite(seconds) ||
+  seconds < 3 ||
+  seconds > 3600 ||
+  !Number.isInteger(users) ||
+  users < 1 ||
+  users > 1000
+) {
   console.error('faults: --seconds must be 3 to 3600 and --users a whole number from 1 to 1000');
   process.exit(2);
 }

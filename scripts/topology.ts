@@ -60,7 +60,9 @@ if (action === 'up') {
   try {
     await up({ dir, replicas, note });
   } catch (err) {
-    console.error(`topology: up failed: ${(err as Error).message}\nrun 'node scripts/topology.ts down${values.dir ? ` --dir ${dir}` : ''}' to clean up`);
+    console.error(
+      `topology: up failed: ${(err as Error).message}\nrun 'node scripts/topology.ts down${values.dir ? ` --dir ${dir}` : ''}' to clean up`,
+    );
     process.exit(1);
   }
 } else if (action === 'down') {
@@ -72,7 +74,9 @@ if (action === 'up') {
     process.exit(1);
   }
   const lines = await status(state);
-  console.log(`public URL ${state.publicUrl}, database ${state.database}, Redis prefix ${state.redisPrefix}\n`);
+  console.log(
+    `public URL ${state.publicUrl}, database ${state.database}, Redis prefix ${state.redisPrefix}\n`,
+  );
   console.log('| process | pid | ready | answer | ms | probe |\n| --- | --- | --- | --- | --- | --- |');
   for (const l of lines) {
     console.log(

@@ -56,7 +56,10 @@ export async function refreshTokenByCodeFlow(
             code_verifier: verifier,
           }).toString(),
         });
-        const refresh = token.status === 200 ? (JSON.parse(token.body) as { refresh_token?: string }).refresh_token : undefined;
+        const refresh =
+          token.status === 200
+            ? (JSON.parse(token.body) as { refresh_token?: string }).refresh_token
+            : undefined;
         if (!refresh) throw new Error(`code flow: token endpoint answered ${token.status || token.error}`);
         return refresh;
       }
@@ -69,7 +72,8 @@ export async function refreshTokenByCodeFlow(
     const fields = { ...form.fields };
     if (form.passwordInputs.length > 0) {
       if (credentialsSent) throw new Error('code flow: the login form came back');
-      const userField = form.textInputs.find((n) => /user|login|email|name/i.test(n)) ?? form.textInputs[0] ?? 'username';
+      const userField =
+        form.textInputs.find((n) => /user|login|email|name/i.test(n)) ?? form.textInputs[0] ?? 'username';
       fields[userField] = login.username;
       fields[form.passwordInputs[0]!] = login.password;
       credentialsSent = true;

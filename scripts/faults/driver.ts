@@ -108,9 +108,22 @@ export class ShopDriver {
   async #codeFlow(user: User): Promise<void> {
     const at = this.now();
     try {
-      user.refreshToken = await refreshTokenByCodeFlow(this.#o.http, user.jar, this.#o.origin, this.#o.client, user);
+      user.refreshToken = await refreshTokenByCodeFlow(
+        this.#o.http,
+        user.jar,
+        this.#o.origin,
+        this.#o.client,
+        user,
+      );
       user.refreshUncertain = false;
-      this.samples.push({ at, step: 'code flow', method: 'POST', status: 200, ok: true, ms: this.now() - at });
+      this.samples.push({
+        at,
+        step: 'code flow',
+        method: 'POST',
+        status: 200,
+        ok: true,
+        ms: this.now() - at,
+      });
     } catch (err) {
       user.refreshToken = undefined;
       this.samples.push({
@@ -178,7 +191,8 @@ export class ShopDriver {
         user,
         json: { quantity: 1 },
       });
-      if (buy.status === 201) this.ordersAcknowledged.add((JSON.parse(buy.body) as { order: { id: number } }).order.id);
+      if (buy.status === 201)
+        this.ordersAcknowledged.add((JSON.parse(buy.body) as { order: { id: number } }).order.id);
       await this.#call('list orders', '/orders', 200, { user });
       if (i % refreshEvery === 0) await this.#refresh(user);
       if (i % logoutEvery === 0) {
@@ -198,7 +212,11 @@ export class ShopDriver {
     }
     const res = await this.#call('refresh', '/auth/token', 200, {
       method: 'POST',
-      form: { grant_type: 'refresh_token', refresh_token: user.refreshToken, client_id: this.#o.client.clientId },
+      form: {
+        grant_type: 'refresh_token',
+        refresh_token: user.refreshToken,
+        client_id: this.#o.client.clientId,
+      },
     });
     if (res.status === 200) {
       user.refreshToken = (JSON.parse(res.body) as { refresh_token: string }).refresh_token;
@@ -216,7 +234,12 @@ export class ShopDriver {
    * After the run: every session the client holds still works (through the load balancer), and
    * every refresh token it holds still refreshes. Counts what was lost.
    */
-  async checkHeld(): Promise<{ sessionsHeld: number; sessionsLost: number; refreshHeld: number; refreshLost: number }> {
+  async checkHeld(): Promise<{
+    sessionsHeld: number;
+    sessionsLost: number;
+    refreshHeld: number;
+    refreshLost: number;
+  }> {
     let sessionsHeld = 0;
     let sessionsLost = 0;
     let refreshHeld = 0;

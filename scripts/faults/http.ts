@@ -35,7 +35,8 @@ export class TopologyHttp {
       return { status: res.status, body: await res.text(), headers: res.headers as unknown as Headers };
     } catch (err) {
       const e = err as { name?: string; code?: string; cause?: { code?: string; message?: string } };
-      const error = e.name === 'TimeoutError' ? 'TIMEOUT' : (e.cause?.code ?? e.code ?? e.cause?.message ?? String(err));
+      const error =
+        e.name === 'TimeoutError' ? 'TIMEOUT' : (e.cause?.code ?? e.code ?? e.cause?.message ?? String(err));
       return { status: 0, error, body: '', headers: new Headers() };
     }
   }

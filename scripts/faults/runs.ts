@@ -43,7 +43,10 @@ async function gatehouse(state: TopologyState, ...args: string[]): Promise<strin
     const eq = line.indexOf('=');
     if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1);
   }
-  const { stdout } = await run(process.execPath, [join(ROOT, 'packages/cli/src/bin.ts'), ...args], { env, cwd: ROOT });
+  const { stdout } = await run(process.execPath, [join(ROOT, 'packages/cli/src/bin.ts'), ...args], {
+    env,
+    cwd: ROOT,
+  });
   return stdout;
 }
 
@@ -115,9 +118,12 @@ export const runs: FaultRun[] = [
       const session = await extraSession();
       await sleep(seconds * 300);
       mark('redis shutdown');
-      await run('redis-cli', ['-u', process.env['GATEHOUSE_TOPOLOGY_REDIS'] ?? 'redis://127.0.0.1:6379', 'shutdown', 'nosave']).catch(
-        () => {},
-      );
+      await run('redis-cli', [
+        '-u',
+        process.env['GATEHOUSE_TOPOLOGY_REDIS'] ?? 'redis://127.0.0.1:6379',
+        'shutdown',
+        'nosave',
+      ]).catch(() => {});
       await sleep(1000);
       const out = await http.request(`${state.publicUrl}/authentication/logout`, {
         method: 'POST',
@@ -128,7 +134,18 @@ export const runs: FaultRun[] = [
       else throw new Error(`the logout during the Redis outage answered ${out.status || out.error}`);
       await sleep(Math.max(1000, seconds * 100));
       mark('redis start');
-      await run('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no']);
+      await run('redis-server', [
+        '--daemonize',
+        'yes',
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        '6379',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ]);
       for (const g of replicasOf(state, ['gateway', 'idp'])) {
         await waitReady(state, state.processes.find((p) => p.name === g)!, 30_000);
       }
@@ -152,7 +169,8 @@ export const runs: FaultRun[] = [
   },
   {
     name: 'upstreams',
-    title: 'one products replica stopped (SIGSTOP: accepts, never answers), one orders replica refusing (killed)',
+    title:
+      'one products replica stopped (SIGSTOP: accepts, never answers), one orders replica refusing (killed)',
     async inject({ state, seconds, mark, note }) {
       await sleep(seconds * 300);
       const slow = replicasOf(state, ['products'])[0]!;
@@ -219,7 +237,12 @@ export async function runFault(
   const note = options.note ?? (() => {});
   const ca = readFileSync(state.ca, 'utf8');
   const http = new TopologyHttp(ca);
-  const driver = new ShopDriver({ http, origin: state.publicUrl, client: state.appClient, users: options.users });
+  const driver = new ShopDriver({
+    http,
+    origin: state.publicUrl,
+    client: state.appClient,
+    users: options.users,
+  });
   const events: { at: number; what: string }[] = [];
   const loggedOutByFault: string[] = [];
   const storedIds = async (): Promise<Set<number>> => {
@@ -307,7 +330,11 @@ export async function runFault(
       byKind.set(key, (byKind.get(key) ?? 0) + 1);
     }
     const prepFailures = driver.samples.slice(0, prepared).filter((s) => !s.ok);
-    for (const s of prepFailures) byKind.set(`prepare ${s.step} ${s.status || s.error}`, (byKind.get(`prepare ${s.step} ${s.status || s.error}`) ?? 0) + 1);
+    for (const s of prepFailures)
+      byKind.set(
+        `prepare ${s.step} ${s.status || s.error}`,
+        (byKind.get(`prepare ${s.step} ${s.status || s.error}`) ?? 0) + 1,
+      );
     return {
       name: fault.name,
       seconds: options.seconds,

@@ -25,8 +25,7 @@ export interface NginxLayout {
  * costs nothing, so each request simply tries the next replica.
  */
 export function nginxConfig(l: NginxLayout): string {
-  const servers = (ports: number[]) =>
-    ports.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n');
+  const servers = (ports: number[]) => ports.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n');
   return `worker_processes 1;
 pid ${join(l.dir, 'nginx.pid')};
 error_log ${join(l.logs, 'nginx.log')} warn;

@@ -1,6 +1,15 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -73,7 +82,9 @@ async function gatehouse(state: Pick<TopologyState, 'dir'>, env: Record<string, 
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`gatehouse ${args.join(' ')} failed in ${state.dir}: ${e.stderr || e.stdout || e.message}`);
+    throw new Error(
+      `gatehouse ${args.join(' ')} failed in ${state.dir}: ${e.stderr || e.stdout || e.message}`,
+    );
   }
 }
 
@@ -101,7 +112,7 @@ export async function up(options: UpOptions = {}): Promise<TopologyState> {
   const id = `gh_topo_${randomBytes(4).toString('hex')}`;
   const secret = () => randomBytes(32).toString('base64url');
   const ports = async (n: number) => Promise.all(Array.from({ length: n }, freePort));
-  const [lbPort, idpLbPort] = await ports(2);
+  const [lbPort, idpLbPort] = (await ports(2)) as [number, number];
   const idpPorts = await ports(replicas);
   const gatewayPorts = await ports(replicas);
   const authzPorts = await ports(replicas);
@@ -211,7 +222,10 @@ export async function up(options: UpOptions = {}): Promise<TopologyState> {
     authz: { auth: { jwksUri: `${idpUrl}/auth/jwks` } },
   };
   const configFile = join(dir, 'gatehouse.yaml');
-  writeFileSync(configFile, `# Written by scripts/topology.ts; secrets are in secrets.env.\n${stringify(config)}`);
+  writeFileSync(
+    configFile,
+    `# Written by scripts/topology.ts; secrets are in secrets.env.\n${stringify(config)}`,
+  );
 
   note('gatehouse config / migrate');
   await gatehouse(state, secrets, 'config', '--config', configFile);
@@ -286,7 +300,15 @@ export async function up(options: UpOptions = {}): Promise<TopologyState> {
     name: `${kind}-${i + 1}`,
     kind,
     command: node,
-    args: [CLI, ...(kind === 'authz' ? ['authz', 'serve'] : [kind]), '--config', configFile, '--port', String(port), ...args],
+    args: [
+      CLI,
+      ...(kind === 'authz' ? ['authz', 'serve'] : [kind]),
+      '--config',
+      configFile,
+      '--port',
+      String(port),
+      ...args,
+    ],
     env: common,
     port,
     health,
@@ -310,7 +332,8 @@ export async function up(options: UpOptions = {}): Promise<TopologyState> {
     health: `http://127.0.0.1:${port}/health`,
   });
   const nginxDir = join(dir, 'nginx');
-  for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(nginxDir, 'tmp', d), { recursive: true });
+  for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
+    mkdirSync(join(nginxDir, 'tmp', d), { recursive: true });
   copyFileSync(join(certs, 'localhost.crt'), join(nginxDir, 'tls.crt'));
   copyFileSync(join(certs, 'localhost.key'), join(nginxDir, 'tls.key'));
   copyFileSync(state.ca, join(nginxDir, 'ca.crt'));
@@ -327,6 +350,10 @@ export async function up(options: UpOptions = {}): Promise<TopologyState> {
   );
   const nobody = unprivileged();
   if (nobody) {
+    // nginx must reach its own folder and the logs folder; nothing else of the topology's folder
+    // (secrets.env and the certificate keys stay 0600 / 0700).
+    chmodSync(dir, 0o711);
+    chmodSync(join(dir, 'logs'), 0o711);
     for (const f of ['', 'tmp', 'tls.crt', 'tls.key', 'ca.crt', 'nginx.conf'])
       chownSync(join(nginxDir, f), nobody.uid, nobody.gid);
     for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
@@ -383,7 +410,9 @@ export async function waitReady(state: TopologyState, spec: ProcessSpec, timeout
       return;
     } catch {}
   }
-  throw new Error(`${spec.name} not ready after ${timeoutMs} ms; its log ends with:\n${tail(state, spec.name)}`);
+  throw new Error(
+    `${spec.name} not ready after ${timeoutMs} ms; its log ends with:\n${tail(state, spec.name)}`,
+  );
 }
 
 function tail(state: TopologyState, name: string): string {
@@ -425,8 +454,18 @@ export async function status(state: TopologyState): Promise<StatusLine[]> {
     state.processes.map(async (p) => {
       const pid = readPid(state.dir, p.name);
       const running = pid !== undefined && alive(pid);
-      const answer = running ? await probe(p.health, ca) : { status: undefined, detail: 'not running', ms: 0 };
-      return { name: p.name, pid, running, health: answer.status, detail: answer.detail, ms: answer.ms, url: p.health };
+      const answer = running
+        ? await probe(p.health, ca)
+        : { status: undefined, detail: 'not running', ms: 0 };
+      return {
+        name: p.name,
+        pid,
+        running,
+        health: answer.status,
+        detail: answer.detail,
+        ms: answer.ms,
+        url: p.health,
+      };
     }),
   );
 }

@@ -81,7 +81,8 @@ after(async () => {
   await new Promise<void>((resolve) => feedServer.close(() => resolve()));
 });
 
-const call = async (token: string) => send(gw.url, '/echo', { headers: [['Authorization', `Bearer ${token}`]] });
+const call = async (token: string) =>
+  send(gw.url, '/echo', { headers: [['Authorization', `Bearer ${token}`]] });
 
 describe('a gateway following the revocation feed while its shared state is down', () => {
   test('a token never seen before is accepted: the fresh feed answers for the state', async () => {

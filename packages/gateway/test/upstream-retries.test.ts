@@ -177,7 +177,13 @@ describe('a retry when the health checks still mark the other replica down', () 
     front = await startFront({
       upstreams: [a.url, b.url],
       retries: 1,
-      healthCheck: { path: '/health', intervalMs: 600_000, timeoutMs: 1000, unhealthyThreshold: 1, healthyThreshold: 1 },
+      healthCheck: {
+        path: '/health',
+        intervalMs: 600_000,
+        timeoutMs: 1000,
+        unhealthyThreshold: 1,
+        healthyThreshold: 1,
+      },
     });
   });
   after(async () => {

@@ -41,7 +41,9 @@ describe('a logout interrupted by a lost database', () => {
     fetch(`${t.origin}/authentication/whoami`, { headers: { cookie: `gatehouse_session=${session}` } });
 
   async function sidOf(session: string): Promise<string> {
-    const payload = JSON.parse(Buffer.from(session.split('.')[1]!, 'base64url').toString()) as { sid: string };
+    const payload = JSON.parse(Buffer.from(session.split('.')[1]!, 'base64url').toString()) as {
+      sid: string;
+    };
     return payload.sid;
   }
 

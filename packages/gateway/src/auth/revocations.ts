@@ -52,7 +52,11 @@ export function revokedInStateOrFeed(
     } catch (err) {
       const at = feed.syncedAt;
       if (at === undefined || Date.now() - at > maxAgeMs) throw err;
-      if (!fellBack) logger.warn({ err: (err as Error).message }, 'state unavailable: revocations checked against the feed');
+      if (!fellBack)
+        logger.warn(
+          { err: (err as Error).message },
+          'state unavailable: revocations checked against the feed',
+        );
       fellBack = true;
       return false;
     }
