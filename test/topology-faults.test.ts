@@ -9,13 +9,23 @@
  * this file alone, after the others (scripts/test.ts).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { openSql } from '@gatehouse/core';
 import { skipUnlessService } from '@gatehouse/core/testing';
 import { type RunResult, resultTable, runFault, runs } from '../scripts/faults/runs.ts';
-import { down, type TopologyState, up } from '../scripts/topology/topology.ts';
+import { alive, readPid } from '../scripts/topology/processes.ts';
+import {
+  down,
+  POSTGRES_ADMIN_URL,
+  REDIS_URL,
+  status,
+  type TopologyState,
+  up,
+} from '../scripts/topology/topology.ts';
 
 const NGINX = '/usr/sbin/nginx';
 const nginxMissing = existsSync(NGINX) ? false : `${NGINX} is not installed (apt-get install -y nginx)`;
@@ -38,8 +48,51 @@ describe('the production topology under faults (short form)', { skip, timeout: 4
   });
   after(async () => {
     if (results.length > 0) console.log(`# ${resultTable(results).replaceAll('\n', '\n# ')}`);
+    const pids = state ? state.processes.map((p) => readPid(dir, p.name)) : [];
     await down(dir);
     assert.equal(existsSync(dir), false, 'down leaves no folder behind');
+    assert.deepEqual(
+      pids.filter((pid) => pid !== undefined && alive(pid)),
+      [],
+      'down leaves no process behind',
+    );
+    if (!state) return;
+    const admin = await openSql({ driver: 'postgres', url: POSTGRES_ADMIN_URL });
+    try {
+      const left = await admin.query('select 1 from pg_database where datname = $1', [state.database]);
+      assert.equal(left.length, 0, 'down drops the database');
+    } finally {
+      await admin.close();
+    }
+    const keys = execFileSync(
+      'redis-cli',
+      ['-u', REDIS_URL, '--scan', '--pattern', `${state.redisPrefix}*`],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(keys.trim(), '', 'down deletes the Redis keys');
+  });
+
+  test('up starts every process of the shape, and status finds each one ready', async () => {
+    const lines = await status(state);
+    assert.deepEqual(lines.map((l) => l.name).sort(), [
+      'authz-1',
+      'authz-2',
+      'gateway-1',
+      'gateway-2',
+      'idp-1',
+      'idp-2',
+      'nginx',
+      'orders-1',
+      'orders-2',
+      'products-1',
+      'products-2',
+    ]);
+    assert.deepEqual(
+      lines.filter((l) => l.health !== 200).map((l) => `${l.name}: ${l.health ?? l.detail}`),
+      [],
+    );
   });
 
   async function faultRun(name: string): Promise<RunResult> {
