@@ -17,6 +17,8 @@ export interface FaultContext {
   /** The bounded form CI runs: one event per fault (one kill; one idp and one gateway restarted). */
   short: boolean;
   mark: (what: string) => void;
+  /** Records the moment a fault ends (the replica ready again, the database back): recovery counts from here. */
+  back: (what: string) => void;
   note: (line: string) => void;
   http: TopologyHttp;
   /** A user of the load whose session the fault may log out at a chosen moment. */
@@ -58,7 +60,7 @@ export const runs: FaultRun[] = [
   {
     name: 'kills',
     title: 'SIGKILL a random replica every 10 s and restart it (one kill in the short form)',
-    async inject({ state, seconds, short, mark, note }) {
+    async inject({ state, seconds, short, mark, back, note }) {
       const started = performance.now();
       const interval = Math.min(10, Math.max(2, seconds / 3));
       await sleep(interval * 500);
@@ -69,6 +71,7 @@ export const runs: FaultRun[] = [
         await stop(state, victim, 'SIGKILL');
         const t = performance.now();
         await start(state, victim);
+        back(`${victim} ready`);
         note(`killed ${victim}, ready again after ${Math.round(performance.now() - t)} ms`);
         await sleep(Math.max(0, interval * 1000 - (performance.now() - t)));
       } while (!short && performance.now() - started < (seconds - interval) * 1000);
@@ -77,7 +80,7 @@ export const runs: FaultRun[] = [
   {
     name: 'rolling',
     title: 'rolling restart with SIGTERM, one replica at a time: idp, authz, orders, products, gateway',
-    async inject({ state, seconds, short, mark, note }) {
+    async inject({ state, seconds, short, mark, back, note }) {
       const started = performance.now();
       await sleep(Math.min(3000, seconds * 150));
       let passes = 0;
@@ -88,6 +91,7 @@ export const runs: FaultRun[] = [
             const t = performance.now();
             await stop(state, name, 'SIGTERM');
             await start(state, name);
+            back(`${name} ready`);
             note(`restarted ${name} in ${Math.round(performance.now() - t)} ms`);
             // As Kubernetes' minReadySeconds: the gateways' health checks (every 1-2 s) see the
             // replica back before its sibling stops.
@@ -102,11 +106,12 @@ export const runs: FaultRun[] = [
   {
     name: 'postgres',
     title: 'PostgreSQL restart (pg_ctlcluster restart) under load',
-    async inject({ seconds, mark, note }) {
+    async inject({ seconds, mark, back, note }) {
       await sleep(seconds * 300);
       mark('pg_ctlcluster restart');
       const t = performance.now();
       await run('pg_ctlcluster', [postgresVersion(), 'main', 'restart', '-m', 'fast']);
+      back('PostgreSQL back');
       note(`PostgreSQL restarted in ${Math.round(performance.now() - t)} ms`);
       await sleep(seconds * 500);
     },
@@ -114,7 +119,7 @@ export const runs: FaultRun[] = [
   {
     name: 'redis',
     title: 'Redis restart; a logout made while it is down must be enforced by every gateway afterwards',
-    async inject({ state, seconds, mark, note, http, extraSession, loggedOut }) {
+    async inject({ state, seconds, mark, back, note, http, extraSession, loggedOut }) {
       const session = await extraSession();
       await sleep(seconds * 300);
       mark('redis shutdown');
@@ -133,7 +138,6 @@ export const runs: FaultRun[] = [
       if (out.status === 204) loggedOut.push(session);
       else throw new Error(`the logout during the Redis outage answered ${out.status || out.error}`);
       await sleep(Math.max(1000, seconds * 100));
-      mark('redis start');
       await run('redis-server', [
         '--daemonize',
         'yes',
@@ -146,6 +150,7 @@ export const runs: FaultRun[] = [
         '--appendonly',
         'no',
       ]);
+      back('Redis back');
       for (const g of replicasOf(state, ['gateway', 'idp'])) {
         await waitReady(state, state.processes.find((p) => p.name === g)!, 30_000);
       }
@@ -171,7 +176,7 @@ export const runs: FaultRun[] = [
     name: 'upstreams',
     title:
       'one products replica stopped (SIGSTOP: accepts, never answers), one orders replica refusing (killed)',
-    async inject({ state, seconds, mark, note }) {
+    async inject({ state, seconds, mark, back, note }) {
       await sleep(seconds * 300);
       const slow = replicasOf(state, ['products'])[0]!;
       const refusing = replicasOf(state, ['orders']).at(-1)!;
@@ -180,9 +185,9 @@ export const runs: FaultRun[] = [
       process.kill(pid, 'SIGSTOP');
       await stop(state, refusing, 'SIGKILL');
       await sleep(seconds * 400);
-      mark(`SIGCONT ${slow}, start ${refusing}`);
       process.kill(pid, 'SIGCONT');
       await start(state, refusing);
+      back(`${slow} resumed, ${refusing} ready`);
       note(`${slow} resumed, ${refusing} restarted`);
       await sleep(seconds * 300);
     },
@@ -216,7 +221,7 @@ export interface RunResult {
   p99Before: number;
   p99During: number;
   failures: string[];
-  events: { at: number; what: string }[];
+  events: { at: number; what: string; back?: true }[];
 }
 
 function p99(samples: Sample[]): number {
@@ -243,7 +248,7 @@ export async function runFault(
     client: state.appClient,
     users: options.users,
   });
-  const events: { at: number; what: string }[] = [];
+  const events: { at: number; what: string; back?: true }[] = [];
   const loggedOutByFault: string[] = [];
   const storedIds = async (): Promise<Set<number>> => {
     const sql = await openSql({ driver: 'postgres', url: state.databaseUrl });
@@ -266,6 +271,10 @@ export async function runFault(
       short: options.short ?? false,
       mark: (what) => {
         events.push({ at: driver.now(), what });
+        note(`${(driver.now() / 1000).toFixed(1)} s: ${what}`);
+      },
+      back: (what) => {
+        events.push({ at: driver.now(), what, back: true });
         note(`${(driver.now() / 1000).toFixed(1)} s: ${what}`);
       },
       note,
@@ -316,13 +325,17 @@ export async function runFault(
     const load = driver.samples.slice(prepared).filter((s) => !s.step.startsWith('check'));
     const failedSamples = load.filter((s) => !s.ok);
     const firstEvent = events[0]?.at ?? Number.POSITIVE_INFINITY;
+    // Time to recover: from the moment a fault ended (a replica ready again, the database back)
+    // to the end of the last request that failed before the next event; a fault with no end
+    // (a key rotation) counts from its start.
+    const ends = events.some((e) => e.back) ? events.filter((e) => e.back) : events;
     let recoverMs = 0;
-    for (let i = 0; i < events.length; i++) {
-      const from = events[i]!.at;
-      const to = events[i + 1]?.at ?? Number.POSITIVE_INFINITY;
+    for (let i = 0; i < ends.length; i++) {
+      const from = ends[i]!.at;
+      const to = events.find((e) => e.at > from)?.at ?? Number.POSITIVE_INFINITY;
       // By when a failed request ended: one started before the fault may fail because of it.
-      const ends = failedSamples.map((s) => s.at + s.ms).filter((end) => end >= from && end < to);
-      if (ends.length > 0) recoverMs = Math.max(recoverMs, Math.round(Math.max(...ends) - from));
+      const failedEnds = failedSamples.map((s) => s.at + s.ms).filter((end) => end >= from && end < to);
+      if (failedEnds.length > 0) recoverMs = Math.max(recoverMs, Math.round(Math.max(...failedEnds) - from));
     }
     const byKind = new Map<string, number>();
     for (const s of failedSamples) {
