@@ -4,6 +4,8 @@
  *
  *   ./node_modules/.bin/node scripts/faults.ts kills|rolling|postgres|redis|keys|upstreams|all [--seconds N] [--users N]
  */
+import { cpSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type RunResult, resultTable, runFault, runs } from './faults/runs.ts';
 import { defaultDir, down, loadState, up } from './topology/topology.ts';
@@ -13,7 +15,8 @@ const usage = `usage: node scripts/faults.ts ${runs.map((r) => r.name).join('|')
 ${runs.map((r) => `  ${r.name.padEnd(10)} ${r.title}`).join('\n')}
 
 Uses the topology up in --dir (default $GATEHOUSE_TOPOLOGY_DIR, else <tmp>/gatehouse-topology); when
-none is up there, brings one up first and takes it down at the end. The postgres and redis runs
+none is up there, brings one up first and takes it down at the end (the processes' logs are kept
+in <dir>.logs). The postgres and redis runs
 restart this machine's PostgreSQL and Redis: everything else using them sees the outage too.
 
   --seconds N   length of each run (default 120)
@@ -74,7 +77,14 @@ try {
     console.log(`\n${resultTable([result])}\n\nfailures: ${result.failures.join('; ') || 'none'}\n`);
   }
 } finally {
-  if (owned) await down(dir, note).catch((err: Error) => note(`down failed: ${err.message}`));
+  if (owned) {
+    // down removes the folder: the processes' logs are kept beside it, for reading what failed.
+    if (existsSync(join(dir, 'logs'))) {
+      cpSync(join(dir, 'logs'), `${dir}.logs`, { recursive: true });
+      note(`logs kept in ${dir}.logs`);
+    }
+    await down(dir, note).catch((err: Error) => note(`down failed: ${err.message}`));
+  }
 }
 if (results.length > 1) console.log(`\n${resultTable(results)}\n`);
 const lost = results.some(
