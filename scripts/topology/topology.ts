@@ -145,16 +145,15 @@ export async function up(options: UpOptions = {}): Promise<TopologyState> {
     await admin.close();
   }
 
+  // The gateways' key to the identity providers' revocation feed: one value on both sides.
+  const feedToken = secret();
   const secrets = {
     GATEHOUSE_STORAGE__URL: databaseUrl,
     GATEHOUSE_STATE__URL: REDIS_URL,
     GATEHOUSE_IDP__KEY_ENCRYPTION_SECRET: secret(),
-    GATEHOUSE_IDP__REVOCATION_FEED_TOKEN: '',
-    GATEHOUSE_GATEWAY__AUTH__REVOCATION_FEED__TOKEN: '',
+    GATEHOUSE_IDP__REVOCATION_FEED_TOKEN: feedToken,
+    GATEHOUSE_GATEWAY__AUTH__REVOCATION_FEED__TOKEN: feedToken,
   };
-  const feedToken = secret();
-  secrets.GATEHOUSE_IDP__REVOCATION_FEED_TOKEN = feedToken;
-  secrets.GATEHOUSE_GATEWAY__AUTH__REVOCATION_FEED__TOKEN = feedToken;
   writeFileSync(
     join(dir, 'secrets.env'),
     `${Object.entries(secrets)

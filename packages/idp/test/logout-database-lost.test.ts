@@ -1,6 +1,6 @@
 // A logout whose database goes away half-way must still end in a revoked session: the client is
-// answered 5xx, retries, and the retry finishes the job. Found by the PostgreSQL restart of
-// scripts/faults.ts, where a session ended without its revocation stayed valid at every gateway.
+// answered 5xx, retries, and the retry finishes the job. A session ended without its revocation
+// would stay valid at every gateway with nothing left for the retry to end.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type AccountsIdp, sessionCookieOf, startAccountsIdp } from './accounts-harness.ts';

@@ -126,10 +126,10 @@ export function createSessionStore(options: {
 
     async end(sid, reason, by = {}) {
       if (!sidShape.test(sid)) return false;
-      // Revoked first, ended second. Ended first, a database lost between the two statements left
-      // the session ended here but never revoked: every gateway kept accepting it, and the
-      // client's retry of its logout (answered 503) found no session to end. This way the retry
-      // finds the session still open and finishes both; a revocation recorded twice is one row.
+      // Revoked first, ended second: ended first, a database lost between the two statements would
+      // leave the session ended here but never revoked, accepted by every gateway, with no session
+      // left for the client's retry of its logout (answered 503) to end. This way the retry finds
+      // the session still open and finishes both; a revocation recorded twice is one row.
       const open = await sql.query<{ expires_at: Date }>(
         'select expires_at from idp_sessions where id = $1 and ended_at is null',
         [sid],
