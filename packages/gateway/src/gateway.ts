@@ -20,6 +20,7 @@ import {
   sendError,
   serveMetrics,
   unmapIPv4,
+  withoutCookies,
 } from '@gatehouse/core';
 import { createVerifier, peerCertificateThumbprint, sdkError, type Verifier } from '@gatehouse/sdk';
 import type { JWTVerifyGetKey } from 'jose';
@@ -43,7 +44,6 @@ import {
   subscribeRevocations,
 } from './auth/revocations.ts';
 import { type Bff, createBff } from './bff/bff.ts';
-import { withoutCookies } from './bff/bff-cookies.ts';
 import { type GatewayConfig, validateGatewayConfig } from './config-schema.ts';
 import type { Principal, SharedState } from './contracts.ts';
 import { gatewayErrors } from './errors.ts';
