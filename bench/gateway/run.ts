@@ -5,6 +5,8 @@
  *     [--baseline DIR]   also run gw-open-base and gw-es256-base on another copy of packages/gateway/src
  *     [--baseline-tree DIR]   the same cases on another checkout of the whole repository (e.g. a
  *                        `git worktree add` of an older commit with node_modules): its own gateway, sdk and core
+ *     [--tree DIR]       gw-open, gw-es256 and their -log/-x2 variants from another checkout too, so that two
+ *                        commits other than this one can be compared (--tree B --baseline-tree A)
  *     [--pairs N [--pair a,b]]   instead of the table: a and b (default gw-es256,fwd-auth) back to back
  *                        N times in ABBA order, both kept running, each pair's CPU ratio and p99s
  *
@@ -39,6 +41,8 @@ const args = benchArgs(import.meta.url, {
   baseline: { type: 'string' },
   /** Another checkout of the repository with its node_modules: its gateway, sdk and core as a whole. */
   'baseline-tree': { type: 'string' },
+  /** Another checkout with its node_modules whose gateway replaces this one's in the gw-* cases. */
+  tree: { type: 'string' },
   /** Measure two cases back to back N times instead of the table (see runPairs). */
   pairs: { type: 'string', default: '0' },
   pair: { type: 'string', default: 'gw-es256,fwd-auth' },
@@ -50,30 +54,35 @@ const ROUNDS = Number(args.rounds);
 const PAIRS = Number(args.pairs);
 const only = args.only ? new Set(args.only.split(',')) : undefined;
 const baselineTree = args['baseline-tree'] ? resolve(args['baseline-tree']) : undefined;
+const tree = args.tree ? resolve(args.tree) : undefined;
 if (args.baseline && baselineTree) {
   console.error('--baseline and --baseline-tree are two ways to name the baseline: give one');
   process.exit(2);
 }
-if (
-  baselineTree &&
-  !existsSync(join(baselineTree, 'node_modules', '@gatehouse', 'gateway', 'package.json'))
-) {
-  console.error(`${baselineTree} is not a checkout with node_modules (no node_modules/@gatehouse/gateway)`);
-  process.exit(2);
-}
-/** What the baseline is, for the report: the tree's commit, when it is a git checkout. */
-const baselineNote = (() => {
-  if (args.baseline) return `baseline: the gateway sources in ${args.baseline}`;
-  if (!baselineTree) return undefined;
-  try {
-    const commit = execFileSync('git', ['-C', baselineTree, 'log', '-1', '--format=%h %s'], {
-      encoding: 'utf8',
-    });
-    return `baseline: the tree ${baselineTree} at ${commit.trim().slice(0, 100)}`;
-  } catch {
-    return `baseline: the tree ${baselineTree}`;
+for (const dir of [baselineTree, tree]) {
+  if (dir && !existsSync(join(dir, 'node_modules', '@gatehouse', 'gateway', 'package.json'))) {
+    console.error(`${dir} is not a checkout with node_modules (no node_modules/@gatehouse/gateway)`);
+    process.exit(2);
   }
-})();
+}
+/** A checkout named in the report by its commit, when it is a git checkout. */
+function describeTree(dir: string): string {
+  try {
+    const commit = execFileSync('git', ['-C', dir, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' });
+    return `the tree ${dir} at ${commit.trim().slice(0, 100)}`;
+  } catch {
+    return `the tree ${dir}`;
+  }
+}
+/** Where the gateways of the report come from, when not (only) from this checkout. */
+const baselineNote =
+  [
+    tree ? `gateway: ${describeTree(tree)}` : '',
+    args.baseline ? `baseline: the gateway sources in ${args.baseline}` : '',
+    baselineTree ? `baseline: ${describeTree(baselineTree)}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ') || undefined;
 
 for (const tool of ['wrk', 'nginx']) {
   try {
@@ -275,8 +284,9 @@ interface Case {
   refusedWithout?: boolean;
 }
 
-/** Where a baseline gateway comes from: a copy of its sources, or a whole other checkout. */
+/** Where a gateway comes from when not from this checkout: a copy of its sources, or a whole other checkout. */
 type Baseline = { BENCH_GATEWAY_MODULE: string } | { BENCH_TREE: string };
+const current: Baseline | undefined = tree ? { BENCH_TREE: tree } : undefined;
 
 const gateway =
   (port: number, workers: number, authOn: boolean, accessLog = false, baseline?: Baseline) =>
@@ -337,14 +347,14 @@ const cases: Case[] = [
     label: 'gateway, auth off (1 process)',
     url: gw(1),
     headers: {},
-    setUp: gateway(serverPort(1), 1, false),
+    setUp: gateway(serverPort(1), 1, false, false, current),
   },
   {
     id: 'gw-es256',
     label: 'gateway, ES256 token (1 process)',
     url: gw(2),
     headers: auth,
-    setUp: gateway(serverPort(2), 1, true),
+    setUp: gateway(serverPort(2), 1, true, false, current),
     refusedWithout: true,
   },
   ...(baseline
@@ -371,7 +381,7 @@ const cases: Case[] = [
     label: 'gateway, ES256 token, JSON access log (1 process)',
     url: gw(5),
     headers: auth,
-    setUp: gateway(serverPort(5), 1, true, true),
+    setUp: gateway(serverPort(5), 1, true, true, current),
     refusedWithout: true,
   },
   {
@@ -379,7 +389,7 @@ const cases: Case[] = [
     label: 'gateway, ES256 token (2 reusePort workers)',
     url: gw(6),
     headers: auth,
-    setUp: gateway(serverPort(6), 2, true),
+    setUp: gateway(serverPort(6), 2, true, false, current),
     refusedWithout: true,
   },
   {
@@ -513,7 +523,7 @@ async function runPairs(): Promise<void> {
     `errors: ${failed === 0 ? `none in ${rows.length * 2} measurements` : `${failed} of ${rows.length * 2} measurements had errors (listed above)`}`,
   );
   console.log(
-    `\nreproduce: ./node_modules/.bin/node bench/gateway/run.ts --duration ${DURATION} --connections ${CONNECTIONS} --threads ${THREADS} --pairs ${PAIRS} --pair ${args.pair}${args.baseline ? ` --baseline ${args.baseline}` : ''}${baselineTree ? ` --baseline-tree ${args['baseline-tree']}` : ''}`,
+    `\nreproduce: ./node_modules/.bin/node bench/gateway/run.ts --duration ${DURATION} --connections ${CONNECTIONS} --threads ${THREADS} --pairs ${PAIRS} --pair ${args.pair}${args.baseline ? ` --baseline ${args.baseline}` : ''}${tree ? ` --tree ${args.tree}` : ''}${baselineTree ? ` --baseline-tree ${args['baseline-tree']}` : ''}`,
   );
 }
 
@@ -633,5 +643,5 @@ const es2 = results.get('gw-es256-x2');
 const fwd2 = results.get('fwd-auth-x2');
 if (es2 && fwd2) console.log(`throughput, gateway x2 ÷ ForwardAuth x2: ${ratio(es2.rps, fwd2.rps)}`);
 console.log(
-  `\nreproduce: ./node_modules/.bin/node bench/gateway/run.ts --duration ${DURATION} --connections ${CONNECTIONS} --threads ${THREADS} --rounds ${ROUNDS}${args.only ? ` --only ${args.only}` : ''}${args.baseline ? ` --baseline ${args.baseline}` : ''}${baselineTree ? ` --baseline-tree ${args['baseline-tree']}` : ''}`,
+  `\nreproduce: ./node_modules/.bin/node bench/gateway/run.ts --duration ${DURATION} --connections ${CONNECTIONS} --threads ${THREADS} --rounds ${ROUNDS}${args.only ? ` --only ${args.only}` : ''}${args.baseline ? ` --baseline ${args.baseline}` : ''}${tree ? ` --tree ${args.tree}` : ''}${baselineTree ? ` --baseline-tree ${args['baseline-tree']}` : ''}`,
 );
