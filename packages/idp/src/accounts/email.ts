@@ -7,8 +7,9 @@ export interface Email {
 }
 
 // Deliberately narrower than RFC 5322 (no quoted local parts, no IP literals): addresses people type.
-const emailShape =
-  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
+export const emailPattern =
+  "^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]{2,63}$";
+const emailShape = new RegExp(emailPattern);
 
 export function parseEmail(input: string): Email {
   if (input.length > 254 || !emailShape.test(input)) throw idpErrors.create('IDP_EMAIL_INVALID');

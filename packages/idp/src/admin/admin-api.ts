@@ -133,6 +133,9 @@ function dateParam(query: URLSearchParams, key: string): Date | undefined {
 const CLIENT_GONE_GRACE_SECONDS = 7;
 
 const controlCharacter = /[\u0000-\u001f\u007f]/;
+// Decoded into a path parameter these are what gateways refuse in a path: refused here too, so the
+// API takes the same names whichever way it is reached.
+const pathSeparator = /[/\\;]/;
 
 function checkQuery(query: URLSearchParams, allowed: string[]): void {
   for (const [key, value] of query) {
@@ -705,7 +708,7 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
         }
         if (value.length > 256)
           throw idpErrors.create('IDP_FIELD_TOO_LONG', `Path parameter ${key} is too long`);
-        if (controlCharacter.test(value)) {
+        if (controlCharacter.test(value) || pathSeparator.test(value)) {
           throw idpErrors.create('IDP_FIELD_INVALID', `Path parameter ${key} has an invalid value`);
         }
         params[key] = value;

@@ -1,3 +1,5 @@
+import { emailPattern } from '../accounts/email.ts';
+import { passwordMaxLength, passwordMinLength } from '../accounts/password-policy.ts';
 import { idpClientConfigSchema } from '../config-schema.ts';
 
 /**
@@ -7,15 +9,28 @@ import { idpClientConfigSchema } from '../config-schema.ts';
  */
 const name = { type: 'string', pattern: '^[a-z0-9][a-z0-9._:-]{0,63}$' } as const;
 
+const password = {
+  type: 'string',
+  minLength: passwordMinLength,
+  maxLength: passwordMaxLength,
+  description: 'not a common password, not containing the username (else 400 IDP_PASSWORD_*)',
+} as const;
+
 export const adminBodySchemas = {
   CreateUser: {
     type: 'object',
     additionalProperties: false,
     required: ['username', 'password'],
     properties: {
-      username: { type: 'string', maxLength: 128 },
-      password: { type: 'string', maxLength: 1024 },
-      email: { type: 'string', maxLength: 254 },
+      username: {
+        type: 'string',
+        minLength: 3,
+        maxLength: 32,
+        description:
+          'letters, digits 0-9 and single . _ - between them, of one script (else 400 IDP_USERNAME_INVALID)',
+      },
+      password,
+      email: { type: 'string', maxLength: 254, format: 'email', pattern: emailPattern },
       enabled: { type: 'boolean' },
       roles: { type: 'array', maxItems: 100, items: name },
       groups: { type: 'array', maxItems: 100, items: name },
@@ -26,7 +41,7 @@ export const adminBodySchemas = {
     additionalProperties: false,
     minProperties: 1,
     properties: {
-      email: { type: ['string', 'null'], maxLength: 254 },
+      email: { type: ['string', 'null'], maxLength: 254, format: 'email', pattern: emailPattern },
       enabled: { type: 'boolean' },
     },
   },
@@ -34,7 +49,7 @@ export const adminBodySchemas = {
     type: 'object',
     additionalProperties: false,
     required: ['password'],
-    properties: { password: { type: 'string', maxLength: 1024 } },
+    properties: { password },
   },
   CreateNamed: {
     type: 'object',
@@ -68,7 +83,8 @@ const pathParam = (n: string, description: string) => ({
   name: n,
   in: 'path',
   required: true,
-  schema: { type: 'string' },
+  // What gateways refuse in a path (encoded separators, control characters) the API refuses too.
+  schema: { type: 'string', minLength: 1, maxLength: 256, pattern: '^[^/\\\\;\\u0000-\\u001f\\u007f]*$' },
   description,
 });
 
