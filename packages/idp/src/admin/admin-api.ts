@@ -116,12 +116,16 @@ function intParam(query: URLSearchParams, key: string, min: number, max: number)
   return Number(raw);
 }
 
+// RFC 3339 only (what the document's `date-time` means): Date.parse alone takes `0.5` or `May 1`.
+const rfc3339 =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt ]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+
 function dateParam(query: URLSearchParams, key: string): Date | undefined {
   const raw = query.get(key);
   if (raw === null) return undefined;
   const d = new Date(raw);
-  if (raw.length > 40 || Number.isNaN(d.getTime())) {
-    throw idpErrors.create('IDP_FIELD_INVALID', `Query parameter ${key} must be a date-time`);
+  if (raw.length > 40 || !rfc3339.test(raw) || Number.isNaN(d.getTime())) {
+    throw idpErrors.create('IDP_FIELD_INVALID', `Query parameter ${key} must be an RFC 3339 date-time`);
   }
   return d;
 }

@@ -69,6 +69,8 @@ export const adminBodySchemas = {
   },
 } as const;
 
+const noControls = '^[^\\u0000-\\u001f\\u007f]*$';
+const queryText = { type: 'string', maxLength: 256, pattern: noControls } as const;
 const ref = (n: string) => ({ $ref: `#/components/schemas/${n}` });
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
 const ok = (description: string, schema?: unknown) =>
@@ -204,9 +206,9 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
           { '200': ok('Users', { type: 'array', items: ref('User') }) },
           {
             parameters: [
-              { name: 'search', in: 'query', schema: { type: 'string' } },
+              { name: 'search', in: 'query', schema: { type: 'string', maxLength: 128, pattern: noControls } },
               { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } },
-              { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0 } },
+              { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 1_000_000 } },
             ],
           },
         ),
@@ -352,7 +354,7 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
           { '200': ok('Sessions', { type: 'array', items: ref('Session') }) },
           {
             parameters: [
-              { name: 'userId', in: 'query', schema: { type: 'string' } },
+              { name: 'userId', in: 'query', schema: queryText },
               { name: 'active', in: 'query', schema: { type: 'boolean' } },
               { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } },
             ],
@@ -384,13 +386,13 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
           { '200': ok('Events', { type: 'array', items: ref('AuditEvent') }) },
           {
             parameters: [
-              { name: 'type', in: 'query', schema: { type: 'string' } },
-              { name: 'actor', in: 'query', schema: { type: 'string' } },
-              { name: 'subject', in: 'query', schema: { type: 'string' } },
-              { name: 'clientId', in: 'query', schema: { type: 'string' } },
+              { name: 'type', in: 'query', schema: queryText },
+              { name: 'actor', in: 'query', schema: queryText },
+              { name: 'subject', in: 'query', schema: queryText },
+              { name: 'clientId', in: 'query', schema: queryText },
               { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' } },
               { name: 'until', in: 'query', schema: { type: 'string', format: 'date-time' } },
-              { name: 'beforeId', in: 'query', schema: { type: 'integer' } },
+              { name: 'beforeId', in: 'query', schema: { type: 'integer', minimum: 0 } },
               { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } },
             ],
           },
