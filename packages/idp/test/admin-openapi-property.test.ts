@@ -55,6 +55,9 @@ const emailArb = fc
     fc.constantFrom('com', 'org', 'example', 'io'),
   )
   .map(([l, d, t]) => `${l}@${d}.${t}`);
+// An address another account holds, so that conflicts are reached too.
+const TAKEN_EMAIL = 'taken@example.com';
+const emailOrTaken = fc.oneof({ arbitrary: emailArb, weight: 4 }, { arbitrary: fc.constant(TAKEN_EMAIL), weight: 1 });
 // A subset of the usernames the server takes (its script rules cannot be said in JSON Schema).
 const usernameArb = fc.stringMatching(/^[a-z][a-z0-9]{2,12}(?:[._-][a-z0-9]{1,8})?$/);
 
@@ -77,7 +80,7 @@ function valid(doc: Doc, raw: Schema, name = ''): fc.Arbitrary<unknown> {
       return fc.integer({ min: s.minimum ?? -1_000_000, max: s.maximum ?? 1_000_000 });
     case 'string': {
       if (name === 'username') return usernameArb;
-      if (s.format === 'email') return emailArb;
+      if (s.format === 'email') return emailOrTaken;
       if (s.format === 'uri') return fc.webUrl({ validSchemes: ['https'] });
       if (s.format === 'date-time') {
         return fc
@@ -187,7 +190,38 @@ describe('admin API against its OpenAPI document (property-based)', () => {
     token = await serviceToken(t, 'fuzz-robot', ['admin']);
     doc = (await (await fetch(`${t.origin}/auth/admin/openapi.json`)).json()) as Doc;
     ajv.addSchema({ $id: 'doc', components: doc.components });
+    const taken = await send('post', '/users', { username: 'fuzztaken', password: 'fixture phrase two', email: TAKEN_EMAIL });
+    assert.equal(taken.status, 201);
+    await ensureFixtures();
   });
+
+  // Existing resources that path parameters also point at, so that operations succeed and not only 404.
+  const fixtures = { userId: '', role: 'fuzz-role', group: 'fuzz-group', client: 'fuzz-client' };
+  async function ensureFixtures() {
+    const user = await send('get', '/users?search=fuzzfixture');
+    const found = (user.json as Array<{ id: string; username: string }>).find((u) => u.username === 'fuzzfixture');
+    if (found) fixtures.userId = found.id;
+    else {
+      const created = await send('post', '/users', { username: 'fuzzfixture', password: 'fixture phrase one' });
+      assert.equal(created.status, 201, created.text);
+      fixtures.userId = (created.json as { id: string }).id;
+    }
+    for (const [path, body] of [
+      ['/roles', { name: fixtures.role }],
+      ['/groups', { name: fixtures.group }],
+      ['/clients', { clientId: fixtures.client, grantTypes: ['client_credentials'], redirectUris: [] }],
+    ] as const) {
+      const res = await send('post', path, body);
+      assert.ok([201, 409].includes(res.status), `${path}: ${res.status} ${res.text}`);
+    }
+  }
+  function fixtureOf(template: string, param: string): (() => string) | undefined {
+    if (param === 'id' || param === 'userId') return () => fixtures.userId;
+    if (param === 'role') return () => fixtures.role;
+    if (param === 'clientId') return () => fixtures.client;
+    if (param === 'name') return () => (template.startsWith('/roles') ? fixtures.role : fixtures.group);
+    return undefined;
+  }
   after(() => t?.close());
 
   const send = async (method: string, path: string, body?: unknown) => {
@@ -248,7 +282,13 @@ describe('admin API against its OpenAPI document (property-based)', () => {
         const bodySchema = op.requestBody?.content['application/json'].schema;
 
         const pathArb = fc.record(
-          Object.fromEntries(pathParams.map((p) => [p.name, valid(doc, p.schema, p.name)])),
+          Object.fromEntries(
+            pathParams.map((p) => {
+              const fixture = fixtureOf(template, p.name);
+              const random = valid(doc, p.schema, p.name);
+              return [p.name, fixture ? fc.oneof(random, fc.constant(0).map(fixture)) : random];
+            }),
+          ),
         ) as fc.Arbitrary<Record<string, string>>;
         const queryArb = fc.record(
           Object.fromEntries(queryParams.map((p) => [p.name, valid(doc, p.schema, p.name)])),
@@ -276,6 +316,7 @@ describe('admin API against its OpenAPI document (property-based)', () => {
             );
             conforms(op, what, res);
             await cleanUp(method, template, res, body);
+            if (method === 'delete' && res.status === 204) await ensureFixtures();
           }),
           { numRuns, ...(seed === undefined ? {} : { seed }) },
         );
