@@ -214,7 +214,7 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
         ),
         post: op(
           'Create a user',
-          { '201': ok('Created', ref('User')), '409': ok('Username or email taken', ref('Error')) },
+          { '201': ok('Created', ref('User')), '409': ok('IDP_USERNAME_TAKEN or IDP_EMAIL_TAKEN', ref('Error')) },
           {
             requestBody: { required: true, ...json(ref('CreateUser')) },
           },
@@ -225,7 +225,7 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
         get: op('Get a user', { '200': ok('User', ref('User')) }),
         patch: op(
           'Change email or enabled (disabling ends the user\u2019s sessions)',
-          { '200': ok('User', ref('User')) },
+          { '200': ok('User', ref('User')), '409': ok('IDP_EMAIL_TAKEN: another account has the email', ref('Error')) },
           {
             requestBody: { required: true, ...json(ref('UpdateUser')) },
           },
