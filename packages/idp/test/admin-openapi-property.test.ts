@@ -57,7 +57,10 @@ const emailArb = fc
   .map(([l, d, t]) => `${l}@${d}.${t}`);
 // An address another account holds, so that conflicts are reached too.
 const TAKEN_EMAIL = 'taken@example.com';
-const emailOrTaken = fc.oneof({ arbitrary: emailArb, weight: 4 }, { arbitrary: fc.constant(TAKEN_EMAIL), weight: 1 });
+const emailOrTaken = fc.oneof(
+  { arbitrary: emailArb, weight: 4 },
+  { arbitrary: fc.constant(TAKEN_EMAIL), weight: 1 },
+);
 // A subset of the usernames the server takes (its script rules cannot be said in JSON Schema).
 const usernameArb = fc.stringMatching(/^[a-z][a-z0-9]{2,12}(?:[._-][a-z0-9]{1,8})?$/);
 
@@ -92,7 +95,9 @@ function valid(doc: Doc, raw: Schema, name = ''): fc.Arbitrary<unknown> {
       const max = Math.min(s.maxLength ?? 40, min + 40);
       if (s.pattern) {
         const re = new RegExp(s.pattern, 'u');
-        return fc.stringMatching(re).filter((v) => [...v].length >= min && [...v].length <= (s.maxLength ?? 1e9));
+        return fc
+          .stringMatching(re)
+          .filter((v) => [...v].length >= min && [...v].length <= (s.maxLength ?? 1e9));
       }
       return fc.string({ minLength: min, maxLength: max });
     }
@@ -147,7 +152,8 @@ function invalidBody(doc: Doc, raw: Schema): fc.Arbitrary<unknown> {
   for (const [key, p0] of props) {
     const p = resolve(doc, p0);
     const wrong = wrongType(p);
-    if (wrong.length) options.push(fc.tuple(base, fc.constantFrom(...wrong)).map(([o, v]) => ({ ...o, [key]: v })));
+    if (wrong.length)
+      options.push(fc.tuple(base, fc.constantFrom(...wrong)).map(([o, v]) => ({ ...o, [key]: v })));
     if (p.maxLength !== undefined && p.type === 'string') {
       options.push(base.map((o) => ({ ...o, [key]: 'a'.repeat(p.maxLength! + 1) })));
     }
@@ -190,7 +196,11 @@ describe('admin API against its OpenAPI document (property-based)', () => {
     token = await serviceToken(t, 'fuzz-robot', ['admin']);
     doc = (await (await fetch(`${t.origin}/auth/admin/openapi.json`)).json()) as Doc;
     ajv.addSchema({ $id: 'doc', components: doc.components });
-    const taken = await send('post', '/users', { username: 'fuzztaken', password: 'fixture phrase two', email: TAKEN_EMAIL });
+    const taken = await send('post', '/users', {
+      username: 'fuzztaken',
+      password: 'fixture phrase two',
+      email: TAKEN_EMAIL,
+    });
     assert.equal(taken.status, 201);
     await ensureFixtures();
   });
@@ -199,10 +209,15 @@ describe('admin API against its OpenAPI document (property-based)', () => {
   const fixtures = { userId: '', role: 'fuzz-role', group: 'fuzz-group', client: 'fuzz-client' };
   async function ensureFixtures() {
     const user = await send('get', '/users?search=fuzzfixture');
-    const found = (user.json as Array<{ id: string; username: string }>).find((u) => u.username === 'fuzzfixture');
+    const found = (user.json as Array<{ id: string; username: string }>).find(
+      (u) => u.username === 'fuzzfixture',
+    );
     if (found) fixtures.userId = found.id;
     else {
-      const created = await send('post', '/users', { username: 'fuzzfixture', password: 'fixture phrase one' });
+      const created = await send('post', '/users', {
+        username: 'fuzzfixture',
+        password: 'fixture phrase one',
+      });
       assert.equal(created.status, 201, created.text);
       fixtures.userId = (created.json as { id: string }).id;
     }
@@ -246,12 +261,19 @@ describe('admin API against its OpenAPI document (property-based)', () => {
       assert.equal(res.text, '', `${what}: ${res.status} has a body the document does not state`);
       return;
     }
-    const validate = ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components', '"doc#/components')));
+    const validate = ajv.compile(
+      JSON.parse(JSON.stringify(schema).replaceAll('"#/components', '"doc#/components')),
+    );
     assert.ok(validate(res.json), `${what}: body breaks the schema: ${ajv.errorsText(validate.errors)}`);
   }
 
   // What a valid request creates is removed again, so random data does not pile up.
-  async function cleanUp(method: string, path: string, res: { status: number; json: unknown }, body: unknown) {
+  async function cleanUp(
+    method: string,
+    path: string,
+    res: { status: number; json: unknown },
+    body: unknown,
+  ) {
     if (method !== 'post' || res.status !== 201) return;
     const j = res.json as { id?: string; name?: string; client?: { clientId: string } };
     const b = body as { name?: string };
@@ -265,7 +287,11 @@ describe('admin API against its OpenAPI document (property-based)', () => {
   }
 
   // Refusals of schema-valid input for rules JSON Schema cannot state; each is described in the document.
-  const semanticRefusals = new Set(['IDP_PASSWORD_COMMON', 'IDP_PASSWORD_CONTAINS_USERNAME', 'IDP_CLIENT_INVALID']);
+  const semanticRefusals = new Set([
+    'IDP_PASSWORD_COMMON',
+    'IDP_PASSWORD_CONTAINS_USERNAME',
+    'IDP_CLIENT_INVALID',
+  ]);
 
   test('every operation: valid requests accepted, invalid refused with a 4xx, responses as documented', async () => {
     const started = Date.now();

@@ -206,7 +206,11 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
           { '200': ok('Users', { type: 'array', items: ref('User') }) },
           {
             parameters: [
-              { name: 'search', in: 'query', schema: { type: 'string', maxLength: 128, pattern: noControls } },
+              {
+                name: 'search',
+                in: 'query',
+                schema: { type: 'string', maxLength: 128, pattern: noControls },
+              },
               { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } },
               { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 1_000_000 } },
             ],
@@ -214,7 +218,10 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
         ),
         post: op(
           'Create a user',
-          { '201': ok('Created', ref('User')), '409': ok('IDP_USERNAME_TAKEN or IDP_EMAIL_TAKEN', ref('Error')) },
+          {
+            '201': ok('Created', ref('User')),
+            '409': ok('IDP_USERNAME_TAKEN or IDP_EMAIL_TAKEN', ref('Error')),
+          },
           {
             requestBody: { required: true, ...json(ref('CreateUser')) },
           },
@@ -225,7 +232,10 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
         get: op('Get a user', { '200': ok('User', ref('User')) }),
         patch: op(
           'Change email or enabled (disabling ends the user\u2019s sessions)',
-          { '200': ok('User', ref('User')), '409': ok('IDP_EMAIL_TAKEN: another account has the email', ref('Error')) },
+          {
+            '200': ok('User', ref('User')),
+            '409': ok('IDP_EMAIL_TAKEN: another account has the email', ref('Error')),
+          },
           {
             requestBody: { required: true, ...json(ref('UpdateUser')) },
           },
