@@ -60,7 +60,34 @@ export const adminBodySchemas = {
       description: { type: 'string', maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]*$' },
     },
   },
-  CreateClient: idpClientConfigSchema,
+  // The config file's client schema, plus the cross-field rules clientMetadataFromConfig enforces, so a
+  // client breaking them is refused with the field's code before any metadata is built.
+  CreateClient: {
+    ...idpClientConfigSchema,
+    allOf: [
+      {
+        description: 'a client without a secret to check (none, private_key_jwt) carries none',
+        if: {
+          required: ['tokenEndpointAuthMethod'],
+          properties: { tokenEndpointAuthMethod: { enum: ['none', 'private_key_jwt'] } },
+        },
+        // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, never awaited
+        then: { not: { anyOf: [{ required: ['clientSecret'] }, { required: ['clientSecretSha256'] }] } },
+      },
+      {
+        description: 'the authorization_code grant (a default) needs redirectUris',
+        if: {
+          anyOf: [
+            { not: { required: ['grantTypes'] } },
+            { properties: { grantTypes: { contains: { const: 'authorization_code' } } } },
+          ],
+        },
+        // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, never awaited
+        then: { required: ['redirectUris'], properties: { redirectUris: { minItems: 1 } } },
+      },
+      { description: 'jwks or jwksUri, not both', not: { required: ['jwks', 'jwksUri'] } },
+    ],
+  },
   UpdateClient: {
     type: 'object',
     additionalProperties: false,
@@ -94,7 +121,8 @@ function op(summary: string, responses: Record<string, unknown>, extra: Record<s
   return {
     summary,
     security: [{ bearer: [] }, { session: [] }],
-    responses: { ...responses, ...errors },
+    // An operation's own description of a status (e.g. what its 404 means) wins over the generic one.
+    responses: { ...errors, ...responses },
     ...extra,
   };
 }
@@ -332,6 +360,10 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
               properties: { client: ref('Client'), clientSecret: { type: 'string' } },
             }),
             '409': ok('Exists', ref('Error')),
+            '400': ok(
+              'Invalid input; IDP_CLIENT_INVALID for metadata this deployment does not take (scopes it does not offer, an ID-token algorithm it does not sign with, a web origin that is not scheme://host[:port])',
+              ref('Error'),
+            ),
           },
           { requestBody: { required: true, ...json(ref('CreateClient')) } },
         ),
