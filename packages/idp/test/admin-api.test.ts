@@ -173,6 +173,83 @@ describe('admin API', () => {
     );
   });
 
+  test('an encoded /, \\ or ; in a path parameter is refused as a gateway would, not looked up', async () => {
+    for (const bad of ['a%2Fb', 'a%5Cb', 'a%3Bb']) {
+      await expectError(await call('DELETE', `/roles/${bad}`, adminService), 400, 'IDP_FIELD_INVALID');
+      await expectError(await call('GET', `/users/${bad}`, adminService), 400, 'IDP_FIELD_INVALID');
+    }
+  });
+
+  test('since and until take RFC 3339 date-times only', async () => {
+    for (const bad of ['0.5', 'May 1', '2026-05-01', 'garbage']) {
+      await expectError(
+        await call('GET', `/audit?until=${encodeURIComponent(bad)}`, adminService),
+        400,
+        'IDP_FIELD_INVALID',
+      );
+    }
+    const ok = await call(
+      'GET',
+      '/audit?since=2026-05-01T00:00:00Z&until=2099-05-01T00:00:00.5%2B02:00',
+      adminService,
+    );
+    assert.equal(ok.status, 200);
+  });
+
+  test('body rules the document states: password 8 to 128, email shape, client cross-field rules', async () => {
+    const user = (p: string, extra = {}) =>
+      call('POST', '/users', adminService, { username: 'kim', password: p, ...extra });
+    await expectError(await user('short'), 400, 'IDP_FIELD_INVALID');
+    await expectError(await user('x'.repeat(129)), 400, 'IDP_FIELD_INVALID');
+    await expectError(await user('a long enough phrase', { email: 'no@tld' }), 400, 'IDP_FIELD_INVALID');
+    for (const [client, code] of [
+      [
+        {
+          clientId: 'pub-secret',
+          tokenEndpointAuthMethod: 'none',
+          clientSecret: 'x'.repeat(32),
+          redirectUris: ['https://a.example/cb'],
+        },
+        'IDP_FIELD_INVALID',
+      ],
+      [{ clientId: 'code-no-redirect' }, 'IDP_FIELD_MISSING'],
+      [
+        {
+          clientId: 'both-keys',
+          grantTypes: ['client_credentials'],
+          jwks: { keys: [] },
+          jwksUri: 'https://a.example/jwks',
+        },
+        'IDP_FIELD_INVALID',
+      ],
+    ] as const) {
+      await expectError(await call('POST', '/clients', adminService, client), 400, code);
+      assert.equal((await call('GET', `/clients/${client.clientId}`, adminService)).status, 404);
+    }
+    const list = (await (await call('GET', '/users?search=kim', adminService)).json()) as unknown[];
+    assert.deepEqual(list, []);
+  });
+
+  test('a change to an email another account has: 409 IDP_EMAIL_TAKEN, documented', async () => {
+    const a = await call('POST', '/users', adminService, {
+      username: 'lee',
+      password: 'lee pass phrase',
+      email: 'lee@example.com',
+    });
+    const b = await call('POST', '/users', adminService, { username: 'max', password: 'max pass phrase' });
+    const maxId = ((await b.json()) as { id: string }).id;
+    assert.equal(a.status, 201);
+    await expectError(
+      await call('PATCH', `/users/${maxId}`, adminService, { email: 'LEE@example.com' }),
+      409,
+      'IDP_EMAIL_TAKEN',
+    );
+    const doc = (await (await fetch(`${t.origin}/auth/admin/openapi.json`)).json()) as {
+      paths: Record<string, { patch?: { responses: Record<string, unknown> } }>;
+    };
+    assert.ok(doc.paths['/users/{id}']!.patch!.responses['409']);
+  });
+
   test('wrong method on a known path: 405 with Allow', async () => {
     const res = await call('PATCH', '/roles', adminService, {});
     assert.equal(res.headers.get('allow'), 'GET, POST');

@@ -294,7 +294,7 @@ describe('admin API against its OpenAPI document (property-based)', () => {
     'IDP_CLIENT_INVALID',
   ]);
 
-  test('every operation: valid requests accepted, invalid refused with a 4xx, responses as documented', async () => {
+  test('every operation: valid requests accepted, invalid refused with a 400, responses as documented', async () => {
     const started = Date.now();
     let requests = 0;
     // Which statuses each operation answered: shows the runs reach successes and conflicts, not only refusals.
@@ -355,7 +355,7 @@ describe('admin API against its OpenAPI document (property-based)', () => {
           { numRuns, ...(seed === undefined ? {} : { seed }) },
         );
 
-        // Invalid: a body, a query value or a path parameter the document refuses.
+        // Invalid: a body, a query value or a path parameter the document refuses, each a 400.
         const invalids: Array<fc.Arbitrary<{ path: string; body: unknown }>> = [];
         if (bodySchema) {
           invalids.push(
@@ -383,8 +383,9 @@ describe('admin API against its OpenAPI document (property-based)', () => {
           fc.asyncProperty(fc.oneof(...invalids), async ({ path, body }) => {
             requests++;
             const res = await send(method, path, body);
+            // Refused as input (400), before any lookup: not a 404 that would mean it was taken as a name.
             assert.ok(
-              res.status >= 400 && res.status < 500,
+              res.status === 400,
               `${what} took invalid input ${path} ${JSON.stringify(body)}: ${res.status} ${res.text.slice(0, 200)}`,
             );
             conforms(op, what, res);
