@@ -2,16 +2,13 @@ import type { Sql, SqlTx } from '@gatehouse/core';
 import { authzErrors } from '../errors.ts';
 import type { AuthorizationModel } from '../model/model-types.ts';
 import { parseUser, splitObject, type TupleKey, tupleString } from '../tuple-key.ts';
-import { createSqlTupleReader } from './sql-tuple-reader.ts';
 import type { TupleReader } from './tuple-reader.ts';
-import { rowToKey, type TupleRow, tupleColumns } from './tuple-row.ts';
 
 /**
  * The permission engine's storage on the SQL layer (PGlite or PostgreSQL, the same statements):
  * stores, immutable models, tuples and the change feed, in the tables of `migrations/0001_authz.sql`.
  * Every statement a check runs is a lookup on the tuples' primary key prefix
- * (store, object_type, object_id, relation), so its cost does not grow with the store; the reads of
- * one request are batched (sql-tuple-reader.ts).
+ * (store, object_type, object_id, relation), so its cost does not grow with the store.
  */
 export interface StoreRecord {
   id: string;
@@ -86,6 +83,36 @@ export interface AuthzStorage {
   /** The position of the store's newest change (0 when it has none). */
   currentSeq(storeId: string): Promise<number>;
   reader(storeId: string): TupleReader;
+}
+
+interface TupleRow {
+  object_type: string;
+  object_id: string;
+  relation: string;
+  user_type: string;
+  user_id: string;
+  user_relation: string;
+  condition_name: string | null;
+  condition_context: Record<string, unknown> | null;
+  inserted_at?: Date;
+}
+
+const tupleColumns =
+  'object_type, object_id, relation, user_type, user_id, user_relation, condition_name, condition_context';
+
+function rowToKey(r: TupleRow): TupleKey {
+  const key: TupleKey = {
+    object: `${r.object_type}:${r.object_id}`,
+    relation: r.relation,
+    user: r.user_relation ? `${r.user_type}:${r.user_id}#${r.user_relation}` : `${r.user_type}:${r.user_id}`,
+  };
+  if (r.condition_name) {
+    key.condition = {
+      name: r.condition_name,
+      ...(r.condition_context ? { context: r.condition_context } : {}),
+    };
+  }
+  return key;
 }
 
 function keyParams(t: TupleKey): [string, string, string, string, string, string] {
@@ -300,6 +327,37 @@ export function createSqlStorage(sql: Sql): AuthzStorage {
       );
       return Number(rows[0]?.seq ?? 0);
     },
-    reader: (storeId) => createSqlTupleReader(sql, storeId),
+    reader(storeId) {
+      return {
+        async readForCheck(objectType, objectId, relation, user) {
+          const rows = await sql.query<TupleRow>(
+            `select ${tupleColumns} from authz_tuples
+             where store_id = $1 and object_type = $2 and object_id = $3 and relation = $4
+               and (user_relation <> ''
+                    or (user_type = $5 and user_id = $6 and user_relation = $7)
+                    or ($7 = '' and user_type = $5 and user_id = '*'))`,
+            [storeId, objectType, objectId, relation, user.type, user.id, user.relation],
+          );
+          return rows.map(rowToKey);
+        },
+        async readRelation(objectType, objectId, relation) {
+          const rows = await sql.query<TupleRow>(
+            `select ${tupleColumns} from authz_tuples
+             where store_id = $1 and object_type = $2 and object_id = $3 and relation = $4`,
+            [storeId, objectType, objectId, relation],
+          );
+          return rows.map(rowToKey);
+        },
+        async tuplesByUser(user) {
+          const u = parseUser(user)!;
+          const rows = await sql.query<TupleRow>(
+            `select ${tupleColumns} from authz_tuples
+             where store_id = $1 and user_type = $2 and user_id = $3 and user_relation = $4`,
+            [storeId, u.type, u.id, u.relation],
+          );
+          return rows.map(rowToKey);
+        },
+      };
+    },
   };
 }
