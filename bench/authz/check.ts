@@ -65,7 +65,7 @@ try {
   console.log(
     `       ${data.users} users, ${data.groups} groups (nested), ${data.folders} folders, ${data.documents} documents`,
   );
-  const queries = data.queries(2000);
+  const queries = data.queries(1000);
 
   const warm = createPermissionClient({
     backend: authz,
