@@ -1,14 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatehouseError } from '@gatehouse/core';
-import { accountServices } from '../account-services.ts';
-import { clientAddress } from '../client-address.ts';
+import { clientAddress, cookieValue } from '@gatehouse/core';
+import { accountServices } from '../accounts/account-services.ts';
 import { idpErrors } from '../errors.ts';
 import type { IdpRuntime } from '../index.ts';
-import type { InteractionLike } from '../interactions.ts';
 import type { RenderedPage } from '../pages/layout.ts';
 import { renderMessagePage } from '../pages/message-page.ts';
-import { readCookie, SESSION_COOKIE, verifySessionToken } from '../session-token.ts';
-import { type BatchedWrite, holdAuditWrites, storeAuditWrites } from '../write-batch.ts';
+import type { InteractionLike } from '../protocol/interactions.ts';
+import { SESSION_COOKIE, verifySessionToken } from '../sessions/session-token.ts';
+import { type BatchedWrite, holdAuditWrites, storeAuditWrites } from '../storage/write-batch.ts';
 import { type BrokeringConfig, resolveBrokeringConfig, type UpstreamProvider } from './broker-config.ts';
 import { type MappedIdentity, mapClaims } from './claim-mapping.ts';
 import { renderFirstLoginPage } from './first-login-page.ts';
@@ -240,7 +240,7 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
     identity: MappedIdentity,
   ): Promise<void> {
     const { sessions } = accountServices(idp);
-    const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+    const token = cookieValue(req.headers.cookie, SESSION_COOKIE);
     const claims = token
       ? await verifySessionToken(idp.keys, token, {
           issuer: idp.issuer,
