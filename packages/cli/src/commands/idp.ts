@@ -1,5 +1,12 @@
 import { createServer } from 'node:http';
-import { createLogger, createMetricsRegistry, Shutdown, withOpsEndpoints } from '@gatehouse/core';
+import {
+  createLogger,
+  createMetricsRegistry,
+  createTracing,
+  Shutdown,
+  traceRequests,
+  withOpsEndpoints,
+} from '@gatehouse/core';
 import type { IdpConfig } from '@gatehouse/idp';
 import { type Command, configHelp, configOptions } from '../command.ts';
 import { loadConfigOrReport } from '../load-or-exit.ts';
@@ -26,6 +33,9 @@ ${configHelp}
     const { createIdp, seedDevelopmentFixtures } = await import('@gatehouse/idp');
     const logger = createLogger({ level: config.log.level, name: 'gatehouse-idp' });
     const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs, config.server.drainDelayMs);
+    // Registered first, so it closes last: the spans of the requests drained are still sent.
+    const tracing = await createTracing(config.telemetry.traces, 'gatehouse-idp');
+    shutdown.add('tracing', () => tracing.shutdown());
     const sql = await openStorage(config, logger);
     shutdown.add('sql', () => sql.close());
     const state = await openSharedState(config);
@@ -41,7 +51,7 @@ ${configHelp}
     shutdown.add('idp', () => idp.close());
     if (demoEnabled(config)) await seedDevelopmentFixtures(idp);
     const server = createServer(
-      withOpsEndpoints(idp.handler, {
+      withOpsEndpoints(traceRequests(idp.handler, tracing), {
         // Without Redis the idp still issues tokens and signs in (see createBruteForceGuard).
         checks: { storage: () => sql.ping() },
         degradable: { state: () => state.ping() },
