@@ -312,6 +312,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         routeId = id;
         if (route.cors !== undefined) corsHeaders = corsAnswerHeaders(route.cors, req.headers.origin);
       },
+      onPrincipal: (p) => {
+        principal = p;
+      },
     };
 
     let finished = false;
