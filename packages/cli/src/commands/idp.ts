@@ -40,6 +40,7 @@ ${configHelp}
     shutdown.add('sql', () => sql.close());
     const state = await openSharedState(config);
     shutdown.add('state', () => state.close());
+    const metrics = createMetricsRegistry('idp');
     const idp = await createIdp({
       config: config.idp as unknown as IdpConfig,
       mode: config.mode,
@@ -47,6 +48,7 @@ ${configHelp}
       sql,
       state,
       logger,
+      metrics,
     });
     shutdown.add('idp', () => idp.close());
     if (demoEnabled(config)) await seedDevelopmentFixtures(idp);
@@ -56,7 +58,7 @@ ${configHelp}
         checks: { storage: () => sql.ping() },
         degradable: { state: () => state.ping() },
         draining: () => shutdown.draining,
-        metrics: createMetricsRegistry('idp'),
+        metrics,
       }),
     );
     shutdown.addServer(server);

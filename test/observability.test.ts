@@ -1,14 +1,20 @@
 /**
- * One request, one trace, three processes: the gateway (`gatehouse gateway`), a service behind it
+ * What an operator sees, checked on the real processes.
+ *
+ * Traces. One request, one trace, three processes: the gateway (`gatehouse gateway`), a service behind it
  * (test/support/traced-service.ts) and the identity provider (`gatehouse idp`) the service asks for
  * a token, each exporting its spans over OTLP/HTTP to a collector this test runs. The spans join
  * through the W3C traceparent each hop sends: the gateway's span is the root, the service's span its
  * child, the identity provider's span the service's child. The gateway's span carries the route, the
  * decision and its reason and the client id; no export carries the token.
+ *
+ * Dashboard and alerts. Every metric deploy/observability/ names (the Grafana dashboard's queries,
+ * the Prometheus rules' expressions) is exported by the gateway's or the identity provider's
+ * /metrics: a renamed metric cannot leave a panel blank or an alert silent.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,7 +22,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openTestSql, skipUnlessService, type TestSql } from '@gatehouse/core/testing';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { freePort } from './support/dev-process.ts';
 
 const bin = fileURLToPath(new URL('../packages/cli/src/bin.ts', import.meta.url));
@@ -112,7 +118,7 @@ async function waitUntil<T>(
   }
 }
 
-describe('OpenTelemetry traces across the gateway, a service and the identity provider', {
+describe('traces across the gateway, a service and the identity provider; the metrics dashboards use', {
   skip: await skipUnlessService('postgres'),
   timeout: 300_000,
 }, () => {
@@ -266,5 +272,53 @@ describe('OpenTelemetry traces across the gateway, a service and the identity pr
     assert.equal(attr(span, 'gatehouse.decision.reason'), 'SDK_TOKEN_MISSING');
     assert.equal(attr(span, 'http.response.status_code'), 401);
     assert.equal(collector.spans.filter((s) => s.traceId === span.traceId).length, 1);
+  });
+
+  test('every metric the Grafana dashboard and the Prometheus alerts name is exported', async () => {
+    const dashboard = JSON.parse(readFileSync('deploy/observability/grafana-dashboard.json', 'utf8')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    const rules = parse(readFileSync('deploy/observability/prometheus-alerts.yaml', 'utf8')) as {
+      groups: {
+        rules: {
+          alert: string;
+          expr: string;
+          labels: { severity: string };
+          annotations: { summary: string };
+        }[];
+      }[];
+    };
+    const queries = [
+      ...dashboard.panels.flatMap((p) =>
+        p.targets.map((t) => ({ where: `panel "${p.title}"`, expr: t.expr })),
+      ),
+      ...rules.groups.flatMap((g) => g.rules.map((r) => ({ where: `alert ${r.alert}`, expr: r.expr }))),
+    ];
+    assert.ok(dashboard.panels.length >= 8 && queries.length >= 16);
+    for (const g of rules.groups) {
+      for (const r of g.rules) {
+        assert.match(r.labels.severity, /^(page|warn)$/, r.alert);
+        assert.ok(r.annotations.summary, r.alert);
+      }
+    }
+
+    // What the processes export: each metric family's name, and a histogram's series names.
+    const exported = new Set<string>();
+    for (const url of [`${gatewayUrl}/_gatehouse/metrics`, `${idpOrigin}/metrics`]) {
+      const text = await (await fetch(url)).text();
+      for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+        exported.add(name!);
+        if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) exported.add(`${name}${s}`);
+      }
+    }
+    const missing: string[] = [];
+    for (const q of queries) {
+      const names = [...q.expr.matchAll(/\b((?:gatehouse|process|nodejs)_[a-z0-9_]+)\b/g)].map((m) => m[1]!);
+      assert.ok(names.length > 0, `${q.where} names no metric`);
+      for (const n of names) if (!exported.has(n)) missing.push(`${q.where}: ${n}`);
+    }
+    assert.deepEqual(missing, []);
+    // The identity provider's security events are what two alerts read.
+    assert.ok(exported.has('gatehouse_idp_audit_events_total'));
   });
 });
