@@ -143,7 +143,8 @@ describe('kustomize base and overlays against the Kubernetes OpenAPI schemas', (
       rendered[name] = docs;
       assert.ok(docs.length >= 15);
       for (const d of docs) {
-        if (d.kind !== 'Namespace') assert.equal(d.metadata.namespace, 'gatehouse', `${d.kind} ${d.metadata.name}`);
+        if (d.kind !== 'Namespace')
+          assert.equal(d.metadata.namespace, 'gatehouse', `${d.kind} ${d.metadata.name}`);
         await validate(d);
       }
     });
