@@ -302,6 +302,20 @@ describe('traces across the gateway, a service and the identity provider; the me
       }
     }
 
+    // A failed login is counted where the alert reads it.
+    const login = await fetch(`${idpOrigin}/authentication/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'alice', password: 'not alice password at all' }),
+    });
+    assert.equal(login.status, 401);
+    const idpMetrics = await (await fetch(`${idpOrigin}/metrics`)).text();
+    assert.match(idpMetrics, /^gatehouse_idp_audit_events_total\{type="login\.failed",component="idp"\} 1$/m);
+    assert.match(
+      idpMetrics,
+      /^gatehouse_idp_audit_events_total\{type="token\.issued",component="idp"\} [1-9]/m,
+    );
+
     // What the processes export: each metric family's name, and a histogram's series names.
     const exported = new Set<string>();
     for (const url of [`${gatewayUrl}/_gatehouse/metrics`, `${idpOrigin}/metrics`]) {
