@@ -129,7 +129,16 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       };
       logger.info({ issuer: upstream.issuer }, 'demo upstream provider (Example Corp) started');
     }
-    const idp = await createIdp({ config: idpConfig, mode: config.mode, publicUrl, sql, state, logger });
+    const idpMetrics = createMetricsRegistry('idp');
+    const idp = await createIdp({
+      config: idpConfig,
+      mode: config.mode,
+      publicUrl,
+      sql,
+      state,
+      logger,
+      metrics: idpMetrics,
+    });
     shutdown.add('idp', () => idp.close());
     if (options.demo) {
       // demo-service may ask for the permission service's scopes; listing its own resources confines
@@ -149,7 +158,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       withOpsEndpoints(idp.handler, {
         checks: { storage: () => sql.ping(), state: () => state.ping() },
         draining,
-        metrics: createMetricsRegistry('idp'),
+        metrics: idpMetrics,
       }),
     );
     shutdown.addServer(idpServer);

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { createLogger, Shutdown } from '@gatehouse/core';
+import { createLogger, createTracing, Shutdown } from '@gatehouse/core';
 import { type Command, configHelp, configOptions } from '../command.ts';
 import { configFileOf, loadGatehouseConfig } from '../load-config.ts';
 import { loadConfigOrReport } from '../load-or-exit.ts';
@@ -67,6 +67,9 @@ the request path; lines still buffered are written when the process exits.`,
       return undefined;
     }
     const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs, config.server.drainDelayMs);
+    // Registered first, so it closes last: the spans of the requests drained are still sent.
+    const tracing = await createTracing(config.telemetry.traces, 'gatehouse-gateway');
+    shutdown.add('tracing', () => tracing.shutdown());
     const state = await openSharedState(config);
     shutdown.add('state', () => state.close());
     const gateway = await createGateway({
@@ -74,6 +77,7 @@ the request path; lines still buffered are written when the process exits.`,
       state,
       logger,
       publicUrl: config.server.publicUrl,
+      tracing,
     });
     shutdown.addServer(gateway.server);
     shutdown.onDrain(() => gateway.drain());

@@ -138,9 +138,14 @@ function insertMany(rows: unknown[][]): { text: string; params: unknown[] } {
   };
 }
 
-export function createAudit(sql: Sql, options: { logger?: Logger | undefined } = {}): Audit {
+export function createAudit(
+  sql: Sql,
+  options: { logger?: Logger | undefined; onRecord?: ((type: AuditEventType) => void) | undefined } = {},
+): Audit {
   return {
     async record(event) {
+      // Counted as it happens, stored or not: the metric is what alerts read (audit-metrics.ts).
+      options.onRecord?.(event.type);
       try {
         const text = INSERT_ONE;
         const params = [
