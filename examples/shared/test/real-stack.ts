@@ -37,7 +37,7 @@ export interface RealStackOptions {
   publicHost?: string;
   /** Extra demo users and the roles they need (the example's `demoAccounts`, `roles`). */
   demoAccounts?: readonly ExampleDemoAccount[];
-  roles?: readonly { name: string; description: string }[];
+  roles?: readonly { name: string; description?: string }[];
 }
 
 function listen(server: Server): Promise<string> {
@@ -68,7 +68,11 @@ interface DemoAccountStore {
   ): Promise<unknown>;
 }
 
-async function addDemoAccounts(idp: Idp, options: RealStackOptions): Promise<void> {
+/** The example's roles and demo users, as `gatehouse dev` seeds them. */
+export async function addDemoAccounts(
+  idp: Idp,
+  options: Pick<RealStackOptions, 'demoAccounts' | 'roles'>,
+): Promise<void> {
   if (!options.roles?.length && !options.demoAccounts?.length) return;
   const store = idp.runtime.accounts as unknown as DemoAccountStore;
   for (const role of options.roles ?? []) await store.roles.ensure(role.name, role.description);
