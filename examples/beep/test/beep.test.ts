@@ -258,6 +258,7 @@ describe('Beep end to end: identity provider, gateway permission policies, servi
     assert.equal(admin.status, 403);
     assert.equal(await errorOf(admin), 'BEEP_ADMINISTRATOR_REQUIRED');
     assert.equal((await gw('DELETE', manageRoles, 'alice')).status, 204);
+    assert.equal((await gw('DELETE', path, 'alice')).status, 204);
     await settle();
   });
 
