@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, loadConfig, silentLogger } from '@gatehouse/core';
+import { createLogger, loadConfig, type Sql, silentLogger } from '@gatehouse/core';
 import { openTestSql, openTestState, type TestSql, type TestState } from '@gatehouse/core/testing';
 import { createGateway, type Gateway } from '@gatehouse/gateway';
 import {
@@ -28,6 +28,8 @@ export interface RealStack {
   issuer: string;
   idpUrl: string;
   idp: Idp;
+  /** The shared storage (the examples' permission stores live on it). */
+  sql: Sql;
   handle: ExampleHandle;
   close(): Promise<void>;
 }
@@ -85,6 +87,8 @@ export async function addDemoAccounts(
   }
 }
 
+const GATEWAY_AUTHZ = {};
+
 export async function startRealStack(example: Example, options: RealStackOptions = {}): Promise<RealStack> {
   // GATEHOUSE_TEST_LOG=debug shows every component's log while a test runs.
   const level = process.env['GATEHOUSE_TEST_LOG'];
@@ -102,7 +106,8 @@ export async function startRealStack(example: Example, options: RealStackOptions
     const { state } = testState;
 
     // The gateway's token rules (issuer, audience, JWKS) are set by `reload` below, once known.
-    const gateway: Gateway = await createGateway({ config: {}, state, logger });
+    // As in `gatehouse dev`: `permission` policies run the engine in the gateway on the shared storage.
+    const gateway: Gateway = await createGateway({ config: { authz: GATEWAY_AUTHZ }, state, logger, sql });
     const address = await gateway.listen(0, '127.0.0.1');
     cleanups.push(() => gateway.close());
     const publicUrl = `http://${options.publicHost ?? '127.0.0.1'}:${address.port}`;
@@ -145,6 +150,7 @@ export async function startRealStack(example: Example, options: RealStackOptions
     cleanups.push(() => handle.close());
 
     await gateway.reload({
+      authz: GATEWAY_AUTHZ,
       auth: { issuer, audiences: [publicUrl], jwksUri: `${idpUrl}/auth/jwks` },
       routes: [
         // forwardToken: the identity provider reads the client's Authorization header (token endpoint,
@@ -160,7 +166,7 @@ export async function startRealStack(example: Example, options: RealStackOptions
         ...handle.routes,
       ],
     });
-    return { publicUrl, issuer, idpUrl, idp: createdIdp, handle, close };
+    return { publicUrl, issuer, idpUrl, idp: createdIdp, sql, handle, close };
   } catch (err) {
     await close();
     throw err;
