@@ -19,7 +19,7 @@ const profile = {
     frame(6, 'writeBuffer', ''),
     frame(7, '(idle)', ''),
     frame(8, '(garbage collector)', ''),
-    frame(9, 'findAccount', 'file:///app/packages/idp/src/accounts.ts'),
+    frame(9, 'findAccount', 'file:///app/packages/idp/src/accounts/accounts.ts'),
   ],
   samples: [3, 2, 4, 6, 7, 7, 8, 9, 2],
   timeDeltas: [0, 100, 150, 200, 300, 1000, 1000, 50, 25], // the last sample stands for no time

@@ -9,7 +9,7 @@ import { createGateway, type Gateway } from '@gatehouse/gateway';
 import { decodeJwt } from 'jose';
 import { type Browser, type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
 import { Replica } from '../packages/gateway/test/upstream-fixtures.ts';
-import { clientMetadataFromConfig, upsertClient } from '../packages/idp/src/clients.ts';
+import { clientMetadataFromConfig, upsertClient } from '../packages/idp/src/protocol/clients.ts';
 import { type AccountsIdp, serviceToken, startAccountsIdp } from '../packages/idp/test/accounts-harness.ts';
 
 // Passkeys through Chromium's virtual authenticator (CDP WebAuthn domain): registered over the

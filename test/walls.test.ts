@@ -29,8 +29,8 @@ describe('architecture walls', () => {
     );
     assert.match(
       crossings({
-        from: 'packages/gateway/src/proxy.ts',
-        to: 'packages/idp/src/keys.ts',
+        from: 'packages/gateway/src/upstreams/proxy.ts',
+        to: 'packages/idp/src/keys/keys.ts',
         specifier: '../../idp/src/keys.ts',
       })[0] ?? '',
       /gateway must not depend on idp/,
@@ -106,7 +106,7 @@ describe('architecture walls', () => {
     assert.equal(
       crossings({
         from: 'packages/gateway/test/x.test.ts',
-        to: 'packages/idp/src/keys.ts',
+        to: 'packages/idp/src/keys/keys.ts',
         specifier: '../../idp/src/keys.ts',
       }).length,
       1,

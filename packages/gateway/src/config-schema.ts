@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from '@gatehouse/core';
 import type { HealthCheckConfig, RouteConfig } from './contracts.ts';
-import { corsConfigProblem, corsConfigSchema } from './cors.ts';
+import { corsConfigProblem, corsConfigSchema } from './routing/cors.ts';
 
 const limitKey = {
   description: 'what a limit is counted per: client address, user (sub), client id, or a request header',

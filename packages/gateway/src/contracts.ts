@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger, Registry } from '@gatehouse/core';
-import type { CorsConfig } from './cors.ts';
+import type { CorsConfig } from './routing/cors.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Route configuration, as it comes out of the validated config (defaults filled in).

@@ -23,36 +23,36 @@ import {
 } from '@gatehouse/core';
 import { createVerifier, peerCertificateThumbprint, sdkError, type Verifier } from '@gatehouse/sdk';
 import type { JWTVerifyGetKey } from 'jose';
-import { type AccessHooks, checkAccess } from './access-check.ts';
-import { type AccessLogEntry, createAccessLogger, writeAccessLog } from './access-log.ts';
-import { type AssertionKey, assertionAudience, loadAssertionKey } from './assertion-key.ts';
-import { withoutSessionCookie } from './authenticate.ts';
-import { type Bff, createBff } from './bff.ts';
-import { withoutCookies } from './bff-cookies.ts';
-import { browserLoginLocation } from './browser-login.ts';
-import { type GatewayConfig, validateGatewayConfig } from './config-schema.ts';
-import type { Principal, SharedState } from './contracts.ts';
-import { corsAnswerHeaders } from './cors.ts';
-import type { DecisionClient } from './decision-client.ts';
-import { gatewayErrors } from './errors.ts';
-import { handleForwardAuth } from './forward-auth.ts';
-import { createGatewayMetrics } from './gateway-metrics.ts';
-import { sanitizeHeaders } from './header-sanitize.ts';
+import { type AccessHooks, checkAccess } from './auth/access-check.ts';
+import { type AssertionKey, assertionAudience, loadAssertionKey } from './auth/assertion-key.ts';
+import { withoutSessionCookie } from './auth/authenticate.ts';
+import { browserLoginLocation } from './auth/browser-login.ts';
+import type { DecisionClient } from './auth/decision-client.ts';
+import { handleForwardAuth } from './auth/forward-auth.ts';
 import {
   requestIdFor,
   setForwardingHeaders,
   setIdentityHeaders,
   traceparentFor,
-} from './identity-headers.ts';
-import { createInflightLimiter } from './inflight-limit.ts';
-import { limitKeyFor } from './limit-key.ts';
-import { normalizeRequestTarget } from './path-normalize.ts';
-import { createPermissionPolicy, type PermissionPolicy } from './permission-policy.ts';
-import { createRateLimiter } from './rate-limit.ts';
-import { followRevocationFeed, revokedInState, subscribeRevocations } from './revocations.ts';
-import { buildRouteTable, closeRetired, type Factories, type RouteTable } from './route-table.ts';
-import { hstsHeaderValue, httpsServerOptions, setHsts } from './tls.ts';
-import { createUpstreamPool } from './upstream-pool.ts';
+} from './auth/identity-headers.ts';
+import { createPermissionPolicy, type PermissionPolicy } from './auth/permission-policy.ts';
+import { followRevocationFeed, revokedInState, subscribeRevocations } from './auth/revocations.ts';
+import { type Bff, createBff } from './bff/bff.ts';
+import { withoutCookies } from './bff/bff-cookies.ts';
+import { type GatewayConfig, validateGatewayConfig } from './config-schema.ts';
+import type { Principal, SharedState } from './contracts.ts';
+import { gatewayErrors } from './errors.ts';
+import { createInflightLimiter } from './limits/inflight-limit.ts';
+import { limitKeyFor } from './limits/limit-key.ts';
+import { createRateLimiter } from './limits/rate-limit.ts';
+import { type AccessLogEntry, createAccessLogger, writeAccessLog } from './ops/access-log.ts';
+import { createGatewayMetrics } from './ops/gateway-metrics.ts';
+import { hstsHeaderValue, httpsServerOptions, setHsts } from './ops/tls.ts';
+import { corsAnswerHeaders } from './routing/cors.ts';
+import { normalizeRequestTarget } from './routing/path-normalize.ts';
+import { buildRouteTable, closeRetired, type Factories, type RouteTable } from './routing/route-table.ts';
+import { sanitizeHeaders } from './upstreams/header-sanitize.ts';
+import { createUpstreamPool } from './upstreams/upstream-pool.ts';
 
 export interface GatewayOptions {
   /** The `gateway` configuration section; validated (and defaults filled) here. */

@@ -1,4 +1,5 @@
-export { watchGatewayConfig } from './config-reload.ts';
+export { createDecisionClient, type DecisionClient, type DecisionQuery } from './auth/decision-client.ts';
+export { revokedInState } from './auth/revocations.ts';
 export {
   type BffConfig,
   type GatewayConfig,
@@ -6,13 +7,12 @@ export {
   validateGatewayConfig,
 } from './config-schema.ts';
 export type * from './contracts.ts';
-export { createDecisionClient, type DecisionClient, type DecisionQuery } from './decision-client.ts';
 export { type GatewayErrorCode, gatewayErrors } from './errors.ts';
 export { createGateway, type Gateway, type GatewayOptions } from './gateway.ts';
-export { IDENTITY_HEADERS } from './header-sanitize.ts';
-export { createInflightLimiter } from './inflight-limit.ts';
-export { normalizeRequestTarget } from './path-normalize.ts';
-export { createRateLimiter } from './rate-limit.ts';
-export { forkWorkers, listenReusePort } from './reuse-port.ts';
-export { revokedInState } from './revocations.ts';
-export { createUpstreamPool } from './upstream-pool.ts';
+export { createInflightLimiter } from './limits/inflight-limit.ts';
+export { createRateLimiter } from './limits/rate-limit.ts';
+export { watchGatewayConfig } from './ops/config-reload.ts';
+export { forkWorkers, listenReusePort } from './ops/reuse-port.ts';
+export { normalizeRequestTarget } from './routing/path-normalize.ts';
+export { IDENTITY_HEADERS } from './upstreams/header-sanitize.ts';
+export { createUpstreamPool } from './upstreams/upstream-pool.ts';

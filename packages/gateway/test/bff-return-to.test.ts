@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { safeReturnTo } from '../src/return-to.ts';
+import { safeReturnTo } from '../src/bff/return-to.ts';
 
 describe('return_to after a BFF login', () => {
   const accepted: [string | undefined, string][] = [

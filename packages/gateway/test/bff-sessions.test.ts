@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { openState, type SharedState, silentLogger } from '@gatehouse/core';
-import { createSealer } from '../src/bff-seal.ts';
-import { type BffTokens, createBffSessions } from '../src/bff-sessions.ts';
+import { createSealer } from '../src/bff/bff-seal.ts';
+import { type BffTokens, createBffSessions } from '../src/bff/bff-sessions.ts';
 import { gatewayErrors } from '../src/errors.ts';
 
 const SECRET = 'a-session-secret-of-at-least-32-characters!';

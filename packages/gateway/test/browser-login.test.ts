@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
-import { browserLoginLocation } from '../src/browser-login.ts';
+import { browserLoginLocation } from '../src/auth/browser-login.ts';
 import type { RouteConfig } from '../src/contracts.ts';
 import { gatewayErrors } from '../src/errors.ts';
 

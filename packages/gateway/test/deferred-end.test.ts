@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { describe, test } from 'node:test';
-import { endInCheckPhase } from '../src/deferred-end.ts';
+import { endInCheckPhase } from '../src/upstreams/deferred-end.ts';
 
 /** Records how it was ended; `fail` makes its `end` throw. */
 function fakeResponse(name: string, log: string[], fail = false) {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { canonicalHeaderName } from '../src/header-sanitize.ts';
+import { canonicalHeaderName } from '../src/upstreams/header-sanitize.ts';
 import {
   closeServer,
   type Echoed,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Counter, Histogram, Registry } from '@gatehouse/core';
-import { createGatewayMetrics } from '../src/gateway-metrics.ts';
+import { createGatewayMetrics } from '../src/ops/gateway-metrics.ts';
 
 const REQUESTS = 'gatehouse_gateway_requests_total';
 const DURATION = 'gatehouse_gateway_request_duration_seconds';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, silentLogger } from '@gatehouse/core';
 import { waitFor } from '@gatehouse/core/testing';
-import { watchGatewayConfig } from '../src/config-reload.ts';
+import { watchGatewayConfig } from '../src/ops/config-reload.ts';
 import {
   closeServer,
   echoed,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { sanitizeHeaders } from '../src/header-sanitize.ts';
+import { sanitizeHeaders } from '../src/upstreams/header-sanitize.ts';
 
 describe('header sanitizing', () => {
   test('identity headers in any spelling are removed; other headers keep their values', () => {

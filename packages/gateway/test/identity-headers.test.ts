@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { identityHeaders, traceparentFor } from '../src/auth/identity-headers.ts';
 import type { Principal } from '../src/contracts.ts';
-import { identityHeaders, traceparentFor } from '../src/identity-headers.ts';
 
 const principal = (p: Partial<Principal>): Principal => ({
   kind: 'user',

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { openState, type SharedState } from '@gatehouse/core';
 import { openTestState, redisTestUrl, skipUnlessService, type TestState } from '@gatehouse/core/testing';
-import { createInflightLimiter, releaseWhenDone, sendTooManyInflight } from '../src/inflight-limit.ts';
+import { createInflightLimiter, releaseWhenDone, sendTooManyInflight } from '../src/limits/inflight-limit.ts';
 import { waitFor } from './upstream-fixtures.ts';
 
 for (const kind of ['memory', 'redis'] as const) {

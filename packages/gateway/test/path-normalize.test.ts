@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { normalizePath, normalizeRequestTarget } from '../src/path-normalize.ts';
+import { normalizePath, normalizeRequestTarget } from '../src/routing/path-normalize.ts';
 
 describe('path normalization', () => {
   const normalized: [string, string, string][] = [

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { Registry } from '@gatehouse/core';
-import { PROM_CLIENT_VERSION, routeHistogram } from '../src/prom-client-shortcuts.ts';
+import { PROM_CLIENT_VERSION, routeHistogram } from '../src/ops/prom-client-shortcuts.ts';
 
 // prom-client-shortcuts.ts relies on prom-client's inside; these fail the moment it is not the
 // prom-client it was written for, instead of the gateway quietly falling back to the slow path.

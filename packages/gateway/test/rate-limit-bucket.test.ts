@@ -4,7 +4,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { openState, type SharedState } from '@gatehouse/core';
-import { createRateLimiter, parsePeriodMs, rateLimitHeaders, sendRateLimited } from '../src/rate-limit.ts';
+import {
+  createRateLimiter,
+  parsePeriodMs,
+  rateLimitHeaders,
+  sendRateLimited,
+} from '../src/limits/rate-limit.ts';
 
 describe('rate limit period', () => {
   test('accepts ms, s, m, h and d units and plain milliseconds', () => {

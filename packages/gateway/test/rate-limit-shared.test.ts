@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { openState, type SharedState } from '@gatehouse/core';
 import { openTestState, redisTestUrl, skipUnlessService, type TestState } from '@gatehouse/core/testing';
 import { Agent } from 'undici';
-import { createRateLimiter, rateLimitHeaders, sendRateLimited } from '../src/rate-limit.ts';
+import { createRateLimiter, rateLimitHeaders, sendRateLimited } from '../src/limits/rate-limit.ts';
 
 // A one-hour period keeps refills out of the test (one token per 90 s): only the burst is measured,
 // however slow the machine is.

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import { Agent, request } from 'undici';
-import { hstsHeaderValue, httpsServerOptions, upstreamTlsOptions } from '../src/tls.ts';
+import { hstsHeaderValue, httpsServerOptions, upstreamTlsOptions } from '../src/ops/tls.ts';
 import { type Front, startFront } from './upstream-fixtures.ts';
 
 /** A throw-away CA with a server certificate for 127.0.0.1/localhost and a client certificate, made by openssl. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CircuitBreaker } from '../src/circuit-breaker.ts';
+import { CircuitBreaker } from '../src/upstreams/circuit-breaker.ts';
 import { type Front, Replica, startFront, waitFor } from './upstream-fixtures.ts';
 
 describe('circuit breaker state machine', () => {

@@ -6,7 +6,11 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMetricsRegistry, sendError, silentLogger } from '@gatehouse/core';
-import { createUpstreamPool, type UpstreamPoolHandle, type UpstreamPoolRoute } from '../src/upstream-pool.ts';
+import {
+  createUpstreamPool,
+  type UpstreamPoolHandle,
+  type UpstreamPoolRoute,
+} from '../src/upstreams/upstream-pool.ts';
 
 export interface Seen {
   method: string;

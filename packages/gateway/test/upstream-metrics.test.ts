@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createMetricsRegistry, type Registry, sendError, silentLogger } from '@gatehouse/core';
-import { createUpstreamPool, type UpstreamPoolHandle } from '../src/upstream-pool.ts';
+import { createUpstreamPool, type UpstreamPoolHandle } from '../src/upstreams/upstream-pool.ts';
 import { deadPort, Replica } from './upstream-fixtures.ts';
 
 const NAME = 'gatehouse_gateway_upstream_requests_total';

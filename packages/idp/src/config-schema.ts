@@ -1,4 +1,4 @@
-import { accountsConfigSchema } from './accounts-config.ts';
+import { accountsConfigSchema } from './accounts/accounts-config.ts';
 import { brokeringConfigSchema } from './brokering/broker-config.ts';
 import { directoryConfigSchema } from './directory/directory-config.ts';
 import { mailConfigSchema } from './mail/mail-config.ts';

@@ -1,28 +1,33 @@
 import { hkdfSync } from 'node:crypto';
 import type { Logger, SharedState, Sql } from '@gatehouse/core';
 import type Provider from 'oidc-provider';
-import { resolveAccountsConfig } from './accounts-config.ts';
-import { createAdapterClass, createGrantRevoker, type GrantRevoker, sweepExpired } from './adapter.ts';
-import { type Audit, attachProviderAudit, createAudit } from './audit.ts';
-import { auditBacklogFor } from './audit-backlog.ts';
-import { clientMetadataFromConfig, seedDemoClients, syncConfigClients } from './clients.ts';
+import { resolveAccountsConfig } from './accounts/accounts-config.ts';
+import { type Audit, attachProviderAudit, createAudit } from './audit/audit.ts';
+import { auditBacklogFor } from './audit/audit-backlog.ts';
 import { DEV_KEY_ENCRYPTION_SECRET, type IdpConfig } from './config-schema.ts';
-import { cookieKeygrip } from './cookie-keygrip.ts';
 import { closeDirectoryServiceOf } from './directory/directory-service.ts';
 import { idpErrors } from './errors.ts';
 import { createIdpServer, type HttpHandler } from './idp-server.ts';
-import { jwtTokenMiddleware, markStructuredTokenRefusal } from './jwt-tokens.ts';
-import { createKeyManager, type KeyManager, type KeyRing, rotateKeys } from './keys.ts';
-import { logoutRevocationMiddleware } from './logout-revocation.ts';
+import { cookieKeygrip } from './keys/cookie-keygrip.ts';
+import { createKeyManager, type KeyManager, type KeyRing, rotateKeys } from './keys/keys.ts';
 import { resolveMfaConfig } from './mfa/mfa-config.ts';
 import { resolveRelyingParty } from './mfa/passkey-config.ts';
-import { type AccountsPort, buildProvider, type ProviderPages } from './provider.ts';
-import { resumeWriteBatchMiddleware } from './resume-write-batch.ts';
-import { createRevocationFeed } from './revocation-feed.ts';
-import { createRevocationPublisher, type RevocationPublisher } from './revocation-publisher.ts';
-import { markIfStorageUnavailable, storageUnavailableMiddleware } from './storage-unavailable.ts';
-import { registerTokenExchange } from './token-exchange.ts';
-import { tokenWriteBatchMiddleware } from './write-batch.ts';
+import { clientMetadataFromConfig, seedDemoClients, syncConfigClients } from './protocol/clients.ts';
+import { jwtTokenMiddleware, markStructuredTokenRefusal } from './protocol/jwt-tokens.ts';
+import { type AccountsPort, buildProvider, type ProviderPages } from './protocol/provider.ts';
+import { registerTokenExchange } from './protocol/token-exchange.ts';
+import { logoutRevocationMiddleware } from './revocation/logout-revocation.ts';
+import { createRevocationFeed } from './revocation/revocation-feed.ts';
+import { createRevocationPublisher, type RevocationPublisher } from './revocation/revocation-publisher.ts';
+import {
+  createAdapterClass,
+  createGrantRevoker,
+  type GrantRevoker,
+  sweepExpired,
+} from './storage/adapter.ts';
+import { resumeWriteBatchMiddleware } from './storage/resume-write-batch.ts';
+import { markIfStorageUnavailable, storageUnavailableMiddleware } from './storage/storage-unavailable.ts';
+import { tokenWriteBatchMiddleware } from './storage/write-batch.ts';
 
 // What the CLI's admin verbs need besides createIdp: the account store, audit trail, sessions.
 export {
@@ -30,9 +35,15 @@ export {
   accountServices,
   accountsConfigOf,
   createIdpAccounts,
-} from './account-services.ts';
-export type { Account, Accounts, AccountWithRoles, CreateAccountInput } from './accounts.ts';
-export { type AccountsConfig, accountsConfigSchema, resolveAccountsConfig } from './accounts-config.ts';
+} from './accounts/account-services.ts';
+export type { Account, Accounts, AccountWithRoles, CreateAccountInput } from './accounts/accounts.ts';
+export {
+  type AccountsConfig,
+  accountsConfigSchema,
+  resolveAccountsConfig,
+} from './accounts/accounts-config.ts';
+// The password hash on its own, for benchmarks that measure a login against the hash alone.
+export { createPasswordHasher, type PasswordHasher } from './accounts/passwords.ts';
 export {
   type Audit,
   type AuditEvent,
@@ -42,22 +53,20 @@ export {
   auditEventTypes,
   createAudit,
   type StoredAuditEvent,
-} from './audit.ts';
+} from './audit/audit.ts';
 // Brokering's development upstream ("Example Corp"), which `gatehouse dev` starts.
 export { type DemoUpstream, demoPeople, startDemoUpstream } from './brokering/demo-upstream.ts';
-export * from './clients.ts';
 export * from './config-schema.ts';
 export * from './errors.ts';
-export type { Actor } from './exchange-claims.ts';
 export type { HttpHandler } from './idp-server.ts';
-export { verifyAccessToken } from './jwt-tokens.ts';
-export * from './keys.ts';
-// The password hash on its own, for benchmarks that measure a login against the hash alone.
-export { createPasswordHasher, type PasswordHasher } from './passwords.ts';
-export type { AccountsPort, IdpAccount, ProviderPages } from './provider.ts';
-export * from './revocation-publisher.ts';
-export { createSessionStore, type SessionRecord, type SessionStore } from './sessions.ts';
-export { ACCESS_TOKEN_TYPE } from './token-exchange.ts';
+export * from './keys/keys.ts';
+export * from './protocol/clients.ts';
+export type { Actor } from './protocol/exchange-claims.ts';
+export { verifyAccessToken } from './protocol/jwt-tokens.ts';
+export type { AccountsPort, IdpAccount, ProviderPages } from './protocol/provider.ts';
+export { ACCESS_TOKEN_TYPE } from './protocol/token-exchange.ts';
+export * from './revocation/revocation-publisher.ts';
+export { createSessionStore, type SessionRecord, type SessionStore } from './sessions/sessions.ts';
 
 /** The idp's migrations, for `migrate(sql, [idpMigrations, ...])`. */
 export const idpMigrations = { component: 'idp', dir: new URL('../migrations/', import.meta.url) };
@@ -307,7 +316,7 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
   };
   if (!accounts && autoload) {
     const services = await optionalExport<(idp: IdpRuntime) => { accounts: AccountsPort }>(
-      './account-services.ts',
+      './accounts/account-services.ts',
       'accountServices',
     );
     if (services) {
@@ -333,9 +342,13 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
       degradable: { state: () => state.ping() },
       draining: () => closing,
     },
-    interactions: await handlerFrom(options.interactions, './interactions.ts', 'createInteractionHandler'),
-    sessionApi: await handlerFrom(options.sessionApi, './session-api.ts', 'createSessionApi'),
-    adminApi: await handlerFrom(options.adminApi, './admin-api.ts', 'createAdminApi'),
+    interactions: await handlerFrom(
+      options.interactions,
+      './protocol/interactions.ts',
+      'createInteractionHandler',
+    ),
+    sessionApi: await handlerFrom(options.sessionApi, './session-api/session-api.ts', 'createSessionApi'),
+    adminApi: await handlerFrom(options.adminApi, './admin/admin-api.ts', 'createAdminApi'),
     revocationFeed: createRevocationFeed({ revocations, token: config.revocationFeedToken, logger }),
   });
 
@@ -400,7 +413,7 @@ export async function seedDevelopmentFixtures(
   );
   let accounts: string[] = [];
   const seed = await optionalExport<(accounts: unknown) => Promise<string[]>>(
-    './demo-accounts.ts',
+    './accounts/demo-accounts.ts',
     'seedDemoAccounts',
   );
   const store = idp.runtime.accounts as { roles?: unknown; create?: unknown } | undefined;

@@ -3,12 +3,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Logger, loadConfig, type SharedState, type Sql, silentLogger } from '@gatehouse/core';
 import { openTestSql, openTestState, type TestSql, type TestState } from '@gatehouse/core/testing';
-import { accountServices } from '../src/account-services.ts';
-import { type Accounts, createAccounts } from '../src/accounts.ts';
-import { type AccountsConfig, resolveAccountsConfig } from '../src/accounts-config.ts';
-import { createAdminApi } from '../src/admin-api.ts';
-import { createAudit } from '../src/audit.ts';
-import { seedDemoAccounts } from '../src/demo-accounts.ts';
+import { accountServices } from '../src/accounts/account-services.ts';
+import { type Accounts, createAccounts } from '../src/accounts/accounts.ts';
+import { type AccountsConfig, resolveAccountsConfig } from '../src/accounts/accounts-config.ts';
+import { seedDemoAccounts } from '../src/accounts/demo-accounts.ts';
+import { createAdminApi } from '../src/admin/admin-api.ts';
+import { createAudit } from '../src/audit/audit.ts';
 import { createDirectoryService, type DirectoryService } from '../src/directory/directory-service.ts';
 import {
   createIdp,
@@ -18,9 +18,9 @@ import {
   idpMigrations,
   seedDemoClients,
 } from '../src/index.ts';
-import { createInteractionHandler } from '../src/interactions.ts';
 import { providerPages } from '../src/pages/provider-pages.ts';
-import { createSessionApi } from '../src/session-api.ts';
+import { createInteractionHandler } from '../src/protocol/interactions.ts';
+import { createSessionApi } from '../src/session-api/session-api.ts';
 
 /**
  * A running identity provider wired with the real account store, demo accounts and clients, and the
@@ -250,7 +250,7 @@ export async function tokensFor(
 
 /** A client-credentials token of a confidential client with the given roles (the client is created). */
 export async function serviceToken(t: AccountsIdp, clientId: string, roles: string[]): Promise<string> {
-  const { clientMetadataFromConfig, upsertClient } = await import('../src/clients.ts');
+  const { clientMetadataFromConfig, upsertClient } = await import('../src/protocol/clients.ts');
   const secret = `${clientId}-secret-0123456789`;
   await upsertClient(
     t.sql,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkPassword } from '../src/password-policy.ts';
-import { createPasswordHasher } from '../src/passwords.ts';
+import { checkPassword } from '../src/accounts/password-policy.ts';
+import { createPasswordHasher } from '../src/accounts/passwords.ts';
 
 function verdict(password: string, usernameKey?: string): string | undefined {
   try {
@@ -65,7 +65,7 @@ describe('password policy (NIST SP 800-63B)', () => {
 
 describe('accounts configuration', () => {
   test('a theme that could close the style block is refused', async () => {
-    const { resolveAccountsConfig } = await import('../src/accounts-config.ts');
+    const { resolveAccountsConfig } = await import('../src/accounts/accounts-config.ts');
     assert.throws(() => resolveAccountsConfig({ theme: '</style><script>alert(1)</script>' }), {
       code: 'IDP_CONFIG_INVALID',
       message: /theme/,
@@ -77,7 +77,7 @@ describe('accounts configuration', () => {
   });
 
   test('argon2 parameters below the floor are refused', async () => {
-    const { resolveAccountsConfig } = await import('../src/accounts-config.ts');
+    const { resolveAccountsConfig } = await import('../src/accounts/accounts-config.ts');
     assert.throws(() => resolveAccountsConfig({ passwordHash: { memoryCost: 4096 } }), {
       code: 'IDP_CONFIG_INVALID',
       message: /memoryCost/,

@@ -7,11 +7,11 @@ import {
   type TestSql,
   type TestState,
 } from '@gatehouse/core/testing';
-import { type Accounts, createAccounts } from '../src/accounts.ts';
-import { resolveAccountsConfig } from '../src/accounts-config.ts';
-import { createAudit } from '../src/audit.ts';
-import { seedDemoAccounts } from '../src/demo-accounts.ts';
-import { createPasswordHasher } from '../src/passwords.ts';
+import { type Accounts, createAccounts } from '../src/accounts/accounts.ts';
+import { resolveAccountsConfig } from '../src/accounts/accounts-config.ts';
+import { seedDemoAccounts } from '../src/accounts/demo-accounts.ts';
+import { createPasswordHasher } from '../src/accounts/passwords.ts';
+import { createAudit } from '../src/audit/audit.ts';
 
 const migrations = [{ component: 'idp', dir: new URL('../migrations/', import.meta.url) }];
 const source = { ip: '192.0.2.1', via: 'test' };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseUsername, usernameKey } from '../src/username.ts';
+import { parseUsername, usernameKey } from '../src/accounts/username.ts';
 
 function refused(input: string): string | undefined {
   try {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { clientMetadataFromConfig, upsertClient } from '../src/clients.ts';
 import { resolveMfaConfig } from '../src/mfa/mfa-config.ts';
 import { resolveRelyingParty } from '../src/mfa/passkey-config.ts';
+import { clientMetadataFromConfig, upsertClient } from '../src/protocol/clients.ts';
 import {
   type AccountsIdp,
   authorizationRequest,

@@ -8,14 +8,14 @@ import {
   type TestSql,
   type TestState,
 } from '@gatehouse/core/testing';
+import { idpMigrations } from '../src/index.ts';
+import { createRevocationPublisher, revokedKey } from '../src/revocation/revocation-publisher.ts';
 import {
   createAdapterClass,
   createGrantRevoker,
   recordJwtAccessToken,
   sweepExpired,
-} from '../src/adapter.ts';
-import { idpMigrations } from '../src/index.ts';
-import { createRevocationPublisher, revokedKey } from '../src/revocation-publisher.ts';
+} from '../src/storage/adapter.ts';
 
 // The oidc-provider storage port, run against both SQL drivers.
 for (const kind of ['pglite', 'postgres'] as const) {

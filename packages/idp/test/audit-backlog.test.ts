@@ -10,8 +10,8 @@ import {
   startCuttableRelay,
   type TestSql,
 } from '@gatehouse/core/testing';
-import { createAudit } from '../src/audit.ts';
-import { createAuditBacklog } from '../src/audit-backlog.ts';
+import { createAudit } from '../src/audit/audit.ts';
+import { createAuditBacklog } from '../src/audit/audit-backlog.ts';
 import { idpMigrations } from '../src/index.ts';
 
 function captured() {

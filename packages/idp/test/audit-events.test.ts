@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { attachProviderAudit, sanitizeDetails } from '../src/audit.ts';
+import { attachProviderAudit, sanitizeDetails } from '../src/audit/audit.ts';
 import { type AccountsIdp, startAccountsIdp, tokensFor } from './accounts-harness.ts';
 
 describe('audit details never hold secrets', () => {

@@ -8,7 +8,7 @@ import { decodeJwt, exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { type DemoUpstream, demoPeople, startDemoUpstream } from '../src/brokering/demo-upstream.ts';
 import { createLinkedIdentities } from '../src/brokering/linked-identities.ts';
-import { clientMetadataFromConfig, upsertClient } from '../src/clients.ts';
+import { clientMetadataFromConfig, upsertClient } from '../src/protocol/clients.ts';
 import { type AccountsIdp, serviceToken, startAccountsIdp } from './accounts-harness.ts';
 
 /**

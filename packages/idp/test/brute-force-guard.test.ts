@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openState, type SharedState } from '@gatehouse/core';
 import { openTestState, redisTestUrl, skipUnlessService, type TestState } from '@gatehouse/core/testing';
-import { resolveAccountsConfig } from '../src/accounts-config.ts';
-import { createBruteForceGuard } from '../src/brute-force.ts';
+import { resolveAccountsConfig } from '../src/accounts/accounts-config.ts';
+import { createBruteForceGuard } from '../src/accounts/brute-force.ts';
 
 const limits = { freeAttempts: 1, delayBaseMs: 0, lockoutAfter: 4, windowSeconds: 900, lockoutSeconds: 900 };
 const config = resolveAccountsConfig({ bruteForce: { account: limits } }).bruteForce;

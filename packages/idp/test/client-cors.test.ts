@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '@gatehouse/core';
-import { clientMetadataFromConfig, upsertClient } from '../src/clients.ts';
 import { idpConfigSchema } from '../src/config-schema.ts';
+import { clientMetadataFromConfig, upsertClient } from '../src/protocol/clients.ts';
 import { ALICE, authorize, cookieJar, startIdp, type TestIdp } from './idp-harness.ts';
 
 const form = 'application/x-www-form-urlencoded';

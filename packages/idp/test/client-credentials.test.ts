@@ -9,7 +9,7 @@ import {
   jwtVerify,
   SignJWT,
 } from 'jose';
-import { deleteClient, hashClientSecret, rotateClientSecret, upsertClient } from '../src/clients.ts';
+import { deleteClient, hashClientSecret, rotateClientSecret, upsertClient } from '../src/protocol/clients.ts';
 import { startIdp, type TestIdp } from './idp-harness.ts';
 
 const form = 'application/x-www-form-urlencoded';

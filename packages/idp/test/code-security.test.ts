@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
-import { clientMetadataFromConfig, upsertClient } from '../src/clients.ts';
+import { clientMetadataFromConfig, upsertClient } from '../src/protocol/clients.ts';
 import { ALICE, authorize, BOB, startIdp, type TestIdp } from './idp-harness.ts';
 
 const REDIRECT = 'http://localhost:8080/callback';

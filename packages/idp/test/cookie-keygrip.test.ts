@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import Keygrip from 'keygrip';
-import { cookieKeygrip } from '../src/cookie-keygrip.ts';
+import { cookieKeygrip } from '../src/keys/cookie-keygrip.ts';
 
 const keys = [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')];
 

@@ -3,7 +3,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { silentLogger } from '@gatehouse/core';
 import { openTestSql, openTestState, type TestSql, type TestState, waitFor } from '@gatehouse/core/testing';
-import { createAudit } from '../src/audit.ts';
+import { createAudit } from '../src/audit/audit.ts';
 import { createDirectoryService } from '../src/directory/directory-service.ts';
 import { idpMigrations } from '../src/index.ts';
 import {

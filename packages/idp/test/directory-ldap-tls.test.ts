@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { silentLogger } from '@gatehouse/core';
 import { openTestSql, openTestState, type TestSql, type TestState } from '@gatehouse/core/testing';
-import { createAudit } from '../src/audit.ts';
+import { createAudit } from '../src/audit/audit.ts';
 import { createDirectoryService } from '../src/directory/directory-service.ts';
 import { idpMigrations } from '../src/index.ts';
 import {

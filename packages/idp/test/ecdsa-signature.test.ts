@@ -3,9 +3,9 @@ import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto'
 import { describe, test } from 'node:test';
 import { readConformanceJson } from '@gatehouse/core/testing';
 import { exportJWK, generateKeyPair } from 'jose';
-import { ecdsaDerToJose, lowS, P256 } from '../src/ecdsa-signature.ts';
-import { LocalSigningKey } from '../src/local-signing-key.ts';
-import { signSessionToken } from '../src/session-token.ts';
+import { ecdsaDerToJose, lowS, P256 } from '../src/keys/ecdsa-signature.ts';
+import { LocalSigningKey } from '../src/keys/local-signing-key.ts';
+import { signSessionToken } from '../src/sessions/session-token.ts';
 
 interface DerVectors {
   numberOfTests: number;

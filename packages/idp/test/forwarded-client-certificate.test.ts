@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
 import { createDevCa, issueCertificate } from '@gatehouse/cli';
-import { idpTrustedProxies } from '../src/client-address.ts';
-import { forwardedClientCertificate } from '../src/forwarded-client-certificate.ts';
+import { idpTrustedProxies } from '../src/http/client-address.ts';
+import { forwardedClientCertificate } from '../src/http/forwarded-client-certificate.ts';
 
 function requestFrom(peer: string, header: string | undefined): IncomingMessage {
   return {

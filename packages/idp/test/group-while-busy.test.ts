@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { groupWhileBusy } from '../src/group-while-busy.ts';
+import { groupWhileBusy } from '../src/storage/group-while-busy.ts';
 
 /** A flush that records its groups and settles them when `release()` is called. */
 function recorder() {

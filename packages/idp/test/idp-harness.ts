@@ -10,7 +10,7 @@ import {
   idpMigrations,
   seedDemoClients,
 } from '../src/index.ts';
-import type { AccountsPort, IdpAccount } from '../src/provider.ts';
+import type { AccountsPort, IdpAccount } from '../src/protocol/provider.ts';
 
 /**
  * A running identity provider for protocol tests: its own database (PGlite in memory, a PGlite data

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt, SignJWT } from 'jose';
-import { clientMetadataFromConfig, upsertClient } from '../src/clients.ts';
-import { REVOCATIONS_CHANNEL, revokedKey } from '../src/revocation-publisher.ts';
+import { clientMetadataFromConfig, upsertClient } from '../src/protocol/clients.ts';
+import { REVOCATIONS_CHANNEL, revokedKey } from '../src/revocation/revocation-publisher.ts';
 import { startIdp, type TestIdp } from './idp-harness.ts';
 
 const form = 'application/x-www-form-urlencoded';

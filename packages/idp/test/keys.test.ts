@@ -6,10 +6,10 @@ import { after, before, describe, test } from 'node:test';
 import { migrate, openSql, silentLogger } from '@gatehouse/core';
 import { openTestState } from '@gatehouse/core/testing';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { clientMetadataFromConfig, upsertClient } from '../src/clients.ts';
 import { DEV_KEY_ENCRYPTION_SECRET } from '../src/config-schema.ts';
 import { createIdp, idpMigrations } from '../src/index.ts';
-import { listKeys, retirementSeconds, rotateKeys } from '../src/keys.ts';
+import { listKeys, retirementSeconds, rotateKeys } from '../src/keys/keys.ts';
+import { clientMetadataFromConfig, upsertClient } from '../src/protocol/clients.ts';
 import { idpConfig, startIdp, type TestIdp } from './idp-harness.ts';
 
 const basic = `Basic ${Buffer.from('demo-service:demo-service-secret').toString('base64')}`;

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
-import { ecdsaDerToJose } from '../src/ecdsa-signature.ts';
-import { LocalSigningKey, localSigningKeys } from '../src/local-signing-key.ts';
+import { ecdsaDerToJose } from '../src/keys/ecdsa-signature.ts';
+import { LocalSigningKey, localSigningKeys } from '../src/keys/local-signing-key.ts';
 import { startIdp, type TestIdp } from './idp-harness.ts';
 
 const basic = `Basic ${Buffer.from('demo-service:demo-service-secret').toString('base64')}`;

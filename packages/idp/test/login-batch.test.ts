@@ -9,12 +9,12 @@ import {
   type TestState,
 } from '@gatehouse/core/testing';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { createAdapterClass, createGrantRevoker, saveIfPresent } from '../src/adapter.ts';
-import { createAudit } from '../src/audit.ts';
+import { createAudit } from '../src/audit/audit.ts';
 import { idpMigrations } from '../src/index.ts';
-import { resumeWriteBatchMiddleware } from '../src/resume-write-batch.ts';
-import { createRevocationPublisher } from '../src/revocation-publisher.ts';
-import { holdAuditWrites } from '../src/write-batch.ts';
+import { createRevocationPublisher } from '../src/revocation/revocation-publisher.ts';
+import { createAdapterClass, createGrantRevoker, saveIfPresent } from '../src/storage/adapter.ts';
+import { resumeWriteBatchMiddleware } from '../src/storage/resume-write-batch.ts';
+import { holdAuditWrites } from '../src/storage/write-batch.ts';
 import {
   type AccountsIdp,
   authorizationRequest,

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, chromium } from 'playwright-core';
-import { clientMetadataFromConfig, upsertClient } from '../src/clients.ts';
+import { clientMetadataFromConfig, upsertClient } from '../src/protocol/clients.ts';
 import { type AccountsIdp, startAccountsIdp } from './accounts-harness.ts';
 
 const executablePath = '/usr/bin/chromium';

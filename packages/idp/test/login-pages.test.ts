@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
-import { clientMetadataFromConfig, upsertClient } from '../src/clients.ts';
+import { clientMetadataFromConfig, upsertClient } from '../src/protocol/clients.ts';
 import { type AccountsIdp, browserCookies, startAccountsIdp } from './accounts-harness.ts';
 
 const redirectUri = 'http://localhost:8080/callback';

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
-import { clientMetadataFromConfig } from '../src/clients.ts';
-import { REVOCATIONS_CHANNEL, revokedKey } from '../src/revocation-publisher.ts';
+import { clientMetadataFromConfig } from '../src/protocol/clients.ts';
+import { REVOCATIONS_CHANNEL, revokedKey } from '../src/revocation/revocation-publisher.ts';
 import { ALICE, authorize, cookieJar, idpConfig, startIdp, type TestIdp } from './idp-harness.ts';
 
 const REDIRECT = 'http://localhost:8080/callback';

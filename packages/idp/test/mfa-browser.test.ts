@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import { generate } from 'otplib';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { clientMetadataFromConfig, upsertClient } from '../src/clients.ts';
+import { clientMetadataFromConfig, upsertClient } from '../src/protocol/clients.ts';
 import { type AccountsIdp, startAccountsIdp } from './accounts-harness.ts';
 
 // The second factor on the hosted pages, in Chromium: an admin (the role policy wants a second

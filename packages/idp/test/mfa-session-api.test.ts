@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { generate } from 'otplib';
-import type { AuditEventType } from '../src/audit.ts';
+import type { AuditEventType } from '../src/audit/audit.ts';
 import { type AccountsIdp, serviceToken, sessionCookieOf, startAccountsIdp } from './accounts-harness.ts';
 
 // TOTP second factors through the first-party session API: setup, sign-in with a code or a

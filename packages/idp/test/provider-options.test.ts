@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
-import { clientMetadataFromConfig, upsertClient } from '../src/clients.ts';
+import { clientMetadataFromConfig, upsertClient } from '../src/protocol/clients.ts';
 import { ALICE, authorize, cookieJar, startIdp, type TestIdp } from './idp-harness.ts';
 
 const REDIRECT = 'http://localhost:8080/callback';

@@ -10,16 +10,16 @@ import {
 } from '@gatehouse/core/testing';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import * as oidc from 'openid-client';
+import { createAudit } from '../src/audit/audit.ts';
+import { idpMigrations } from '../src/index.ts';
+import { createRevocationPublisher } from '../src/revocation/revocation-publisher.ts';
 import {
   createAdapterClass,
   createGrantRevoker,
   recordJwtAccessToken,
   takeSidRevocationReadAhead,
-} from '../src/adapter.ts';
-import { createAudit } from '../src/audit.ts';
-import { idpMigrations } from '../src/index.ts';
-import { createRevocationPublisher } from '../src/revocation-publisher.ts';
-import { deferAuditWrite, tokenWriteBatchMiddleware } from '../src/write-batch.ts';
+} from '../src/storage/adapter.ts';
+import { deferAuditWrite, tokenWriteBatchMiddleware } from '../src/storage/write-batch.ts';
 import { ALICE, authorize, cookieJar, startIdp, type TestIdp } from './idp-harness.ts';
 import { recordingSql } from './recording-sql.ts';
 

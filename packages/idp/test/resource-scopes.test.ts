@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
-import { clientMetadataFromConfig } from '../src/clients.ts';
+import { clientMetadataFromConfig } from '../src/protocol/clients.ts';
 import { idpConfig, startIdp, type TestIdp } from './idp-harness.ts';
 
 const form = 'application/x-www-form-urlencoded';

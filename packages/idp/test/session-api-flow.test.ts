@@ -6,7 +6,7 @@ import { silentLogger } from '@gatehouse/core';
 import { skipUnlessService } from '@gatehouse/core/testing';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { createIdp } from '../src/index.ts';
-import { createSessionApi } from '../src/session-api.ts';
+import { createSessionApi } from '../src/session-api/session-api.ts';
 import { type AccountsIdp, sessionCookieOf, startAccountsIdp } from './accounts-harness.ts';
 
 const json = { 'content-type': 'application/json' };

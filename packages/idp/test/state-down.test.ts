@@ -11,8 +11,8 @@ import {
   skipUnlessService,
   startCuttableRelay,
 } from '@gatehouse/core/testing';
-import { resolveAccountsConfig } from '../src/accounts-config.ts';
-import { createBruteForceGuard } from '../src/brute-force.ts';
+import { resolveAccountsConfig } from '../src/accounts/accounts-config.ts';
+import { createBruteForceGuard } from '../src/accounts/brute-force.ts';
 import { startIdp, type TestIdp } from './idp-harness.ts';
 
 const form = 'application/x-www-form-urlencoded';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { takeOnce } from '../src/take-once.ts';
+import { takeOnce } from '../src/storage/take-once.ts';
 
 test('an entry is handed out once, an undefined value as { value: undefined }, a missing one as undefined', () => {
   const map = new Map<string, number | undefined>([

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { createServiceClient } from '@gatehouse/sdk';
 import { createRemoteJWKSet, decodeJwt, generateKeyPair, importJWK, jwtVerify, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
-import { clientMetadataFromConfig, upsertClient } from '../src/clients.ts';
+import { clientMetadataFromConfig, upsertClient } from '../src/protocol/clients.ts';
 import { ALICE, authorize, BOB, cookieJar, idpConfig, startIdp, type TestIdp } from './idp-harness.ts';
 
 const form = 'application/x-www-form-urlencoded';

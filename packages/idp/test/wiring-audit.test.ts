@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import * as oidc from 'openid-client';
-import { type AuditEventType, createAudit, type StoredAuditEvent } from '../src/audit.ts';
-import { rotateKeys } from '../src/keys.ts';
+import { type AuditEventType, createAudit, type StoredAuditEvent } from '../src/audit/audit.ts';
+import { rotateKeys } from '../src/keys/keys.ts';
 import { ALICE, authorize, cookieJar, startIdp, type TestIdp } from './idp-harness.ts';
 
 const REDIRECT = 'http://localhost:8080/callback';

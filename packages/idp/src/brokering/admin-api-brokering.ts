@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { accountServices } from '../account-services.ts';
+import { accountServices } from '../accounts/account-services.ts';
 import { idpErrors } from '../errors.ts';
+import { sendJson } from '../http/json-response.ts';
 import type { IdpRuntime } from '../index.ts';
-import { sendJson } from '../json-response.ts';
 import { brokeringOf } from './broker-flow.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql, SqlTx } from '@gatehouse/core';
-import { parseEmail } from '../email.ts';
+import { parseEmail } from '../accounts/email.ts';
+import { parseUsername } from '../accounts/username.ts';
 import { idpErrors } from '../errors.ts';
-import { parseUsername } from '../username.ts';
 
 /**
  * Upstream identities linked to local accounts (`idp_linked_identities`). An identity is linked to

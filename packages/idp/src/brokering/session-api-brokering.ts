@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFields } from '@gatehouse/core';
-import { accountServices } from '../account-services.ts';
-import { clientAddress } from '../client-address.ts';
+import { accountServices } from '../accounts/account-services.ts';
 import { idpErrors } from '../errors.ts';
+import { clientAddress } from '../http/client-address.ts';
+import { sendJson } from '../http/json-response.ts';
 import type { IdpRuntime } from '../index.ts';
-import { sendJson } from '../json-response.ts';
 import { brokeringOf } from './broker-flow.ts';
 
 /**

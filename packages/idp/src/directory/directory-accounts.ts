@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger, Sql, SqlTx } from '@gatehouse/core';
-import type { Audit } from '../audit.ts';
-import { parseEmail } from '../email.ts';
+import { parseEmail } from '../accounts/email.ts';
+import { parseUsername } from '../accounts/username.ts';
+import type { Audit } from '../audit/audit.ts';
 import { idpErrors } from '../errors.ts';
-import { parseUsername } from '../username.ts';
 import type { DirectoryConfig } from './directory-config.ts';
 import type { DirectoryEntry } from './ldap-directory.ts';
 

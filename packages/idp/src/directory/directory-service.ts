@@ -1,5 +1,5 @@
 import type { Logger, SharedState, Sql } from '@gatehouse/core';
-import type { Audit } from '../audit.ts';
+import type { Audit } from '../audit/audit.ts';
 import { createDirectoryAccounts } from './directory-accounts.ts';
 import { type DirectoryConfig, resolveDirectoryConfig } from './directory-config.ts';
 import { createDirectorySignIn, type PasswordDirectory } from './directory-sign-in.ts';

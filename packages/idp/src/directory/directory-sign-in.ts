@@ -1,5 +1,5 @@
 import type { GatehouseError, Logger } from '@gatehouse/core';
-import type { Audit } from '../audit.ts';
+import type { Audit } from '../audit/audit.ts';
 import { type DirectoryAccounts, rolesFor } from './directory-accounts.ts';
 import type { DirectoryConfig } from './directory-config.ts';
 import type { LdapDirectory } from './ldap-directory.ts';

@@ -1,4 +1,4 @@
-import { accountServices, accountsConfigOf } from '../account-services.ts';
+import { accountServices, accountsConfigOf } from '../accounts/account-services.ts';
 import type { IdpRuntime } from '../index.ts';
 import { createMfaChallenges, type MfaChallenges } from './mfa-challenges.ts';
 import { resolveMfaConfig } from './mfa-config.ts';

@@ -11,7 +11,7 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
-import type { Audit } from '../audit.ts';
+import type { Audit } from '../audit/audit.ts';
 import { idpErrors } from '../errors.ts';
 import type { RelyingParty } from './passkey-config.ts';
 import type { AttemptSource } from './second-factors.ts';

@@ -1,11 +1,11 @@
 import type { SharedState, Sql } from '@gatehouse/core';
 import { generateSecret, generateURI, verify } from 'otplib';
 import QRCode from 'qrcode';
-import type { AccountsConfig } from '../accounts-config.ts';
-import type { Audit } from '../audit.ts';
-import { type BruteForceGuard, createBruteForceGuard } from '../brute-force.ts';
+import type { AccountsConfig } from '../accounts/accounts-config.ts';
+import { type BruteForceGuard, createBruteForceGuard } from '../accounts/brute-force.ts';
+import { effectiveRolesQuery } from '../accounts/roles.ts';
+import type { Audit } from '../audit/audit.ts';
 import { idpErrors } from '../errors.ts';
-import { effectiveRolesQuery } from '../roles.ts';
 import type { MfaConfig } from './mfa-config.ts';
 import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode } from './recovery-codes.ts';
 import { openSecret, sealSecret } from './secret-box.ts';

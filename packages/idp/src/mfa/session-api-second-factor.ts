@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { accountServices } from '../account-services.ts';
-import type { AccountWithRoles } from '../accounts.ts';
-import { clientAddress } from '../client-address.ts';
+import { accountServices } from '../accounts/account-services.ts';
+import type { AccountWithRoles } from '../accounts/accounts.ts';
 import { idpErrors } from '../errors.ts';
+import { clientAddress } from '../http/client-address.ts';
+import { sendJson } from '../http/json-response.ts';
 import type { IdpRuntime } from '../index.ts';
-import { sendJson } from '../json-response.ts';
-import { readAllowedFields } from '../session-api-fields.ts';
+import { readAllowedFields } from '../session-api/session-api-fields.ts';
 import { mfaServiceOf } from './mfa-service.ts';
 import { sessionApiPasskeys } from './session-api-passkeys.ts';
 

@@ -1,13 +1,13 @@
-import { revokeEverythingOf } from '../account-revocation.ts';
-import { accountServices } from '../account-services.ts';
-import { parseEmail } from '../email.ts';
+import { accountServices } from '../accounts/account-services.ts';
+import { parseEmail } from '../accounts/email.ts';
+import { checkPassword } from '../accounts/password-policy.ts';
+import { usernameKey } from '../accounts/username.ts';
 import { idpErrors } from '../errors.ts';
 import type { IdpRuntime } from '../index.ts';
 import { mailLinkBase, resolveMailConfig } from '../mail/mail-config.ts';
 import { passwordChangedMail, passwordResetMail, verificationMail } from '../mail/mail-templates.ts';
 import { createMailer, type Mailer } from '../mail/mailer.ts';
-import { checkPassword } from '../password-policy.ts';
-import { usernameKey } from '../username.ts';
+import { revokeEverythingOf } from '../revocation/account-revocation.ts';
 import { type RecoveryConfig, resolveRecoveryConfig } from './recovery-config.ts';
 import { createRecoveryTokens } from './recovery-tokens.ts';
 

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { accountServices } from '../account-services.ts';
-import { clientAddress } from '../client-address.ts';
+import { accountServices } from '../accounts/account-services.ts';
 import { idpErrors } from '../errors.ts';
+import { clientAddress } from '../http/client-address.ts';
+import { sendJson } from '../http/json-response.ts';
 import type { IdpRuntime } from '../index.ts';
-import { sendJson } from '../json-response.ts';
 import type { RenderedPage } from '../pages/layout.ts';
-import { readAllowedFields } from '../session-api-fields.ts';
+import { readAllowedFields } from '../session-api/session-api-fields.ts';
 import {
   devMailboxPage,
   emailVerifiedPage,

@@ -1,0 +1,582 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Logger, Sql } from '@gatehouse/core';
+import { errors } from 'oidc-provider';
+import { findClientCached } from '../protocol/clients.ts';
+import type { RevocationPublisher } from '../revocation/revocation-publisher.ts';
+import {
+  type AccountReadAheadColumn,
+  type LoginReadAhead,
+  loginReadAheadToRead,
+  offerAccountReadAhead,
+  offerLoginReadAhead,
+} from './account-read-ahead.ts';
+import { groupWhileBusy } from './group-while-busy.ts';
+import { currentResume, deferResumeWrite, flushResumeWrites } from './resume-write-batch.ts';
+import { takeOnce } from './take-once.ts';
+import {
+  asOneStatement,
+  type BatchedWrite,
+  currentTokenRequest,
+  deferProtocolWrite,
+  storeAuditWrites,
+} from './write-batch.ts';
+
+/**
+ * oidc-provider's storage port (`upsert`, `find`, `findByUserCode`, `findByUid`, `consume`,
+ * `destroy`, `revokeByGrantId`) on the SQL layer, for every model, in one table (`idp_oidc_models`)
+ * plus the client registry (`idp_clients`).
+ *
+ * - Expiry: rows past `expires_at` are never returned, and `sweepExpired` deletes them.
+ * - Single use across replicas: `consume` is a conditional UPDATE (`consumed_at is null`). Two
+ *   replicas redeeming the same code or refresh token at the same moment both see it unconsumed when
+ *   they read it; only one UPDATE wins. The loser revokes the whole grant (as oidc-provider does when
+ *   it sees an already consumed code or refresh token) and fails with `invalid_grant`.
+ * - Within a token request, a refresh token or code is read together with its grant, its session,
+ *   its session's sid revocation and its account (one round trip instead of five; see `readAheads`
+ *   and account-read-ahead.ts), and its consume is committed with the request's other writes
+ *   (write-batch.ts). Within an authorization resume, the interaction is read with the account its
+ *   login result names.
+ * - Within an authorization resume, upserts and deletes are committed together (resume-write-batch.ts).
+ * - JWT access tokens are not stored by oidc-provider; the ones issued in a grant are recorded in
+ *   `idp_jwt_access_tokens` (see `recordJwtAccessToken`), so revoking the grant revokes them too:
+ *   their `jti`s go to the revocation publisher.
+ */
+
+export type AdapterPayload = Record<string, unknown> & {
+  grantId?: string;
+  userCode?: string;
+  uid?: string;
+  consumed?: unknown;
+};
+
+const entityLabel: Record<string, string> = {
+  AuthorizationCode: 'authorization code',
+  RefreshToken: 'refresh token',
+  DeviceCode: 'device code',
+  BackchannelAuthenticationRequest: 'backchannel authentication request',
+  PushedAuthorizationRequest: 'pushed authorization request',
+};
+
+export interface GrantRevoker {
+  /** Delete every artifact of a grant and revoke the JWT access tokens issued in it. */
+  revokeGrant(grantId: string): Promise<void>;
+  /** Revoke the JWT access tokens recorded for a grant (publishes their jtis). */
+  revokeGrantJwts(grantId: string): Promise<void>;
+}
+
+export function createGrantRevoker(sql: Sql, revocations: RevocationPublisher): GrantRevoker {
+  async function revokeGrantJwts(grantId: string): Promise<void> {
+    const rows = await sql.query<{ jti: string; expires_at: Date }>(
+      'delete from idp_jwt_access_tokens where grant_id = $1 returning jti, expires_at',
+      [grantId],
+    );
+    await revocations.revoke(
+      rows.map((r) => ({
+        kind: 'jti' as const,
+        value: r.jti,
+        expiresAt: Math.ceil(r.expires_at.getTime() / 1000),
+      })),
+    );
+  }
+  return {
+    revokeGrantJwts,
+    async revokeGrant(grantId) {
+      await sql.query(`delete from idp_oidc_models where grant_id = $1 or (model = 'Grant' and id = $1)`, [
+        grantId,
+      ]);
+      await revokeGrantJwts(grantId);
+    },
+  };
+}
+
+/**
+ * Record a JWT access token issued within a grant. Refuses (invalid_grant) when the grant is gone:
+ * a token issued by a redemption that lost a race against a reuse detection must not outlive it.
+ */
+export async function recordJwtAccessToken(
+  sql: Sql,
+  token: { jti: string; grantId: string; sid?: string; clientId: string; accountId?: string; exp: number },
+): Promise<void> {
+  const text = `insert into idp_jwt_access_tokens (jti, grant_id, sid, client_id, account_id, expires_at)
+     select $1, $2, $3, $4, $5, to_timestamp($6)
+     where exists (select 1 from idp_oidc_models where model = 'Grant' and id = $2)
+     returning jti`;
+  const params = [token.jti, token.grantId, token.sid, token.clientId, token.accountId, token.exp];
+  if (
+    deferProtocolWrite({ text, params, mustReturnRow: { refused: () => {}, description: 'grant not found' } })
+  )
+    return;
+  const rows = await sql.query(text, params);
+  if (rows.length === 0) throw new errors.InvalidGrant('grant not found');
+}
+
+interface UpdateOnly {
+  stored: boolean;
+  /** Audit inserts to store in the same statement (write-batch.ts `holdAuditWrites`). */
+  audit: BatchedWrite[];
+  auditStored: boolean;
+}
+const updateOnly = new AsyncLocalStorage<UpdateOnly>();
+
+/**
+ * Run `save` (an oidc-provider model's `save()`) so that its row is only updated while it exists,
+ * never inserted again; resolves to whether it was stored. The login form stores its result on the
+ * interaction it read before checking the password: an interaction that a resume consumed (deleted)
+ * meanwhile must not come back, and the update says so in the same statement as it stores.
+ * `audit` (the login's events) is stored in that statement too, whether the row exists or not; when
+ * the statement fails, the events are stored on their own (a failure logged) and the update runs
+ * alone. Events that `save` never got to are stored before this resolves or throws.
+ */
+export async function saveIfPresent(
+  sql: Sql,
+  logger: Logger,
+  save: () => Promise<unknown>,
+  audit: BatchedWrite[] = [],
+): Promise<boolean> {
+  const outcome: UpdateOnly = { stored: false, audit, auditStored: audit.length === 0 };
+  try {
+    await updateOnly.run(outcome, save);
+  } finally {
+    if (!outcome.auditStored) await storeAuditWrites(sql, logger, audit);
+  }
+  return outcome.stored;
+}
+
+export interface AdapterOptions {
+  sql: Sql;
+  grants: GrantRevoker;
+  logger: Logger;
+  /** How long a client's metadata is cached in this process (ms); 0 disables. Default 5000 (clients.ts). */
+  clientCacheMs?: number;
+  /**
+   * How the account store reads an account along with a code, refresh token or resumed interaction
+   * (account-read-ahead.ts); read at each use, as the store may be attached after the adapter is
+   * built. Without it (another account store) accounts are only read by `findAccount`.
+   */
+  accountReadAhead?: () => AccountReadAheadColumn | undefined;
+}
+
+/** Models whose token-endpoint lookup is followed by oidc-provider reading their grant. */
+const GRANT_BOUND = new Set(['RefreshToken', 'AuthorizationCode']);
+
+/**
+ * What a token request reads in the same statement as the refresh token or code it presents
+ * (keyed by write-batch.ts's request key): oidc-provider then reads the token's grant, the session a
+ * session-bound token or code belongs to (by uid), and a refresh of a session-bound grant asks
+ * whether the session's `sid` was revoked (provider.ts), each in a round trip of its own. Each entry
+ * is handed out once, to the first lookup of that grant, session or sid in that request; any other
+ * lookup reads SQL. A grant revoked between this read and the request's commit still refuses the
+ * request: the rotated token and the JWT record are only stored while the grant exists.
+ */
+interface ReadAhead {
+  grants: Map<string, AdapterPayload | undefined>;
+  revokedSids: Map<string, boolean>;
+  /** The session a token or code is bound to, by uid (oidc-provider checks it still exists). */
+  sessions: Map<string, AdapterPayload | undefined>;
+}
+const readAheads = new WeakMap<object, ReadAhead>();
+
+/**
+ * Whether `sid` was revoked, as read with the refresh token of the current token request, or
+ * undefined when it was not read ahead (the caller then asks the revocation store).
+ */
+export function takeSidRevocationReadAhead(sid: string): boolean | undefined {
+  const request = currentTokenRequest();
+  return takeOnce(request && readAheads.get(request)?.revokedSids, sid)?.value;
+}
+
+interface ModelRow {
+  payload: AdapterPayload;
+  consumed_at: Date | null;
+}
+
+/** A token or code read with its grant and its session's sid revocation, at position `i` of its group. */
+interface ReadAheadRow extends ModelRow {
+  i: number;
+  grant_id: string | null;
+  grant_payload: AdapterPayload | null;
+  grant_consumed_at: Date | null;
+  session_uid: string | null;
+  sid_revoked: boolean;
+  session_payload: AdapterPayload | null;
+  session_consumed_at: Date | null;
+  /** The token's account as the account store reads it ahead (only selected when it does). */
+  account?: unknown;
+}
+
+interface PendingRead {
+  id: string;
+  resolve: (row: ReadAheadRow | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Most lookups in one grouped read. */
+const MAX_GROUPED_READS = 64;
+
+function withConsumed(row: ModelRow): AdapterPayload {
+  if (row.consumed_at) row.payload.consumed = Math.floor(row.consumed_at.getTime() / 1000);
+  return row.payload;
+}
+
+/**
+ * The statement of the token requests' grouped reads (see `readAheads`), with `accountColumn` (`, <expr> as
+ * account`, or nothing) for the account read ahead.
+ */
+function groupedReadText(accountColumn: string): string {
+  return `select r.i, t.payload, t.consumed_at, t.grant_id, g.payload as grant_payload,
+           g.consumed_at as grant_consumed_at, t.payload->>'sessionUid' as session_uid,
+           exists (select 1 from idp_revocations v where v.kind = 'sid' and v.value = t.payload->>'sessionUid'
+             and v.expires_at > now()) as sid_revoked,
+           s.payload as session_payload, s.consumed_at as session_consumed_at${accountColumn}
+         from unnest($2::text[]) with ordinality as r(id, i)
+         join idp_oidc_models t on t.model = $1 and t.id = r.id
+           and (t.expires_at is null or t.expires_at > now())
+         left join idp_oidc_models g on g.model = 'Grant' and g.id = t.grant_id
+           and (g.expires_at is null or g.expires_at > now())
+         left join lateral (select payload, consumed_at from idp_oidc_models
+           where model = 'Session' and uid = t.payload->>'sessionUid' and (expires_at is null or expires_at > now())
+           limit 1) s on true`;
+}
+const groupedReadWithoutAccount = groupedReadText('');
+
+/** What oidc-provider calls on an adapter instance (its storage port). */
+export interface SqlAdapter {
+  readonly model: string;
+  upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void>;
+  find(id: string): Promise<AdapterPayload | undefined>;
+  findByUserCode(userCode: string): Promise<AdapterPayload | undefined>;
+  findByUid(uid: string): Promise<AdapterPayload | undefined>;
+  consume(id: string): Promise<void>;
+  destroy(id: string): Promise<void>;
+  revokeByGrantId(grantId: string): Promise<void>;
+}
+
+/**
+ * The adapter class to give oidc-provider as `adapter`. Its return type is named so that declaration
+ * files can describe it (a class expression with private members cannot be).
+ */
+export function createAdapterClass(options: AdapterOptions): new (model: string) => SqlAdapter {
+  const { sql, grants, logger } = options;
+  const clientCacheMs = options.clientCacheMs ?? 5000;
+
+  /**
+   * The read-ahead lookups of concurrent token requests share statements (group-while-busy.ts), one
+   * queue per model, as their audit events do (write-batch.ts). Each lookup gets its own row (by
+   * position), so nothing is shared between requests; a failed statement fails each of its lookups,
+   * as a failed read of its own would.
+   */
+  const readQueues = new Map<string, (read: PendingRead) => void>();
+
+  /**
+   * The text of a statement that reads an account ahead, built once per account store's column
+   * function: the same string each time, so the prepared-statement lookups hash no new copy.
+   */
+  function textFor<F extends (...args: never[]) => string>(
+    texts: WeakMap<F, string>,
+    column: F,
+    build: (column: F) => string,
+  ): string {
+    let text = texts.get(column);
+    if (text === undefined) {
+      text = build(column);
+      texts.set(column, text);
+    }
+    return text;
+  }
+  const groupTexts = new WeakMap<AccountReadAheadColumn, string>();
+  const resumeTexts = new WeakMap<AccountReadAheadColumn, string>();
+  const loginTexts = new WeakMap<LoginReadAhead['column'], string>();
+
+  async function readGroup(
+    model: string,
+    group: PendingRead[],
+    account: AccountReadAheadColumn | undefined,
+  ): Promise<void> {
+    try {
+      const rows = await sql.query<ReadAheadRow>(
+        account
+          ? textFor(groupTexts, account, (c) =>
+              groupedReadText(`, ${c("t.payload->>'accountId'")} as account`),
+            )
+          : groupedReadWithoutAccount,
+        [model, group.map((read) => read.id)],
+      );
+      const byPosition = new Map(rows.map((row) => [Number(row.i), row]));
+      for (const [index, read] of group.entries()) read.resolve(byPosition.get(index + 1));
+    } catch (err) {
+      for (const read of group) read.reject(err);
+    }
+  }
+
+  /** A token or code with its grant, its session's sid revocation and its account (see `readAheads`). */
+  function readTogether(model: string, id: string): Promise<ReadAheadRow | undefined> {
+    let enqueue = readQueues.get(model);
+    if (!enqueue) {
+      enqueue = groupWhileBusy<PendingRead>({
+        max: MAX_GROUPED_READS,
+        flush: (group) => readGroup(model, group, options.accountReadAhead?.()),
+      });
+      readQueues.set(model, enqueue);
+    }
+    const queue = enqueue;
+    return new Promise((resolve, reject) => queue({ id, resolve, reject }));
+  }
+
+  return class SqlAdapterImpl implements SqlAdapter {
+    readonly model: string;
+
+    constructor(model: string) {
+      this.model = model;
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      if (this.model === 'Client') {
+        // Clients are managed through clients.ts (hashed secrets); dynamic registration is off.
+        throw new Error('clients are stored through the client registry, not the adapter');
+      }
+      const expires = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : null;
+      const params = [
+        this.model,
+        id,
+        JSON.stringify(payload),
+        payload.grantId ?? null,
+        payload.userCode ?? null,
+        payload.uid ?? null,
+        expires,
+      ];
+      const values =
+        '($1, $2, $3::jsonb, $4, $5, $6, case when $7::float8 is null then null else now() + make_interval(secs => $7::float8) end)';
+      const conflict = `on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
+        user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`;
+      const onlyIfPresent = updateOnly.getStore();
+      if (onlyIfPresent) {
+        await flushResumeWrites(this.model);
+        const update = {
+          text: `update idp_oidc_models set payload = $3::jsonb, grant_id = $4, user_code = $5, uid = $6,
+             expires_at = case when $7::float8 is null then null else now() + make_interval(secs => $7::float8) end
+           where model = $1 and id = $2 and (expires_at is null or expires_at > now()) returning id`,
+          params,
+        };
+        onlyIfPresent.stored = await this.#updateWithAudit(update, onlyIfPresent);
+        return;
+      }
+      if (this.model === 'RefreshToken' && payload.grantId) {
+        await flushResumeWrites();
+        // A rotated refresh token is only stored while its grant exists (see recordJwtAccessToken).
+        const text = `insert into idp_oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
+           select * from (values ${values}) as v
+           where exists (select 1 from idp_oidc_models where model = 'Grant' and id = $4)
+           ${conflict} returning id`;
+        const deferred = deferProtocolWrite({
+          text,
+          params,
+          mustReturnRow: { refused: () => {}, description: 'grant not found' },
+        });
+        if (deferred) return;
+        const rows = await sql.query(text, params);
+        if (rows.length === 0) throw new errors.InvalidGrant('grant not found');
+        return;
+      }
+      const text = `insert into idp_oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
+         values ${values} ${conflict}`;
+      if (await deferResumeWrite(this.model, id, { text, params })) {
+        // The session is the last write of a resume: it commits the resume's writes together.
+        if (this.model === 'Session') await flushResumeWrites();
+        return;
+      }
+      await sql.query(text, params);
+    }
+
+    /** `update` (returning its row) and the pending audit inserts in one statement; see saveIfPresent. */
+    async #updateWithAudit(update: BatchedWrite, pending: UpdateOnly): Promise<boolean> {
+      if (pending.auditStored) return (await sql.query(update.text, update.params)).length > 0;
+      pending.auditStored = true;
+      const statement = asOneStatement(
+        [update, ...pending.audit],
+        '(select count(*) from w0)::int as stored',
+      );
+      try {
+        const rows = await sql.query<{ stored: number }>(statement.text, statement.params);
+        return rows[0]!.stored > 0;
+      } catch (err) {
+        // An audit insert must not fail the write: the events on their own first (as before), then it.
+        logger.error({ err }, 'write failed with its audit events; retrying without');
+        await storeAuditWrites(sql, logger, pending.audit);
+        return (await sql.query(update.text, update.params)).length > 0;
+      }
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Client')
+        return (await findClientCached(sql, id, clientCacheMs)) as AdapterPayload | undefined;
+      const request = currentTokenRequest();
+      if (request) {
+        if (this.model === 'Grant') {
+          const grant = takeOnce(readAheads.get(request)?.grants, id);
+          if (grant) return grant.value;
+        } else if (GRANT_BOUND.has(this.model)) {
+          return this.#withGrant(request, id);
+        }
+      }
+      if (this.model === 'Interaction') {
+        if (currentResume()) {
+          const account = options.accountReadAhead?.();
+          if (account) return this.#interactionWithAccount(id, account);
+        } else {
+          const login = loginReadAheadToRead();
+          if (login) return this.#interactionWithLogin(id, login);
+        }
+      }
+      return this.#one('id = $2', id);
+    }
+
+    /** The interaction a login form posts to and, in the same statement, the account the form names. */
+    async #interactionWithLogin(id: string, login: LoginReadAhead): Promise<AdapterPayload | undefined> {
+      const text = textFor(
+        loginTexts,
+        login.column,
+        (column) => `select payload, consumed_at, ${column('$3')} as account from idp_oidc_models
+         where model = $1 and id = $2 and (expires_at is null or expires_at > now()) limit 1`,
+      );
+      const rows = await sql.query<ModelRow & { account: unknown }>(text, [this.model, id, login.param]);
+      const row = rows[0];
+      if (!row) return undefined;
+      offerLoginReadAhead(row.account);
+      return withConsumed(row);
+    }
+
+    /**
+     * A resumed interaction and, in the same statement, the account its login result names, which
+     * oidc-provider loads next (account-read-ahead.ts).
+     */
+    async #interactionWithAccount(
+      id: string,
+      account: AccountReadAheadColumn,
+    ): Promise<AdapterPayload | undefined> {
+      await flushResumeWrites(this.model);
+      const text = textFor(
+        resumeTexts,
+        account,
+        (
+          column,
+        ) => `select payload, consumed_at, ${column("payload->'result'->'login'->>'accountId'")} as account
+         from idp_oidc_models
+         where model = $1 and id = $2 and (expires_at is null or expires_at > now()) limit 1`,
+      );
+      const rows = await sql.query<ModelRow & { account: unknown }>(text, [this.model, id]);
+      const row = rows[0];
+      if (!row) return undefined;
+      const login = (row.payload['result'] as { login?: { accountId?: unknown } } | undefined)?.login;
+      if (typeof login?.accountId === 'string') offerAccountReadAhead(login.accountId, row.account);
+      return withConsumed(row);
+    }
+
+    /**
+     * The token or code `id` and, in the same statement, its grant and whether its session's sid is
+     * revoked (both kept for this request; the sid check is the one of revocation-publisher.ts).
+     */
+    async #withGrant(request: object, id: string): Promise<AdapterPayload | undefined> {
+      const row = await readTogether(this.model, id);
+      if (!row) return undefined;
+      let readAhead = readAheads.get(request);
+      if (!readAhead) {
+        readAhead = { grants: new Map(), revokedSids: new Map(), sessions: new Map() };
+        readAheads.set(request, readAhead);
+      }
+      if (row.grant_id) {
+        readAhead.grants.set(
+          row.grant_id,
+          row.grant_payload
+            ? withConsumed({ payload: row.grant_payload, consumed_at: row.grant_consumed_at })
+            : undefined,
+        );
+      }
+      const accountId = row.payload['accountId'];
+      if (row.account !== undefined && typeof accountId === 'string')
+        offerAccountReadAhead(accountId, row.account);
+      if (row.session_uid) {
+        readAhead.revokedSids.set(row.session_uid, row.sid_revoked);
+        readAhead.sessions.set(
+          row.session_uid,
+          row.session_payload
+            ? withConsumed({ payload: row.session_payload, consumed_at: row.session_consumed_at })
+            : undefined,
+        );
+      }
+      return withConsumed(row);
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return this.#one('user_code = $2', userCode);
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      const request = this.model === 'Session' ? currentTokenRequest() : undefined;
+      const session = takeOnce(request && readAheads.get(request)?.sessions, uid);
+      if (session) return session.value;
+      return this.#one('uid = $2', uid);
+    }
+
+    async #one(where: string, value: string): Promise<AdapterPayload | undefined> {
+      // A lookup within a resume sees the resume's own writes of this model (resume-write-batch.ts).
+      await flushResumeWrites(this.model);
+      const rows = await sql.query<ModelRow>(
+        `select payload, consumed_at from idp_oidc_models
+         where model = $1 and ${where} and (expires_at is null or expires_at > now()) limit 1`,
+        [this.model, value],
+      );
+      const row = rows[0];
+      return row && withConsumed(row);
+    }
+
+    async consume(id: string): Promise<void> {
+      await flushResumeWrites();
+      const text =
+        'update idp_oidc_models set consumed_at = now() where model = $1 and id = $2 and consumed_at is null returning id';
+      const params = [this.model, id];
+      const description = `${entityLabel[this.model] ?? this.model} already consumed`;
+      // Another request consumed it between our read and this update: treat it as reuse.
+      const reuse = async () => {
+        const rows = await sql.query<{ grant_id: string | null }>(
+          'select grant_id from idp_oidc_models where model = $1 and id = $2',
+          [this.model, id],
+        );
+        const grantId = rows[0]?.grant_id;
+        if (grantId) await grants.revokeGrant(grantId);
+        logger.warn({ model: this.model, grantId }, 'concurrent reuse detected: grant revoked');
+      };
+      // A refresh token or code is consumed in the token request's one transaction (write-batch.ts).
+      if (
+        GRANT_BOUND.has(this.model) &&
+        deferProtocolWrite({ text, params, mustReturnRow: { refused: reuse, description } })
+      )
+        return;
+      const won = await sql.query(text, params);
+      if (won.length > 0) return;
+      await reuse();
+      throw new errors.InvalidGrant(description);
+    }
+
+    async destroy(id: string): Promise<void> {
+      const text = 'delete from idp_oidc_models where model = $1 and id = $2';
+      const params = [this.model, id];
+      if (await deferResumeWrite(this.model, id, { text, params })) return;
+      await sql.query(text, params);
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await flushResumeWrites();
+      await sql.query('delete from idp_oidc_models where model = $1 and grant_id = $2', [
+        this.model,
+        grantId,
+      ]);
+      if (this.model === 'AccessToken') await grants.revokeGrantJwts(grantId);
+    }
+  };
+}
+
+/** Delete expired rows (oidc-provider's models and JWT bookkeeping). */
+export async function sweepExpired(sql: Sql): Promise<void> {
+  await sql.query('delete from idp_oidc_models where expires_at <= now()');
+  await sql.query('delete from idp_jwt_access_tokens where expires_at <= now()');
+}
