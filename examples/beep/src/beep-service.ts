@@ -70,7 +70,7 @@ export function createBeepService(options: BeepServiceOptions): Server {
 
   const authenticate = authenticateCaller(options.verifier);
   const guard = createHonoGuard({ verifier: options.verifier, logger });
-  const require = (relation: string, object: string) =>
+  const permitted = (relation: string, object: string) =>
     guard.requirePermission({ client: permissions, relation, object, subject: SUBJECT });
   const limit = bodyLimit({
     maxSize: 4096,
@@ -94,7 +94,7 @@ export function createBeepService(options: BeepServiceOptions): Server {
     return c.json({ channels: channels.map((o) => o.slice('channel:'.length)).sort() }, 200, noStore);
   });
 
-  app.get('/beep/channels/:id/messages', authenticate, require('can_view', 'channel:{id}'), async (c) =>
+  app.get('/beep/channels/:id/messages', authenticate, permitted('can_view', 'channel:{id}'), async (c) =>
     c.json({ messages: await messages.list(c.req.param('id')) }, 200, noStore),
   );
 
@@ -102,7 +102,7 @@ export function createBeepService(options: BeepServiceOptions): Server {
     '/beep/channels/:id/messages',
     limit,
     authenticate,
-    require('can_send', 'channel:{id}'),
+    permitted('can_send', 'channel:{id}'),
     async (c) => {
       const body = await readJsonObject(c, ['text']);
       const text = body['text'];
@@ -120,7 +120,7 @@ export function createBeepService(options: BeepServiceOptions): Server {
     '/beep/channels/:id/overrides',
     limit,
     authenticate,
-    require('can_manage_overrides', 'channel:{id}'),
+    permitted('can_manage_overrides', 'channel:{id}'),
     async (c) => {
       const channel = `channel:${c.req.param('id')}`;
       const body = await readJsonObject(c, ['permission', 'target', 'effect']);
@@ -154,7 +154,7 @@ export function createBeepService(options: BeepServiceOptions): Server {
   app.put(
     '/beep/servers/:id/roles/:role',
     authenticate,
-    require('can_manage_roles', 'server:{id}'),
+    permitted('can_manage_roles', 'server:{id}'),
     async (c) => {
       const server = `server:${pathName(c, 'id')}`;
       const role = pathName(c, 'role');
@@ -174,7 +174,7 @@ export function createBeepService(options: BeepServiceOptions): Server {
     ['PUT', 'DELETE'],
     '/beep/servers/:id/roles/:role/permissions/:permission',
     authenticate,
-    require('can_manage_roles', 'server:{id}'),
+    permitted('can_manage_roles', 'server:{id}'),
     async (c) => {
       const server = `server:${pathName(c, 'id')}`;
       const role = pathName(c, 'role');
@@ -204,7 +204,7 @@ export function createBeepService(options: BeepServiceOptions): Server {
     ['PUT', 'DELETE'],
     '/beep/servers/:id/roles/:role/members/:user',
     authenticate,
-    require('can_manage_roles', 'server:{id}'),
+    permitted('can_manage_roles', 'server:{id}'),
     async (c) => {
       const server = `server:${pathName(c, 'id')}`;
       const role = pathName(c, 'role');
@@ -222,7 +222,7 @@ export function createBeepService(options: BeepServiceOptions): Server {
     '/beep/servers/:id/invites',
     limit,
     authenticate,
-    require('can_create_invite', 'server:{id}'),
+    permitted('can_create_invite', 'server:{id}'),
     async (c) => {
       const server = `server:${pathName(c, 'id')}`;
       const body = await readJsonObject(c, ['ttlSeconds']);
