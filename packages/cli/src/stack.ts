@@ -84,6 +84,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
     type GatewaySection = {
       auth?: Record<string, unknown>;
       routes?: unknown[];
+      authz?: unknown;
       bff?: { enabled?: boolean; loginPath?: string };
     };
     const gatewaySection = config.gateway as GatewaySection;
@@ -303,8 +304,14 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         policy: 'public',
       },
     ];
+    // A reference system's `permission` routes (Beep's) run the engine in the gateway on the shared
+    // storage, unless the configuration says where the engine is.
+    const examplePermissions = started.some(({ handle }) =>
+      handle.routes.some((r) => typeof r.policy === 'object' && 'permission' in r.policy),
+    );
     const compose = (gatewaySection: GatewaySection) => ({
       ...gatewaySection,
+      ...(examplePermissions && gatewaySection.authz === undefined ? { authz: {} } : {}),
       // The gateway reads the JWKS straight from the idp's internal port, not through itself.
       // The revocation feed too: it lives on the idp's own listener only.
       auth: {
@@ -327,6 +334,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       state,
       logger,
       publicUrl,
+      sql,
     });
     shutdown.addServer(gateway.server);
     shutdown.onDrain(() => gateway.drain());
