@@ -33,7 +33,11 @@ const isLoopback = (url: string) => new URL(url).protocol === 'http:';
 
 export function createUpstream(provider: UpstreamProvider, logger: Logger): Upstream {
   let configuration: Promise<oidc.Configuration> | undefined;
-  const auth = provider.clientSecret ? oidc.ClientSecretBasic(provider.clientSecret) : oidc.None();
+  const auth = !provider.clientSecret
+    ? oidc.None()
+    : provider.tokenEndpointAuthMethod === 'client_secret_post'
+      ? oidc.ClientSecretPost(provider.clientSecret)
+      : oidc.ClientSecretBasic(provider.clientSecret);
 
   function configure(): Promise<oidc.Configuration> {
     if (!configuration) {
