@@ -45,7 +45,6 @@ export function upstreamHints(params: Record<string, unknown>): UpstreamHints {
       typeof hint === 'string' &&
       hint.length > 0 &&
       hint.length <= MAX_LOGIN_HINT &&
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
       !/[\u0000-\u001f\u007f]/.test(hint)
         ? hint
         : undefined,
