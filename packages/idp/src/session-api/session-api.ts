@@ -7,6 +7,7 @@ import { idpErrors } from '../errors.ts';
 import { clientAddress, requestIsHttps, requestOrigin } from '../http/client-address.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { HttpHandler, IdpRuntime } from '../index.ts';
+import { PASSWORD_AMR } from '../mfa/interaction-second-factor.ts';
 import { sessionApiSecondFactor } from '../mfa/session-api-second-factor.ts';
 import { assertSameOrigin } from '../pages/csrf.ts';
 import { sessionApiRecovery } from '../recovery/session-api-recovery.ts';
@@ -123,13 +124,14 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
       via: 'session-api',
     });
     if (await secondFactor.afterPassword(req, res, account)) return;
-    await startSession(req, res, account);
+    await startSession(req, res, account, PASSWORD_AMR);
   }
 
   async function startSession(
     req: IncomingMessage,
     res: ServerResponse,
     account: AccountWithRoles,
+    amr: string[],
     extra: Record<string, unknown> = {},
   ): Promise<void> {
     const session = await sessions.start({
@@ -144,6 +146,7 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
       sid: session.sid,
       username: account.username,
       roles: account.roles,
+      amr,
       expiresAt: session.expiresAt,
     });
     const cookie = sessionCookie(token, {
