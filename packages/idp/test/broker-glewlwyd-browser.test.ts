@@ -97,7 +97,10 @@ describe('sign-in through glewlwyd, in Chromium', { skip, timeout: 240_000 }, ()
     await glewlwyd?.close();
   });
 
-  async function openLogin(context: BrowserContext): Promise<{ page: Page; verifier: string }> {
+  async function openLogin(
+    context: BrowserContext,
+    extra: Record<string, string> = {},
+  ): Promise<{ page: Page; verifier: string }> {
     const verifier = randomBytes(32).toString('base64url');
     const url = new URL(`${t.origin}/auth/auth`);
     url.search = new URLSearchParams({
@@ -108,6 +111,7 @@ describe('sign-in through glewlwyd, in Chromium', { skip, timeout: 240_000 }, ()
       state: 'rp-state',
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
       code_challenge_method: 'S256',
+      ...extra,
     }).toString();
     const page = await context.newPage();
     await page.goto(url.toString(), { timeout: 30_000 });
@@ -265,6 +269,50 @@ describe('sign-in through glewlwyd, in Chromium', { skip, timeout: 240_000 }, ()
     assert.equal(refused.status, 409);
     assert.equal(((await refused.json()) as { error: string }).error, 'IDP_BROKER_LAST_SIGN_IN');
     assert.equal((await createLinkedIdentities(t.sql).listOf(rhea!.id)).length, 1);
+  });
+
+  test("the relying party's prompt=login makes glewlwyd ask for the password again; without it glewlwyd's session is enough", async () => {
+    const context = await browser.newContext();
+    const first = await openLogin(context);
+    await throughGlewlwyd(first.page, 'rhea', 'rhea-at-glewlwyd');
+    const sub = await subAtClient(first.page, first.verifier);
+    await first.page.close();
+    // Gatehouse's cookies go, glewlwyd's session stays (both live on 127.0.0.1).
+    const glewlwydSession = (await context.cookies()).filter((c) => c.name === 'GLEWLWYD2_SESSION_ID');
+    assert.equal(glewlwydSession.length, 1);
+    const onlyGlewlwyd = async () => {
+      await context.clearCookies();
+      await context.addCookies(glewlwydSession);
+    };
+
+    // Without prompt=login glewlwyd's session is enough: its page offers Continue, no password.
+    await onlyGlewlwyd();
+    const quiet = await openLogin(context);
+    await quiet.page.getByRole('button', { name: 'Sign in with Glewlwyd', exact: true }).click();
+    await quiet.page.waitForURL(`${glewlwyd.origin}/login.html?**`, { timeout: 30_000 });
+    assert.equal(new URL(quiet.page.url()).searchParams.has('prompt'), false);
+    const proceed = quiet.page.getByRole('button', { name: 'Continue' });
+    await proceed.waitFor();
+    assert.equal(await quiet.page.getByPlaceholder('Your password').count(), 0);
+    await proceed.click();
+    assert.equal(await subAtClient(quiet.page, quiet.verifier), sub);
+    await quiet.page.close();
+
+    await onlyGlewlwyd();
+    const again = await openLogin(context, { prompt: 'login' });
+    await again.page.getByRole('button', { name: 'Sign in with Glewlwyd', exact: true }).click();
+    await again.page.waitForURL(`${glewlwyd.origin}/login.html?**`, { timeout: 30_000 });
+    assert.equal(new URL(again.page.url()).searchParams.get('prompt'), 'login');
+    await again.page.getByPlaceholder('Your password').waitFor();
+    await again.page.getByPlaceholder('Your username').fill('rhea');
+    await again.page.getByPlaceholder('Your password').fill('rhea-at-glewlwyd');
+    await again.page.getByRole('button', { name: 'OK' }).click();
+    await Promise.all([
+      again.page.waitForURL((u) => !u.href.startsWith(glewlwyd.origin), { timeout: 30_000 }),
+      again.page.getByRole('button', { name: 'Continue' }).click(),
+    ]);
+    assert.equal(await subAtClient(again.page, again.verifier), sub);
+    await context.close();
   });
 
   test('glewlwyd refusing the code exchange (a wrong client secret) signs no one in', async () => {
