@@ -18,6 +18,8 @@ import {
   newPendingAuthorization,
   type PendingAuthorization,
   type Upstream,
+  type UpstreamHints,
+  upstreamHints,
 } from './upstream.ts';
 
 /**
@@ -62,6 +64,7 @@ export interface Brokering {
   start(
     providerId: unknown,
     who: { mode: 'login'; uid: string } | { mode: 'link'; userId: string; sid: string },
+    hints?: UpstreamHints,
   ): Promise<URL>;
   /** Take the pending authorization of a callback once; IDP_BROKER_STATE_INVALID when there is none. */
   takePending(callback: URL): Promise<Pending>;
@@ -84,10 +87,10 @@ export function brokeringOf(idp: IdpRuntime): Brokering {
       if (!upstream) throw idpErrors.create('IDP_BROKER_PROVIDER_UNKNOWN');
       return upstream;
     },
-    async start(providerId, who) {
+    async start(providerId, who, hints) {
       const upstream = brokering.upstream(providerId);
       const pending = newPendingAuthorization();
-      const url = await upstream.authorizationUrl(callbackUrl, pending);
+      const url = await upstream.authorizationUrl(callbackUrl, pending, hints);
       const record: Pending = { ...pending, provider: upstream.provider.id, ...who };
       await idp.state.set(pendingKey(pending.state), JSON.stringify(record), PENDING_TTL_MS);
       return url;
@@ -211,7 +214,11 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
     const fields = await deps.formFields(req, ['csrf', 'provider']);
     deps.checkCsrf(uid, fields['csrf']);
     if (interaction.prompt.name !== 'login') throw idpErrors.create('IDP_INTERACTION_NOT_FOUND');
-    const url = await brokering.start(fields['provider'], { mode: 'login', uid });
+    const url = await brokering.start(
+      fields['provider'],
+      { mode: 'login', uid },
+      upstreamHints(interaction.params),
+    );
     redirect(res, url.href);
   }
 

@@ -14,6 +14,7 @@ import { sessionApiBrokering } from '../brokering/session-api-brokering.ts';
 import { idpErrors } from '../errors.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { HttpHandler, IdpRuntime } from '../index.ts';
+import { PASSWORD_AMR } from '../mfa/interaction-second-factor.ts';
 import { sessionApiSecondFactor } from '../mfa/session-api-second-factor.ts';
 import { assertSameOrigin } from '../pages/csrf.ts';
 import { sessionApiRecovery } from '../recovery/session-api-recovery.ts';
@@ -129,13 +130,14 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
       via: 'session-api',
     });
     if (await secondFactor.afterPassword(req, res, account)) return;
-    await startSession(req, res, account);
+    await startSession(req, res, account, PASSWORD_AMR);
   }
 
   async function startSession(
     req: IncomingMessage,
     res: ServerResponse,
     account: AccountWithRoles,
+    amr: string[],
     extra: Record<string, unknown> = {},
   ): Promise<void> {
     const session = await sessions.start({
@@ -150,6 +152,7 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
       sid: session.sid,
       username: account.username,
       roles: account.roles,
+      amr,
       expiresAt: session.expiresAt,
     });
     const cookie = sessionCookie(token, {
