@@ -64,6 +64,8 @@ export interface SelfService {
   /** Every session but the request's own; resolves to how many ended. */
   endOtherSessions(who: Who): Promise<number>;
   consents(accountId: string): Promise<Consent[]>;
+  /** Sign out of the hosted sign-in the request's sid belongs to (the gateway's browser session). */
+  endOwnSignIn(who: Who): Promise<void>;
   /** IDP_CONSENT_NOT_FOUND for a grant that is not the person's. */
   revokeConsent(who: Who, id: string): Promise<void>;
 }
@@ -259,6 +261,13 @@ function createSelfService(idp: IdpRuntime): SelfService {
         if (ended) count++;
       }
       return count;
+    },
+
+    async endOwnSignIn(who) {
+      if (!who.sid) return;
+      for (const row of await browserSessions(who.accountId)) {
+        if (sidsOf(row.payload).includes(who.sid)) await endBrowserSession(who, row.id);
+      }
     },
 
     async consents(accountId) {
