@@ -73,8 +73,7 @@ export interface SelfService {
 interface OidcSessionPayload {
   accountId?: string;
   iat?: number;
-  exp?: number;
-  authorizations?: Record<string, { sid?: string; grantId?: string }>;
+  authorizations?: Record<string, unknown>;
 }
 
 interface GrantPayload {
@@ -105,30 +104,28 @@ function createSelfService(idp: IdpRuntime): SelfService {
   const recovery = recoveryServiceOf(idp);
 
   async function browserSessions(accountId: string) {
-    return sql.query<{ id: string; payload: OidcSessionPayload; expires_at: Date | null }>(
-      `select id, payload, expires_at from idp_oidc_models
+    return sql.query<{ id: string; uid: string | null; payload: OidcSessionPayload; expires_at: Date | null }>(
+      `select id, uid, payload, expires_at from idp_oidc_models
        where model = 'Session' and payload->>'accountId' = $1 and (expires_at is null or expires_at > now())
        order by id`,
       [accountId],
     );
   }
 
-  const sidsOf = (payload: OidcSessionPayload) =>
-    Object.values(payload.authorizations ?? {})
-      .map((a) => a.sid)
-      .filter((s): s is string => typeof s === 'string');
+  // Tokens issued in a hosted sign-in carry its uid as their `sid` (protocol/provider.ts).
+  const sidsOf = (row: { uid: string | null }) => (row.uid ? [row.uid] : []);
 
   /** End a hosted sign-in: its row goes, and every token naming one of its sids stops working. */
   async function endBrowserSession(who: Who, id: string): Promise<boolean> {
-    const rows = await sql.query<{ payload: OidcSessionPayload; expires_at: Date | null }>(
+    const rows = await sql.query<{ uid: string | null; expires_at: Date | null }>(
       `delete from idp_oidc_models where model = 'Session' and id = $1 and payload->>'accountId' = $2
-       returning payload, expires_at`,
+       returning uid, expires_at`,
       [id, who.accountId],
     );
     const row = rows[0];
     if (!row) return false;
     const expiresAt = Math.ceil((row.expires_at?.getTime() ?? Date.now() + 86_400_000) / 1000);
-    const sids = sidsOf(row.payload);
+    const sids = sidsOf(row);
     await idp.revocations.revoke(sids.map((sid) => ({ kind: 'sid' as const, value: sid, expiresAt })));
     await audit.record({
       type: 'session.revoked',
@@ -230,7 +227,7 @@ function createSelfService(idp: IdpRuntime): SelfService {
           clients: Object.keys(row.payload.authorizations ?? {}).sort(),
           current: false,
         };
-        session.current = isCurrent(who, session, sidsOf(row.payload));
+        session.current = isCurrent(who, session, sidsOf(row));
         out.push(session);
       }
       return out.sort((a, b) => Number(b.current) - Number(a.current) || b.createdAt.localeCompare(a.createdAt));
@@ -266,7 +263,7 @@ function createSelfService(idp: IdpRuntime): SelfService {
     async endOwnSignIn(who) {
       if (!who.sid) return;
       for (const row of await browserSessions(who.accountId)) {
-        if (sidsOf(row.payload).includes(who.sid)) await endBrowserSession(who, row.id);
+        if (sidsOf(row).includes(who.sid)) await endBrowserSession(who, row.id);
       }
     },
 
