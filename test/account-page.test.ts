@@ -8,7 +8,13 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import { generate } from 'otplib';
-import { type APIRequestContext, type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import {
+  type APIRequestContext,
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Page,
+} from 'playwright-core';
 import { type DevStack, startDevStack } from './support/dev-process.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -17,7 +23,8 @@ const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 function skipReason(): string | false {
   if (existsSync(CHROMIUM)) return false;
   const reason = `${CHROMIUM} is not installed`;
-  if (process.env['CI'] === 'true') throw new Error(`${reason}: the account page test cannot be skipped under CI`);
+  if (process.env['CI'] === 'true')
+    throw new Error(`${reason}: the account page test cannot be skipped under CI`);
   console.log(`# skipping the account page test: ${reason}`);
   return reason;
 }
@@ -176,7 +183,9 @@ describe('account page in Chromium', { skip: skipReason(), timeout: 600_000 }, (
     assert.ok((await items.count()) >= 3, 'this browser, the phone and the API session');
     assert.equal(await bobPage.locator('#sessions li:has-text("This session")').count(), 1);
     // The phone's sign-in is the newest browser sign-in that is not this one.
-    const phoneItem = bobPage.locator('#sessions li:has-text("Browser sign-in"):not(:has-text("This session"))').first();
+    const phoneItem = bobPage
+      .locator('#sessions li:has-text("Browser sign-in"):not(:has-text("This session"))')
+      .first();
     await phoneItem.getByRole('button', { name: /^Sign out session/ }).click();
     assert.equal(await bobPage.locator('.notice').textContent(), 'Session signed out.');
     // The phone is signed out: its next visit goes to the sign-in page.
@@ -214,7 +223,10 @@ describe('account page in Chromium', { skip: skipReason(), timeout: 600_000 }, (
     // The application's callback is not reachable here: the browser is stopped on its way there.
     await bobPage.route('https://printer.example/**', (route) => route.fulfill({ status: 200, body: 'ok' }));
     await bobPage.goto(authorize.href);
-    if (new URL(bobPage.url()).pathname.includes('/interaction/') && (await bobPage.locator('#username').count())) {
+    if (
+      new URL(bobPage.url()).pathname.includes('/interaction/') &&
+      (await bobPage.locator('#username').count())
+    ) {
       await signIn(bobPage, 'bob', 'bobs-unusual-passphrase-42');
     }
     await bobPage.getByRole('button', { name: 'Allow' }).click();
@@ -296,9 +308,22 @@ describe('account page in Chromium', { skip: skipReason(), timeout: 600_000 }, (
     const reached: string[] = [];
     for (let i = 0; i < 40; i++) {
       await bobPage.keyboard.press('Tab');
-      reached.push(await bobPage.evaluate(() => document.activeElement?.textContent?.trim() || (document.activeElement as HTMLInputElement | null)?.id || ''));
+      reached.push(
+        await bobPage.evaluate(
+          () =>
+            document.activeElement?.textContent?.trim() ||
+            (document.activeElement as HTMLInputElement | null)?.id ||
+            '',
+        ),
+      );
     }
-    for (const expected of ['Sign out', 'Profile', 'Change email', 'password-currentPassword', 'Change password']) {
+    for (const expected of [
+      'Sign out',
+      'Profile',
+      'Change email',
+      'password-currentPassword',
+      'Change password',
+    ]) {
       assert.ok(reached.includes(expected), `Tab reaches ${expected}: ${reached.join(' | ')}`);
     }
   });

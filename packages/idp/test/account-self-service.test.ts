@@ -34,7 +34,12 @@ describe('self-service: session API and account page', () => {
     return `gatehouse_session=${sessionCookieOf(res)}`;
   }
 
-  const post = (path: string, cookie: string | undefined, body: unknown, headers: Record<string, string> = {}) =>
+  const post = (
+    path: string,
+    cookie: string | undefined,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) =>
     fetch(`${t.origin}${path}`, {
       method: 'POST',
       headers: { ...json, ...(cookie ? { cookie } : {}), ...headers },
@@ -78,15 +83,14 @@ describe('self-service: session API and account page', () => {
     ['POST', '/authentication/recovery-codes/regenerate'],
   ] as const) {
     test(`${method} ${path} without a session is 401 IDP_UNAUTHENTICATED`, async () => {
-      const body =
-        path.endsWith('/email') ? { email: 'x@example.com' }
-        : path.endsWith('/change') ? { currentPassword: 'a', newPassword: 'b' }
-        : path.endsWith('/end') || path.endsWith('/revoke') ? { id: 'x' }
-        : {};
-      const res =
-        method === 'GET'
-          ? await fetch(`${t.origin}${path}`)
-          : await post(path, undefined, body);
+      const body = path.endsWith('/email')
+        ? { email: 'x@example.com' }
+        : path.endsWith('/change')
+          ? { currentPassword: 'a', newPassword: 'b' }
+          : path.endsWith('/end') || path.endsWith('/revoke')
+            ? { id: 'x' }
+            : {};
+      const res = method === 'GET' ? await fetch(`${t.origin}${path}`) : await post(path, undefined, body);
       await expectError(res, 401, 'IDP_UNAUTHENTICATED');
     });
   }
@@ -104,7 +108,11 @@ describe('self-service: session API and account page', () => {
 
   test('an invalid new email address is 400 IDP_EMAIL_INVALID and the address stays', async () => {
     const cookie = await login('bob', 'bob-password');
-    await expectError(await post('/authentication/profile/email', cookie, { email: 'not-an-address' }), 400, 'IDP_EMAIL_INVALID');
+    await expectError(
+      await post('/authentication/profile/email', cookie, { email: 'not-an-address' }),
+      400,
+      'IDP_EMAIL_INVALID',
+    );
     await expectError(await post('/authentication/profile/email', cookie, {}), 400, 'IDP_FIELD_MISSING');
     await expectError(
       await post('/authentication/profile/email', cookie, { email: 'a@example.com', name: 'x' }),
@@ -120,7 +128,11 @@ describe('self-service: session API and account page', () => {
     await expectError(await change({ currentPassword: 'bob-password' }), 400, 'IDP_FIELD_MISSING');
     await expectError(await change({ newPassword: 'a-long-new-passphrase-1' }), 400, 'IDP_FIELD_MISSING');
     await expectError(
-      await change({ currentPassword: 'bob-password', newPassword: 'a-long-new-passphrase-1', username: 'bob' }),
+      await change({
+        currentPassword: 'bob-password',
+        newPassword: 'a-long-new-passphrase-1',
+        username: 'bob',
+      }),
       400,
       'IDP_FIELD_UNKNOWN',
     );
@@ -134,7 +146,11 @@ describe('self-service: session API and account page', () => {
       403,
       'IDP_CURRENT_PASSWORD_WRONG',
     );
-    await expectError(await change({ currentPassword: 'bob-password', newPassword: 'short' }), 400, 'IDP_PASSWORD_TOO_SHORT');
+    await expectError(
+      await change({ currentPassword: 'bob-password', newPassword: 'short' }),
+      400,
+      'IDP_PASSWORD_TOO_SHORT',
+    );
     assert.equal(await passwordWorks('bob', 'bob-password'), true, 'the old password still works');
     assert.equal(await passwordWorks('bob', 'a-long-new-passphrase-1'), false);
     assert.equal(await auditCount('password.changed'), 0);
@@ -179,9 +195,11 @@ describe('self-service: session API and account page', () => {
     const other = await login('bob', 'bob-password');
     const alices = await login('alice', alicePassword);
     const list = async (cookie: string) =>
-      ((await (await fetch(`${t.origin}/authentication/sessions`, { headers: { cookie } })).json()) as {
-        sessions: { id: string; current: boolean }[];
-      }).sessions;
+      (
+        (await (await fetch(`${t.origin}/authentication/sessions`, { headers: { cookie } })).json()) as {
+          sessions: { id: string; current: boolean }[];
+        }
+      ).sessions;
     const sessions = await list(mine);
     assert.ok(sessions.length >= 2);
     assert.equal(sessions.filter((s) => s.current).length, 1);
@@ -189,10 +207,26 @@ describe('self-service: session API and account page', () => {
     const alicesSession = (await list(alices)).find((s) => s.current)!;
 
     await expectError(await post('/authentication/sessions/end', mine, {}), 400, 'IDP_FIELD_MISSING');
-    await expectError(await post('/authentication/sessions/end', mine, { id: 's.unknown-session-id-x' }), 404, 'IDP_SESSION_NOT_FOUND');
-    await expectError(await post('/authentication/sessions/end', mine, { id: alicesSession.id }), 404, 'IDP_SESSION_NOT_FOUND');
-    await expectError(await post('/authentication/sessions/end', mine, { id: current.id }), 409, 'IDP_SESSION_CURRENT');
-    await expectError(await post('/authentication/sessions/end-others', mine, { all: 'yes' }), 400, 'IDP_FIELD_UNKNOWN');
+    await expectError(
+      await post('/authentication/sessions/end', mine, { id: 's.unknown-session-id-x' }),
+      404,
+      'IDP_SESSION_NOT_FOUND',
+    );
+    await expectError(
+      await post('/authentication/sessions/end', mine, { id: alicesSession.id }),
+      404,
+      'IDP_SESSION_NOT_FOUND',
+    );
+    await expectError(
+      await post('/authentication/sessions/end', mine, { id: current.id }),
+      409,
+      'IDP_SESSION_CURRENT',
+    );
+    await expectError(
+      await post('/authentication/sessions/end-others', mine, { all: 'yes' }),
+      400,
+      'IDP_FIELD_UNKNOWN',
+    );
     for (const cookie of [mine, other, alices]) {
       assert.equal((await fetch(`${t.origin}/authentication/whoami`, { headers: { cookie } })).status, 200);
     }
@@ -200,10 +234,22 @@ describe('self-service: session API and account page', () => {
     const ended = await post('/authentication/sessions/end-others', mine, {});
     assert.equal(ended.status, 200);
     assert.ok(((await ended.json()) as { ended: number }).ended >= 1);
-    assert.equal((await fetch(`${t.origin}/authentication/whoami`, { headers: { cookie: other } })).status, 401);
-    assert.equal((await fetch(`${t.origin}/authentication/whoami`, { headers: { cookie: mine } })).status, 200);
-    assert.equal((await fetch(`${t.origin}/authentication/whoami`, { headers: { cookie: alices } })).status, 200);
-    assert.deepEqual((await list(mine)).map((s) => s.id), [current.id]);
+    assert.equal(
+      (await fetch(`${t.origin}/authentication/whoami`, { headers: { cookie: other } })).status,
+      401,
+    );
+    assert.equal(
+      (await fetch(`${t.origin}/authentication/whoami`, { headers: { cookie: mine } })).status,
+      200,
+    );
+    assert.equal(
+      (await fetch(`${t.origin}/authentication/whoami`, { headers: { cookie: alices } })).status,
+      200,
+    );
+    assert.deepEqual(
+      (await list(mine)).map((s) => s.id),
+      [current.id],
+    );
   });
 
   test("consents: a third-party application's grant is listed and revoked by its owner only", async () => {
@@ -228,13 +274,26 @@ describe('self-service: session API and account page', () => {
     const grantId = await grant.save();
     const bob = await login('bob', 'bob-password');
     const alice = await login('alice', alicePassword);
-    const consents = (await (await fetch(`${t.origin}/authentication/consents`, { headers: { cookie: bob } })).json()) as {
+    const consents = (await (
+      await fetch(`${t.origin}/authentication/consents`, { headers: { cookie: bob } })
+    ).json()) as {
       consents: { id: string; clientId: string; scopes: string[] }[];
     };
-    assert.deepEqual(consents.consents.map((c) => [c.id, c.clientId, c.scopes]), [[grantId, 'photo-printer', ['openid', 'profile']]]);
+    assert.deepEqual(
+      consents.consents.map((c) => [c.id, c.clientId, c.scopes]),
+      [[grantId, 'photo-printer', ['openid', 'profile']]],
+    );
 
-    await expectError(await post('/authentication/consents/revoke', alice, { id: grantId }), 404, 'IDP_CONSENT_NOT_FOUND');
-    await expectError(await post('/authentication/consents/revoke', bob, { id: 'no such/grant' }), 404, 'IDP_CONSENT_NOT_FOUND');
+    await expectError(
+      await post('/authentication/consents/revoke', alice, { id: grantId }),
+      404,
+      'IDP_CONSENT_NOT_FOUND',
+    );
+    await expectError(
+      await post('/authentication/consents/revoke', bob, { id: 'no such/grant' }),
+      404,
+      'IDP_CONSENT_NOT_FOUND',
+    );
     await expectError(await post('/authentication/consents/revoke', bob, {}), 400, 'IDP_FIELD_MISSING');
     assert.ok(await provider.Grant.find(grantId), 'the grant is still there');
 
@@ -247,8 +306,16 @@ describe('self-service: session API and account page', () => {
   test('without an authenticator app, removing it or new recovery codes is 409 IDP_MFA_NOT_ENROLLED', async () => {
     const cookie = await login('bob', 'bob-password');
     await expectError(await post('/authentication/totp/remove', cookie, {}), 409, 'IDP_MFA_NOT_ENROLLED');
-    await expectError(await post('/authentication/recovery-codes/regenerate', cookie, {}), 409, 'IDP_MFA_NOT_ENROLLED');
-    await expectError(await post('/authentication/totp/remove', cookie, { code: '1' }), 400, 'IDP_FIELD_UNKNOWN');
+    await expectError(
+      await post('/authentication/recovery-codes/regenerate', cookie, {}),
+      409,
+      'IDP_MFA_NOT_ENROLLED',
+    );
+    await expectError(
+      await post('/authentication/totp/remove', cookie, { code: '1' }),
+      400,
+      'IDP_FIELD_UNKNOWN',
+    );
     assert.equal(await auditCount('mfa.removed'), 0);
   });
 
@@ -256,7 +323,12 @@ describe('self-service: session API and account page', () => {
     const page = (path: string, headers: Record<string, string>, body?: string) =>
       fetch(`${t.origin}${path}`, {
         method: body === undefined ? 'GET' : 'POST',
-        headers: { ...(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', origin: t.origin }), ...headers },
+        headers: {
+          ...(body === undefined
+            ? {}
+            : { 'content-type': 'application/x-www-form-urlencoded', origin: t.origin }),
+          ...headers,
+        },
         body,
         redirect: 'manual',
       });
@@ -289,28 +361,65 @@ describe('self-service: session API and account page', () => {
       const csrf = csrfOf(html);
       const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 
-      const noToken = await page('/account/password', auth, form({ currentPassword: 'bob-password', newPassword: 'a-long-new-passphrase-1' }));
+      const noToken = await page(
+        '/account/password',
+        auth,
+        form({ currentPassword: 'bob-password', newPassword: 'a-long-new-passphrase-1' }),
+      );
       assert.equal(noToken.status, 403);
       assert.match(await noToken.text(), /IDP_CSRF_REJECTED/);
-      const wrongToken = await page('/account/password', auth, form({ csrf: 'x'.repeat(43), currentPassword: 'bob-password', newPassword: 'a-long-new-passphrase-1' }));
+      const wrongToken = await page(
+        '/account/password',
+        auth,
+        form({
+          csrf: 'x'.repeat(43),
+          currentPassword: 'bob-password',
+          newPassword: 'a-long-new-passphrase-1',
+        }),
+      );
       assert.equal(wrongToken.status, 403);
-      const crossSite = await page('/account/password', { ...auth, origin: 'https://evil.example' }, form({ csrf, currentPassword: 'bob-password', newPassword: 'a-long-new-passphrase-1' }));
+      const crossSite = await page(
+        '/account/password',
+        { ...auth, origin: 'https://evil.example' },
+        form({ csrf, currentPassword: 'bob-password', newPassword: 'a-long-new-passphrase-1' }),
+      );
       assert.equal(crossSite.status, 403);
-      const unknown = await page('/account/password', auth, form({ csrf, currentPassword: 'bob-password', newPassword: 'a-long-new-passphrase-1', admin: 'yes' }));
+      const unknown = await page(
+        '/account/password',
+        auth,
+        form({ csrf, currentPassword: 'bob-password', newPassword: 'a-long-new-passphrase-1', admin: 'yes' }),
+      );
       assert.equal(unknown.status, 400);
       assert.match(await unknown.text(), /IDP_FIELD_UNKNOWN/);
 
-      const wrong = await page('/account/password', auth, form({ csrf, currentPassword: 'nope', newPassword: 'a-long-new-passphrase-1' }));
+      const wrong = await page(
+        '/account/password',
+        auth,
+        form({ csrf, currentPassword: 'nope', newPassword: 'a-long-new-passphrase-1' }),
+      );
       assert.equal(wrong.status, 403);
       const wrongHtml = await wrong.text();
-      assert.match(wrongHtml, /id="password-currentPassword-error">[^<]*\(<code>IDP_CURRENT_PASSWORD_WRONG<\/code>\)/);
+      assert.match(
+        wrongHtml,
+        /id="password-currentPassword-error">[^<]*\(<code>IDP_CURRENT_PASSWORD_WRONG<\/code>\)/,
+      );
       assert.match(wrongHtml, /id="password-currentPassword"[^>]*aria-invalid="true"/);
-      const weak = await page('/account/password', auth, form({ csrf, currentPassword: 'bob-password', newPassword: 'short' }));
+      const weak = await page(
+        '/account/password',
+        auth,
+        form({ csrf, currentPassword: 'bob-password', newPassword: 'short' }),
+      );
       assert.equal(weak.status, 400);
-      assert.match(await weak.text(), /id="password-newPassword-error">[^<]*\(<code>IDP_PASSWORD_TOO_SHORT<\/code>\)/);
+      assert.match(
+        await weak.text(),
+        /id="password-newPassword-error">[^<]*\(<code>IDP_PASSWORD_TOO_SHORT<\/code>\)/,
+      );
       const badEmail = await page('/account/email', auth, form({ csrf, email: 'nope' }));
       assert.equal(badEmail.status, 400);
-      assert.match(await badEmail.text(), /id="email-email-error"[^>]*>[^<]*\(<code>IDP_EMAIL_INVALID<\/code>\)[\s\S]*value="nope"|value="nope"[\s\S]*id="email-email-error"/);
+      assert.match(
+        await badEmail.text(),
+        /id="email-email-error"[^>]*>[^<]*\(<code>IDP_EMAIL_INVALID<\/code>\)[\s\S]*value="nope"|value="nope"[\s\S]*id="email-email-error"/,
+      );
       const session = await page('/account/sessions/end', auth, form({ csrf, id: 'b.not-a-session' }));
       assert.equal(session.status, 404);
       assert.match(await session.text(), /IDP_SESSION_NOT_FOUND/);
@@ -319,7 +428,11 @@ describe('self-service: session API and account page', () => {
       assert.equal(await passwordWorks('bob', 'bob-password'), true, 'nothing changed');
       assert.equal((await t.accounts.getByUsername('bob'))!.email, 'bob@example.com');
 
-      const ok = await page('/account/password', auth, form({ csrf, currentPassword: 'bob-password', newPassword: 'bobs-new-passphrase-8' }));
+      const ok = await page(
+        '/account/password',
+        auth,
+        form({ csrf, currentPassword: 'bob-password', newPassword: 'bobs-new-passphrase-8' }),
+      );
       assert.equal(ok.status, 303);
       assert.equal(ok.headers.get('location'), '/account?done=password#password');
       assert.equal(await passwordWorks('bob', 'bobs-new-passphrase-8'), true);

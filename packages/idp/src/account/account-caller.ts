@@ -21,7 +21,10 @@ export interface AccountCaller {
   via: 'cookie' | 'bearer';
 }
 
-export async function accountCaller(idp: IdpRuntime, req: IncomingMessage): Promise<AccountCaller | undefined> {
+export async function accountCaller(
+  idp: IdpRuntime,
+  req: IncomingMessage,
+): Promise<AccountCaller | undefined> {
   const { sessions, accounts } = accountServices(idp);
   const tolerance = idp.config.clockToleranceSeconds;
   const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(req.headers.authorization ?? '');
@@ -59,14 +62,19 @@ export async function accountCaller(idp: IdpRuntime, req: IncomingMessage): Prom
 export function accountFormTokens(secret: string) {
   const key = Buffer.from(hkdfSync('sha256', secret, 'gatehouse-idp', 'account-page-form/v1', 32));
   const tokenFor = (caller: AccountCaller) =>
-    createHmac('sha256', key).update(`${caller.accountId}.${caller.sid ?? ''}`).digest('base64url');
+    createHmac('sha256', key)
+      .update(`${caller.accountId}.${caller.sid ?? ''}`)
+      .digest('base64url');
   return {
     tokenFor,
     check(caller: AccountCaller, given: string | undefined): void {
       const expected = Buffer.from(tokenFor(caller));
       const actual = Buffer.from(given ?? '');
       if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
-        throw idpErrors.create('IDP_CSRF_REJECTED', 'Cross-site request refused: the form token is missing or wrong');
+        throw idpErrors.create(
+          'IDP_CSRF_REJECTED',
+          'Cross-site request refused: the form token is missing or wrong',
+        );
       }
     },
   };

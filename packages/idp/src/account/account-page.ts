@@ -19,7 +19,7 @@ import {
   type AccountView,
   accountStyles,
   type FieldError,
-  NOTICES,
+  type NOTICES,
   renderAccountPage,
   renderRecoveryCodesPage,
   renderTotpSetupPage,
@@ -49,7 +49,9 @@ import { selfServiceOf, type Who } from './self-service.ts';
  * | `consents/revoke`        | id                   | revoke an application's access                |
  * | `sign-out`               | —                    | end this session                              |
  */
-type Outcome = { redirect: string; headers?: Record<string, string> } | { page: RenderedPage; status: number };
+type Outcome =
+  | { redirect: string; headers?: Record<string, string> }
+  | { page: RenderedPage; status: number };
 
 interface Ctx {
   req: IncomingMessage;
@@ -178,7 +180,13 @@ export function createAccountPage(idp: IdpRuntime): HttpHandler {
         const setup = await factors.beginTotp(caller.accountId, profile.username);
         return {
           status: 200,
-          page: renderTotpSetupPage({ base: BASE, csrf, qrCodeSvg: setup.qrCodeSvg, secret: setup.secret, theme }),
+          page: renderTotpSetupPage({
+            base: BASE,
+            csrf,
+            qrCodeSvg: setup.qrCodeSvg,
+            secret: setup.secret,
+            theme,
+          }),
         };
       },
     },
@@ -198,7 +206,14 @@ export function createAccountPage(idp: IdpRuntime): HttpHandler {
           const setup = await factors.beginTotp(caller.accountId, profile.username, { keepPending: true });
           return {
             status: error.status,
-            page: renderTotpSetupPage({ base: BASE, csrf, qrCodeSvg: setup.qrCodeSvg, secret: setup.secret, error, theme }),
+            page: renderTotpSetupPage({
+              base: BASE,
+              csrf,
+              qrCodeSvg: setup.qrCodeSvg,
+              secret: setup.secret,
+              error,
+              theme,
+            }),
           };
         }
       },
@@ -216,7 +231,10 @@ export function createAccountPage(idp: IdpRuntime): HttpHandler {
       at: () => 'totp',
       async run({ caller, who }) {
         const codes = await factors.regenerateRecoveryCodes(caller.accountId, source(who));
-        return { status: 200, page: renderRecoveryCodesPage({ base: BASE, title: 'New recovery codes', codes, theme }) };
+        return {
+          status: 200,
+          page: renderRecoveryCodesPage({ base: BASE, title: 'New recovery codes', codes, theme }),
+        };
       },
     },
     'passkeys/register': {
@@ -350,13 +368,21 @@ export function createAccountPage(idp: IdpRuntime): HttpHandler {
       ...(act?.required ?? act?.fields ?? []),
     ]).catch((err: unknown) => {
       // A missing form token is a cross-site refusal, not a field to fill in.
-      if ((err as { code?: string }).code === 'IDP_FIELD_MISSING' && /csrf/.test(String((err as Error).message)))
+      if (
+        (err as { code?: string }).code === 'IDP_FIELD_MISSING' &&
+        /csrf/.test(String((err as Error).message))
+      )
         throw idpErrors.create('IDP_CSRF_REJECTED', 'Cross-site request refused: the form token is missing');
       throw err;
     });
     tokens.check(caller, fields['csrf']);
     const csrf = tokens.tokenFor(caller);
-    const who: Who = { accountId: caller.accountId, sid: caller.sid, ip: clientAddress(req, trusted), via: 'account-page' };
+    const who: Who = {
+      accountId: caller.accountId,
+      sid: caller.sid,
+      ip: clientAddress(req, trusted),
+      via: 'account-page',
+    };
     if (!act) {
       const profile = await self.profile(caller.accountId);
       sendJson(res, 200, await passkeys.registrationOptions(caller.accountId, profile.username));
@@ -377,7 +403,13 @@ export function createAccountPage(idp: IdpRuntime): HttpHandler {
       return;
     }
     if ('redirect' in outcome) {
-      res.writeHead(303, { location: outcome.redirect, 'cache-control': 'no-store', ...(outcome.headers ?? {}) }).end();
+      res
+        .writeHead(303, {
+          location: outcome.redirect,
+          'cache-control': 'no-store',
+          ...(outcome.headers ?? {}),
+        })
+        .end();
     } else {
       send(res, outcome.status, outcome.page);
     }
@@ -409,7 +441,14 @@ export function createAccountPage(idp: IdpRuntime): HttpHandler {
       if (!req.complete) req.resume();
       if (res.headersSent) return void res.destroy();
       const page = renderMessagePage({
-        title: status === 401 ? 'Sign in first' : status === 403 ? 'Not allowed' : status === 404 ? 'Not found' : 'Cannot do that',
+        title:
+          status === 401
+            ? 'Sign in first'
+            : status === 403
+              ? 'Not allowed'
+              : status === 404
+                ? 'Not found'
+                : 'Cannot do that',
         message: status >= 500 ? 'Something went wrong.' : String(e.message ?? ''),
         code: e.code,
         theme,
@@ -418,4 +457,3 @@ export function createAccountPage(idp: IdpRuntime): HttpHandler {
     }
   };
 }
-

@@ -90,7 +90,13 @@ ${error ? `<p class="field-error" id="${id}-error">${e(error.message)} (<code>${
 }
 
 /** A form with one button and hidden fields: every one-click action of the page. */
-function action(view: AccountView, path: string, label: string, hidden: Record<string, string> = {}, cls = 'secondary inline'): string {
+function action(
+  view: AccountView,
+  path: string,
+  label: string,
+  hidden: Record<string, string> = {},
+  cls = 'secondary inline',
+): string {
   const fields = Object.entries(hidden)
     .map(([k, v]) => `<input type="hidden" name="${e(k)}" value="${e(v)}">`)
     .join('');
@@ -228,7 +234,9 @@ ${others ? action(view, '/sessions/end-others', 'Sign out all other sessions', {
 function consentsSection(view: AccountView): string {
   const items = view.consents
     .map(
-      (c) => `<li><strong>${e(c.clientName)}</strong> <span class="muted">(${e(c.clientId)}), since ${date(c.grantedAt)}</span>
+      (
+        c,
+      ) => `<li><strong>${e(c.clientName)}</strong> <span class="muted">(${e(c.clientId)}), since ${date(c.grantedAt)}</span>
 <p>May use: ${[...c.scopes, ...c.resources].map((s) => `<code>${e(s)}</code>`).join(' ') || 'your sign-in only'}</p>
 ${action(view, '/consents/revoke', `Revoke access of ${e(c.clientName)}`, { id: c.id })}</li>`,
     )

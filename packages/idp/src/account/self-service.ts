@@ -104,7 +104,12 @@ function createSelfService(idp: IdpRuntime): SelfService {
   const recovery = recoveryServiceOf(idp);
 
   async function browserSessions(accountId: string) {
-    return sql.query<{ id: string; uid: string | null; payload: OidcSessionPayload; expires_at: Date | null }>(
+    return sql.query<{
+      id: string;
+      uid: string | null;
+      payload: OidcSessionPayload;
+      expires_at: Date | null;
+    }>(
       `select id, uid, payload, expires_at from idp_oidc_models
        where model = 'Session' and payload->>'accountId' = $1 and (expires_at is null or expires_at > now())
        order by id`,
@@ -230,7 +235,9 @@ function createSelfService(idp: IdpRuntime): SelfService {
         session.current = isCurrent(who, session, sidsOf(row));
         out.push(session);
       }
-      return out.sort((a, b) => Number(b.current) - Number(a.current) || b.createdAt.localeCompare(a.createdAt));
+      return out.sort(
+        (a, b) => Number(b.current) - Number(a.current) || b.createdAt.localeCompare(a.createdAt),
+      );
     },
 
     async endSession(who, id) {
@@ -268,7 +275,11 @@ function createSelfService(idp: IdpRuntime): SelfService {
     },
 
     async consents(accountId) {
-      const rows = await sql.query<{ id: string; payload: GrantPayload; metadata: Record<string, unknown> | null }>(
+      const rows = await sql.query<{
+        id: string;
+        payload: GrantPayload;
+        metadata: Record<string, unknown> | null;
+      }>(
         `select g.id, g.payload, c.metadata from idp_oidc_models g
          left join idp_clients c on c.client_id = g.payload->>'clientId'
          where g.model = 'Grant' and g.payload->>'accountId' = $1 and (g.expires_at is null or g.expires_at > now())

@@ -65,7 +65,8 @@ export function sessionApiAccount(
     await self.changePassword(await who(req), body['currentPassword']!, body['newPassword']!);
     sendJson(res, 200, { message: 'Password changed' });
   };
-  const sessions: Run = async (req, res) => sendJson(res, 200, { sessions: await self.sessions(await who(req)) });
+  const sessions: Run = async (req, res) =>
+    sendJson(res, 200, { sessions: await self.sessions(await who(req)) });
   const endSession: Run = async (req, res) => {
     const body = await fields(req, ['id']);
     await self.endSession(await who(req), body['id']!);
@@ -92,7 +93,10 @@ export function sessionApiAccount(
     await fields(req, []);
     const caller = await who(req);
     sendJson(res, 200, {
-      recoveryCodes: await factors.regenerateRecoveryCodes(caller.accountId, { ip: caller.ip, via: caller.via }),
+      recoveryCodes: await factors.regenerateRecoveryCodes(caller.accountId, {
+        ip: caller.ip,
+        via: caller.via,
+      }),
     });
   };
 
