@@ -46,7 +46,7 @@ async function axeViolations(page: Page): Promise<string[]> {
     .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
-describe('account page in Chromium', { skip: skipReason(), timeout: 600_000 }, () => {
+describe('account page in Chromium', { skip: skipReason(), timeout: 900_000 }, () => {
   let stack: DevStack;
   let browser: Browser;
   let alice: BrowserContext;
@@ -205,10 +205,10 @@ describe('account page in Chromium', { skip: skipReason(), timeout: 600_000 }, (
     // consent page.
     await alicePage.goto(`${stack.origin}/admin/clients`);
     await alicePage.fill('#new-client-clientId', 'photo-printer');
-    await alicePage.check('#kind-public');
     await alicePage.fill('#new-client-redirectUris', 'https://printer.example/callback');
     await alicePage.click('text=Create client');
-    assert.match((await alicePage.locator('h1').textContent()) ?? '', /photo-printer/);
+    const refused = (await alicePage.locator('.field-error, .form-error').allTextContents()).join(' ');
+    assert.match((await alicePage.locator('h1').textContent()) ?? '', /photo-printer/, refused);
     const verifier = randomBytes(32).toString('base64url');
     const authorize = new URL(`${stack.origin}/auth/auth`);
     authorize.search = new URLSearchParams({

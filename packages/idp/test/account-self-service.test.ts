@@ -252,6 +252,30 @@ describe('self-service: session API and account page', () => {
     );
   });
 
+  test('a hosted sign-in is listed by its sid, and once ended its tokens stop working', async () => {
+    const token = await accessTokenFor(t, 'alice', alicePassword);
+    const sid = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString())['sid'] as string;
+    const cookie = await login('alice', alicePassword);
+    const res = await fetch(`${t.origin}/authentication/sessions`, { headers: { cookie } });
+    const { sessions } = (await res.json()) as {
+      sessions: { id: string; kind: string; clients: string[] }[];
+    };
+    const browser = sessions.find((s) => s.id === `b.${sid}`);
+    assert.ok(browser, 'the sign-in is listed under the sid its tokens carry');
+    assert.equal(browser.kind, 'browser');
+    assert.deepEqual(browser.clients, ['demo-app']);
+    const before = await auditCount('session.revoked', await idOf('alice'));
+    assert.equal((await post('/authentication/sessions/end', cookie, { id: browser.id })).status, 204);
+    assert.equal(await auditCount('session.revoked', await idOf('alice')), before + 1);
+    const page = await fetch(`${t.origin}/account`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(page.status, 401, 'the token of the ended sign-in no longer opens the account page');
+    await expectError(
+      await post('/authentication/sessions/end', cookie, { id: browser.id }),
+      404,
+      'IDP_SESSION_NOT_FOUND',
+    );
+  });
+
   test("consents: a third-party application's grant is listed and revoked by its owner only", async () => {
     const provider = t.idp.provider;
     const { clientMetadataFromConfig, upsertClient } = await import('../src/protocol/clients.ts');

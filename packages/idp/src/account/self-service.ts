@@ -31,7 +31,7 @@ export interface Profile {
 }
 
 export interface ActiveSession {
-  /** `s.<sid>` for a first-party session, `b.<id>` for a sign-in at the hosted pages. */
+  /** `s.<sid>` for a first-party session, `b.<uid>` for a sign-in at the hosted pages. */
   id: string;
   kind: 'first-party' | 'browser';
   createdAt: string;
@@ -120,12 +120,15 @@ function createSelfService(idp: IdpRuntime): SelfService {
   // Tokens issued in a hosted sign-in carry its uid as their `sid` (protocol/provider.ts).
   const sidsOf = (row: { uid: string | null }) => (row.uid ? [row.uid] : []);
 
-  /** End a hosted sign-in: its row goes, and every token naming one of its sids stops working. */
-  async function endBrowserSession(who: Who, id: string): Promise<boolean> {
+  /**
+   * End a hosted sign-in, named by its uid (the `sid` of its tokens; never its id, which is the value
+   * of the browser's session cookie): its row goes, and every token naming its sid stops working.
+   */
+  async function endBrowserSession(who: Who, uid: string): Promise<boolean> {
     const rows = await sql.query<{ uid: string | null; expires_at: Date | null }>(
-      `delete from idp_oidc_models where model = 'Session' and id = $1 and payload->>'accountId' = $2
+      `delete from idp_oidc_models where model = 'Session' and uid = $1 and payload->>'accountId' = $2
        returning uid, expires_at`,
-      [id, who.accountId],
+      [uid, who.accountId],
     );
     const row = rows[0];
     if (!row) return false;
@@ -223,7 +226,7 @@ function createSelfService(idp: IdpRuntime): SelfService {
       }
       for (const row of await browserSessions(who.accountId)) {
         const session: ActiveSession = {
-          id: `b.${row.id}`,
+          id: `b.${row.uid}`,
           kind: 'browser',
           createdAt: iso(row.payload.iat) ?? '',
           expiresAt: row.expires_at?.toISOString() ?? '',
@@ -270,7 +273,7 @@ function createSelfService(idp: IdpRuntime): SelfService {
     async endOwnSignIn(who) {
       if (!who.sid) return;
       for (const row of await browserSessions(who.accountId)) {
-        if (sidsOf(row).includes(who.sid)) await endBrowserSession(who, row.id);
+        if (row.uid === who.sid) await endBrowserSession(who, row.uid);
       }
     },
 
