@@ -243,7 +243,7 @@ describe('account page in Chromium', { skip: skipReason(), timeout: 900_000 }, (
     assert.match((await alicePage.locator('tbody').textContent()) ?? '', /photo-printer/);
   });
 
-  test('bob links Example Corp, then unlinks it; the last way in cannot be removed', async () => {
+  test('bob links Example Corp through its sign-in, then unlinks it', async () => {
     await bobPage.goto(`${stack.origin}/account#identities`);
     await bobPage.getByRole('button', { name: 'Link Example Corp' }).click();
     await bobPage.getByLabel('Example Corp username').fill('sam');
