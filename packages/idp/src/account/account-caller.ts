@@ -1,11 +1,12 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { cookieValue } from '@gatehouse/core';
 import { accountServices } from '../accounts/account-services.ts';
 import { idpErrors } from '../errors.ts';
 import type { IdpRuntime } from '../index.ts';
 import { findClient } from '../protocol/clients.ts';
 import { verifyAccessToken } from '../protocol/jwt-tokens.ts';
-import { readCookie, SESSION_COOKIE, verifySessionToken } from '../sessions/session-token.ts';
+import { SESSION_COOKIE, verifySessionToken } from '../sessions/session-token.ts';
 
 /**
  * Who is at the account page: a person with a first-party session (the session API's cookie), or a
@@ -42,7 +43,7 @@ export async function accountCaller(
     if (client?.first_party !== true) throw idpErrors.create('IDP_ACCOUNT_CLIENT_REFUSED');
     caller = { accountId: sub, sid: typeof claims.sid === 'string' ? claims.sid : undefined, via: 'bearer' };
   } else {
-    const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+    const token = cookieValue(req.headers.cookie, SESSION_COOKIE);
     const claims = token
       ? await verifySessionToken(idp.keys, token, { issuer: idp.issuer, clockToleranceSeconds: tolerance })
       : undefined;

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { coreErrors } from '@gatehouse/core';
+import { clientAddress, coreErrors, requestIsHttps, requestOrigin } from '@gatehouse/core';
 import { accountServices } from '../accounts/account-services.ts';
 import { ACCOUNT_LINK_COOKIE, accountLinkBinding } from '../brokering/account-link.ts';
 import { brokeringOf } from '../brokering/broker-flow.ts';
 import { idpErrors } from '../errors.ts';
-import { clientAddress, requestIsHttps, requestOrigin } from '../http/client-address.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { HttpHandler, IdpRuntime } from '../index.ts';
 import { mfaServiceOf } from '../mfa/mfa-service.ts';

@@ -1,6 +1,7 @@
+import { escapeHtml as e } from '@gatehouse/core';
 import type { PasskeySummary } from '../mfa/passkeys.ts';
 import type { SecondFactorStatus } from '../mfa/second-factors.ts';
-import { escapeHtml as e, type RenderedPage, renderPage } from '../pages/layout.ts';
+import { type RenderedPage, renderPage } from '../pages/layout.ts';
 import { ACCOUNT_PASSKEY_SCRIPT } from './account-passkey-script.ts';
 import type { ActiveSession, Consent, Profile } from './self-service.ts';
 

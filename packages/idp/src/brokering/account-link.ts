@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { readCookie } from '../sessions/session-token.ts';
+import { cookieValue } from '@gatehouse/core';
 
 /**
  * A link started on the account page (account/account-page.ts) is bound to the browser that started
@@ -24,7 +24,7 @@ export function isAccountLinkBinding(binding: string): boolean {
 
 /** Whether the callback request brings the cookie of this binding. */
 export function accountLinkMatches(req: IncomingMessage, binding: string): boolean {
-  const nonce = readCookie(req.headers.cookie, ACCOUNT_LINK_COOKIE);
+  const nonce = cookieValue(req.headers.cookie, ACCOUNT_LINK_COOKIE);
   if (!nonce || !isAccountLinkBinding(binding)) return false;
   const expected = Buffer.from(binding.slice(PREFIX.length));
   const actual = Buffer.from(digest(nonce));

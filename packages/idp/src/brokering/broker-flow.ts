@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatehouseError } from '@gatehouse/core';
+import { clientAddress, cookieValue } from '@gatehouse/core';
 import { accountServices } from '../accounts/account-services.ts';
 import { idpErrors } from '../errors.ts';
-import { clientAddress } from '../http/client-address.ts';
 import type { IdpRuntime } from '../index.ts';
 import type { RenderedPage } from '../pages/layout.ts';
 import { renderMessagePage } from '../pages/message-page.ts';
 import type { InteractionLike } from '../protocol/interactions.ts';
-import { readCookie, SESSION_COOKIE, verifySessionToken } from '../sessions/session-token.ts';
+import { SESSION_COOKIE, verifySessionToken } from '../sessions/session-token.ts';
 import { type BatchedWrite, holdAuditWrites, storeAuditWrites } from '../storage/write-batch.ts';
 import { ACCOUNT_LINK_COOKIE, accountLinkMatches, isAccountLinkBinding } from './account-link.ts';
 import { type BrokeringConfig, resolveBrokeringConfig, type UpstreamProvider } from './broker-config.ts';
@@ -255,7 +255,7 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
         .end();
       return;
     }
-    const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+    const token = cookieValue(req.headers.cookie, SESSION_COOKIE);
     const claims = token
       ? await verifySessionToken(idp.keys, token, {
           issuer: idp.issuer,

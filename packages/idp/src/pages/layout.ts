@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { escapeHtml } from '@gatehouse/core';
 
 /**
  * The frame of every hosted page: one HTML document with its styles inline (no external assets,
@@ -23,10 +24,6 @@ export interface PageOptions {
   script?: string;
   /** CSS of a page of the identity provider's own (trusted), after the base styles, before `theme`. */
   styles?: string;
-}
-
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 const baseStyles = `
