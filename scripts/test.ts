@@ -13,7 +13,8 @@ if (args.includes('--help') || args.includes('-h')) {
   console.log(`Usage: npm test [-- --only-tests] [-- <test files...>]
 
 Runs, in order: tsc --noEmit, biome check, the architecture's walls (scripts/walls.ts), node --test on every packages/*/test/*.test.ts,
-test/**/*.test.ts and examples/**/test/*.test.ts. Suites that need PostgreSQL (127.0.0.1:5432,
+test/**/*.test.ts and examples/**/test/*.test.ts, then test/topology-faults.test.ts alone (it restarts
+PostgreSQL and Redis). Suites that need PostgreSQL (127.0.0.1:5432,
 database test) or Redis (127.0.0.1:6379) skip with a printed reason when those do not answer,
 except under CI=true, where they fail.
 
@@ -48,8 +49,13 @@ if (!onlyTests && files.length === 0) {
   step('walls', process.execPath, [fileURLToPath(new URL('./walls.ts', import.meta.url))]);
 }
 
+// The fault runs restart this machine's PostgreSQL and Redis: they run alone, after everything else.
+const ALONE = 'test/topology-faults.test.ts';
 const testFiles =
   files.length > 0
     ? files
-    : globSync(['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts']).sort();
+    : globSync(['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts'])
+        .filter((f) => f !== ALONE)
+        .sort();
 step('tests', process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=180000', ...testFiles]);
+if (files.length === 0) step('fault runs', process.execPath, ['--test', '--test-timeout=420000', ALONE]);

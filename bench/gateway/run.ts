@@ -3,6 +3,10 @@
  *
  *   ./node_modules/.bin/node bench/gateway/run.ts [--duration 5] [--connections 50] [--threads 1] [--rounds 1] [--only a,b]
  *     [--baseline DIR]   also run gw-open-base and gw-es256-base on another copy of packages/gateway/src
+ *     [--baseline-tree DIR]   the same cases on another checkout of the whole repository (e.g. a
+ *                        `git worktree add` of an older commit with node_modules): its own gateway, sdk and core
+ *     [--tree DIR]       gw-open, gw-es256 and their -log/-x2 variants from another checkout too, so that two
+ *                        commits other than this one can be compared (--tree B --baseline-tree A)
  *     [--pairs N [--pair a,b]]   instead of the table: a and b (default gw-es256,fwd-auth) back to back
  *                        N times in ABBA order, both kept running, each pair's CPU ratio and p99s
  *
@@ -19,7 +23,7 @@
  * Needs the Debian packages `wrk` and `nginx` (apt-get install -y wrk nginx).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { benchArgs } from '../bench-args.ts';
@@ -35,6 +39,10 @@ const args = benchArgs(import.meta.url, {
   rounds: { type: 'string', default: '1' },
   /** A copy of packages/gateway/src (inside the repository, for module resolution) to compare with. */
   baseline: { type: 'string' },
+  /** Another checkout of the repository with its node_modules: its gateway, sdk and core as a whole. */
+  'baseline-tree': { type: 'string' },
+  /** Another checkout with its node_modules whose gateway replaces this one's in the gw-* cases. */
+  tree: { type: 'string' },
   /** Measure two cases back to back N times instead of the table (see runPairs). */
   pairs: { type: 'string', default: '0' },
   pair: { type: 'string', default: 'gw-es256,fwd-auth' },
@@ -45,6 +53,36 @@ const THREADS = Number(args.threads);
 const ROUNDS = Number(args.rounds);
 const PAIRS = Number(args.pairs);
 const only = args.only ? new Set(args.only.split(',')) : undefined;
+const baselineTree = args['baseline-tree'] ? resolve(args['baseline-tree']) : undefined;
+const tree = args.tree ? resolve(args.tree) : undefined;
+if (args.baseline && baselineTree) {
+  console.error('--baseline and --baseline-tree are two ways to name the baseline: give one');
+  process.exit(2);
+}
+for (const dir of [baselineTree, tree]) {
+  if (dir && !existsSync(join(dir, 'node_modules', '@gatehouse', 'gateway', 'package.json'))) {
+    console.error(`${dir} is not a checkout with node_modules (no node_modules/@gatehouse/gateway)`);
+    process.exit(2);
+  }
+}
+/** A checkout named in the report by its commit, when it is a git checkout. */
+function describeTree(dir: string): string {
+  try {
+    const commit = execFileSync('git', ['-C', dir, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' });
+    return `the tree ${dir} at ${commit.trim().slice(0, 100)}`;
+  } catch {
+    return `the tree ${dir}`;
+  }
+}
+/** Where the gateways of the report come from, when not (only) from this checkout. */
+const baselineNote =
+  [
+    tree ? `gateway: ${describeTree(tree)}` : '',
+    args.baseline ? `baseline: the gateway sources in ${args.baseline}` : '',
+    baselineTree ? `baseline: ${describeTree(baselineTree)}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ') || undefined;
 
 for (const tool of ['wrk', 'nginx']) {
   try {
@@ -166,7 +204,14 @@ function wrk(url: string, seconds: number, headers: string[]): WrkResult {
 
 /** One request, to prove the case is wired as claimed before measuring it. */
 async function expectStatus(url: string, headers: Record<string, string>, status: number, what: string) {
-  const res = await fetch(url, { headers });
+  let res: Response;
+  try {
+    res = await fetch(url, { headers });
+  } catch {
+    // A kept-alive connection that the server closed while idle (between two measurements of
+    // --pairs, longer than its keep-alive timeout): once more, on a new connection.
+    res = await fetch(url, { headers });
+  }
   await res.arrayBuffer();
   if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status} from ${url}`);
 }
@@ -239,11 +284,15 @@ interface Case {
   refusedWithout?: boolean;
 }
 
+/** Where a gateway comes from when not from this checkout: a copy of its sources, or a whole other checkout. */
+type Baseline = { BENCH_GATEWAY_MODULE: string } | { BENCH_TREE: string };
+const current: Baseline | undefined = tree ? { BENCH_TREE: tree } : undefined;
+
 const gateway =
-  (port: number, workers: number, authOn: boolean, accessLog = false, module?: string) =>
+  (port: number, workers: number, authOn: boolean, accessLog = false, baseline?: Baseline) =>
   async () => {
     const child = start('./serve-gateway.ts', {
-      ...(module ? { BENCH_GATEWAY_MODULE: module } : {}),
+      ...baseline,
       BENCH_PORT: String(port),
       BENCH_UPSTREAM: upstream,
       BENCH_JWK: JSON.stringify(publicJwk),
@@ -251,7 +300,8 @@ const gateway =
       BENCH_WORKERS: String(workers),
       BENCH_LOG_LEVEL: accessLog ? 'info' : 'warn',
     });
-    await waitForPort(port);
+    // Loading a whole gateway takes a few seconds, and several times that on a busy machine.
+    await waitForPort(port, 60_000);
     return [child];
   };
 
@@ -272,7 +322,11 @@ const poolOnly = (port: number) => async () => {
 };
 
 const gw = (i: number) => `http://127.0.0.1:${serverPort(i)}/products`;
-const baselineModule = args.baseline ? resolve(args.baseline, 'index.ts') : undefined;
+const baseline: Baseline | undefined = args.baseline
+  ? { BENCH_GATEWAY_MODULE: resolve(args.baseline, 'index.ts') }
+  : baselineTree
+    ? { BENCH_TREE: baselineTree }
+    : undefined;
 const cases: Case[] = [
   { id: 'upstream', label: 'upstream directly', url: `${upstream}/products`, headers: {} },
   {
@@ -293,31 +347,31 @@ const cases: Case[] = [
     label: 'gateway, auth off (1 process)',
     url: gw(1),
     headers: {},
-    setUp: gateway(serverPort(1), 1, false),
+    setUp: gateway(serverPort(1), 1, false, false, current),
   },
   {
     id: 'gw-es256',
     label: 'gateway, ES256 token (1 process)',
     url: gw(2),
     headers: auth,
-    setUp: gateway(serverPort(2), 1, true),
+    setUp: gateway(serverPort(2), 1, true, false, current),
     refusedWithout: true,
   },
-  ...(args.baseline
+  ...(baseline
     ? [
         {
           id: 'gw-open-base',
           label: 'baseline gateway, auth off (1 process)',
           url: gw(3),
           headers: {},
-          setUp: gateway(serverPort(3), 1, false, false, baselineModule),
+          setUp: gateway(serverPort(3), 1, false, false, baseline),
         },
         {
           id: 'gw-es256-base',
           label: 'baseline gateway, ES256 token (1 process)',
           url: gw(4),
           headers: auth,
-          setUp: gateway(serverPort(4), 1, true, false, baselineModule),
+          setUp: gateway(serverPort(4), 1, true, false, baseline),
           refusedWithout: true,
         },
       ]
@@ -327,7 +381,7 @@ const cases: Case[] = [
     label: 'gateway, ES256 token, JSON access log (1 process)',
     url: gw(5),
     headers: auth,
-    setUp: gateway(serverPort(5), 1, true, true),
+    setUp: gateway(serverPort(5), 1, true, true, current),
     refusedWithout: true,
   },
   {
@@ -335,7 +389,7 @@ const cases: Case[] = [
     label: 'gateway, ES256 token (2 reusePort workers)',
     url: gw(6),
     headers: auth,
-    setUp: gateway(serverPort(6), 2, true),
+    setUp: gateway(serverPort(6), 2, true, false, current),
     refusedWithout: true,
   },
   {
@@ -436,6 +490,7 @@ async function runPairs(): Promise<void> {
   console.log(
     `\n${a.id} and ${b.id} back to back, ${PAIRS} pair(s) in ABBA order: wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s after 1 s of warm-up each, on loopback, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average before: ${loadBefore}, after: ${loadAfter}`,
   );
+  if (baselineNote) console.log(baselineNote);
   console.log(
     'CPU µs/req: user+system CPU of nginx and the Node processes of the case (not wrk) per request\n',
   );
@@ -468,7 +523,7 @@ async function runPairs(): Promise<void> {
     `errors: ${failed === 0 ? `none in ${rows.length * 2} measurements` : `${failed} of ${rows.length * 2} measurements had errors (listed above)`}`,
   );
   console.log(
-    `\nreproduce: ./node_modules/.bin/node bench/gateway/run.ts --duration ${DURATION} --connections ${CONNECTIONS} --threads ${THREADS} --pairs ${PAIRS} --pair ${args.pair}${args.baseline ? ` --baseline ${args.baseline}` : ''}`,
+    `\nreproduce: ./node_modules/.bin/node bench/gateway/run.ts --duration ${DURATION} --connections ${CONNECTIONS} --threads ${THREADS} --pairs ${PAIRS} --pair ${args.pair}${args.baseline ? ` --baseline ${args.baseline}` : ''}${tree ? ` --tree ${args.tree}` : ''}${baselineTree ? ` --baseline-tree ${args['baseline-tree']}` : ''}`,
   );
 }
 
@@ -530,6 +585,7 @@ const pctOf = (r: number | undefined) => (r === undefined ? '—' : `${((1 - r) 
 console.log(
   `\nwrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s, median of ${ROUNDS} round(s), on loopback, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average before: ${loadBefore}`,
 );
+if (baselineNote) console.log(baselineNote);
 console.log(
   "CPU µs/req: user+system CPU of every process under test (nginx, Node; not wrk) per request; layer: the same minus the upstream's own\n",
 );
@@ -587,5 +643,5 @@ const es2 = results.get('gw-es256-x2');
 const fwd2 = results.get('fwd-auth-x2');
 if (es2 && fwd2) console.log(`throughput, gateway x2 ÷ ForwardAuth x2: ${ratio(es2.rps, fwd2.rps)}`);
 console.log(
-  `\nreproduce: ./node_modules/.bin/node bench/gateway/run.ts --duration ${DURATION} --connections ${CONNECTIONS} --threads ${THREADS} --rounds ${ROUNDS}${args.only ? ` --only ${args.only}` : ''}${args.baseline ? ` --baseline ${args.baseline}` : ''}`,
+  `\nreproduce: ./node_modules/.bin/node bench/gateway/run.ts --duration ${DURATION} --connections ${CONNECTIONS} --threads ${THREADS} --rounds ${ROUNDS}${args.only ? ` --only ${args.only}` : ''}${args.baseline ? ` --baseline ${args.baseline}` : ''}${tree ? ` --tree ${args.tree}` : ''}${baselineTree ? ` --baseline-tree ${args['baseline-tree']}` : ''}`,
 );

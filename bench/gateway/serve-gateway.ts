@@ -1,12 +1,16 @@
 /**
  * One role of bench/gateway/run.ts: the Gatehouse gateway in front of the bench upstream.
  * Env: BENCH_PORT, BENCH_UPSTREAM (URL), BENCH_JWK (the public ES256 JWK), BENCH_AUTH (on|off),
- * BENCH_GATEWAY_MODULE (default @gatehouse/gateway), BENCH_WORKERS (processes sharing the port through SO_REUSEPORT), BENCH_LOG_LEVEL (default warn:
+ * BENCH_GATEWAY_MODULE (default @gatehouse/gateway), BENCH_TREE (another checkout of the repository,
+ * with its node_modules: its own @gatehouse/gateway and @gatehouse/core, resolved from there as any
+ * user of the packages would, so the whole tree is compared), BENCH_WORKERS (processes sharing the port through SO_REUSEPORT), BENCH_LOG_LEVEL (default warn:
  * no access log, as nginx runs with access_log off; info: the JSON access log, written through the
  * asynchronous stdout destination `gatehouse gateway` uses; run.ts sends stdout to /dev/null).
  */
 import cluster from 'node:cluster';
-import { createLogger, openState } from '@gatehouse/core';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { forkWorkers, listenReusePort } from '@gatehouse/gateway';
 import { createLocalJWKSet, type JWK } from 'jose';
 import { BENCH_AUDIENCE, BENCH_ISSUER } from './token.ts';
@@ -17,6 +21,14 @@ const env = (name: string): string => {
   return v;
 };
 
+const tree = process.env['BENCH_TREE'];
+/** A package's public entry point, from this checkout or from BENCH_TREE's. */
+async function load<T>(name: string): Promise<T> {
+  if (tree === undefined) return (await import(name)) as T;
+  return (await import(pathToFileURL(createRequire(join(tree, 'package.json')).resolve(name)).href)) as T;
+}
+
+const { createLogger, openState } = await load<typeof import('@gatehouse/core')>('@gatehouse/core');
 const workers = Number(process.env['BENCH_WORKERS'] ?? '1');
 const logger = createLogger({
   name: 'bench-gateway',
@@ -27,10 +39,11 @@ const logger = createLogger({
 if (cluster.isPrimary && workers > 1) {
   forkWorkers(workers, logger);
 } else {
-  // BENCH_GATEWAY_MODULE: another build of the gateway (run.ts --baseline), to compare in one run.
-  const { createGateway } = (await import(
-    process.env['BENCH_GATEWAY_MODULE'] ?? '@gatehouse/gateway'
-  )) as typeof import('@gatehouse/gateway');
+  // BENCH_GATEWAY_MODULE: another copy of the gateway's sources (run.ts --baseline); BENCH_TREE:
+  // another checkout (run.ts --baseline-tree); either is compared in one run with this one.
+  const { createGateway } = await load<typeof import('@gatehouse/gateway')>(
+    process.env['BENCH_GATEWAY_MODULE'] ?? '@gatehouse/gateway',
+  );
   const jwk = JSON.parse(env('BENCH_JWK')) as JWK;
   const state = await openState({ driver: 'memory' });
   const gateway = await createGateway({

@@ -37,7 +37,12 @@ import {
   traceparentFor,
 } from './auth/identity-headers.ts';
 import { createPermissionPolicy, type PermissionPolicy } from './auth/permission-policy.ts';
-import { followRevocationFeed, revokedInState, subscribeRevocations } from './auth/revocations.ts';
+import {
+  followRevocationFeed,
+  revokedInState,
+  revokedInStateOrFeed,
+  subscribeRevocations,
+} from './auth/revocations.ts';
 import { type Bff, createBff } from './bff/bff.ts';
 import { type GatewayConfig, validateGatewayConfig } from './config-schema.ts';
 import type { Principal, SharedState } from './contracts.ts';
@@ -161,7 +166,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       'gateway.auth.revocationFeed is not set: a revocation whose pub/sub message is lost is not enforced here',
     );
   }
-  const inState = revokedInState(state);
+  const inState =
+    feed && feedConfig
+      ? revokedInStateOrFeed(revokedInState(state), feed, 3 * feedConfig.pollIntervalMs, logger)
+      : revokedInState(state);
   const isRevoked = async (p: Principal): Promise<boolean> => {
     if (feed && !feed.synced) throw sdkError('SDK_REVOCATION_UNAVAILABLE', 'Revocations not caught up yet');
     return inState(p);

@@ -166,3 +166,49 @@ describe('a client that hangs up is not the replica’s fault', () => {
     assert.deepEqual(await res.json(), { replica: 'sink' });
   });
 });
+
+describe('a retry when the health checks still mark the other replica down', () => {
+  const a = new Replica('a');
+  const b = new Replica('b');
+  let front: Front;
+  before(async () => {
+    await Promise.all([a.start(), b.start()]);
+    // Checks run on demand only here (a long interval), as when a replica came back between two.
+    front = await startFront({
+      upstreams: [a.url, b.url],
+      retries: 1,
+      healthCheck: {
+        path: '/health',
+        intervalMs: 600_000,
+        timeoutMs: 1000,
+        unhealthyThreshold: 1,
+        healthyThreshold: 1,
+      },
+    });
+  });
+  after(async () => {
+    await front.close();
+    await Promise.all([a.kill(), b.kill()]);
+  });
+
+  test('a GET refused by the only replica marked up is answered by the one marked down that is back', async () => {
+    await b.kill();
+    await front.pool.checkHealth();
+    assert.deepEqual(
+      front.pool.status().map((s) => s.healthy),
+      [true, false],
+    );
+    await b.start(); // back on its port; the next check has not run yet
+    await a.kill();
+    const res = await fetch(`${front.url}/items`);
+    assert.equal(res.status, 200);
+    assert.equal(b.hits.length > 0, true);
+  });
+
+  test('with every replica really down, the answer is 502 after one attempt on each', async () => {
+    await b.kill();
+    const res = await fetch(`${front.url}/items`);
+    assert.equal(res.status, 502);
+    assert.equal(((await res.json()) as { error: string }).error, 'GW_UPSTREAM_UNAVAILABLE');
+  });
+});

@@ -30,6 +30,8 @@ export interface RevocationFeed {
   sync(): Promise<number>;
   /** Whether one catch-up has succeeded since creation. */
   readonly synced: boolean;
+  /** When the last catch-up succeeded (epoch ms), or undefined before the first. */
+  readonly syncedAt: number | undefined;
   /** Start the catch-up poll (unref'd: it never keeps the process alive). */
   start(): void;
   stop(): void;
@@ -43,6 +45,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
   const timeoutMs = options.timeoutMs ?? 5000;
   let cursor = '0';
   let synced = false;
+  let syncedAt: number | undefined;
   let running: Promise<number> | undefined;
   let queued: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -87,6 +90,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
     for (const r of revocations) target.revoke(r);
     cursor = page.cursor;
     synced = true;
+    syncedAt = Date.now();
     options.onSynced?.(revocations.length);
     return revocations.length;
   }
@@ -113,6 +117,9 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
     sync,
     get synced() {
       return synced;
+    },
+    get syncedAt() {
+      return syncedAt;
     },
     start() {
       if (timer) return;

@@ -6,8 +6,11 @@ const LOOKUP_KEY_LENGTH = 32;
 interface Entry {
   /** The token's canonical text (ecdsa-canonical.ts). */
   token: string;
-  /** Its ECDSA twin's text, once that spelling was presented and read strictly. */
-  twin?: string;
+  /**
+   * Its ECDSA twin's text, once that spelling was presented and read strictly; undefined from the
+   * start rather than absent, so that every entry has the same shape for the lookups of a hit.
+   */
+  twin: string | undefined;
   principal: Principal;
 }
 
@@ -61,7 +64,7 @@ export class TokenCache {
     // would only take the slot over: lookups still compare whole tokens.
     const previous = this.#entries.get(key);
     if (previous !== undefined) this.#drop(previous);
-    this.#entries.set(key, { token, principal });
+    this.#entries.set(key, { token, twin: undefined, principal });
     this.#count++;
     this.#trim();
   }

@@ -148,6 +148,34 @@ describe('one token, at most two spellings', () => {
     assert.equal(await codeOf(() => verifier.verifyAccessToken(token)), 'accepted');
   });
 
+  test('a cached token’s re-spellings are refused, never answered from its entry nor cached under their own text', async () => {
+    const verifier = verifierFor();
+    const token = await tokenWithSpareBits();
+    const principal = await verifier.verifyAccessToken(token);
+    assert.deepEqual({ ...verifier.stats }, { hits: 0, misses: 1 });
+    const segments = token.split('.') as [string, string, string];
+    const respellings = [0, 1, 2].flatMap((index) =>
+      otherSpellings(segments[index]!).map((other) =>
+        segments.map((s, i) => (i === index ? other : s)).join('.'),
+      ),
+    );
+    // A re-spelled header or payload ends like the token, so it finds the token's cache slot: a hit
+    // needs the whole text to be equal, so it is read strictly instead, and refused.
+    assert.ok(respellings.some((r) => r.endsWith(segments[2])));
+    for (let round = 0; round < 2; round++) {
+      for (const respelled of respellings) {
+        assert.equal(await codeOf(() => verifier.verifyAccessToken(respelled)), 'SDK_TOKEN_NOT_CANONICAL');
+        assert.equal(
+          await codeOf(() => verifier.verifyAuthorization(`Bearer ${respelled}`)),
+          'SDK_TOKEN_NOT_CANONICAL',
+        );
+      }
+      // No re-spelling was answered from the cache or verified, and the token's entry is still there.
+      assert.deepEqual({ ...verifier.stats }, { hits: round, misses: 1 });
+      assert.equal(await verifier.verifyAccessToken(token), principal);
+    }
+  });
+
   test('one-character changes at every position of the signature are refused; the token and its twin are accepted', async () => {
     const verifier = verifierFor();
     const token = await idp.sign();

@@ -30,6 +30,40 @@ export function revokedInState(state: Pick<SharedState, 'get'>): (p: Principal) 
 }
 
 /**
+ * `isRevoked` with the durable feed configured: the state (Redis) is asked first, since it holds a
+ * revocation the moment it is made. When the state does not answer (Redis down), a feed caught up
+ * within `maxAgeMs` holds every revocation stored in SQL, the source of truth (a logout is answered
+ * only once stored there), and the verifier has already checked the token against it: the token is
+ * accepted rather than refusing every new session for the length of the outage. A feed staler than
+ * that (the identity provider unreachable too) fails closed as before.
+ */
+export function revokedInStateOrFeed(
+  inState: (p: Principal) => Promise<boolean>,
+  feed: Pick<RevocationFeed, 'syncedAt'>,
+  maxAgeMs: number,
+  logger: Logger,
+): (p: Principal) => Promise<boolean> {
+  let fellBack = false;
+  return async (p) => {
+    try {
+      const revoked = await inState(p);
+      fellBack = false;
+      return revoked;
+    } catch (err) {
+      const at = feed.syncedAt;
+      if (at === undefined || Date.now() - at > maxAgeMs) throw err;
+      if (!fellBack)
+        logger.warn(
+          { err: (err as Error).message },
+          'state unavailable: revocations checked against the feed',
+        );
+      fellBack = true;
+      return false;
+    }
+  };
+}
+
+/**
  * Feed revocations published by the identity provider into the verifier, which drops cached
  * tokens and refuses them until they expire. `target` is read on every message so a reload that
  * replaces the verifier keeps receiving them. `onResubscribed` runs whenever the subscription is

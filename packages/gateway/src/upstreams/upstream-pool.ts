@@ -207,7 +207,11 @@ export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolD
     let failed: Extract<AttemptOutcome, { kind: 'failed' }> | undefined;
 
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const replica = balancer.pick(isAvailable, tried);
+      // A retry with no available replica left tries one marked down: health checks lag a replica
+      // that just came back (a rolling restart stops its sibling right after), and a replica that
+      // is really down refuses at once, which costs nothing but this attempt.
+      const replica =
+        balancer.pick(isAvailable, tried) ?? (tried ? balancer.pick(() => true, tried) : undefined);
       if (!replica) break;
       // Without active checks an ejected replica gets one trial request once its time is up.
       if (!hasHealthCheck && !replica.breaker.tryPass()) break;

@@ -126,14 +126,24 @@ export function createSessionStore(options: {
 
     async end(sid, reason, by = {}) {
       if (!sidShape.test(sid)) return false;
-      const rows = await sql.query<{ user_id: string; expires_at: Date }>(
+      // Revoked first, ended second: ended first, a database lost between the two statements would
+      // leave the session ended here but never revoked, accepted by every gateway, with no session
+      // left for the client's retry of its logout (answered 503) to end. This way the retry finds
+      // the session still open and finishes both; a revocation recorded twice is one row.
+      const open = await sql.query<{ expires_at: Date }>(
+        'select expires_at from idp_sessions where id = $1 and ended_at is null',
+        [sid],
+      );
+      if (!open[0]) return false;
+      await revoke(sid, open[0].expires_at);
+      const rows = await sql.query<{ user_id: string }>(
         `update idp_sessions set ended_at = now(), end_reason = $2
-         where id = $1 and ended_at is null returning user_id, expires_at`,
+         where id = $1 and ended_at is null returning user_id`,
         [sid, reason.slice(0, 64)],
       );
       const row = rows[0];
+      // Another request ended it meanwhile: it audits the end.
       if (!row) return false;
-      await revoke(sid, row.expires_at);
       await audit.record({
         type: reason === 'logout' ? 'logout' : 'session.revoked',
         actor: by.actor ?? row.user_id,
@@ -146,12 +156,18 @@ export function createSessionStore(options: {
 
     async endAllOf(userId, reason, by = {}) {
       if (!uuidShape.test(userId)) return 0;
-      const rows = await sql.query<{ id: string; expires_at: Date }>(
-        `update idp_sessions set ended_at = now(), end_reason = $2
-         where user_id = $1 and ended_at is null and expires_at > now() returning id, expires_at`,
-        [userId, reason.slice(0, 64)],
+      // Revoked before they are ended, for the reason given in end().
+      const open = await sql.query<{ id: string; expires_at: Date }>(
+        `select id, expires_at from idp_sessions
+         where user_id = $1 and ended_at is null and expires_at > now()`,
+        [userId],
       );
-      for (const r of rows) await revoke(r.id, r.expires_at);
+      for (const r of open) await revoke(r.id, r.expires_at);
+      const rows = await sql.query<{ id: string }>(
+        `update idp_sessions set ended_at = now(), end_reason = $2
+         where id = any($1::text[]) and ended_at is null returning id`,
+        [open.map((r) => r.id), reason.slice(0, 64)],
+      );
       if (rows.length > 0) {
         await audit.record({
           type: 'session.revoked',
