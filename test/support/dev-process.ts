@@ -27,7 +27,7 @@ export interface Running {
   output: () => string;
 }
 
-/** Start `gatehouse dev` with `env` and wait (up to 90 s) until `<origin>/auth` answers discovery. */
+/** Start `gatehouse dev` with `env` and wait (up to 300 s: a loaded machine starts it slowly) until `<origin>/auth` answers discovery. */
 export async function startDev(
   env: Record<string, string>,
   origin: string,
@@ -44,7 +44,7 @@ export async function startDev(
   child.stderr!.on('data', (d) => {
     out += d;
   });
-  const deadline = Date.now() + 90_000;
+  const deadline = Date.now() + 300_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gatehouse dev exited with ${child.exitCode}:\n${out}`);
     try {

@@ -254,7 +254,10 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       ...(signInOn
         ? { signInPath: `${gatewaySection.bff?.loginPath ?? '/_gatehouse/bff/login'}?return_to=%2F` }
         : {}),
-      ...(consoleUrl ? { links: [{ title: 'Admin console', href: '/admin' }] } : {}),
+      links: [
+        ...(signInOn ? [{ title: 'Your account', href: '/account' }] : []),
+        ...(consoleUrl ? [{ title: 'Admin console', href: '/admin' }] : []),
+      ],
     });
     shutdown.addServer(landing);
     const landingUrl = await listen(landing, 0, '127.0.0.1');
@@ -284,6 +287,15 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
             },
           ]
         : []),
+      // The account page (the idp's own): a page for people when the gateway keeps browser sessions,
+      // else reachable with the first-party session cookie only.
+      {
+        id: 'account-page',
+        match: { path: '/account' },
+        upstreams: [idpUrl],
+        ...(signInOn ? { policy: 'authenticated', browser: true } : { policy: 'public' }),
+        forwardToken: true,
+      },
       ...(consoleUrl
         ? [
             {

@@ -117,6 +117,8 @@ export interface CreateIdpOptions {
    * admin-api.ts (`createAdminApi`) when those modules exist. */
   interactions?: HandlerFactory;
   sessionApi?: HandlerFactory;
+  /** The account page at /account; by default account-page.ts (`createAccountPage`) when it exists. */
+  accountPage?: HandlerFactory;
   adminApi?: HandlerFactory;
   /** false: load no sibling handler module that was not passed in. Default true. */
   autoload?: boolean;
@@ -358,6 +360,7 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
       'createInteractionHandler',
     ),
     sessionApi: await handlerFrom(options.sessionApi, './session-api/session-api.ts', 'createSessionApi'),
+    accountPage: await handlerFrom(options.accountPage, './account/account-page.ts', 'createAccountPage'),
     adminApi: await handlerFrom(options.adminApi, './admin/admin-api.ts', 'createAdminApi'),
     revocationFeed: createRevocationFeed({ revocations, token: config.revocationFeedToken, logger }),
   });

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Logger, loadConfig, type SharedState, type Sql, silentLogger } from '@gatehouse/core';
 import { openTestSql, openTestState, type TestSql, type TestState } from '@gatehouse/core/testing';
+import { createAccountPage } from '../src/account/account-page.ts';
 import { accountServices } from '../src/accounts/account-services.ts';
 import { type Accounts, createAccounts } from '../src/accounts/accounts.ts';
 import { type AccountsConfig, resolveAccountsConfig } from '../src/accounts/accounts-config.ts';
@@ -101,6 +102,7 @@ export async function startAccountsIdp(
     sessionApi: createSessionApi,
     interactions: createInteractionHandler,
     adminApi: createAdminApi,
+    accountPage: createAccountPage,
     pages: providerPages(),
   });
   const running = idp;

@@ -9,6 +9,7 @@ import { renderMessagePage } from '../pages/message-page.ts';
 import type { InteractionLike } from '../protocol/interactions.ts';
 import { SESSION_COOKIE, verifySessionToken } from '../sessions/session-token.ts';
 import { type BatchedWrite, holdAuditWrites, storeAuditWrites } from '../storage/write-batch.ts';
+import { ACCOUNT_LINK_COOKIE, accountLinkMatches, isAccountLinkBinding } from './account-link.ts';
 import { type BrokeringConfig, resolveBrokeringConfig, type UpstreamProvider } from './broker-config.ts';
 import { type MappedIdentity, mapClaims } from './claim-mapping.ts';
 import { renderFirstLoginPage } from './first-login-page.ts';
@@ -246,7 +247,21 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
     pending: Pending & { mode: 'link' },
     identity: MappedIdentity,
   ): Promise<void> {
-    const { sessions } = accountServices(idp);
+    const { sessions, accounts } = accountServices(idp);
+    if (isAccountLinkBinding(pending.sid)) {
+      // Started on the account page: only the browser holding its cookie, for an account still enabled.
+      const account = accountLinkMatches(req, pending.sid) ? await accounts.get(pending.userId) : undefined;
+      if (!account?.enabled) throw idpErrors.create('IDP_UNAUTHENTICATED');
+      await linkIdentity(req, pending, identity, 'account-page');
+      res
+        .writeHead(303, {
+          location: '/account?done=linked#identities',
+          'set-cookie': `${ACCOUNT_LINK_COOKIE}=; Path=${new URL(brokering.callbackUrl).pathname}; HttpOnly; SameSite=Lax; Max-Age=0`,
+          'cache-control': 'no-store',
+        })
+        .end();
+      return;
+    }
     const token = cookieValue(req.headers.cookie, SESSION_COOKIE);
     const claims = token
       ? await verifySessionToken(idp.keys, token, {
@@ -259,15 +274,24 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
     if (!claims || !session || claims.sid !== pending.sid || claims.sub !== pending.userId) {
       throw idpErrors.create('IDP_UNAUTHENTICATED');
     }
+    await linkIdentity(req, pending, identity, 'session-api');
+    deps.sendPage(res, 200, linkedPage(pending.provider));
+  }
+
+  async function linkIdentity(
+    req: IncomingMessage,
+    pending: Pending & { mode: 'link' },
+    identity: MappedIdentity,
+    via: string,
+  ): Promise<void> {
     await brokering.identities.link(pending.userId, pending.provider, identity.subject, identity.username);
     await audit.record({
       type: 'broker.linked',
       actor: pending.userId,
       subject: pending.userId,
       sourceIp: clientAddress(req, trusted),
-      details: { provider: pending.provider, upstreamSubject: identity.subject, via: 'session-api' },
+      details: { provider: pending.provider, upstreamSubject: identity.subject, via },
     });
-    deps.sendPage(res, 200, linkedPage(pending.provider));
   }
 
   function linkedPage(providerId: string): RenderedPage {

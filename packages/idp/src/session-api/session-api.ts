@@ -8,6 +8,7 @@ import {
   requestOrigin,
   sendError,
 } from '@gatehouse/core';
+import { sessionApiAccount } from '../account/session-api-account.ts';
 import { accountServices } from '../accounts/account-services.ts';
 import type { AccountWithRoles } from '../accounts/accounts.ts';
 import { sessionApiBrokering } from '../brokering/session-api-brokering.ts';
@@ -38,7 +39,8 @@ import {
  *
  * An account with a second factor (or whose role needs one) finishes its login through the routes
  * of mfa/session-api-second-factor.ts. Email verification and password reset are the routes of
- * recovery/session-api-recovery.ts.
+ * recovery/session-api-recovery.ts. Profile, password change, sessions and applications are the
+ * routes of account/session-api-account.ts.
  *
  * Bodies are JSON or form-encoded, at most 8 KiB, with exactly the listed fields. Every POST passes
  * the cross-site rule of csrf.ts.
@@ -207,6 +209,8 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
     ...recovery.routes,
     // Linked upstream identities (brokering/).
     ...sessionApiBrokering(idp, { currentSession }).routes,
+    // The person's own account: profile, password, sessions, applications (account/).
+    ...sessionApiAccount(idp, { currentSession }).routes,
   };
 
   return async (req, res) => {
