@@ -6,6 +6,7 @@ import { resolveAccountsConfig } from '../accounts/accounts-config.ts';
 import type { AuditEventType } from '../audit/audit.ts';
 import { adminApiBrokering } from '../brokering/admin-api-brokering.ts';
 import type { IdpClientConfig } from '../config-schema.ts';
+import { adminApiDirectory } from '../directory/admin-api-directory.ts';
 import { idpErrors } from '../errors.ts';
 import { clientAddress, requestOrigin } from '../http/client-address.ts';
 import { sendJson } from '../http/json-response.ts';
@@ -388,6 +389,14 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
       },
     ],
     [
+      'GET',
+      '/users/{id}/second-factors',
+      async ({ res, params }) => {
+        if (!(await accounts.get(params['id']!))) throw notFound('user');
+        sendJson(res, 200, await mfaServiceOf(idp).factors.status(params['id']!));
+      },
+    ],
+    [
       'DELETE',
       '/users/{id}/second-factors',
       async ({ res, params, caller }) => {
@@ -654,6 +663,8 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
     ],
     // Upstream identity providers and linked identities (brokering/).
     ...adminApiBrokering(idp),
+    // The LDAP directory people sign in with (directory/).
+    ...adminApiDirectory(idp),
   ];
   const routes: Route[] = table.map(([method, path, run, query]) => ({
     method,
