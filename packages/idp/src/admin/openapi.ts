@@ -270,9 +270,12 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
         }),
       },
       '/brokering/providers': {
-        get: op('Upstream identity providers from the config file (secrets not shown)', {
-          '200': ok('Providers', { type: 'array', items: { type: 'object' } }),
-        }),
+        get: op(
+          'Upstream identity providers from the config file (secrets not shown), each with `status: { reachable, error? }`: its discovery document (OIDC) or authorization endpoint fetched now',
+          {
+            '200': ok('Providers', { type: 'array', items: { type: 'object' } }),
+          },
+        ),
       },
       '/directory': {
         get: op(
