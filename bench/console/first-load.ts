@@ -2,9 +2,10 @@
  * bench/console: the admin console's first load in Chromium on loopback — bytes transferred (all,
  * and JavaScript gzip-compressed), time to interactive — and the admin API calls each page makes.
  *
- *   ./node_modules/.bin/node bench/console/first-load.ts [--runs 5] [--ready-seconds 300]
+ *   ./node_modules/.bin/node bench/console/first-load.ts [--runs 5] [--ready-seconds 300] [--origin URL]
  *
- * Starts `gatehouse dev` on a free port with a fresh data folder, signs in as alice (not measured),
+ * Starts `gatehouse dev` on a free port with a fresh data folder (or, with --origin, uses one already
+ * running with the demo accounts), signs in as alice (not measured),
  * then opens each console page `--runs` times in a fresh tab with the HTTP cache off and reports the
  * median. Time to interactive is the navigation's `domInteractive` (the pages are drawn on the server
  * and run at most one deferred script of their own, so the page answers input once it is parsed) and
@@ -23,6 +24,7 @@ import { benchArgs } from '../bench-args.ts';
 const values = benchArgs(import.meta.url, {
   runs: { type: 'string', default: '5' },
   'ready-seconds': { type: 'string', default: '300' },
+  origin: { type: 'string' },
 });
 const runs = Number(values.runs);
 const bin = new URL('../../packages/cli/src/bin.ts', import.meta.url).pathname;
@@ -40,19 +42,21 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const dataDir = mkdtempSync(join(tmpdir(), 'gh-bench-console-'));
 const [port, app1, app2] = [await freePort(), await freePort(), await freePort()];
-const origin = `http://localhost:${port}`;
-const child = spawn(process.execPath, [bin, 'dev'], {
-  env: {
-    ...process.env,
-    GATEHOUSE_LOG__LEVEL: 'warn',
-    GATEHOUSE_SERVER__PORT: String(port),
-    GATEHOUSE_SERVER__PUBLIC_URL: origin,
-    GATEHOUSE_STORAGE__DATA_DIR: dataDir,
-    GATEHOUSE_SSO_APP1_PORT: String(app1),
-    GATEHOUSE_SSO_APP2_PORT: String(app2),
-  },
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+const origin = values.origin ?? `http://localhost:${port}`;
+const child = values.origin
+  ? undefined
+  : spawn(process.execPath, [bin, 'dev'], {
+      env: {
+        ...process.env,
+        GATEHOUSE_LOG__LEVEL: 'warn',
+        GATEHOUSE_SERVER__PORT: String(port),
+        GATEHOUSE_SERVER__PUBLIC_URL: origin,
+        GATEHOUSE_STORAGE__DATA_DIR: dataDir,
+        GATEHOUSE_SSO_APP1_PORT: String(app1),
+        GATEHOUSE_SSO_APP2_PORT: String(app2),
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -65,7 +69,8 @@ try {
       () => false,
     );
     if (ok) break;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error('gatehouse dev did not start');
+    if ((child && child.exitCode !== null) || Date.now() > deadline)
+      throw new Error('gatehouse dev did not start');
     await new Promise((r) => setTimeout(r, 200));
   }
   const context = await browser.newContext();
@@ -127,7 +132,9 @@ try {
   }
 } finally {
   await browser.close();
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  if (child) {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
   rmSync(dataDir, { recursive: true, force: true });
 }

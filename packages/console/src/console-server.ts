@@ -161,7 +161,7 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
       const { calls, ms } = admin.made;
       res.setHeader(
         'server-timing',
-        `admin;dur=${ms.toFixed(1)};desc="${calls.length} admin API calls: ${calls.join(', ').replace(/["\\]/g, '')}"`,
+        `admin;dur=${ms.toFixed(1)};desc="${calls.length} admin API call${calls.length === 1 ? '' : 's'}: ${calls.join(', ').replace(/["\\]/g, '')}"`,
       );
       send(res, result);
     } catch (err) {
