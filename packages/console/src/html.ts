@@ -1,9 +1,4 @@
-/** HTML text and attribute escaping: every value from the admin API or the request goes through it. */
-export const escapeHtml = (value: unknown): string =>
-  String(value ?? '').replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
+import { escapeHtml } from '@gatehouse/core';
 
 /** A tagged template that escapes each interpolation unless it is already markup (`raw`). */
 export class Markup {

@@ -1,8 +1,12 @@
 export * from './body.ts';
+export * from './client-address.ts';
 export * from './config.ts';
+export * from './cookies.ts';
 export { type DataFolderHolder, dataFolderHolder } from './data-folder-lock.ts';
 export * from './errors.ts';
 export * from './health.ts';
+export * from './hop-by-hop.ts';
+export * from './html-escape.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
 export * from './migrations.ts';

@@ -20,6 +20,7 @@ import {
   sendError,
   serveMetrics,
   unmapIPv4,
+  withoutCookies,
 } from '@gatehouse/core';
 import { createVerifier, peerCertificateThumbprint, sdkError, type Verifier } from '@gatehouse/sdk';
 import type { JWTVerifyGetKey } from 'jose';
@@ -38,7 +39,6 @@ import {
 import { createPermissionPolicy, type PermissionPolicy } from './auth/permission-policy.ts';
 import { followRevocationFeed, revokedInState, subscribeRevocations } from './auth/revocations.ts';
 import { type Bff, createBff } from './bff/bff.ts';
-import { withoutCookies } from './bff/bff-cookies.ts';
 import { type GatewayConfig, validateGatewayConfig } from './config-schema.ts';
 import type { Principal, SharedState } from './contracts.ts';
 import { gatewayErrors } from './errors.ts';

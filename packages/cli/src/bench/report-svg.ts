@@ -1,3 +1,4 @@
+import { escapeHtml } from '@gatehouse/core';
 import type { LevelSummary } from './summary.ts';
 
 const WIDTH = 640;
@@ -8,10 +9,6 @@ const SERIES = [
   { key: 'p95Ms', label: 'p95', color: '#d95f02' },
   { key: 'p99Ms', label: 'p99', color: '#7570b3' },
 ] as const;
-
-function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** A round axis maximum (1, 2 or 5 × a power of ten) at or above the largest value. */
 function niceCeiling(max: number): number {
@@ -38,15 +35,15 @@ export function latencySvg(scenario: string, levels: LevelSummary[]): string {
   const f = (n: number) => n.toFixed(1);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
-    `<title>${escapeXml(`gatehouse bench ${scenario}: latency against users`)}</title>`,
+    `<title>${escapeHtml(`gatehouse bench ${scenario}: latency against users`)}</title>`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
-    `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="14">${escapeXml(`${scenario}: latency of all steps (ms) against users`)}</text>`,
+    `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="14">${escapeHtml(`${scenario}: latency of all steps (ms) against users`)}</text>`,
   ];
   for (let t = 0; t <= 4; t++) {
     const v = (yMax * t) / 4;
     out.push(
       `<line x1="${MARGIN.left}" y1="${f(y(v))}" x2="${MARGIN.left + plotW}" y2="${f(y(v))}" stroke="#ddd"/>`,
-      `<text x="${MARGIN.left - 8}" y="${f(y(v) + 4)}" text-anchor="end">${escapeXml(String(Number(v.toPrecision(3))))}</text>`,
+      `<text x="${MARGIN.left - 8}" y="${f(y(v) + 4)}" text-anchor="end">${escapeHtml(String(Number(v.toPrecision(3))))}</text>`,
     );
   }
   levels.forEach((l, i) => {

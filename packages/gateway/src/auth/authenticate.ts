@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { GatehouseError } from '@gatehouse/core';
+import { GatehouseError, readCookie, withoutCookies } from '@gatehouse/core';
 import { isSdkError, SESSION_COOKIE, sdkError, type Verifier } from '@gatehouse/sdk';
 import type { Principal } from '../contracts.ts';
 import { gatewayErrors } from '../errors.ts';
@@ -70,27 +70,14 @@ export function toGatewayError(err: unknown): GatehouseError {
  * are ambiguous and refused rather than guessed between.
  */
 export function sessionCookieOf(cookie: string | undefined): string | undefined {
-  if (!cookie) return undefined;
-  let found: string | undefined;
-  for (const part of cookie.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq === -1 || part.slice(0, eq).trim() !== SESSION_COOKIE) continue;
-    if (found !== undefined) throw sdkError('SDK_TOKEN_MALFORMED', 'The session cookie is repeated');
-    found = part.slice(eq + 1).trim();
-  }
-  return found;
+  const read = readCookie(cookie, SESSION_COOKIE);
+  if (read.kind === 'repeated') throw sdkError('SDK_TOKEN_MALFORMED', 'The session cookie is repeated');
+  return read.kind === 'one' ? read.value : undefined;
 }
+
+const SESSION_COOKIE_ONLY: ReadonlySet<string> = new Set([SESSION_COOKIE]);
 
 /** The Cookie header without the session cookie, so an upstream never receives the credential. */
 export function withoutSessionCookie(cookie: string | string[] | number | undefined): string | undefined {
-  if (cookie === undefined) return undefined;
-  const text = Array.isArray(cookie) ? cookie.join('; ') : String(cookie);
-  const kept = text
-    .split(';')
-    .map((p) => p.trim())
-    .filter(
-      (p) =>
-        p !== '' && p.slice(0, p.indexOf('=') === -1 ? p.length : p.indexOf('=')).trim() !== SESSION_COOKIE,
-    );
-  return kept.length > 0 ? kept.join('; ') : undefined;
+  return withoutCookies(cookie, SESSION_COOKIE_ONLY);
 }

@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@gatehouse/core';
+import { readCookie } from '@gatehouse/core';
 import * as oidc from 'openid-client';
 import type { BffConfig } from '../config-schema.ts';
 import type { SharedState } from '../contracts.ts';
 import { gatewayErrors } from '../errors.ts';
-import { clearCookieValue, readCookie, setCookieValue } from './bff-cookies.ts';
+import { clearCookieValue, setCookieValue } from './bff-cookies.ts';
 import { createSealer } from './bff-seal.ts';
 import { type BffSessions, type BffTokens, createBffSessions } from './bff-sessions.ts';
 import { safeReturnTo } from './return-to.ts';

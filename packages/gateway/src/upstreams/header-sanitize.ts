@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
+import { HOP_BY_HOP_HEADERS } from '@gatehouse/core';
 import { IDENTITY_HEADER } from '@gatehouse/sdk';
 
 /**
@@ -22,16 +23,7 @@ const IDENTITY = new Set<string>(IDENTITY_HEADERS);
 const RESERVED_PREFIXES = ['x-user-', 'x-gatehouse-'];
 
 const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
+  ...HOP_BY_HOP_HEADERS,
   // Node's server already answered `Expect: 100-continue` to the client; the upstream must not
   // be asked again.
   'expect',

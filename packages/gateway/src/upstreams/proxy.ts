@@ -1,4 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { HOP_BY_HOP_HEADERS } from '@gatehouse/core';
 import type { Dispatcher } from 'undici';
 import { endInCheckPhase } from './deferred-end.ts';
 
@@ -12,19 +13,6 @@ import { endInCheckPhase } from './deferred-end.ts';
  *
  * Bodies stream both ways with backpressure; nothing is buffered.
  */
-
-/** Response headers that describe one connection, not the message (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 /** GW_BAD_REQUEST: undici refused what the client sent (e.g. a body shorter than its Content-Length); not the replica's fault. */
 export type FailureCode =
@@ -253,7 +241,8 @@ function endToEndHeaders(
             .map((s) => s.trim().toLowerCase())
             .filter(Boolean),
         );
-  const kept = (name: string) => headers[name] !== undefined && !HOP_BY_HOP.has(name) && !dropped?.has(name);
+  const kept = (name: string) =>
+    headers[name] !== undefined && !HOP_BY_HOP_HEADERS.has(name) && !dropped?.has(name);
   const out: (string | string[])[] = [];
   for (const name in headers) if (kept(name)) out.push(name, headers[name]!);
   if (extra !== undefined) for (const name in extra) if (!kept(name)) out.push(name, extra[name]!);

@@ -1,6 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { coreErrors, mediaTypeOf, readBody, sendError } from '@gatehouse/core';
+import {
+  clientAddress,
+  cookieValue,
+  coreErrors,
+  mediaTypeOf,
+  readBody,
+  requestOrigin,
+  sendError,
+} from '@gatehouse/core';
 import { accountServices } from '../accounts/account-services.ts';
 import { resolveAccountsConfig } from '../accounts/accounts-config.ts';
 import type { AuditEventType } from '../audit/audit.ts';
@@ -8,7 +16,6 @@ import { adminApiBrokering } from '../brokering/admin-api-brokering.ts';
 import type { IdpClientConfig } from '../config-schema.ts';
 import { adminApiDirectory } from '../directory/admin-api-directory.ts';
 import { idpErrors } from '../errors.ts';
-import { clientAddress, requestOrigin } from '../http/client-address.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { HttpHandler, IdpRuntime } from '../index.ts';
 import { mfaServiceOf } from '../mfa/mfa-service.ts';
@@ -26,7 +33,7 @@ import {
 } from '../protocol/clients.ts';
 import { verifyAccessToken } from '../protocol/jwt-tokens.ts';
 import { revokeEverythingOf as revokeAccount } from '../revocation/account-revocation.ts';
-import { readCookie, SESSION_COOKIE, verifySessionToken } from '../sessions/session-token.ts';
+import { SESSION_COOKIE, verifySessionToken } from '../sessions/session-token.ts';
 import { adminBodySchemas, adminOpenApi } from './openapi.ts';
 
 /**
@@ -214,7 +221,7 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
 
   async function authenticate(req: IncomingMessage): Promise<Caller> {
     const header = req.headers.authorization ?? '';
-    const sessionToken = header === '' ? readCookie(req.headers.cookie, SESSION_COOKIE) : undefined;
+    const sessionToken = header === '' ? cookieValue(req.headers.cookie, SESSION_COOKIE) : undefined;
     if (sessionToken) return authenticateSession(req, sessionToken);
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
     if (!match) {

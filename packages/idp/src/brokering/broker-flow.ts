@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatehouseError } from '@gatehouse/core';
+import { clientAddress, cookieValue } from '@gatehouse/core';
 import { accountServices } from '../accounts/account-services.ts';
 import { idpErrors } from '../errors.ts';
-import { clientAddress } from '../http/client-address.ts';
 import type { IdpRuntime } from '../index.ts';
 import type { RenderedPage } from '../pages/layout.ts';
 import { renderMessagePage } from '../pages/message-page.ts';
 import type { InteractionLike } from '../protocol/interactions.ts';
-import { readCookie, SESSION_COOKIE, verifySessionToken } from '../sessions/session-token.ts';
+import { SESSION_COOKIE, verifySessionToken } from '../sessions/session-token.ts';
 import { type BatchedWrite, holdAuditWrites, storeAuditWrites } from '../storage/write-batch.ts';
 import { type BrokeringConfig, resolveBrokeringConfig, type UpstreamProvider } from './broker-config.ts';
 import { type MappedIdentity, mapClaims } from './claim-mapping.ts';
@@ -240,7 +240,7 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
     identity: MappedIdentity,
   ): Promise<void> {
     const { sessions } = accountServices(idp);
-    const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+    const token = cookieValue(req.headers.cookie, SESSION_COOKIE);
     const claims = token
       ? await verifySessionToken(idp.keys, token, {
           issuer: idp.issuer,

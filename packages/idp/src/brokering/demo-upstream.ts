@@ -1,10 +1,10 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFields } from '@gatehouse/core';
+import { escapeHtml, readFields } from '@gatehouse/core';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
-import { escapeHtml, renderPage } from '../pages/layout.ts';
+import { renderPage } from '../pages/layout.ts';
 
 /**
  * "Example Corp": a small, separate OpenID provider (its own oidc-provider instance, issuer and

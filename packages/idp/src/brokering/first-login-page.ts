@@ -1,4 +1,5 @@
-import { escapeHtml, type RenderedPage, renderPage } from '../pages/layout.ts';
+import { escapeHtml } from '@gatehouse/core';
+import { type RenderedPage, renderPage } from '../pages/layout.ts';
 
 /**
  * The page of a first sign-in through a provider: create a new account, or prove that an existing

@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readFields } from '@gatehouse/core';
+import { clientAddress, readFields } from '@gatehouse/core';
 import { accountServices } from '../accounts/account-services.ts';
 import { idpErrors } from '../errors.ts';
-import { clientAddress } from '../http/client-address.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { IdpRuntime } from '../index.ts';
 import { brokeringOf } from './broker-flow.ts';

@@ -1,4 +1,4 @@
-import { escapeHtml } from '../pages/layout.ts';
+import { escapeHtml } from '@gatehouse/core';
 import type { MailConfig } from './mail-config.ts';
 import type { OutgoingMail } from './mailer.ts';
 

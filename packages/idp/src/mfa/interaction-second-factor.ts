@@ -1,12 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatehouseError } from '@gatehouse/core';
+import { clientAddress, escapeHtml } from '@gatehouse/core';
 import { accountServices } from '../accounts/account-services.ts';
 import { idpErrors } from '../errors.ts';
-import { clientAddress } from '../http/client-address.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { IdpRuntime } from '../index.ts';
 import type { RenderedPage } from '../pages/layout.ts';
-import { escapeHtml } from '../pages/layout.ts';
 import type { InteractionLike } from '../protocol/interactions.ts';
 import type { BatchedWrite } from '../storage/write-batch.ts';
 import { requestsMfa } from './acr.ts';

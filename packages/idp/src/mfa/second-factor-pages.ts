@@ -1,4 +1,5 @@
-import { escapeHtml, type RenderedPage, renderPage } from '../pages/layout.ts';
+import { escapeHtml } from '@gatehouse/core';
+import { type RenderedPage, renderPage } from '../pages/layout.ts';
 import { PASSKEY_SCRIPT, passkeyBlock } from './passkey-script.ts';
 
 /**

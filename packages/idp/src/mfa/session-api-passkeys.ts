@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { clientAddress } from '@gatehouse/core';
 import { accountServices } from '../accounts/account-services.ts';
 import type { AccountWithRoles } from '../accounts/accounts.ts';
 import { idpErrors } from '../errors.ts';
-import { clientAddress } from '../http/client-address.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { IdpRuntime } from '../index.ts';
 import { readAllowedFields } from '../session-api/session-api-fields.ts';

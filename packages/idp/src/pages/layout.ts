@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { escapeHtml } from '@gatehouse/core';
 
 /**
  * The frame of every hosted page: one HTML document with its styles inline (no external assets,
@@ -21,10 +22,6 @@ export interface PageOptions {
   theme?: string;
   /** A script of the identity provider's own (trusted), admitted by the same nonce; none by default. */
   script?: string;
-}
-
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 const baseStyles = `

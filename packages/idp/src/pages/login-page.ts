@@ -1,4 +1,5 @@
-import { escapeHtml, type RenderedPage, renderPage } from './layout.ts';
+import { escapeHtml } from '@gatehouse/core';
+import { type RenderedPage, renderPage } from './layout.ts';
 
 export interface LoginPageInput {
   action: string;

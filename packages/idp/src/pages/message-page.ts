@@ -1,4 +1,5 @@
-import { escapeHtml, type RenderedPage, renderPage } from './layout.ts';
+import { escapeHtml } from '@gatehouse/core';
+import { type RenderedPage, renderPage } from './layout.ts';
 
 /** A page that only says something: errors, "signed out". Text is escaped; nothing is a link back. */
 export function renderMessagePage(input: {

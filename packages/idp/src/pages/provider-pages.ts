@@ -1,5 +1,6 @@
+import { escapeHtml } from '@gatehouse/core';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { escapeHtml, type RenderedPage, renderPage } from './layout.ts';
+import { type RenderedPage, renderPage } from './layout.ts';
 import { renderMessagePage } from './message-page.ts';
 
 /**

@@ -1,11 +1,10 @@
 import { createHmac, createSecretKey, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { coreErrors, type GatehouseError, readFields } from '@gatehouse/core';
+import { clientAddress, coreErrors, type GatehouseError, readFields, requestOrigin } from '@gatehouse/core';
 import { errors } from 'oidc-provider';
 import { accountServices } from '../accounts/account-services.ts';
 import { interactionBrokering } from '../brokering/broker-flow.ts';
 import { idpErrors } from '../errors.ts';
-import { clientAddress, requestOrigin } from '../http/client-address.ts';
 import type { HttpHandler, IdpRuntime } from '../index.ts';
 import { acrOf } from '../mfa/acr.ts';
 import { interactionSecondFactor, PASSWORD_AMR } from '../mfa/interaction-second-factor.ts';

@@ -1,4 +1,5 @@
 import type { Logger } from '@gatehouse/core';
+import { escapeHtml } from '@gatehouse/core';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { resolveAccountsConfig } from '../accounts/accounts-config.ts';
 import type { IdpConfig } from '../config-schema.ts';
@@ -94,10 +95,6 @@ export const CLAIMS_BY_SCOPE: Record<string, string[]> = {
 };
 
 const asymmetricAlgs = ['ES256', 'EdDSA', 'PS256', 'RS256'] as const;
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.5}</style></head><body><main>${body}</main></body></html>`;

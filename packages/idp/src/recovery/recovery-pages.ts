@@ -1,5 +1,6 @@
+import { escapeHtml } from '@gatehouse/core';
 import type { MailboxEntry } from '../mail/mailer.ts';
-import { escapeHtml, type RenderedPage, renderPage } from '../pages/layout.ts';
+import { type RenderedPage, renderPage } from '../pages/layout.ts';
 
 /**
  * The hosted pages of account recovery: ask for a reset link, choose a new password from the link,

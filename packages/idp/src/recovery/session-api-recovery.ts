@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { clientAddress } from '@gatehouse/core';
 import { accountServices } from '../accounts/account-services.ts';
 import { idpErrors } from '../errors.ts';
-import { clientAddress } from '../http/client-address.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { IdpRuntime } from '../index.ts';
 import type { RenderedPage } from '../pages/layout.ts';

@@ -1,17 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { coreErrors, readFields, sendError } from '@gatehouse/core';
+import {
+  clientAddress,
+  cookieValue,
+  coreErrors,
+  readFields,
+  requestIsHttps,
+  requestOrigin,
+  sendError,
+} from '@gatehouse/core';
 import { accountServices } from '../accounts/account-services.ts';
 import type { AccountWithRoles } from '../accounts/accounts.ts';
 import { sessionApiBrokering } from '../brokering/session-api-brokering.ts';
 import { idpErrors } from '../errors.ts';
-import { clientAddress, requestIsHttps, requestOrigin } from '../http/client-address.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { HttpHandler, IdpRuntime } from '../index.ts';
 import { sessionApiSecondFactor } from '../mfa/session-api-second-factor.ts';
 import { assertSameOrigin } from '../pages/csrf.ts';
 import { sessionApiRecovery } from '../recovery/session-api-recovery.ts';
 import {
-  readCookie,
   SESSION_COOKIE,
   type SessionClaims,
   sessionCookie,
@@ -72,7 +78,7 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
   }
 
   async function currentSession(req: IncomingMessage): Promise<SessionClaims | undefined> {
-    const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+    const token = cookieValue(req.headers.cookie, SESSION_COOKIE);
     if (!token) return undefined;
     const claims = await verifySessionToken(idp.keys, token, { issuer, clockToleranceSeconds: tolerance });
     if (!claims) return undefined;

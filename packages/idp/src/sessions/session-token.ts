@@ -66,17 +66,6 @@ export async function verifySessionToken(
   }
 }
 
-/** The value of one cookie from a Cookie header (first occurrence wins, as browsers order them). */
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
 export function sessionCookie(value: string, options: { maxAgeSeconds: number; secure: boolean }): string {
   return [
     `${SESSION_COOKIE}=${value}`,
