@@ -212,6 +212,20 @@ describe('admin console areas in Chromium', {
     );
   });
 
+  test('requests refused by a route’s rate limit are counted on the gateway page', async () => {
+    // The shop's /products route allows a burst of 40 per address: the rest are refused with 429.
+    const statuses: number[] = [];
+    for (let i = 0; i < 50; i++)
+      statuses.push((await admin.request.get(`${stack.origin}/products`)).status());
+    const refused = statuses.filter((s) => s === 429).length;
+    assert.ok(refused >= 1, statuses.join(','));
+    await page.goto(`${stack.origin}/admin/gateway`);
+    const row = page.locator('section[aria-labelledby="limits"] tbody tr', {
+      has: page.locator('td code:text-is("shop-products")'),
+    });
+    assert.deepEqual(await row.locator('td').allTextContents(), ['shop-products', 'rate', String(refused)]);
+  });
+
   test('forms of the new areas refuse a post without the page token, and change nothing', async () => {
     const res = await admin.request.post(`${stack.origin}/admin/groups`, { form: { name: 'forged-group' } });
     assert.equal(res.status(), 403);
