@@ -238,10 +238,31 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
           return undefined;
         })
       : undefined;
+    // The console's gateway page reads the gateway's metrics (on loopback) and its routes now.
+    let gatewayMetricsUrl: string | undefined;
+    let gatewayRoutes: RouteConfig[] = [];
     if (consolePackage) {
       const { createConsole } = consolePackage;
       const consoleServer = createServer(
-        createConsole({ adminApiUrl: `${idpUrl}${idpPath}/admin`, publicUrl, base: '/admin', logger }),
+        createConsole({
+          adminApiUrl: `${idpUrl}${idpPath}/admin`,
+          publicUrl,
+          base: '/admin',
+          logger,
+          gateway: {
+            metricsUrl: () => gatewayMetricsUrl,
+            routes: () =>
+              gatewayRoutes.map((r) => ({
+                id: r.id,
+                match: r.match as Record<string, unknown>,
+                policy: r.policy,
+                upstreams: r.upstreams,
+                ...(r.browser ? { browser: true } : {}),
+                ...(r.rateLimit ? { rateLimit: r.rateLimit as { average: number } } : {}),
+                ...(r.inflight ? { inflight: r.inflight } : {}),
+              })),
+          },
+        }),
       );
       shutdown.addServer(consoleServer);
       consoleUrl = await listen(consoleServer, 0, '127.0.0.1');
@@ -341,8 +362,10 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         ...(gatewaySection.routes ?? []),
       ],
     });
+    const composed = compose(config.gateway as GatewaySection);
+    gatewayRoutes = composed.routes as RouteConfig[];
     const gateway = await createGateway({
-      config: compose(config.gateway as GatewaySection),
+      config: composed,
       state,
       logger,
       publicUrl,
@@ -352,13 +375,18 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
     shutdown.onDrain(() => gateway.drain());
     shutdown.add('gateway', () => gateway.close());
     const gatewayUrl = await listen(gateway.server, config.server.port, config.server.host);
+    gatewayMetricsUrl = `${gatewayUrl}/_gatehouse/metrics`;
     return {
       shutdown,
       gatewayUrl,
       issuer: idp.issuer,
       demoSeeded: options.demo,
       logger,
-      reloadGateway: (section) => gateway.reload(compose((section ?? {}) as GatewaySection)),
+      reloadGateway: async (section) => {
+        const next = compose((section ?? {}) as GatewaySection);
+        await gateway.reload(next);
+        gatewayRoutes = next.routes as RouteConfig[];
+      },
     };
   } catch (err) {
     await shutdown.close();

@@ -10,7 +10,11 @@ import { type AccountsConfig, resolveAccountsConfig } from '../src/accounts/acco
 import { seedDemoAccounts } from '../src/accounts/demo-accounts.ts';
 import { createAdminApi } from '../src/admin/admin-api.ts';
 import { createAudit } from '../src/audit/audit.ts';
-import { createDirectoryService, type DirectoryService } from '../src/directory/directory-service.ts';
+import {
+  createDirectoryService,
+  type DirectoryService,
+  directoryServiceOf,
+} from '../src/directory/directory-service.ts';
 import {
   createIdp,
   type Idp,
@@ -106,6 +110,8 @@ export async function startAccountsIdp(
     pages: providerPages(),
   });
   const running = idp;
+  // The admin API finds the directory of a runtime the way the idp's own account services register it.
+  if (directory) directoryServiceOf(running.runtime, () => directory);
   return {
     idp: running,
     sql,
