@@ -29,13 +29,30 @@ try {
   await page.click('button[type="submit"]');
   await page.waitForURL((url) => url.pathname === '/admin/users');
   await shot(page, 'admin-users');
+  await page.goto(`${stack.origin}/admin/groups`);
+  await page.fill('#new-group-name', 'on-call');
+  await page.fill('#new-group-description', 'People on call this week');
+  await page.click('text=Create group');
+  await page.selectOption('#group-role', 'editor');
+  await page.click('text=Give role');
+  await page.fill('#group-member-username', 'bob');
+  await page.click('text=Add member');
+  await shot(page, 'admin-group');
+  await page.goto(`${stack.origin}/admin/users`);
   await page.click('tbody a:text("bob")');
   await page.waitForLoadState();
   await shot(page, 'admin-user');
-  for (const area of ['clients', 'keys', 'audit']) {
+  for (const area of ['groups', 'clients', 'identity', 'keys', 'audit']) {
     await page.goto(`${stack.origin}/admin/${area}`);
     await shot(page, `admin-${area}`);
   }
+  // Some traffic first, so that the gateway page's charts have something to draw.
+  for (let i = 0; i < 30; i++) await context.request.get(`${stack.origin}/echo`);
+  await page.goto(`${stack.origin}/admin/gateway`);
+  await page.waitForTimeout(6000);
+  for (let i = 0; i < 30; i++) await context.request.get(`${stack.origin}/echo`);
+  await page.reload();
+  await shot(page, 'admin-gateway');
   const dark = await browser.newContext({
     viewport: { width: 1280, height: 800 },
     colorScheme: 'dark',

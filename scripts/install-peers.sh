@@ -8,17 +8,18 @@
 #   glewlwyd  — an independent OpenID Provider, the upstream in brokering tests
 #   python3-fastapi, python3-uvicorn, python3-jwt, python3-cryptography — the Python reference service
 #             (examples/python-service; PyJWT needs cryptography for ES256, only a recommendation of python3-jwt)
+#   kubectl   — renders the kustomize overlays the manifest test validates (test/deploy.test.ts)
 #   wrk       — load generator for bench/ (not needed by the tests)
 # Usage: scripts/install-peers.sh [--with-bench]
 # Needs root (apt-get). Packages already present are left alone.
 set -euo pipefail
 
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 
-want=(nginx chromium apache2 libapache2-mod-auth-openidc openssl slapd ldap-utils glewlwyd python3-fastapi python3-uvicorn python3-jwt python3-cryptography)
+want=(nginx chromium apache2 libapache2-mod-auth-openidc openssl slapd ldap-utils glewlwyd python3-fastapi python3-uvicorn python3-jwt python3-cryptography kubectl)
 [[ "${1:-}" == "--with-bench" ]] && want+=(wrk)
 
 missing=()

@@ -2,41 +2,12 @@
 // each change in the audit log; a person without the admin role is refused; forms refuse bad input,
 // cross-site posts and framing; axe-core finds no serious or critical violation on any page.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { axeViolations, CHROMIUM, chromiumSkipReason, signIn } from './support/console-browser.ts';
 import { type DevStack, startDevStack } from './support/dev-process.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-function skipReason(): string | false {
-  if (existsSync(CHROMIUM)) return false;
-  const reason = `${CHROMIUM} is not installed`;
-  if (process.env['CI'] === 'true')
-    throw new Error(`${reason}: the admin console test cannot be skipped under CI`);
-  console.log(`# skipping the admin console test: ${reason}`);
-  return reason;
-}
-
-async function signIn(page: Page, username: string): Promise<void> {
-  await page.waitForURL((url) => url.pathname.startsWith('/auth/interaction/'));
-  await page.fill('#username', username);
-  await page.fill('#password', `${username}-password`);
-  await page.click('button[type="submit"]');
-}
-
-/** axe-core in the page: the serious and critical violations, as "rule: target" lines. */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  const result = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] })')) as {
-    violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
-  };
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
+const skipReason = () => chromiumSkipReason('the admin console test');
 
 describe('admin console in Chromium', { skip: skipReason(), timeout: 300_000 }, () => {
   let stack: DevStack;

@@ -128,6 +128,21 @@ describe('gatehouse dev', { timeout: 240_000 }, () => {
     assert.ok(body.services.length >= 8, JSON.stringify(body.services.map((s) => s.service)));
   });
 
+  test("Beep's permission routes: bob reads #general, the staff room is closed to him", async () => {
+    const login = await fetch(`${origin}/authentication/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'bob', password: 'bob-password' }),
+    });
+    assert.equal(login.status, 200);
+    const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+    const general = await fetch(`${origin}/beep/channels/campus-general/messages`, { headers: { cookie } });
+    assert.equal(general.status, 200);
+    const staff = await fetch(`${origin}/beep/channels/campus-staff-room/messages`, { headers: { cookie } });
+    assert.equal(staff.status, 403);
+    assert.equal(((await staff.json()) as { error: string }).error, 'GW_PERMISSION_DENIED');
+  });
+
   test('a password reset link lands in the development mailbox the landing page links to', async () => {
     const landing = await (await fetch(`${origin}/`)).text();
     assert.ok(landing.includes('href="/authentication/dev/mailbox"'), 'the landing page links the mailbox');

@@ -217,6 +217,9 @@ export async function up(options: UpOptions = {}): Promise<TopologyState> {
         revocationFeed: { url: `${idpUrl}/_gatehouse/revocations` },
       },
       routes: [idpRoute('idp', '/auth'), idpRoute('authentication', '/authentication'), ...shopRoutes],
+      // The shop's back office is a permission rule: the engine runs in each gateway on the shared
+      // database, the way the authz processes read it.
+      authz: {},
     },
     authz: { auth: { jwksUri: `${idpUrl}/auth/jwks` } },
   };
@@ -373,15 +376,19 @@ export async function up(options: UpOptions = {}): Promise<TopologyState> {
     health: `${publicUrl}/_gatehouse/health/ready`,
     ...(nobody ?? {}),
   };
-  // The load balancer starts with the others: the gateways read keys and the revocation feed
-  // through its internal listener, and it answers for them once they are up.
+  // The load balancer starts with the gateways: they read keys and the revocation feed through its
+  // internal listener, and it answers for them once they are up.
   const groups: ProcessSpec[][] = [
     idpPorts.map((p, i) => verb('idp', i, p, `http://127.0.0.1:${p}/health/ready`)),
     [
-      nginx,
       ...authzPorts.map((p, i) => verb('authz', i, p, `http://127.0.0.1:${p}/health/ready`)),
       ...ordersPorts.map((p, i) => shop('orders', i, p)),
-      ...productsPorts.map((p, i) => shop('products', i, p)),
+      // The first products replica creates the back office's permission store; the others find it.
+      shop('products', 0, productsPorts[0]!),
+    ],
+    [
+      nginx,
+      ...productsPorts.slice(1).map((p, i) => shop('products', i + 1, p)),
       ...gatewayPorts.map((p, i) => verb('gateway', i, p, `https://127.0.0.1:${p}/_gatehouse/health/ready`)),
     ],
   ];

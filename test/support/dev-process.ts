@@ -27,7 +27,10 @@ export interface Running {
   output: () => string;
 }
 
-/** Start `gatehouse dev` with `env` and wait (up to 90 s) until `<origin>/auth` answers discovery. */
+/**
+ * Start `gatehouse dev` with `env` and wait until `<origin>/auth` answers discovery: up to 180 s, or
+ * GATEHOUSE_TEST_DEV_READY_MS on a machine shared with other work.
+ */
 export async function startDev(
   env: Record<string, string>,
   origin: string,
@@ -44,7 +47,7 @@ export async function startDev(
   child.stderr!.on('data', (d) => {
     out += d;
   });
-  const deadline = Date.now() + 90_000;
+  const deadline = Date.now() + Number(process.env['GATEHOUSE_TEST_DEV_READY_MS'] ?? 180_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gatehouse dev exited with ${child.exitCode}:\n${out}`);
     try {

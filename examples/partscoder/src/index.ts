@@ -1,5 +1,8 @@
-import { createVerifier } from '@gatehouse/sdk';
+import { authzMigrations, createAuthz } from '@gatehouse/authz';
+import { migrate } from '@gatehouse/core';
+import { createPermissionClient, createVerifier } from '@gatehouse/sdk';
 import type { Example, ExampleContext, ExampleDemoAccount, ExampleHandle } from '../../example-contract.ts';
+import { ensurePermissionStore } from '../../shared/src/permission-store.ts';
 import { createCallerGuard } from './caller.ts';
 import { loadRoutes } from './routes.ts';
 import { listen, type RunningService, type ServiceApp, type ServiceDeps } from './service-kit.ts';
@@ -31,6 +34,12 @@ export const PARTSCODER_DEMO_ACCOUNTS: readonly ExampleDemoAccount[] = [
 export const PARTSCODER_CLI_REDIRECT = 'http://127.0.0.1:8976/callback';
 
 const ROUTES_FILE = new URL('../routes.yaml', import.meta.url);
+/** The survey rule's permission store (routes.yaml names it too). */
+export const PARTSCODER_STORE = {
+  name: 'partscoder',
+  modelFile: new URL('../model/partscoder.fga', import.meta.url),
+  seedFile: new URL('../model/partscoder-tuples.yaml', import.meta.url),
+};
 
 interface ServiceSpec {
   name: string;
@@ -77,7 +86,19 @@ export function createPartscoderExample(options: PartscoderOptions = {}): Exampl
         audiences: [ctx.publicUrl],
         jwksUri: ctx.jwksUri,
       });
-      const deps: ServiceDeps = { sql: ctx.sql, logger, guard: createCallerGuard(verifier, logger) };
+      // The store lives on the shared storage, where the gateway's in-process engine reads it too.
+      await migrate(ctx.sql, [authzMigrations]);
+      const authz = createAuthz({ sql: ctx.sql });
+      const storeId = await ensurePermissionStore(authz, PARTSCODER_STORE, {
+        seed: ctx.mode === 'development',
+      });
+      const client = createPermissionClient({ store: storeId, backend: authz, logger });
+      const deps: ServiceDeps = {
+        sql: ctx.sql,
+        logger,
+        guard: createCallerGuard(verifier, logger),
+        permissions: { authz, storeId, client },
+      };
       const running: RunningService[] = [];
       await setupDashboard(ctx.sql);
       const monitor = createHealthMonitor({
@@ -113,11 +134,13 @@ export function createPartscoderExample(options: PartscoderOptions = {}): Exampl
           async close() {
             monitor.stop();
             await Promise.all(running.map((s) => s.close()));
+            await client.close();
           },
         };
       } catch (err) {
         monitor.stop();
         await Promise.all(running.map((s) => s.close()));
+        await client.close();
         throw err;
       }
     },

@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
+import type { Authz } from '@gatehouse/authz';
 import type { Logger, Sql } from '@gatehouse/core';
+import type { PermissionClient } from '@gatehouse/sdk';
 import type { PrincipalEnv } from '@gatehouse/sdk/hono';
 import { serve } from '@hono/node-server';
 import { Ajv, type JSONSchemaType } from 'ajv';
@@ -13,6 +15,8 @@ export interface ServiceDeps {
   sql: Sql;
   logger: Logger;
   guard: CallerGuard;
+  /** The `partscoder` permission store: the engine to write relationships, the sdk client to check. */
+  permissions: { authz: Authz; storeId: string; client: PermissionClient };
 }
 
 export type ServiceApp = Hono<PrincipalEnv>;

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { authzMigrations, createAuthz, readStoreTestFile, runStoreTestFile } from '@gatehouse/authz';
+import { migrate } from '@gatehouse/core';
+import { openTestSql } from '@gatehouse/core/testing';
 import { type RealStack, startRealStack } from '../../shared/test/real-stack.ts';
 import { bearerToken, sessionCookie } from '../../shared/test/sign-in.ts';
 import {
@@ -7,6 +11,7 @@ import {
   PARTSCODER_CLI_REDIRECT,
   PARTSCODER_DEMO_ACCOUNTS,
   PARTSCODER_ROLES,
+  PARTSCODER_STORE,
 } from '../src/index.ts';
 
 /**
@@ -220,11 +225,16 @@ describe('PartsCoder behind the gateway', { timeout: 120_000 }, () => {
       title: 'mine now',
       questions: ['?'],
     });
+    // The gateway's permission policy refuses first; the service would too (PC_NOT_OWNER, below).
     assert.equal(edit.status, 403);
-    assert.equal(edit.json.error, 'PC_NOT_OWNER');
+    assert.equal(edit.json.error, 'GW_PERMISSION_DENIED');
     const remove = await call(as.bob, 'DELETE', `/surveys/${alices.json.id}`);
     assert.equal(remove.status, 403);
-    assert.equal(remove.json.error, 'PC_NOT_OWNER');
+    assert.equal(remove.json.error, 'GW_PERMISSION_DENIED');
+    const survey = stack.handle.services.find((x) => x.name === 'mw-survey')!.url;
+    const direct = await fetch(`${survey}/surveys/${alices.json.id}`, { method: 'DELETE', headers: as.bob });
+    assert.equal(direct.status, 403);
+    assert.equal(((await direct.json()) as { error: string }).error, 'PC_NOT_OWNER');
     assert.equal((await call(as.bob, 'GET', `/surveys/${alices.json.id}`)).json.title, 'Photo quality');
     const carol = await call(as.carol, 'PUT', `/surveys/${bobs.json.id}`, { title: 'x', questions: ['y'] });
     assert.equal(carol.status, 403, 'an editor is not an admin');
@@ -240,11 +250,57 @@ describe('PartsCoder behind the gateway', { timeout: 120_000 }, () => {
     const gone = await call(as.bob, 'GET', `/surveys/${bobs.json.id}`);
     assert.equal(gone.status, 404);
     assert.equal(gone.json.error, 'PC_NOT_FOUND');
+    // Deleting the survey took its ownership out of the store: nobody holds can_edit on it any more.
+    const authz = createAuthz({ sql: stack.sql });
+    const [store] = (await authz.listStores({ name: PARTSCODER_STORE.name })).stores;
+    const { tuples } = await authz.read(store!.id, { tupleKey: { object: `survey:${bobs.json.id}` } });
+    assert.deepEqual(tuples, []);
     const listed = await call(as.bob, 'GET', '/surveys');
     assert.deepEqual(
       listed.json.surveys.map((s: { title: string }) => s.title),
       ['Photo quality'],
     );
+  });
+
+  test('an admin of the organization granted in the store edits any survey within a second; revoked, no more', async () => {
+    const alices = await call(as.alice, 'POST', '/surveys', { title: 'Delivery', questions: ['On time?'] });
+    assert.equal(alices.status, 201);
+    const authz = createAuthz({ sql: stack.sql });
+    const [store] = (await authz.listStores({ name: PARTSCODER_STORE.name })).stores;
+    const carolAdmin = { user: 'user:carol', relation: 'admin', object: 'organization:partscoder' };
+    const edit = () =>
+      call(as.carol, 'PUT', `/surveys/${alices.json.id}`, { title: 'Delivery', questions: ['?'] });
+    assert.equal((await edit()).status, 403);
+    const until = async (status: number) => {
+      const since = performance.now();
+      for (;;) {
+        const asked = performance.now();
+        if ((await edit()).status === status) return asked - since;
+        assert.ok(performance.now() - since < 3000, `no ${status} within 3 s`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await authz.write(store!.id, { writes: { tupleKeys: [carolAdmin] } });
+    const granted = await until(200);
+    await authz.write(store!.id, { deletes: { tupleKeys: [carolAdmin] } });
+    const revoked = await until(403);
+    assert.ok(granted < 1000 && revoked < 1000, `granted after ${granted} ms, revoked after ${revoked} ms`);
+  });
+
+  test("the survey rule's store tests pass", async () => {
+    const db = await openTestSql('pglite');
+    try {
+      await migrate(db.sql, [authzMigrations]);
+      const file = fileURLToPath(new URL('../model/partscoder.fga.yaml', import.meta.url));
+      const results = await runStoreTestFile(createAuthz({ sql: db.sql }), await readStoreTestFile(file));
+      assert.ok(results.length >= 6);
+      assert.deepEqual(
+        results.filter((r) => !r.passed),
+        [],
+      );
+    } finally {
+      await db.cleanup();
+    }
   });
 
   test('realm info is per user: each sees and changes only their own', async () => {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, loadConfig, silentLogger } from '@gatehouse/core';
+import { createLogger, loadConfig, type Sql, silentLogger } from '@gatehouse/core';
 import { openTestSql, openTestState, type TestSql, type TestState } from '@gatehouse/core/testing';
 import { createGateway, type Gateway } from '@gatehouse/gateway';
 import {
@@ -28,6 +28,8 @@ export interface RealStack {
   issuer: string;
   idpUrl: string;
   idp: Idp;
+  /** The shared storage (the examples' permission stores live on it). */
+  sql: Sql;
   handle: ExampleHandle;
   close(): Promise<void>;
 }
@@ -37,7 +39,7 @@ export interface RealStackOptions {
   publicHost?: string;
   /** Extra demo users and the roles they need (the example's `demoAccounts`, `roles`). */
   demoAccounts?: readonly ExampleDemoAccount[];
-  roles?: readonly { name: string; description: string }[];
+  roles?: readonly { name: string; description?: string }[];
 }
 
 function listen(server: Server): Promise<string> {
@@ -68,7 +70,11 @@ interface DemoAccountStore {
   ): Promise<unknown>;
 }
 
-async function addDemoAccounts(idp: Idp, options: RealStackOptions): Promise<void> {
+/** The example's roles and demo users, as `gatehouse dev` seeds them. */
+export async function addDemoAccounts(
+  idp: Idp,
+  options: Pick<RealStackOptions, 'demoAccounts' | 'roles'>,
+): Promise<void> {
   if (!options.roles?.length && !options.demoAccounts?.length) return;
   const store = idp.runtime.accounts as unknown as DemoAccountStore;
   for (const role of options.roles ?? []) await store.roles.ensure(role.name, role.description);
@@ -80,6 +86,8 @@ async function addDemoAccounts(idp: Idp, options: RealStackOptions): Promise<voi
     );
   }
 }
+
+const GATEWAY_AUTHZ = {};
 
 export async function startRealStack(example: Example, options: RealStackOptions = {}): Promise<RealStack> {
   // GATEHOUSE_TEST_LOG=debug shows every component's log while a test runs.
@@ -98,7 +106,8 @@ export async function startRealStack(example: Example, options: RealStackOptions
     const { state } = testState;
 
     // The gateway's token rules (issuer, audience, JWKS) are set by `reload` below, once known.
-    const gateway: Gateway = await createGateway({ config: {}, state, logger });
+    // As in `gatehouse dev`: `permission` policies run the engine in the gateway on the shared storage.
+    const gateway: Gateway = await createGateway({ config: { authz: GATEWAY_AUTHZ }, state, logger, sql });
     const address = await gateway.listen(0, '127.0.0.1');
     cleanups.push(() => gateway.close());
     const publicUrl = `http://${options.publicHost ?? '127.0.0.1'}:${address.port}`;
@@ -141,6 +150,7 @@ export async function startRealStack(example: Example, options: RealStackOptions
     cleanups.push(() => handle.close());
 
     await gateway.reload({
+      authz: GATEWAY_AUTHZ,
       auth: { issuer, audiences: [publicUrl], jwksUri: `${idpUrl}/auth/jwks` },
       routes: [
         // forwardToken: the identity provider reads the client's Authorization header (token endpoint,
@@ -156,7 +166,7 @@ export async function startRealStack(example: Example, options: RealStackOptions
         ...handle.routes,
       ],
     });
-    return { publicUrl, issuer, idpUrl, idp: createdIdp, handle, close };
+    return { publicUrl, issuer, idpUrl, idp: createdIdp, sql, handle, close };
   } catch (err) {
     await close();
     throw err;

@@ -12,6 +12,7 @@ import {
 } from '@gatehouse/idp';
 import type { Example, ExampleContext, ExampleHandle } from '../../example-contract.ts';
 import { closeServer, listen } from '../src/listen.ts';
+import { addDemoAccounts } from './real-stack.ts';
 
 /**
  * A real Gatehouse in process, wired as `gatehouse dev` wires it (packages/cli/src/stack.ts): the
@@ -20,7 +21,8 @@ import { closeServer, listen } from '../src/listen.ts';
  * services and routes.
  *
  * The gateway listens first, so its URL is the public URL (issuer `<gateway>/auth`); its routes and
- * token rules are loaded once the identity provider and the services run.
+ * token rules are loaded once the identity provider and the services run. As in `gatehouse dev`, its
+ * `permission` policies run the engine in-process on the shared storage (`gateway.authz: {}`).
  */
 export interface Stack {
   /** The gateway: http://127.0.0.1:<port> */
@@ -45,6 +47,8 @@ export interface StackOptions {
   idp?: Record<string, unknown>;
 }
 
+const GATEWAY_AUTHZ = {};
+
 export async function startStack(example: Example, options: StackOptions = {}): Promise<Stack> {
   const logger = silentLogger();
   const testSql: TestSql = await openTestSql('pglite', { migrations: [idpMigrations] });
@@ -56,7 +60,7 @@ export async function startStack(example: Example, options: StackOptions = {}): 
     for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {});
   };
   try {
-    const gateway = await createGateway({ config: {}, state, logger });
+    const gateway = await createGateway({ config: { authz: GATEWAY_AUTHZ }, state, logger, sql });
     cleanups.push(() => gateway.close());
     const { port } = await gateway.listen(0, '127.0.0.1');
     const publicUrl = `http://127.0.0.1:${port}`;
@@ -83,6 +87,7 @@ export async function startStack(example: Example, options: StackOptions = {}): 
     cleanups.push(() => idp!.close());
     const seeded = await seedDevelopmentFixtures(idp);
     if (!seeded.accounts.includes('alice')) throw new Error('the demo accounts were not seeded');
+    await addDemoAccounts(idp, { roles: example.roles ?? [], demoAccounts: example.demoAccounts ?? [] });
 
     const issuer = idp.runtime.issuer;
     const idpPath = new URL(issuer).pathname;
@@ -99,6 +104,7 @@ export async function startStack(example: Example, options: StackOptions = {}): 
     cleanups.push(() => handle.close());
 
     await gateway.reload({
+      authz: GATEWAY_AUTHZ,
       auth: { issuer, audiences: [publicUrl], jwksUri: ctx.jwksUri },
       routes: [
         // forwardToken: the identity provider itself reads the session cookie (whoami, logout) and

@@ -1,11 +1,4 @@
-import {
-  type Principal,
-  parseBearer,
-  rolesRequirement,
-  SESSION_COOKIE,
-  sdkError,
-  type Verifier,
-} from '@gatehouse/sdk';
+import { type Principal, parseBearer, SESSION_COOKIE, sdkError, type Verifier } from '@gatehouse/sdk';
 import type { MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { shopErrors } from './errors.ts';
@@ -43,15 +36,6 @@ export const requireUser: MiddlewareHandler<CallerEnv> = async (c, next) => {
   if (c.get('principal').kind !== 'user') throw shopErrors.create('SHOP_USER_REQUIRED');
   await next();
 };
-
-/** At least one of the roles, checked again here although the gateway's route policy did (defence in depth). */
-export function requireRoles(...roles: string[]): MiddlewareHandler<CallerEnv> {
-  const requirement = rolesRequirement(roles);
-  return async (c, next) => {
-    requirement.check(c.get('principal'));
-    await next();
-  };
-}
 
 /**
  * A state-changing request that authenticates with the session cookie must come from the shop's own

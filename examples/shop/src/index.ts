@@ -1,8 +1,10 @@
 import type { Server } from 'node:http';
+import { authzMigrations, createAuthz } from '@gatehouse/authz';
 import { migrate } from '@gatehouse/core';
-import { createServiceClient, createVerifier } from '@gatehouse/sdk';
+import { createPermissionClient, createServiceClient, createVerifier } from '@gatehouse/sdk';
 import type { Example, ExampleContext, ExampleHandle, ExampleService } from '../../example-contract.ts';
 import { closeServer, listen } from '../../shared/src/listen.ts';
+import { ensurePermissionStore } from '../../shared/src/permission-store.ts';
 import { loadRoutesFile } from '../../shared/src/routes-file.ts';
 import { productsMigrations } from './catalog.ts';
 import { ordersMigrations } from './order-store.ts';
@@ -29,6 +31,12 @@ export interface ShopOptions {
 }
 
 const ROUTES_FILE = new URL('../routes.yaml', import.meta.url);
+/** The back office's permission store (routes.yaml names it too). */
+export const SHOP_STORE = {
+  name: 'shop',
+  modelFile: new URL('../model/shop.fga', import.meta.url),
+  seedFile: new URL('../model/shop-tuples.yaml', import.meta.url),
+};
 const PRODUCTS_ROUTES = ['/products', '/products/admin', '/products/{id}/buy'];
 const ORDERS_ROUTES = ['/orders'];
 
@@ -87,12 +95,17 @@ async function startShop(ctx: ExampleContext, options: ShopOptions): Promise<Exa
   if (ctx.mode === 'production' && secret === DEV_PRODUCTS_CLIENT_SECRET) {
     throw new Error('shop: set SHOP_PRODUCTS_CLIENT_SECRET; the development secret is public');
   }
-  await migrate(ctx.sql, [productsMigrations, ordersMigrations]);
+  await migrate(ctx.sql, [productsMigrations, ordersMigrations, authzMigrations]);
+  // On the shared storage, where the gateway's in-process engine reads the same store.
+  const authz = createAuthz({ sql: ctx.sql });
+  const storeId = await ensurePermissionStore(authz, SHOP_STORE, { seed: ctx.mode === 'development' });
 
   const servers: Server[] = [];
   const services: ExampleService[] = [];
+  const permissionClients: { close(): Promise<void> }[] = [];
   const close = async () => {
     await Promise.all(servers.map(closeServer));
+    await Promise.all(permissionClients.map((p) => p.close()));
   };
   const serve = async (server: Server, name: string, routes: string[]) => {
     servers.push(server);
@@ -132,6 +145,8 @@ async function startShop(ctx: ExampleContext, options: ShopOptions): Promise<Exa
         scope: ORDERS_ADD_SCOPE,
       });
       const orders = createOrdersClient({ urls: ordersUrls, tokens, logger });
+      const permissions = createPermissionClient({ store: storeId, backend: authz, logger });
+      permissionClients.push(permissions);
       const name = replicaName('shop-products', i);
       const server = createProductsService({
         sql: ctx.sql,
@@ -139,6 +154,7 @@ async function startShop(ctx: ExampleContext, options: ShopOptions): Promise<Exa
         logger,
         verifier,
         orders,
+        permissions,
         mode: ctx.mode,
         replica: name,
       });

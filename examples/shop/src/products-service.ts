@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import type { Logger, Sql } from '@gatehouse/core';
-import type { Verifier } from '@gatehouse/sdk';
-import { authenticateCaller, requireRoles, requireUser, sameOriginForCookies } from './caller.ts';
+import type { PermissionClient, Verifier } from '@gatehouse/sdk';
+import { createHonoGuard } from '@gatehouse/sdk/hono';
+import { authenticateCaller, requireUser, sameOriginForCookies } from './caller.ts';
 import { createCatalog } from './catalog.ts';
 import { shopErrors } from './errors.ts';
 import { mountHealth } from './health.ts';
@@ -15,6 +16,8 @@ export interface ProductsServiceOptions {
   /** Accepts the gateway's audience: people's session cookies and access tokens. */
   verifier: Verifier;
   orders: OrdersClient;
+  /** Checks on the `shop` store (model/shop.fga), with the decision cache its change feed keeps correct. */
+  permissions: PermissionClient;
   /** The gateway's URL: the only origin a cookie-authenticated purchase may come from. */
   publicUrl: string;
   mode: 'development' | 'production';
@@ -30,7 +33,7 @@ const PRODUCT_ID = /^[1-9][0-9]{0,8}$/;
  * | route                       | who                                                         |
  * | --------------------------- | ----------------------------------------------------------- |
  * | `GET  /products`            | any signed-in person                                        |
- * | `GET  /products/admin`      | role `admin` (also the gateway's route policy)              |
+ * | `GET  /products/admin`      | `can_view_back_office` on `shop:main` (also the gateway's)  |
  * | `POST /products/{id}/buy`   | any signed-in person: adds an order through the orders service |
  * | `GET  /health`, `POST /fail`| probes; `/fail` in development only                         |
  */
@@ -40,12 +43,19 @@ export function createProductsService(options: ProductsServiceOptions): Server {
   const app = createServiceApp(logger, options.mode === 'development' ? options.replica : undefined);
   mountHealth(app, { service: options.replica ?? 'shop-products', mode: options.mode, logger });
   const authenticate = authenticateCaller(options.verifier);
+  // The back office is a permission rule, checked again here as the gateway did (defence in depth).
+  const backOffice = createHonoGuard({ verifier: options.verifier, logger }).requirePermission({
+    client: options.permissions,
+    relation: 'can_view_back_office',
+    object: 'shop:main',
+    subject: { user: 'user:{username}' },
+  });
 
   app.get('/products', authenticate, requireUser, async (c) =>
     c.json({ products: await catalog.list() }, 200, { 'cache-control': 'no-store' }),
   );
 
-  app.get('/products/admin', authenticate, requireUser, requireRoles('admin'), async (c) =>
+  app.get('/products/admin', authenticate, requireUser, backOffice, async (c) =>
     c.json({ products: await catalog.listForAdmin() }, 200, { 'cache-control': 'no-store' }),
   );
 

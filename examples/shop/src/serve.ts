@@ -21,9 +21,12 @@
  * | `SHOP_DRAIN_DELAY_MS`         | on SIGTERM, how long readiness fails before the listener closes |
  */
 import { parseArgs } from 'node:util';
+import { authzMigrations, createAuthz } from '@gatehouse/authz';
 import { createLogger, migrate, openSql, Shutdown } from '@gatehouse/core';
-import { createServiceClient, createVerifier } from '@gatehouse/sdk';
+import { createPermissionClient, createServiceClient, createVerifier } from '@gatehouse/sdk';
+import { ensurePermissionStore } from '../../shared/src/permission-store.ts';
 import { productsMigrations } from './catalog.ts';
+import { SHOP_STORE } from './index.ts';
 import { ordersMigrations } from './order-store.ts';
 import { createOrdersClient } from './orders-client.ts';
 import { createOrdersService } from './orders-service.ts';
@@ -58,7 +61,20 @@ const logger = createLogger({ level: 'info', name });
 const shutdown = new Shutdown(logger, 5000, Number(process.env['SHOP_DRAIN_DELAY_MS'] ?? 0));
 const sql = await openSql({ driver: 'postgres', url: required('SHOP_DATABASE_URL') });
 shutdown.add('sql', () => sql.close());
-await migrate(sql, [service === 'products' ? productsMigrations : ordersMigrations]);
+await migrate(sql, service === 'products' ? [productsMigrations, authzMigrations] : [ordersMigrations]);
+
+/**
+ * The back office's permission store, on the same database the gateways' engine reads. Created by
+ * the first products replica to start (the topology starts one before the others, so two never race
+ * to create it); never seeded in production: an operator grants the back office.
+ */
+async function backOfficePermissions() {
+  const authz = createAuthz({ sql });
+  const store = await ensurePermissionStore(authz, SHOP_STORE, { seed: false });
+  const permissions = createPermissionClient({ store, backend: authz, logger });
+  shutdown.add('permissions', () => permissions.close());
+  return permissions;
+}
 
 const server =
   service === 'orders'
@@ -74,6 +90,7 @@ const server =
         publicUrl,
         logger,
         verifier: createVerifier({ issuer, audiences: [publicUrl], jwksUri }),
+        permissions: await backOfficePermissions(),
         orders: createOrdersClient({
           urls: required('SHOP_ORDERS_URLS').split(','),
           tokens: createServiceClient({

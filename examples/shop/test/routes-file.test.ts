@@ -22,18 +22,26 @@ describe('routes.yaml', () => {
 
   test('resolves service:<name> to every replica and is a valid gateway route table', async () => {
     const routes = await loadRoutesFile(shopRoutes, { services, limits: true });
-    const valid = validateGatewayConfig({ routes });
+    // The back-office route is a permission policy: it needs the engine (`gateway.authz`).
+    const valid = validateGatewayConfig({ authz: {}, routes });
     const byId = Object.fromEntries(valid.routes.map((r) => [r.id, r]));
     assert.deepEqual(byId['shop-products']?.upstreams, services.products);
     assert.deepEqual(byId['shop-orders-internal']?.policy, 'internal');
-    assert.deepEqual(byId['shop-products-admin']?.policy, { roles: ['admin'] });
+    assert.deepEqual(byId['shop-products-admin']?.policy, {
+      permission: {
+        store: 'shop',
+        relation: 'can_view_back_office',
+        object: 'shop:main',
+        subject: { user: 'user:{username}' },
+      },
+    });
     assert.deepEqual(byId['shop-orders']?.rateLimit, { average: 20, period: '1m', burst: 40, key: 'ip' });
     assert.deepEqual(byId['shop-orders']?.inflight, { max: 40, key: 'ip' });
   });
 
   test('with limits off no route has a rate or in-flight limit', async () => {
     const routes = await loadRoutesFile(shopRoutes, { services, limits: false });
-    for (const r of validateGatewayConfig({ routes }).routes) {
+    for (const r of validateGatewayConfig({ authz: {}, routes }).routes) {
       assert.equal(r.rateLimit, undefined, r.id);
       assert.equal(r.inflight, undefined, r.id);
     }

@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { authzMigrations, createAuthz, readStoreTestFile, runStoreTestFile } from '@gatehouse/authz';
+import { migrate } from '@gatehouse/core';
+import { openTestSql } from '@gatehouse/core/testing';
 import { decodeJwt } from 'jose';
 import { login, type Stack, serviceToken, startStack } from '../../shared/test/shop-harness.ts';
-import { createShopExample, ORDERS_ADD_SCOPE, ORDERS_AUDIENCE, PRODUCTS_CLIENT_ID } from '../src/index.ts';
+import {
+  createShopExample,
+  ORDERS_ADD_SCOPE,
+  ORDERS_AUDIENCE,
+  PRODUCTS_CLIENT_ID,
+  SHOP_STORE,
+} from '../src/index.ts';
 import { DEV_PRODUCTS_CLIENT_SECRET } from '../src/service-identities.ts';
 
 const JSON_TYPE = 'application/json';
@@ -122,10 +132,50 @@ describe('the shop end to end: identity provider, gateway, products and orders s
     });
   });
 
-  test('GET /products/admin is 403 for bob at the gateway', async () => {
+  test('GET /products/admin is 403 for bob at the gateway: he holds no back-office permission', async () => {
     const res = await get('/products/admin', cookie(bob));
     assert.equal(res.status, 403);
-    assert.equal(((await res.json()) as { error: string }).error, 'SDK_INSUFFICIENT_ROLE');
+    assert.equal(((await res.json()) as { error: string }).error, 'GW_PERMISSION_DENIED');
+  });
+
+  test('staff granted in the store see the back office within a second, and lose it as fast', async () => {
+    const authz = createAuthz({ sql: s.sql });
+    const [store] = (await authz.listStores({ name: SHOP_STORE.name })).stores;
+    const bobStaff = { user: 'user:bob', relation: 'staff', object: 'shop:main' };
+    /** Until both the gateway and the products service answer `status`; the time that took. */
+    const until = async (status: number) => {
+      const since = performance.now();
+      for (;;) {
+        const asked = performance.now();
+        const viaGateway = await get('/products/admin', cookie(bob));
+        const direct = await fetch(`${productsUrl}/products/admin`, { headers: cookie(bob) });
+        await Promise.all([viaGateway.body?.cancel(), direct.body?.cancel()]);
+        if (viaGateway.status === status && direct.status === status) return asked - since;
+        assert.ok(performance.now() - since < 3000, `no ${status} within 3 s`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await authz.write(store!.id, { writes: { tupleKeys: [bobStaff] } });
+    const granted = await until(200);
+    await authz.write(store!.id, { deletes: { tupleKeys: [bobStaff] } });
+    const revoked = await until(403);
+    assert.ok(granted < 1000 && revoked < 1000, `granted after ${granted} ms, revoked after ${revoked} ms`);
+  });
+
+  test("the back-office rule's store tests pass", async () => {
+    const db = await openTestSql('pglite');
+    try {
+      await migrate(db.sql, [authzMigrations]);
+      const file = fileURLToPath(new URL('../model/shop.fga.yaml', import.meta.url));
+      const results = await runStoreTestFile(createAuthz({ sql: db.sql }), await readStoreTestFile(file));
+      assert.ok(results.length >= 6);
+      assert.deepEqual(
+        results.filter((r) => !r.passed),
+        [],
+      );
+    } finally {
+      await db.cleanup();
+    }
   });
 
   test('GET /products/admin is 401 for an anonymous caller', async () => {
@@ -134,10 +184,10 @@ describe('the shop end to end: identity provider, gateway, products and orders s
     assert.equal(((await res.json()) as { error: string }).error, 'SDK_TOKEN_MISSING');
   });
 
-  test('the products service refuses bob on /products/admin by itself too', async () => {
+  test('the products service refuses bob on /products/admin by itself too (its sdk guard)', async () => {
     const res = await fetch(`${productsUrl}/products/admin`, { headers: cookie(bob) });
     assert.equal(res.status, 403);
-    assert.equal(((await res.json()) as { error: string }).error, 'SDK_INSUFFICIENT_ROLE');
+    assert.equal(((await res.json()) as { error: string }).error, 'SDK_PERMISSION_DENIED');
   });
 
   test('the products service does not believe identity headers without a credential', async () => {

@@ -478,6 +478,96 @@ condition big(xs: list<int>) {
       assert.ok(statements <= 12, `check ran ${statements} statements`);
     });
 
+    /** An engine on the suite's database that counts the statements it sends (outside transactions). */
+    function countingAuthz(limits?: { maxTuplesPerWrite: number }): { authz: Authz; statements(): number } {
+      let statements = 0;
+      const counted: Sql = {
+        driver: db.sql.driver,
+        query: (text, params) => {
+          statements++;
+          return db.sql.query(text, params);
+        },
+        transaction: (fn) =>
+          db.sql.transaction((tx) =>
+            fn({
+              query: (text, params) => {
+                statements++;
+                return tx.query(text, params);
+              },
+            }),
+          ),
+        ping: () => db.sql.ping(),
+        close: () => db.sql.close(),
+      };
+      return {
+        authz: createAuthz({ sql: counted, ...(limits ? { limits } : {}) }),
+        statements: () => statements,
+      };
+    }
+
+    test('once a union allows, its other branches stop reading: a long parent chain is not walked', async () => {
+      const store = await authz.createStore({ name: 'chain' });
+      await authz.writeAuthorizationModel(store.id, {
+        dsl: `model
+  schema 1.1
+type user
+type folder
+  relations
+    define parent: [folder]
+    define viewer: [user] or viewer from parent
+`,
+      });
+      for (let i = 1; i <= 15; i += 5) {
+        await authz.write(store.id, {
+          writes: {
+            tupleKeys: [0, 1, 2, 3, 4].map((j) => t(`folder:f${i + j}`, 'parent', `folder:f${i + j - 1}`)),
+          },
+        });
+      }
+      await authz.write(store.id, { writes: { tupleKeys: [t('folder:f15', 'viewer', 'user:anne')] } });
+      const counting = countingAuthz();
+      const viewer = (user: string) =>
+        counting.authz.check(store.id, { tupleKey: { object: 'folder:f15', relation: 'viewer', user } });
+      // Denied, every level is read: the model, then the direct viewers and the parent of 16 folders.
+      assert.deepEqual(await viewer('user:bob'), { allowed: false });
+      const denied = counting.statements();
+      assert.ok(denied >= 30, `a denied check read ${denied} statements`);
+      // Allowed by the direct tuple: the walk up the chain started beside it stops within a level or two.
+      const before = counting.statements();
+      assert.deepEqual(await viewer('user:anne'), { allowed: true });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const allowed = counting.statements() - before;
+      assert.ok(allowed <= 8, `an allowed check went on to ${allowed} statements`);
+    });
+
+    test('a large write is a few statements, records its changes in order, and names the first conflict', async () => {
+      const { storeId } = await storeWithModel();
+      const bulk = countingAuthz({ maxTuplesPerWrite: 300 });
+      const keys = Array.from({ length: 250 }, (_, i) => t(`doc:${i}`, 'owner', `user:u${249 - i}`));
+      await bulk.authz.write(storeId, { writes: { tupleKeys: keys } });
+      assert.ok(bulk.statements() <= 8, `a write of 250 tuples ran ${bulk.statements()} statements`);
+      const changes = await authz.readChanges(storeId, { pageSize: 100 });
+      assert.deepEqual(
+        changes.changes.map((c) => c.tupleKey.object),
+        keys.slice(0, 100).map((k) => k.object),
+      );
+      const more = [t('doc:new', 'owner', 'user:x'), keys[7]!, keys[3]!];
+      await assert.rejects(bulk.authz.write(storeId, { writes: { tupleKeys: more } }), (err: Error) => {
+        assert.equal((err as { code?: string }).code, 'AUTHZ_WRITE_CONFLICT');
+        assert.match(err.message, /user: 'user:u242', relation: 'owner', object: 'doc:7'/);
+        return true;
+      });
+      assert.deepEqual((await authz.read(storeId, { tupleKey: { object: 'doc:new' } })).tuples, []);
+      const office = (start: number) =>
+        t('doc:c', 'editor', 'user:anne', { name: 'in_office_hours', context: { start } });
+      await authz.write(storeId, { writes: { tupleKeys: [office(9)] } });
+      await authz.write(storeId, { writes: { tupleKeys: [office(9)], onDuplicate: 'ignore' } });
+      await assert.rejects(
+        authz.write(storeId, { writes: { tupleKeys: [office(10)], onDuplicate: 'ignore' } }),
+        code('AUTHZ_WRITE_CONFLICT'),
+      );
+    });
+
     test('batch check answers each check by correlation id, errors included', async () => {
       const { storeId } = await storeWithModel();
       await authz.write(storeId, { writes: { tupleKeys: [t('doc:1', 'owner', 'user:anne')] } });

@@ -1,6 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import { authzMigrations, createAuthz, createAuthzService } from '@gatehouse/authz';
-import { createMetricsRegistry, type Logger, migrate, type Sql, withOpsEndpoints } from '@gatehouse/core';
+import {
+  createMetricsRegistry,
+  type Logger,
+  migrate,
+  noTracing,
+  type Sql,
+  type Tracing,
+  traceRequests,
+  withOpsEndpoints,
+} from '@gatehouse/core';
 import { createVerifier } from '@gatehouse/sdk';
 import type { GatehouseConfig } from './load-config.ts';
 
@@ -27,6 +36,8 @@ export interface AuthzServerOptions {
   /** The idp's JWKS; default `authz.auth.jwksUri`, else `<issuer>/jwks`. Fetched over HTTP. */
   jwksUri?: string;
   draining: () => boolean;
+  /** Each request a server span, joined to the caller's traceparent (default off). */
+  tracing?: Tracing;
 }
 
 /**
@@ -54,10 +65,13 @@ export async function createAuthzServer(options: AuthzServerOptions): Promise<Se
     auditSql: sql,
   });
   return createServer(
-    withOpsEndpoints((req, res) => void handler(req, res), {
-      checks: { storage: () => sql.ping() },
-      draining: options.draining,
-      metrics: createMetricsRegistry('authz'),
-    }),
+    withOpsEndpoints(
+      traceRequests((req, res) => void handler(req, res), options.tracing ?? noTracing),
+      {
+        checks: { storage: () => sql.ping() },
+        draining: options.draining,
+        metrics: createMetricsRegistry('authz'),
+      },
+    ),
   );
 }

@@ -9,7 +9,7 @@ import type { Example } from './example-contract.ts';
 
 export type { Example, ExampleHandle } from './example-contract.ts';
 
-const names = ['shop', 'partscoder', 'service-to-service', 'sso', 'python-service'];
+const names = ['shop', 'partscoder', 'service-to-service', 'sso', 'beep', 'python-service'];
 
 export interface LoadedExamples {
   examples: Example[];

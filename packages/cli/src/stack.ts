@@ -84,6 +84,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
     type GatewaySection = {
       auth?: Record<string, unknown>;
       routes?: unknown[];
+      authz?: unknown;
       bff?: { enabled?: boolean; loginPath?: string };
     };
     const gatewaySection = config.gateway as GatewaySection;
@@ -129,7 +130,16 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       };
       logger.info({ issuer: upstream.issuer }, 'demo upstream provider (Example Corp) started');
     }
-    const idp = await createIdp({ config: idpConfig, mode: config.mode, publicUrl, sql, state, logger });
+    const idpMetrics = createMetricsRegistry('idp');
+    const idp = await createIdp({
+      config: idpConfig,
+      mode: config.mode,
+      publicUrl,
+      sql,
+      state,
+      logger,
+      metrics: idpMetrics,
+    });
     shutdown.add('idp', () => idp.close());
     if (options.demo) {
       // demo-service may ask for the permission service's scopes; listing its own resources confines
@@ -149,7 +159,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       withOpsEndpoints(idp.handler, {
         checks: { storage: () => sql.ping(), state: () => state.ping() },
         draining,
-        metrics: createMetricsRegistry('idp'),
+        metrics: idpMetrics,
       }),
     );
     shutdown.addServer(idpServer);
@@ -228,10 +238,31 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
           return undefined;
         })
       : undefined;
+    // The console's gateway page reads the gateway's metrics (on loopback) and its routes now.
+    let gatewayMetricsUrl: string | undefined;
+    let gatewayRoutes: RouteConfig[] = [];
     if (consolePackage) {
       const { createConsole } = consolePackage;
       const consoleServer = createServer(
-        createConsole({ adminApiUrl: `${idpUrl}${idpPath}/admin`, publicUrl, base: '/admin', logger }),
+        createConsole({
+          adminApiUrl: `${idpUrl}${idpPath}/admin`,
+          publicUrl,
+          base: '/admin',
+          logger,
+          gateway: {
+            metricsUrl: () => gatewayMetricsUrl,
+            routes: () =>
+              gatewayRoutes.map((r) => ({
+                id: r.id,
+                match: r.match as Record<string, unknown>,
+                policy: r.policy,
+                upstreams: r.upstreams,
+                ...(r.browser ? { browser: true } : {}),
+                ...(r.rateLimit ? { rateLimit: r.rateLimit as { average: number } } : {}),
+                ...(r.inflight ? { inflight: r.inflight } : {}),
+              })),
+          },
+        }),
       );
       shutdown.addServer(consoleServer);
       consoleUrl = await listen(consoleServer, 0, '127.0.0.1');
@@ -244,7 +275,10 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       ...(signInOn
         ? { signInPath: `${gatewaySection.bff?.loginPath ?? '/_gatehouse/bff/login'}?return_to=%2F` }
         : {}),
-      ...(consoleUrl ? { links: [{ title: 'Admin console', href: '/admin' }] } : {}),
+      links: [
+        ...(signInOn ? [{ title: 'Your account', href: '/account' }] : []),
+        ...(consoleUrl ? [{ title: 'Admin console', href: '/admin' }] : []),
+      ],
     });
     shutdown.addServer(landing);
     const landingUrl = await listen(landing, 0, '127.0.0.1');
@@ -274,6 +308,15 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
             },
           ]
         : []),
+      // The account page (the idp's own): a page for people when the gateway keeps browser sessions,
+      // else reachable with the first-party session cookie only.
+      {
+        id: 'account-page',
+        match: { path: '/account' },
+        upstreams: [idpUrl],
+        ...(signInOn ? { policy: 'authenticated', browser: true } : { policy: 'public' }),
+        forwardToken: true,
+      },
       ...(consoleUrl
         ? [
             {
@@ -294,8 +337,14 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         policy: 'public',
       },
     ];
+    // A reference system's `permission` routes (Beep's) run the engine in the gateway on the shared
+    // storage, unless the configuration says where the engine is.
+    const examplePermissions = started.some(({ handle }) =>
+      handle.routes.some((r) => typeof r.policy === 'object' && 'permission' in r.policy),
+    );
     const compose = (gatewaySection: GatewaySection) => ({
       ...gatewaySection,
+      ...(examplePermissions && gatewaySection.authz === undefined ? { authz: {} } : {}),
       // The gateway reads the JWKS straight from the idp's internal port, not through itself.
       // The revocation feed too: it lives on the idp's own listener only.
       auth: {
@@ -313,23 +362,31 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         ...(gatewaySection.routes ?? []),
       ],
     });
+    const composed = compose(config.gateway as GatewaySection);
+    gatewayRoutes = composed.routes as RouteConfig[];
     const gateway = await createGateway({
-      config: compose(config.gateway as GatewaySection),
+      config: composed,
       state,
       logger,
       publicUrl,
+      sql,
     });
     shutdown.addServer(gateway.server);
     shutdown.onDrain(() => gateway.drain());
     shutdown.add('gateway', () => gateway.close());
     const gatewayUrl = await listen(gateway.server, config.server.port, config.server.host);
+    gatewayMetricsUrl = `${gatewayUrl}/_gatehouse/metrics`;
     return {
       shutdown,
       gatewayUrl,
       issuer: idp.issuer,
       demoSeeded: options.demo,
       logger,
-      reloadGateway: (section) => gateway.reload(compose((section ?? {}) as GatewaySection)),
+      reloadGateway: async (section) => {
+        const next = compose((section ?? {}) as GatewaySection);
+        await gateway.reload(next);
+        gatewayRoutes = next.routes as RouteConfig[];
+      },
     };
   } catch (err) {
     await shutdown.close();

@@ -6,14 +6,14 @@ import { loadExamples } from '../src/examples.ts';
 test('from the repository every reference system is loaded, the Python one unless its packages are missing', async () => {
   const { examples, notes } = await loadExamples();
   const names = examples.map((e) => e.name);
-  assert.deepEqual(names.slice(0, 4), ['shop', 'partscoder', 'service-to-service', 'sso']);
+  assert.deepEqual(names.slice(0, 5), ['shop', 'partscoder', 'service-to-service', 'sso', 'beep']);
   const pythonOff = notes.find((note) => note.startsWith('python-service example is off: '));
   if (pythonOff === undefined) {
-    assert.deepEqual(names, ['shop', 'partscoder', 'service-to-service', 'sso', 'python-service']);
+    assert.deepEqual(names, ['shop', 'partscoder', 'service-to-service', 'sso', 'beep', 'python-service']);
     assert.deepEqual(notes, []);
   } else {
     if (process.env.CI === 'true') assert.fail(`CI=true and ${pythonOff}`);
-    assert.equal(names.length, 4);
+    assert.equal(names.length, 5);
     assert.deepEqual(notes, [pythonOff]);
   }
 });
@@ -25,7 +25,7 @@ test('without the Python packages the Python example is left out with one line s
     const { examples, notes } = await loadExamples();
     assert.deepEqual(
       examples.map((e) => e.name),
-      ['shop', 'partscoder', 'service-to-service', 'sso'],
+      ['shop', 'partscoder', 'service-to-service', 'sso', 'beep'],
     );
     assert.equal(notes.length, 1);
     assert.match(

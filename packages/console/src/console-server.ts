@@ -5,9 +5,13 @@ import { decodeJwt } from 'jose';
 import { adminClientFor } from './admin-client.ts';
 import { createCsrf } from './csrf.ts';
 import { consoleErrors } from './errors.ts';
+import { createMetricsSampler } from './gateway/metrics-sampler.ts';
 import { messagePage, type PageContext } from './layout.ts';
 import { auditRoutes } from './pages/audit.ts';
 import { clientRoutes } from './pages/clients.ts';
+import { type GatewayRouteView, gatewayRoutes } from './pages/gateway.ts';
+import { groupRoutes } from './pages/groups.ts';
+import { identityRoutes } from './pages/identity.ts';
 import { keyRoutes } from './pages/keys.ts';
 import { roleRoutes } from './pages/roles.ts';
 import { userRoutes } from './pages/users.ts';
@@ -24,14 +28,25 @@ export interface ConsoleOptions {
   /** The gateway's browser-session logout (POST). Default `/_gatehouse/bff/logout`. */
   logoutPath?: string;
   logger: Logger;
+  /**
+   * The gateway the console sits behind: its Prometheus endpoint (`/_gatehouse/metrics`, answered to
+   * loopback and trusted proxies) and its routes now. Without it the gateway page says so.
+   */
+  gateway?: { metricsUrl: () => string | undefined; routes: () => GatewayRouteView[] };
 }
 
 export type ConsoleHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-const CSS = readFileSync(new URL('./assets/console.css', import.meta.url));
-
-/** Every console page, by method and path: the whole console at a glance. */
-const ROUTES: ConsoleRoute[] = [...userRoutes, ...clientRoutes, ...roleRoutes, ...keyRoutes, ...auditRoutes];
+const ASSETS: Record<string, { type: string; body: Buffer }> = {
+  '/assets/console.css': {
+    type: 'text/css; charset=utf-8',
+    body: readFileSync(new URL('./assets/console.css', import.meta.url)),
+  },
+  '/assets/live-charts.js': {
+    type: 'text/javascript; charset=utf-8',
+    body: readFileSync(new URL('./assets/live-charts.js', import.meta.url)),
+  },
+};
 
 function compile(path: string): RegExp {
   return new RegExp(`^${path.replace(/\./g, '\\.').replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`);
@@ -49,6 +64,23 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
   const publicOrigin = new URL(options.publicUrl).origin;
   const csrf = createCsrf(publicOrigin);
   const logger = options.logger.child({ component: 'console' });
+  const gateway = options.gateway
+    ? {
+        routes: options.gateway.routes,
+        sampler: createMetricsSampler({ url: options.gateway.metricsUrl, logger }),
+      }
+    : undefined;
+  /** Every console page, by method and path: the whole console at a glance. */
+  const ROUTES: ConsoleRoute[] = [
+    ...userRoutes,
+    ...groupRoutes,
+    ...clientRoutes,
+    ...roleRoutes,
+    ...identityRoutes,
+    ...gatewayRoutes(gateway),
+    ...keyRoutes,
+    ...auditRoutes,
+  ];
   const routes = ROUTES.map((r) => ({ ...r, pattern: compile(r.path) }));
 
   function send(res: ServerResponse, result: ConsoleResult): void {
@@ -61,6 +93,9 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
         'content-disposition': `attachment; filename="${result.filename}"`,
       });
       res.end(result.download);
+    } else if ('fragment' in result) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(result.fragment);
     } else {
       res.writeHead(result.status ?? 200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(result.html);
@@ -75,9 +110,10 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
         throw consoleErrors.create('CONSOLE_NOT_FOUND');
       const path = url.pathname.slice(base.length) || '/';
       if (path === '/' && req.method === 'GET') return send(res, { redirect: `${base}/users` });
-      if (path === '/assets/console.css') {
-        res.writeHead(200, { 'content-type': 'text/css; charset=utf-8' });
-        res.end(CSS);
+      const asset = ASSETS[path];
+      if (asset) {
+        res.writeHead(200, { 'content-type': asset.type });
+        res.end(asset.body);
         return;
       }
       const authorization = req.headers.authorization ?? '';
@@ -120,7 +156,14 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
       const forwardedFor =
         typeof req.headers['x-forwarded-for'] === 'string' ? req.headers['x-forwarded-for'] : undefined;
       const admin = adminClientFor(options.adminApiUrl, token, forwardedFor);
-      send(res, await chosen.run({ req, page, admin, params, query: url.searchParams, fields }));
+      const result = await chosen.run({ req, page, admin, params, query: url.searchParams, fields });
+      // Which admin API calls drew this answer (the benchmark reads it; so can an operator).
+      const { calls, ms } = admin.made;
+      res.setHeader(
+        'server-timing',
+        `admin;dur=${ms.toFixed(1)};desc="${calls.length} admin API call${calls.length === 1 ? '' : 's'}: ${calls.join(', ').replace(/["\\]/g, '')}"`,
+      );
+      send(res, result);
     } catch (err) {
       const known = err instanceof GatehouseError ? err : undefined;
       if (!known) logger.error({ err }, 'console page failed');

@@ -12,8 +12,11 @@ export interface PageContext {
 
 const AREAS = [
   ['users', 'Users'],
+  ['groups', 'Groups'],
   ['clients', 'Clients'],
   ['roles', 'Roles'],
+  ['identity', 'Identity providers'],
+  ['gateway', 'Gateway'],
   ['keys', 'Signing keys'],
   ['audit', 'Audit log'],
 ] as const;

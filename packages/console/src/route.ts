@@ -15,6 +15,8 @@ export interface ConsoleRequest {
 
 export type ConsoleResult =
   | { html: string; status?: number }
+  /** A piece of a page, redrawn in place by the page's script. */
+  | { fragment: string }
   | { redirect: string }
   | { download: string; filename: string; type: string };
 

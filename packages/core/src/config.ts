@@ -5,6 +5,7 @@ import type { ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { expandReferences } from './config-references.ts';
 import { coreErrors, GatehouseError } from './errors.ts';
+import { type TelemetryConfig, telemetryConfigSchema } from './tracing.ts';
 
 // ajv and ajv-formats are CommonJS with a default export; createRequire keeps their types simple.
 const require = createRequire(import.meta.url);
@@ -121,6 +122,7 @@ export const coreConfigSchema = {
       },
     },
   },
+  telemetry: telemetryConfigSchema,
 } as const;
 
 export interface CoreConfig {
@@ -130,6 +132,7 @@ export interface CoreConfig {
   state: { driver: 'memory' | 'redis'; url?: string; keyPrefix: string };
   log: { level: string };
   demo: { enabled?: boolean };
+  telemetry: TelemetryConfig;
 }
 
 /**

@@ -24,4 +24,5 @@ export {
   type TokenBucket,
 } from './state.ts';
 export * from './storage-errors.ts';
+export * from './tracing.ts';
 export * from './trusted-proxies.ts';

@@ -83,27 +83,41 @@ function unavailable(err: unknown): unknown {
   return storageErrors.create('GH_STATE_UNAVAILABLE', undefined, { cause: err });
 }
 
+const startupTimeoutMs = 5000;
+
 /** Redis shared state. `keyPrefix` goes before every key and channel (tests use a unique one). */
 export async function openRedisState(url: string, keyPrefix: string): Promise<SharedState> {
   const redis = new Redis(url, {
     lazyConnect: true,
     // Fail a command after a short outage instead of queueing it forever: callers answer 503.
     maxRetriesPerRequest: 2,
-    connectTimeout: 5000,
+    connectTimeout: startupTimeoutMs,
   }) as ScriptedRedis;
   // ioredis reports connection trouble as 'error' events; commands fail on their own (GH_STATE_UNAVAILABLE).
   redis.on('error', () => {});
   // defineCommand sends EVALSHA and falls back to EVAL once when the server does not know the script.
   redis.defineCommand('ghTakeToken', { numberOfKeys: 1, lua: takeTokenLua });
   redis.defineCommand('ghAcquireSlot', { numberOfKeys: 1, lua: acquireSlotLua });
+  // A server that accepts the connection and never answers would hold the start-up forever: the
+  // connection and the first answer together get the connect timeout.
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await redis.connect();
-    await redis.ping();
+    await Promise.race([
+      redis.connect().then(() => redis.ping()),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${startupTimeoutMs} ms`)),
+          startupTimeoutMs,
+        );
+      }),
+    ]);
   } catch (err) {
     redis.disconnect();
     throw storageErrors.create('GH_STATE_UNAVAILABLE', `Redis does not answer: ${(err as Error).message}`, {
       cause: err,
     });
+  } finally {
+    clearTimeout(timer);
   }
   return new RedisState(redis, keyPrefix);
 }

@@ -392,6 +392,30 @@ export const gatewayConfigSchema = {
         },
       },
     },
+    audit: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description:
+        'decision audit: one log line (`audit: "gateway"`) per sampled allow or deny, with the route, the reason, the client id and subject; can change on reload',
+      properties: {
+        allowSampleRate: {
+          type: 'number',
+          minimum: 0,
+          maximum: 1,
+          default: 0,
+          description:
+            'share of allowed requests audited (the reason is the route policy that let it through)',
+        },
+        denySampleRate: {
+          type: 'number',
+          minimum: 0,
+          maximum: 1,
+          default: 0,
+          description: 'share of refused requests audited (the reason is the error code)',
+        },
+      },
+    },
     forwardAuth: {
       type: 'object',
       additionalProperties: false,
@@ -480,6 +504,7 @@ export interface GatewayConfig {
   };
   decision: { url?: string; cacheTtlMs: number; timeoutMs: number };
   authz?: GatewayAuthzConfig;
+  audit: { allowSampleRate: number; denySampleRate: number };
   forwardAuth: { enabled: boolean; path: string };
   assertion: { enabled: boolean; keyFile?: string; issuer: string; ttlSec: number };
   bff: BffConfig;

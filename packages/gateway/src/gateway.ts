@@ -15,10 +15,13 @@ import {
   GatehouseError,
   handleHealth,
   type Logger,
+  noTracing,
   type Registry,
   type Sql,
   sendError,
   serveMetrics,
+  type TraceSpan,
+  type Tracing,
   unmapIPv4,
   withoutCookies,
 } from '@gatehouse/core';
@@ -51,6 +54,12 @@ import { createInflightLimiter } from './limits/inflight-limit.ts';
 import { limitKeyFor } from './limits/limit-key.ts';
 import { createRateLimiter } from './limits/rate-limit.ts';
 import { type AccessLogEntry, createAccessLogger, writeAccessLog } from './ops/access-log.ts';
+import {
+  allowReason,
+  auditSampled,
+  createDecisionAuditLogger,
+  writeDecisionAudit,
+} from './ops/decision-audit.ts';
 import { createGatewayMetrics } from './ops/gateway-metrics.ts';
 import { hstsHeaderValue, httpsServerOptions, setHsts } from './ops/tls.ts';
 import { corsAnswerHeaders } from './routing/cors.ts';
@@ -80,6 +89,11 @@ export interface GatewayOptions {
   metrics?: Registry;
   /** Replace how pools and limiters are made (tests). */
   factories?: Partial<Factories>;
+  /**
+   * Distributed tracing (core's createTracing): each request is a server span carrying the route,
+   * the decision and its reason, and the client id; its traceparent goes upstream. Default off.
+   */
+  tracing?: Tracing;
 }
 
 export interface Gateway {
@@ -119,6 +133,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { state } = options;
   const logger = options.logger.child({ component: 'gateway' });
   const accessLogger = createAccessLogger(logger);
+  const auditLogger = createDecisionAuditLogger(logger);
+  const tracing = options.tracing ?? noTracing;
   const registry = options.metrics ?? createMetricsRegistry('gateway');
   const metrics = createGatewayMetrics(registry);
   const factories: Factories = {
@@ -287,6 +303,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     let principal: Principal | undefined;
     let errorCode: string | undefined;
     let bffToken: string | undefined;
+    // The access decision and why (decision-audit.ts): set once the access check has answered.
+    let decision: 'allow' | 'deny' | undefined;
+    let reason: string | undefined;
+    // Only a trusted peer's traceparent survives sanitizeHeaders: others start a new trace.
+    const span: TraceSpan | undefined = tracing.enabled
+      ? tracing.startSpan('gateway', clean.forwarded.traceparent, { 'http.request.method': method })
+      : undefined;
     // CORS headers for this answer, once the route is known (cors.ts): errors carry them too.
     let corsHeaders: Record<string, string> | undefined;
     const hooks: AccessHooks = {
@@ -296,6 +319,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       onRoute: (id, route) => {
         routeId = id;
         if (route.cors !== undefined) corsHeaders = corsAnswerHeaders(route.cors, req.headers.origin);
+      },
+      onPrincipal: (p) => {
+        principal = p;
       },
     };
 
@@ -307,6 +333,32 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (t.retired && t.active === 0) void retire(t);
       const durationMs = performance.now() - started;
       metrics.observeRequest(routeId, method, res.statusCode, durationMs / 1000);
+      if (decision !== undefined && auditSampled(t.config.audit, decision)) {
+        writeDecisionAudit(auditLogger, {
+          decision,
+          reason: reason ?? '-',
+          route: routeId,
+          method,
+          path,
+          status: res.statusCode,
+          requestId,
+          client: clientAddress,
+          ...(principal ? { subject: principal.subject, clientId: principal.clientId } : {}),
+        });
+      }
+      if (span) {
+        span.set({
+          'http.route': routeId,
+          'url.path': path,
+          'gatehouse.request_id': requestId,
+          ...(decision ? { 'gatehouse.decision': decision, 'gatehouse.decision.reason': reason ?? '-' } : {}),
+          ...(principal
+            ? { 'gatehouse.client_id': principal.clientId, 'gatehouse.subject_kind': principal.kind }
+            : {}),
+          ...(errorCode ? { 'gatehouse.error': errorCode } : {}),
+        });
+        span.end(res.statusCode);
+      }
       // Asked per request (the level may change at run time); no entry is built for a line pino drops.
       if (!accessLogger.isLevelEnabled('info')) return;
       const entry: AccessLogEntry = {
@@ -380,6 +432,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (corsHeaders) Object.assign(responseHeaders, corsHeaders);
       principal = granted.principal;
       const route = granted.match.route;
+      decision = 'allow';
+      reason = allowReason(route);
       if (granted.rateHeaders) for (const [k, v] of Object.entries(granted.rateHeaders)) res.setHeader(k, v);
 
       const inflight = t.limits.get(route.id)?.inflight;
@@ -408,7 +462,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         host: req.headers.host,
       });
       headers['x-request-id'] = requestId;
-      headers.traceparent = traceparentFor(clean.forwarded.traceparent);
+      headers.traceparent = span ? span.traceparent : traceparentFor(clean.forwarded.traceparent);
       if (principal) setIdentityHeaders(headers, principal);
       // The credentials were set aside by sanitizeHeaders: added back only as the route allows.
       let authorization = clean.credentials.authorization;
@@ -452,6 +506,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (corsHeaders && !res.headersSent)
         for (const [k, v] of Object.entries(corsHeaders)) res.setHeader(k, v);
       errorCode = err instanceof GatehouseError ? err.code : 'GW_INTERNAL';
+      // Refused by the access check, or by the in-flight limit after it; a failure further on
+      // (upstream) leaves the allow standing.
+      if (decision === undefined || errorCode === 'GW_TOO_MANY_INFLIGHT') {
+        decision = 'deny';
+        reason = errorCode;
+      }
       // A browser on its BFF session that falls short of a route's step-up signs in again at that
       // level and comes back (step-up.ts); API callers get the RFC 9470 challenge.
       if (

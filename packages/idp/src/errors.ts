@@ -86,6 +86,7 @@ export const idpErrors = defineErrors({
     message: 'An authenticator app is already set up for this account',
   },
   IDP_MFA_NOT_ENROLLING: { status: 409, message: 'Start the authenticator setup first' },
+  IDP_MFA_NOT_ENROLLED: { status: 409, message: 'No authenticator app is set up for this account' },
   // Account recovery and email (recovery/, mail/)
   IDP_RECOVERY_TOKEN_INVALID: {
     status: 400,
@@ -136,6 +137,21 @@ export const idpErrors = defineErrors({
   IDP_BROKER_NO_ACCOUNT: {
     status: 403,
     message: 'No account is linked to this identity: sign in to your account to link it',
+  },
+  // The account page and its session-API routes (account/)
+  IDP_CURRENT_PASSWORD_WRONG: {
+    status: 403,
+    message: 'The current password is wrong: nothing was changed',
+  },
+  IDP_SESSION_NOT_FOUND: { status: 404, message: 'No such active session of yours' },
+  IDP_SESSION_CURRENT: {
+    status: 409,
+    message: 'This is the session you are using: sign out instead',
+  },
+  IDP_CONSENT_NOT_FOUND: { status: 404, message: 'No such application access of yours' },
+  IDP_ACCOUNT_CLIENT_REFUSED: {
+    status: 403,
+    message: 'Only a first-party client of this identity provider may manage the account',
   },
   IDP_INTERACTION_NOT_FOUND: {
     status: 400,

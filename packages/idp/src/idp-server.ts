@@ -19,6 +19,7 @@ import type Provider from 'oidc-provider';
  * | `/auth/admin/*`        | the admin API (when present)                   |
  * | `/auth`, `/auth/*`     | oidc-provider, mounted at the issuer's path    |
  * | `/authentication/*`    | the first-party session API (when present)     |
+ * | `/account`, `/account/*` | the account page (account/account-page.ts, when present) |
  * | `/health/live`, `/health/ready` | probes (the gateway does not route them) |
  * | `/_gatehouse/revocations` | the durable revocation feed (revocation-feed.ts; never routed by a gateway) |
  * | anything else          | 404 GH_NOT_FOUND                               |
@@ -33,6 +34,7 @@ export interface IdpServerOptions {
   logger: Logger;
   interactions?: HttpHandler | undefined;
   sessionApi?: HttpHandler | undefined;
+  accountPage?: HttpHandler | undefined;
   adminApi?: HttpHandler | undefined;
   revocationFeed?: HttpHandler | undefined;
   /** Readiness checks (storage, state) and whether the process is draining. */
@@ -62,6 +64,7 @@ export function createIdpServer(options: IdpServerOptions): HttpHandler {
     if (options.interactions && under(path, `${mount}/interaction`)) return options.interactions(req, res);
     if (options.adminApi && under(path, `${mount}/admin`)) return options.adminApi(req, res);
     if (options.sessionApi && under(path, '/authentication')) return options.sessionApi(req, res);
+    if (options.accountPage && under(path, '/account')) return options.accountPage(req, res);
     if (options.revocationFeed && path === REVOCATIONS_FEED_PATH) return options.revocationFeed(req, res);
     if (options.health && handleHealth(req, res, path, options.health)) return;
     if (under(path, mount)) {

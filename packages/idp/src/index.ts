@@ -1,9 +1,10 @@
 import { hkdfSync } from 'node:crypto';
-import type { Logger, SharedState, Sql } from '@gatehouse/core';
+import type { Logger, Registry, SharedState, Sql } from '@gatehouse/core';
 import type Provider from 'oidc-provider';
 import { resolveAccountsConfig } from './accounts/accounts-config.ts';
-import { type Audit, attachProviderAudit, createAudit } from './audit/audit.ts';
+import { type Audit, type AuditEventType, attachProviderAudit, createAudit } from './audit/audit.ts';
 import { auditBacklogFor } from './audit/audit-backlog.ts';
+import { auditEventCounter } from './audit/audit-metrics.ts';
 import { DEV_KEY_ENCRYPTION_SECRET, type IdpConfig } from './config-schema.ts';
 import { closeDirectoryServiceOf } from './directory/directory-service.ts';
 import { idpErrors } from './errors.ts';
@@ -88,6 +89,8 @@ export interface IdpRuntime {
   revocations: RevocationPublisher;
   grants: GrantRevoker;
   accounts: AccountsPort | undefined;
+  /** Counts each audit event by type (createIdp's `metrics`); undefined without metrics. */
+  countAuditEvent: ((type: AuditEventType) => void) | undefined;
 }
 
 /** A factory for one of the handlers idp-server.ts dispatches to. */
@@ -114,9 +117,13 @@ export interface CreateIdpOptions {
    * admin-api.ts (`createAdminApi`) when those modules exist. */
   interactions?: HandlerFactory;
   sessionApi?: HandlerFactory;
+  /** The account page at /account; by default account-page.ts (`createAccountPage`) when it exists. */
+  accountPage?: HandlerFactory;
   adminApi?: HandlerFactory;
   /** false: load no sibling handler module that was not passed in. Default true. */
   autoload?: boolean;
+  /** The process's metrics registry: audit events are counted on it (audit-metrics.ts). */
+  metrics?: Registry;
 }
 
 export interface Idp {
@@ -193,8 +200,12 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
     accountReadAhead: () => accounts?.readAheadColumn,
   });
   const givenAudit = (options.accounts as { audit?: Audit } | undefined)?.audit;
+  const countAuditEvent = options.metrics ? auditEventCounter(options.metrics) : undefined;
   const audit =
-    options.audit ?? (typeof givenAudit?.record === 'function' ? givenAudit : createAudit(sql, { logger }));
+    options.audit ??
+    (typeof givenAudit?.record === 'function'
+      ? givenAudit
+      : createAudit(sql, { logger, onRecord: countAuditEvent }));
 
   const makeProvider = (keyRing: KeyRing): Provider => {
     const p = buildProvider({
@@ -313,6 +324,7 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
     revocations,
     grants,
     accounts,
+    countAuditEvent,
   };
   if (!accounts && autoload) {
     const services = await optionalExport<(idp: IdpRuntime) => { accounts: AccountsPort }>(
@@ -348,6 +360,7 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
       'createInteractionHandler',
     ),
     sessionApi: await handlerFrom(options.sessionApi, './session-api/session-api.ts', 'createSessionApi'),
+    accountPage: await handlerFrom(options.accountPage, './account/account-page.ts', 'createAccountPage'),
     adminApi: await handlerFrom(options.adminApi, './admin/admin-api.ts', 'createAdminApi'),
     revocationFeed: createRevocationFeed({ revocations, token: config.revocationFeedToken, logger }),
   });

@@ -3,13 +3,18 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Logger, loadConfig, type SharedState, type Sql, silentLogger } from '@gatehouse/core';
 import { openTestSql, openTestState, type TestSql, type TestState } from '@gatehouse/core/testing';
+import { createAccountPage } from '../src/account/account-page.ts';
 import { accountServices } from '../src/accounts/account-services.ts';
 import { type Accounts, createAccounts } from '../src/accounts/accounts.ts';
 import { type AccountsConfig, resolveAccountsConfig } from '../src/accounts/accounts-config.ts';
 import { seedDemoAccounts } from '../src/accounts/demo-accounts.ts';
 import { createAdminApi } from '../src/admin/admin-api.ts';
 import { createAudit } from '../src/audit/audit.ts';
-import { createDirectoryService, type DirectoryService } from '../src/directory/directory-service.ts';
+import {
+  createDirectoryService,
+  type DirectoryService,
+  directoryServiceOf,
+} from '../src/directory/directory-service.ts';
 import {
   createIdp,
   type Idp,
@@ -101,9 +106,12 @@ export async function startAccountsIdp(
     sessionApi: createSessionApi,
     interactions: createInteractionHandler,
     adminApi: createAdminApi,
+    accountPage: createAccountPage,
     pages: providerPages(),
   });
   const running = idp;
+  // The admin API finds the directory of a runtime the way the idp's own account services register it.
+  if (directory) directoryServiceOf(running.runtime, () => directory);
   return {
     idp: running,
     sql,

@@ -57,6 +57,8 @@ describe('admin API', () => {
       '/sessions',
       '/keys/rotate',
       '/audit',
+      '/users/{id}/second-factors',
+      '/directory',
     ]) {
       assert.ok(doc.paths[p], p);
     }
@@ -248,6 +250,32 @@ describe('admin API', () => {
       paths: Record<string, { patch?: { responses: Record<string, unknown> } }>;
     };
     assert.ok(doc.paths['/users/{id}']!.patch!.responses['409']);
+  });
+
+  test('a user\u2019s second factors are read: none set up for bob; an unknown user is 404', async () => {
+    const users = (await (await call('GET', '/users?search=bob', aliceToken)).json()) as Array<{
+      id: string;
+    }>;
+    const res = await call('GET', `/users/${users[0]!.id}/second-factors`, aliceToken);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { totp: false, recoveryCodesLeft: 0, passkeys: 0 });
+    await expectError(
+      await call('GET', '/users/00000000-0000-4000-8000-000000000000/second-factors', aliceToken),
+      404,
+      'IDP_NOT_FOUND',
+    );
+    await expectError(
+      await call('GET', `/users/${users[0]!.id}/second-factors`, bobToken),
+      403,
+      'IDP_FORBIDDEN',
+    );
+  });
+
+  test('without a directory configured the admin API says so', async () => {
+    const res = await call('GET', '/directory', aliceToken);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { enabled: false });
+    await expectError(await call('GET', '/directory?x=1', aliceToken), 400, 'IDP_FIELD_UNKNOWN');
   });
 
   test('wrong method on a known path: 405 with Allow', async () => {

@@ -415,7 +415,7 @@ describe('sign-in through an upstream OpenID provider, in Chromium', { skip }, (
     await fresh.close();
   });
 
-  test('the admin API lists the providers without secrets, and unlinks, never the last way in', async () => {
+  test('the admin API lists the providers without secrets and says they answer, and unlinks, never the last way in', async () => {
     const token = await serviceToken(t, 'ops-robot', ['admin']);
     const call = (method: string, path: string) =>
       fetch(`${t.origin}/auth/admin${path}`, { method, headers: { authorization: `Bearer ${token}` } });
@@ -426,6 +426,7 @@ describe('sign-in through an upstream OpenID provider, in Chromium', { skip }, (
     assert.equal(listed[0]?.['confidential'], true);
     assert.equal(listed[0]?.['redirectUri'], brokerCallback);
     assert.equal('clientSecret' in listed[0]!, false);
+    assert.deepEqual(listed[0]?.['status'], { reachable: true }, 'the upstream answers its discovery');
 
     const dana = await t.accounts.getByUsername('dana');
     const identities = await call('GET', `/users/${dana!.id}/identities`);

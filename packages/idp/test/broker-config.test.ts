@@ -120,6 +120,20 @@ describe('idp.brokering configuration', () => {
       { id: 'x', clientId: 'c', preset: 'facebook' },
       { id: 'x', issuer: 'https://idp.example.com' }, // no clientId
       { id: 'x', clientId: 'c', issuer: 'https://idp.example.com', extra: true },
+      // a secret's way to the token endpoint, without a secret, or one openid-client does not offer
+      {
+        id: 'x',
+        clientId: 'c',
+        issuer: 'https://idp.example.com',
+        tokenEndpointAuthMethod: 'client_secret_post',
+      },
+      {
+        id: 'x',
+        clientId: 'c',
+        clientSecret: 's',
+        issuer: 'https://idp.example.com',
+        tokenEndpointAuthMethod: 'private_key_jwt',
+      },
     ];
     for (const provider of bad) {
       assert.throws(() => one(provider), { code: 'IDP_CONFIG_INVALID' }, JSON.stringify(provider));
@@ -137,6 +151,15 @@ describe('idp.brokering configuration', () => {
     assert.equal(
       one({ id: 'local', clientId: 'c', issuer: 'http://127.0.0.1:9000' }).issuer,
       'http://127.0.0.1:9000',
+    );
+  });
+
+  test('the client secret goes as Basic credentials unless the provider says client_secret_post', () => {
+    const base = { id: 'x', clientId: 'c', clientSecret: 's', issuer: 'https://idp.example.com' };
+    assert.equal(one(base).tokenEndpointAuthMethod, 'client_secret_basic');
+    assert.equal(
+      one({ ...base, tokenEndpointAuthMethod: 'client_secret_post' }).tokenEndpointAuthMethod,
+      'client_secret_post',
     );
   });
 

@@ -3,7 +3,13 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { createLogger } from '@gatehouse/core';
 import { decodeJwt } from 'jose';
-import { type AccountsIdp, openLoginPage, startAccountsIdp, tokensFor } from './accounts-harness.ts';
+import {
+  type AccountsIdp,
+  openLoginPage,
+  serviceToken,
+  startAccountsIdp,
+  tokensFor,
+} from './accounts-harness.ts';
 import {
   BASE_DN,
   group,
@@ -128,6 +134,26 @@ describe('LDAP directory sign-in against slapd', { skip, timeout: 120_000 }, () 
     assert.equal(imported?.details['dn'], `uid=dora,ou=people,${BASE_DN}`);
     const [signedIn] = await t.accounts.audit.query({ type: 'login.succeeded', subject: body.id });
     assert.deepEqual(signedIn?.details, { via: 'session-api', source: 'directory' });
+  });
+
+  test('the admin API shows the directory: its settings without the bind password, and that it answers', async () => {
+    const token = await serviceToken(t, 'ops-robot', ['admin']);
+    const res = await fetch(`${t.origin}/auth/admin/directory`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.equal(text.includes(READER_PASSWORD), false, 'the bind password is never shown');
+    const body = JSON.parse(text) as {
+      enabled: boolean;
+      url: string;
+      bindPassword: string;
+      status: { reachable: boolean };
+    };
+    assert.equal(body.enabled, true);
+    assert.equal(body.url, slapd.url);
+    assert.equal(body.bindPassword, '(set)');
+    assert.deepEqual(body.status, { reachable: true });
   });
 
   test('the same directory user signs in on the hosted login page; the access token carries the group roles', async () => {

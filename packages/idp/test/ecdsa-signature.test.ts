@@ -159,6 +159,7 @@ describe('the identity provider signs ES256 with low s only', () => {
         sid: 's',
         username: 'alice',
         roles: [],
+        amr: ['pwd'],
         expiresAt: new Date(Date.now() + 60_000),
       });
       const [h, p, s] = token.split('.') as [string, string, string];

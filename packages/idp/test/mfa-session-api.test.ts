@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { decodeJwt } from 'jose';
 import { generate } from 'otplib';
 import type { AuditEventType } from '../src/audit/audit.ts';
 import { type AccountsIdp, serviceToken, sessionCookieOf, startAccountsIdp } from './accounts-harness.ts';
@@ -150,7 +151,9 @@ describe('TOTP second factor in the session API', () => {
     const code = await nextCode(secret);
     const ok = await post('/authentication/login/second-factor', { mfaToken: token, code });
     assert.equal(ok.status, 200);
-    assert.ok(sessionCookieOf(ok));
+    const session = decodeJwt(sessionCookieOf(ok)!);
+    assert.deepEqual(session['amr'], ['pwd', 'otp', 'mfa']);
+    assert.equal(session['acr'], 'urn:gatehouse:acr:mfa');
     assert.equal(((await ok.json()) as { username: string }).username, 'grace');
     assert.equal((await lastEvent('mfa.used')).details['method'], 'totp');
 

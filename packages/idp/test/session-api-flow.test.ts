@@ -50,6 +50,9 @@ for (const db of ['pglite', 'postgres'] as const)
       assert.equal(claims.aud, 'gatehouse-session');
       assert.equal(claims['username'], 'bob');
       assert.deepEqual(claims['roles'], ['user']);
+      // How the sign-in went, as an ID token says it (RFC 8176): a password alone.
+      assert.deepEqual(claims['amr'], ['pwd']);
+      assert.equal(claims['acr'], 'urn:gatehouse:acr:pwd');
       for (const c of ['sub', 'sid', 'jti', 'iat', 'exp']) assert.ok(claims[c], `claim ${c}`);
     });
 

@@ -11,7 +11,10 @@ import {
 
 /**
  * mw-survey, at `/surveys`: every `user` lists and reads surveys and creates their own; a survey is
- * changed or deleted by its owner or by an `admin`. Its data lives in schema `mw_survey`.
+ * changed or deleted by whoever holds `can_edit` on it in the `partscoder` permission store (its
+ * owner, or an admin of the organization: model/partscoder.fga), checked by the gateway's route
+ * policy and again here. Its data lives in schema `mw_survey`; who owns it is written to the store
+ * with it.
  */
 interface SurveyInput {
   title: string;
@@ -54,10 +57,35 @@ export async function setupSurvey(deps: ServiceDeps): Promise<void> {
       updated_at timestamptz not null default now()
     )`);
   });
+  await backfillSurveyOwners(deps);
 }
 
-function mayChange(caller: Principal, survey: SurveyRow): boolean {
-  return survey.ownerId === caller.subject || caller.roles.includes('admin');
+/** Every survey belongs to the one PartsCoder organization, whose admins may change it. */
+const ORGANIZATION = 'organization:partscoder';
+
+const surveyObject = (id: number) => `survey:${id}`;
+const personOf = (caller: Principal) => (caller.username ? `user:${caller.username}` : undefined);
+
+function ownershipTuples(survey: Pick<SurveyRow, 'id' | 'ownerName'>) {
+  const object = surveyObject(survey.id);
+  return [
+    { user: ORGANIZATION, relation: 'organization', object },
+    ...(survey.ownerName ? [{ user: `user:${survey.ownerName}`, relation: 'owner', object }] : []),
+  ];
+}
+
+/**
+ * Surveys written before the rule moved to the store get their tuples at start (idempotent), so
+ * their owners keep editing them.
+ */
+async function backfillSurveyOwners(deps: ServiceDeps): Promise<void> {
+  const rows = await deps.sql.query<SurveyRow>(`select ${columns} from mw_survey.surveys order by id`);
+  const { authz, storeId } = deps.permissions;
+  const max = authz.limits.maxTuplesPerWrite;
+  const tuples = rows.flatMap(ownershipTuples);
+  for (let i = 0; i < tuples.length; i += max) {
+    await authz.write(storeId, { writes: { tupleKeys: tuples.slice(i, i + max), onDuplicate: 'ignore' } });
+  }
 }
 
 export function surveyApp(deps: ServiceDeps): ServiceApp {
@@ -65,6 +93,14 @@ export function surveyApp(deps: ServiceDeps): ServiceApp {
   const app = createServiceApp('mw-survey', deps);
   const readBody = bodyValidator(surveySchema);
   const member = [guard.authenticate, guard.requireRoles('user')] as const;
+
+  const { authz, storeId, client } = deps.permissions;
+  /** Checked again here, after the gateway's policy, with the sdk's permission client. */
+  const mayChange = async (caller: Principal, survey: SurveyRow): Promise<boolean> => {
+    const user = personOf(caller);
+    if (!user) return false;
+    return client.check({ user, relation: 'can_edit', object: surveyObject(survey.id) });
+  };
 
   const find = async (id: number) =>
     (await sql.query<SurveyRow>(`select ${columns} from mw_survey.surveys where id = $1`, [id]))[0];
@@ -89,6 +125,7 @@ export function surveyApp(deps: ServiceDeps): ServiceApp {
       `insert into mw_survey.surveys (owner_id, owner_name, title, questions) values ($1, $2, $3, $4::jsonb) returning ${columns}`,
       [me.subject, me.username ?? null, body.title, JSON.stringify(body.questions)],
     );
+    await authz.write(storeId, { writes: { tupleKeys: ownershipTuples(survey!) } });
     return c.json(survey, 201, { location: `/surveys/${survey!.id}` });
   });
 
@@ -97,7 +134,7 @@ export function surveyApp(deps: ServiceDeps): ServiceApp {
     if (id === undefined) return refuse(c, 'PC_ID_INVALID');
     const existing = await find(id);
     if (!existing) return refuse(c, 'PC_NOT_FOUND', 'No such survey');
-    if (!mayChange(c.get('principal'), existing)) return refuse(c, 'PC_NOT_OWNER');
+    if (!(await mayChange(c.get('principal'), existing))) return refuse(c, 'PC_NOT_OWNER');
     const body = await readBody(c);
     if (body instanceof Response) return body;
     const [survey] = await sql.query<SurveyRow>(
@@ -112,8 +149,9 @@ export function surveyApp(deps: ServiceDeps): ServiceApp {
     if (id === undefined) return refuse(c, 'PC_ID_INVALID');
     const existing = await find(id);
     if (!existing) return refuse(c, 'PC_NOT_FOUND', 'No such survey');
-    if (!mayChange(c.get('principal'), existing)) return refuse(c, 'PC_NOT_OWNER');
+    if (!(await mayChange(c.get('principal'), existing))) return refuse(c, 'PC_NOT_OWNER');
     await sql.query('delete from mw_survey.surveys where id = $1', [id]);
+    await authz.write(storeId, { deletes: { tupleKeys: ownershipTuples(existing), onMissing: 'ignore' } });
     return c.body(null, 204);
   });
 

@@ -32,14 +32,33 @@ interface Outcome {
   cycle?: boolean;
 }
 
-type Thunk = () => Promise<Outcome>;
+/**
+ * Cancels the branches nobody waits for any more: once a union has an allowing branch (or an
+ * intersection a denying one), its other branches stop before their next read instead of walking
+ * their subtrees for an answer that no longer matters. A token is stopped when it or any ancestor is.
+ */
+class Stop {
+  #stopped = false;
+  readonly #parent: Stop | undefined;
+  constructor(parent?: Stop) {
+    this.#parent = parent;
+  }
+  stop(): void {
+    this.#stopped = true;
+  }
+  get stopped(): boolean {
+    return this.#stopped || (this.#parent?.stopped ?? false);
+  }
+}
+
+type Thunk = (stop: Stop) => Promise<Outcome>;
 
 const allowed: Outcome = { allowed: true };
 const unionBreadth = 16;
 const denied: Outcome = { allowed: false };
 
 export async function check(env: CheckEnv, object: string, relation: string, user: string): Promise<boolean> {
-  const outcome = await resolve(env, object, relation, user, parseUser(user)!, 0, new Set());
+  const outcome = await resolve(env, object, relation, user, parseUser(user)!, 0, new Set(), new Stop());
   return outcome.allowed;
 }
 
@@ -51,7 +70,10 @@ async function resolve(
   user: ParsedUser,
   depth: number,
   visited: ReadonlySet<string>,
+  stop: Stop,
 ): Promise<Outcome> {
+  // An abandoned branch's answer is never read: any answer will do, and false costs nothing.
+  if (stop.stopped) return denied;
   if (depth >= env.maxDepth) {
     throw authzErrors.create(
       'AUTHZ_RESOLUTION_TOO_COMPLEX',
@@ -69,7 +91,7 @@ async function resolve(
   const kind = user.relation ? `${user.type}#${user.relation}` : user.type;
   if (!env.ts.canReach(type, relation, kind)) return denied;
   const req: Request = { env, object, type, id, relation, userString, user, depth, path };
-  return rewriteOutcome(req, info.rewrite)();
+  return rewriteOutcome(req, info.rewrite)(stop);
 }
 
 interface Request {
@@ -85,27 +107,29 @@ interface Request {
 }
 
 function rewriteOutcome(req: Request, rewrite: Userset): Thunk {
-  if ('this' in rewrite) return () => direct(req);
+  if ('this' in rewrite) return (stop) => direct(req, stop);
   if ('computedUserset' in rewrite) {
     const computed = rewrite.computedUserset.relation ?? '';
-    return () => resolve(req.env, req.object, computed, req.userString, req.user, req.depth, req.path);
+    return (stop) =>
+      resolve(req.env, req.object, computed, req.userString, req.user, req.depth, req.path, stop);
   }
   if ('tupleToUserset' in rewrite) {
     const ttu = rewrite.tupleToUserset;
-    return () => tupleToUserset(req, ttu.tupleset.relation ?? '', ttu.computedUserset.relation ?? '');
+    return (stop) =>
+      tupleToUserset(req, ttu.tupleset.relation ?? '', ttu.computedUserset.relation ?? '', stop);
   }
   if ('union' in rewrite) {
     const children = rewrite.union.child.map((c) => rewriteOutcome(req, c));
-    return () => union(children);
+    return (stop) => union(children, stop);
   }
   if ('intersection' in rewrite) {
     const children = rewrite.intersection.child.map((c) => rewriteOutcome(req, c));
-    return () => intersection(children);
+    return (stop) => intersection(children, stop);
   }
   if ('difference' in rewrite) {
     const base = rewriteOutcome(req, rewrite.difference.base);
     const subtract = rewriteOutcome(req, rewrite.difference.subtract);
-    return () => exclusion(base, subtract);
+    return (stop) => exclusion(base, subtract, stop);
   }
   return () => Promise.reject(authzErrors.create('AUTHZ_INTERNAL', 'unknown rewrite operator'));
 }
@@ -119,8 +143,9 @@ export function conditionHolds(env: CheckEnv, tuple: TupleKey): boolean {
   return condition.evaluate({ ...env.context, ...(tuple.condition?.context ?? {}) }, env.conditionCostLimit);
 }
 
-async function direct(req: Request): Promise<Outcome> {
+async function direct(req: Request, stop: Stop): Promise<Outcome> {
   const { env, user } = req;
+  if (stop.stopped) return denied;
   const tuples = await env.reader.readForCheck(req.type, req.id, req.relation, user);
   const wildcard = user.relation ? undefined : `${user.type}:*`;
   const branches: Thunk[] = [];
@@ -137,7 +162,7 @@ async function direct(req: Request): Promise<Outcome> {
     }
     const set = parseUser(t.user);
     if (!set?.relation) continue;
-    branches.push(async () => {
+    branches.push(async (branchStop) => {
       if (!conditionHolds(env, t)) return denied;
       return resolve(
         env,
@@ -147,15 +172,22 @@ async function direct(req: Request): Promise<Outcome> {
         user,
         req.depth + 1,
         req.path,
+        branchStop,
       );
     });
   }
   if (error !== undefined) branches.push(() => Promise.reject(error));
-  return union(branches);
+  return union(branches, stop);
 }
 
-async function tupleToUserset(req: Request, tupleset: string, computed: string): Promise<Outcome> {
+async function tupleToUserset(
+  req: Request,
+  tupleset: string,
+  computed: string,
+  stop: Stop,
+): Promise<Outcome> {
   const { env } = req;
+  if (stop.stopped) return denied;
   const tuples = await env.reader.readRelation(req.type, req.id, tupleset);
   const branches: Thunk[] = [];
   for (const t of tuples) {
@@ -164,12 +196,12 @@ async function tupleToUserset(req: Request, tupleset: string, computed: string):
     if (!parent || parent.relation || parent.id === '*') continue;
     // The parent's type may not define the computed relation: that edge leads nowhere.
     if (!env.ts.relation(parent.type, computed)) continue;
-    branches.push(async () => {
+    branches.push(async (branchStop) => {
       if (!conditionHolds(env, t)) return denied;
-      return resolve(env, t.user, computed, req.userString, req.user, req.depth + 1, req.path);
+      return resolve(env, t.user, computed, req.userString, req.user, req.depth + 1, req.path, branchStop);
     });
   }
-  return union(branches);
+  return union(branches, stop);
 }
 
 /**
@@ -177,9 +209,10 @@ async function tupleToUserset(req: Request, tupleset: string, computed: string):
  * nested groups does not become thousands of statements in flight). An error only counts when no branch
  * is true.
  */
-async function union(branches: Thunk[]): Promise<Outcome> {
+async function union(branches: Thunk[], parent: Stop): Promise<Outcome> {
   if (branches.length === 0) return denied;
-  if (branches.length === 1) return branches[0]!();
+  if (branches.length === 1) return branches[0]!(parent);
+  const stop = new Stop(parent);
   return new Promise<Outcome>((resolvePromise, reject) => {
     let next = 0;
     let running = 0;
@@ -196,12 +229,13 @@ async function union(branches: Thunk[]): Promise<Outcome> {
       while (!done && running < unionBreadth && next < branches.length) {
         const branch = branches[next++]!;
         running++;
-        branch().then(
+        branch(stop).then(
           (o) => {
             running--;
             if (done) return;
             if (o.allowed) {
               done = true;
+              stop.stop();
               resolvePromise(allowed);
               return;
             }
@@ -223,18 +257,20 @@ async function union(branches: Thunk[]): Promise<Outcome> {
 }
 
 /** True only when every branch is; the first false (or cycle) decides, even over another branch's error. */
-async function intersection(branches: Thunk[]): Promise<Outcome> {
+async function intersection(branches: Thunk[], parent: Stop): Promise<Outcome> {
+  const stop = new Stop(parent);
   return new Promise<Outcome>((resolvePromise, reject) => {
     let pending = branches.length;
     let error: unknown;
     let done = false;
     for (const branch of branches) {
-      branch().then(
+      branch(stop).then(
         (o) => {
           pending--;
           if (done) return;
           if (!o.allowed || o.cycle) {
             done = true;
+            stop.stop();
             resolvePromise({ allowed: false, ...(o.cycle ? { cycle: true } : {}) });
             return;
           }
@@ -258,8 +294,17 @@ async function intersection(branches: Thunk[]): Promise<Outcome> {
 }
 
 /** `base but not subtract`: false as soon as base is false or subtract is true (or either meets a cycle). */
-async function exclusion(base: Thunk, subtract: Thunk): Promise<Outcome> {
-  const [b, s] = await Promise.allSettled([base(), subtract()]);
+async function exclusion(base: Thunk, subtract: Thunk, parent: Stop): Promise<Outcome> {
+  // A false (or cyclic) base decides alone, so it stops the subtracted side; a true subtracted side
+  // does not stop the base, whose own answer still says which kind of false this is.
+  const stopSubtract = new Stop(parent);
+  const [b, s] = await Promise.allSettled([
+    base(parent).then((o) => {
+      if (!o.allowed || o.cycle) stopSubtract.stop();
+      return o;
+    }),
+    subtract(stopSubtract),
+  ]);
   if (b.status === 'fulfilled' && (!b.value.allowed || b.value.cycle)) {
     return { allowed: false, ...(b.value.cycle ? { cycle: true } : {}) };
   }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { createLogger, GatehouseError, migrate, openSql, Shutdown } from '@gatehouse/core';
+import { createLogger, createTracing, GatehouseError, migrate, openSql, Shutdown } from '@gatehouse/core';
 import { AuthzClientError, createAuthzClient } from '../authz-client.ts';
 import { type Command, configHelp, configOptions } from '../command.ts';
 import { loadConfigOrReport } from '../load-or-exit.ts';
@@ -164,6 +164,9 @@ async function serve(values: Record<string, unknown>): Promise<number | undefine
   const { openStorage } = await import('../runtime.ts');
   const logger = createLogger({ level: config.log.level, name: 'gatehouse-authz' });
   const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs);
+  // Registered first, so it closes last: the spans of the requests drained are still sent.
+  const tracing = await createTracing(config.telemetry.traces, 'gatehouse-authz');
+  shutdown.add('tracing', () => tracing.shutdown());
   const sql = await openStorage(config, logger);
   shutdown.add('sql', () => sql.close());
   // The shared state is not used by the service; opening it checks the configuration like other verbs.
@@ -181,6 +184,7 @@ async function serve(values: Record<string, unknown>): Promise<number | undefine
     logger,
     baseUrl: () => baseUrl,
     draining: () => shutdown.draining,
+    tracing,
   });
   shutdown.addServer(server);
   shutdown.installSignalHandlers();

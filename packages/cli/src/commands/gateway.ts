@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
-import { createLogger, Shutdown } from '@gatehouse/core';
+import { authzMigrations } from '@gatehouse/authz';
+import { createLogger, createTracing, migrate, openSql, Shutdown } from '@gatehouse/core';
 import { type Command, configHelp, configOptions } from '../command.ts';
 import { configFileOf, loadGatehouseConfig } from '../load-config.ts';
 import { loadConfigOrReport } from '../load-or-exit.ts';
@@ -67,13 +68,35 @@ the request path; lines still buffered are written when the process exits.`,
       return undefined;
     }
     const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs, config.server.drainDelayMs);
+    // Registered first, so it closes last: the spans of the requests drained are still sent.
+    const tracing = await createTracing(config.telemetry.traces, 'gatehouse-gateway');
+    shutdown.add('tracing', () => tracing.shutdown());
     const state = await openSharedState(config);
     shutdown.add('state', () => state.close());
+    // `gateway.authz` without a url runs the permission engine in the gateway, on the storage the
+    // authz service and the services writing relationships share: PostgreSQL, never a data folder
+    // another process holds.
+    const authzSection = (config.gateway as { authz?: { url?: string } }).authz;
+    let sql: Awaited<ReturnType<typeof openSql>> | undefined;
+    if (authzSection && authzSection.url === undefined) {
+      if (config.storage.driver !== 'postgres' || !config.storage.url) {
+        console.error(
+          'gatehouse gateway: gateway.authz without a url runs the permission engine in the gateway and needs storage.driver: postgres with storage.url; or set gateway.authz.url to an authz service',
+        );
+        return 1;
+      }
+      const opened = await openSql({ driver: 'postgres', url: config.storage.url });
+      shutdown.add('storage', () => opened.close());
+      await migrate(opened, [authzMigrations]);
+      sql = opened;
+    }
     const gateway = await createGateway({
       config: config.gateway,
       state,
       logger,
       publicUrl: config.server.publicUrl,
+      tracing,
+      ...(sql ? { sql } : {}),
     });
     shutdown.addServer(gateway.server);
     shutdown.onDrain(() => gateway.drain());

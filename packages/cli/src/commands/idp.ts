@@ -1,5 +1,12 @@
 import { createServer } from 'node:http';
-import { createLogger, createMetricsRegistry, Shutdown, withOpsEndpoints } from '@gatehouse/core';
+import {
+  createLogger,
+  createMetricsRegistry,
+  createTracing,
+  Shutdown,
+  traceRequests,
+  withOpsEndpoints,
+} from '@gatehouse/core';
 import type { IdpConfig } from '@gatehouse/idp';
 import { type Command, configHelp, configOptions } from '../command.ts';
 import { loadConfigOrReport } from '../load-or-exit.ts';
@@ -26,10 +33,14 @@ ${configHelp}
     const { createIdp, seedDevelopmentFixtures } = await import('@gatehouse/idp');
     const logger = createLogger({ level: config.log.level, name: 'gatehouse-idp' });
     const shutdown = new Shutdown(logger, config.server.shutdownTimeoutMs, config.server.drainDelayMs);
+    // Registered first, so it closes last: the spans of the requests drained are still sent.
+    const tracing = await createTracing(config.telemetry.traces, 'gatehouse-idp');
+    shutdown.add('tracing', () => tracing.shutdown());
     const sql = await openStorage(config, logger);
     shutdown.add('sql', () => sql.close());
     const state = await openSharedState(config);
     shutdown.add('state', () => state.close());
+    const metrics = createMetricsRegistry('idp');
     const idp = await createIdp({
       config: config.idp as unknown as IdpConfig,
       mode: config.mode,
@@ -37,16 +48,17 @@ ${configHelp}
       sql,
       state,
       logger,
+      metrics,
     });
     shutdown.add('idp', () => idp.close());
     if (demoEnabled(config)) await seedDevelopmentFixtures(idp);
     const server = createServer(
-      withOpsEndpoints(idp.handler, {
+      withOpsEndpoints(traceRequests(idp.handler, tracing), {
         // Without Redis the idp still issues tokens and signs in (see createBruteForceGuard).
         checks: { storage: () => sql.ping() },
         degradable: { state: () => state.ping() },
         draining: () => shutdown.draining,
-        metrics: createMetricsRegistry('idp'),
+        metrics,
       }),
     );
     shutdown.addServer(server);

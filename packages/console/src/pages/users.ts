@@ -8,7 +8,23 @@ interface User {
   email?: string | null;
   enabled: boolean;
   roles?: string[];
+  directRoles?: string[];
+  groups?: string[];
   createdAt?: string;
+}
+interface Group {
+  name: string;
+}
+interface LinkedIdentity {
+  provider: string;
+  subject: string;
+  upstreamUsername?: string | null;
+  linkedAt: string;
+}
+interface SecondFactors {
+  totp: boolean;
+  recoveryCodesLeft: number;
+  passkeys: number;
 }
 interface Role {
   name: string;
@@ -24,6 +40,15 @@ interface Session {
   endedAt?: string | null;
 }
 
+/** A labelled select whose error is announced and tied to it, like `field`. */
+function select(id: string, name: string, label: string, options: string[], error?: string): Markup {
+  return html`<div class="field"><label for="${id}">${label}</label>
+<select id="${id}" name="${name}"${error ? html` aria-invalid="true" aria-describedby="${id}-error"` : ''}><option value="">Choose…</option>${options.map(
+    (o) => html`<option value="${o}">${o}</option>`,
+  )}</select>
+${error ? html`<p class="field-error" id="${id}-error">${error}</p>` : ''}</div>`;
+}
+
 const NOTICES: Record<string, string> = {
   created: 'User created.',
   disabled: 'User disabled: their sessions and tokens have ended.',
@@ -32,6 +57,10 @@ const NOTICES: Record<string, string> = {
   'role-added': 'Role given.',
   'role-removed': 'Role taken away.',
   revoked: 'Session revoked.',
+  'group-added': 'Added to the group.',
+  'group-removed': 'Taken out of the group.',
+  unlinked: 'Identity unlinked.',
+  'factors-reset': 'Second factors removed: they set one up again at their next sign-in if the policy asks.',
 };
 
 // Password first: IDP_PASSWORD_CONTAINS_USERNAME is about the password.
@@ -104,29 +133,78 @@ async function userPage(
   if (found.status === 404)
     return { html: layout(ctx, 'users', 'No such user', html`<p>No user has this id.</p>`), status: 404 };
   const user = must(found);
-  const roles = must(await r.admin.call<Role[]>('GET', '/roles'));
-  const sessions = must(
-    await r.admin.call<Session[]>('GET', `/sessions?userId=${encodeURIComponent(id)}&active=true&limit=100`),
-  );
-  const userBase = `${ctx.base}/users/${encodeURIComponent(id)}`;
+  const uid = encodeURIComponent(id);
+  const [roles, groups, sessions, identities, factors] = await Promise.all([
+    r.admin.call<Role[]>('GET', '/roles').then(must),
+    r.admin.call<Group[]>('GET', '/groups').then(must),
+    r.admin.call<Session[]>('GET', `/sessions?userId=${uid}&active=true&limit=100`).then(must),
+    r.admin.call<LinkedIdentity[]>('GET', `/users/${uid}/identities`).then(must),
+    r.admin.call<SecondFactors>('GET', `/users/${uid}/second-factors`).then(must),
+  ]);
+  const userBase = `${ctx.base}/users/${uid}`;
   const held = user.roles ?? [];
+  const direct = user.directRoles ?? held;
+  const memberOf = user.groups ?? [];
+  const hasFactor = factors.totp || factors.passkeys > 0 || factors.recoveryCodesLeft > 0;
   const main = html`${notice(NOTICES[r.query.get('done') ?? ''])}
 <dl class="facts"><dt>Id</dt><dd><code>${user.id}</code></dd><dt>Email</dt><dd>${user.email ?? '—'}</dd>
 <dt>Status</dt><dd>${user.enabled ? 'enabled' : 'disabled'}</dd></dl>
 ${actionButton(ctx, `${userBase}/${user.enabled ? 'disable' : 'enable'}`, user.enabled ? 'Disable user' : 'Enable user')}
 
 <section aria-labelledby="roles"><h2 id="roles">Roles</h2>
-<ul class="chips">${held.map(
-    (role) =>
-      html`<li>${role} ${actionButton(ctx, `${userBase}/roles/${encodeURIComponent(role)}/remove`, 'Remove', `Remove role ${role}`)}</li>`,
+<ul class="chips">${held.map((role) =>
+    direct.includes(role)
+      ? html`<li>${role} ${actionButton(ctx, `${userBase}/roles/${encodeURIComponent(role)}/remove`, 'Remove', `Remove role ${role}`)}</li>`
+      : html`<li>${role} <span class="hint">(through a group)</span></li>`,
   )}</ul>${held.length === 0 ? html`<p>No roles.</p>` : ''}
-${err?.form === 'role' ? formError(err.message) : ''}
 <form method="post" action="${userBase}/roles">${csrfField(ctx)}
-<div class="field"><label for="add-role">Give a role</label>
-<select id="add-role" name="role" required>${roles
-    .filter((x) => !held.includes(x.name))
-    .map((x) => html`<option value="${x.name}">${x.name}</option>`)}</select></div>
+${select(
+  'add-role',
+  'role',
+  'Give a role',
+  roles.filter((x) => !held.includes(x.name)).map((x) => x.name),
+  err?.form === 'role' ? err.message : undefined,
+)}
 <button type="submit">Give role</button></form></section>
+
+<section aria-labelledby="groups"><h2 id="groups">Groups</h2>
+<ul class="chips">${memberOf.map(
+    (g) =>
+      html`<li><a href="${ctx.base}/groups/${encodeURIComponent(g)}">${g}</a> ${actionButton(ctx, `${userBase}/groups/${encodeURIComponent(g)}/remove`, 'Remove', `Remove from group ${g}`)}</li>`,
+  )}</ul>${memberOf.length === 0 ? html`<p>In no group.</p>` : ''}
+<form method="post" action="${userBase}/groups">${csrfField(ctx)}
+${select(
+  'add-group',
+  'group',
+  'Add to a group',
+  groups.filter((g) => !memberOf.includes(g.name)).map((g) => g.name),
+  err?.form === 'group' ? err.message : undefined,
+)}
+<button type="submit">Add to group</button></form></section>
+
+<section aria-labelledby="factors"><h2 id="factors">Second factors</h2>
+<dl class="facts"><dt>Authenticator app</dt><dd>${factors.totp ? 'set up' : 'none'}</dd>
+<dt>Recovery codes left</dt><dd>${String(factors.recoveryCodesLeft)}</dd><dt>Passkeys</dt><dd>${String(factors.passkeys)}</dd></dl>
+${hasFactor ? actionButton(ctx, `${userBase}/second-factors/reset`, 'Reset second factors', `Reset second factors of ${user.username}`) : html`<p>Nothing to reset.</p>`}
+</section>
+
+<section aria-labelledby="identities"><h2 id="identities">Linked identities</h2>
+${err?.form === 'identity' ? formError(err.message) : ''}
+${
+  identities.length === 0
+    ? html`<p>No identity of another provider is linked.</p>`
+    : html`<div class="table-wrap"><table><caption>${identities.length} linked identit${identities.length === 1 ? 'y' : 'ies'}</caption>
+<thead><tr><th scope="col">Provider</th><th scope="col">Their name there</th><th scope="col">Linked</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+<tbody>${identities.map(
+        (l) =>
+          html`<tr><td><code>${l.provider}</code></td><td>${l.upstreamUsername ?? l.subject}</td><td>${l.linkedAt}</td><td>${actionButton(
+            ctx,
+            `${userBase}/identities/${encodeURIComponent(l.provider)}/unlink`,
+            'Unlink',
+            `Unlink the ${l.provider} identity`,
+          )}</td></tr>`,
+      )}</tbody></table></div>`
+}</section>
 
 <section aria-labelledby="password"><h2 id="password">Reset password</h2>
 <form method="post" action="${userBase}/password" novalidate>${csrfField(ctx)}
@@ -240,6 +318,60 @@ export const userRoutes: ConsoleRoute[] = [
         ),
       );
       return back(r, 'role-removed');
+    },
+  },
+  {
+    method: 'POST',
+    path: '/users/{id}/groups',
+    async run(r) {
+      const group = r.fields['group'] ?? '';
+      if (!group) return userPage(r, { form: 'group', message: 'Choose a group.' });
+      const answer = accepted(
+        await r.admin.call(
+          'PUT',
+          `/groups/${encodeURIComponent(group)}/members/${encodeURIComponent(r.params['id']!)}`,
+        ),
+      );
+      if (answer.error)
+        return userPage(r, { form: 'group', message: `${answer.error.message} (${answer.error.code})` });
+      return back(r, 'group-added');
+    },
+  },
+  {
+    method: 'POST',
+    path: '/users/{id}/groups/{group}/remove',
+    async run(r) {
+      must(
+        await r.admin.call(
+          'DELETE',
+          `/groups/${encodeURIComponent(r.params['group']!)}/members/${encodeURIComponent(r.params['id']!)}`,
+        ),
+      );
+      return back(r, 'group-removed');
+    },
+  },
+  {
+    method: 'POST',
+    path: '/users/{id}/second-factors/reset',
+    async run(r) {
+      must(await r.admin.call('DELETE', `/users/${encodeURIComponent(r.params['id']!)}/second-factors`));
+      return back(r, 'factors-reset');
+    },
+  },
+  {
+    method: 'POST',
+    path: '/users/{id}/identities/{provider}/unlink',
+    async run(r) {
+      const answer = accepted(
+        await r.admin.call(
+          'DELETE',
+          `/users/${encodeURIComponent(r.params['id']!)}/identities/${encodeURIComponent(r.params['provider']!)}`,
+        ),
+      );
+      // The last way in is never unlinked: the refusal is shown beside the identities.
+      if (answer.error)
+        return userPage(r, { form: 'identity', message: `${answer.error.message} (${answer.error.code})` });
+      return back(r, 'unlinked');
     },
   },
   {

@@ -63,6 +63,8 @@ export interface AccessHooks {
   /** Called with the normalized path as soon as it is known (access log). */
   onPath?(path: string): void;
   onRoute?(routeId: string, route: RouteConfig): void;
+  /** Called with the verified caller before authorization, so a refusal can say whom it refused. */
+  onPrincipal?(principal: Principal): void;
 }
 
 export async function checkAccess(
@@ -127,6 +129,7 @@ export async function checkAccess(
   } else {
     principal = await authenticate(r.headers, verifier, authOptions);
   }
+  if (principal) hooks.onPrincipal?.(principal);
   // Only a permission policy waits (policy.ts): the others decide here without an await.
   const decided = authorize(route.policy, principal, found.match.params, table, {
     method: r.method,

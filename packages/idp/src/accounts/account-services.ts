@@ -35,7 +35,9 @@ export function accountServices(idp: IdpRuntime): AccountServices {
   const existing = built.get(idp);
   if (existing) return existing;
   const config = accountsConfigOf(idp);
-  const audit = isAccounts(idp.accounts) ? idp.accounts.audit : createAudit(idp.sql, { logger: idp.logger });
+  const audit = isAccounts(idp.accounts)
+    ? idp.accounts.audit
+    : createAudit(idp.sql, { logger: idp.logger, onRecord: idp.countAuditEvent });
   // The account store keeps nothing in memory, so a second instance over the same SQL and state is
   // equivalent to the one oidc-provider's findAccount uses.
   const sessions = createSessionStore({ sql: idp.sql, revocations: idp.revocations, audit });

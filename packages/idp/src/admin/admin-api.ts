@@ -14,6 +14,7 @@ import { resolveAccountsConfig } from '../accounts/accounts-config.ts';
 import type { AuditEventType } from '../audit/audit.ts';
 import { adminApiBrokering } from '../brokering/admin-api-brokering.ts';
 import type { IdpClientConfig } from '../config-schema.ts';
+import { adminApiDirectory } from '../directory/admin-api-directory.ts';
 import { idpErrors } from '../errors.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { HttpHandler, IdpRuntime } from '../index.ts';
@@ -402,6 +403,14 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
       },
     ],
     [
+      'GET',
+      '/users/{id}/second-factors',
+      async ({ res, params }) => {
+        if (!(await accounts.get(params['id']!))) throw notFound('user');
+        sendJson(res, 200, await mfaServiceOf(idp).factors.status(params['id']!));
+      },
+    ],
+    [
       'DELETE',
       '/users/{id}/second-factors',
       async ({ res, params, caller }) => {
@@ -668,6 +677,8 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
     ],
     // Upstream identity providers and linked identities (brokering/).
     ...adminApiBrokering(idp),
+    // The LDAP directory people sign in with (directory/).
+    ...adminApiDirectory(idp),
   ];
   const routes: Route[] = table.map(([method, path, run, query]) => ({
     method,

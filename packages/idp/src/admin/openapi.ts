@@ -167,6 +167,27 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
             },
           },
         },
+        SecondFactors: {
+          type: 'object',
+          properties: {
+            totp: { type: 'boolean', description: 'an authenticator app is set up' },
+            recoveryCodesLeft: { type: 'integer' },
+            passkeys: { type: 'integer' },
+          },
+        },
+        Directory: {
+          type: 'object',
+          required: ['enabled'],
+          description: 'idp.directory as configured (see docs/configuration.md), plus status when enabled',
+          properties: {
+            enabled: { type: 'boolean' },
+            url: { type: 'string' },
+            status: {
+              type: 'object',
+              properties: { reachable: { type: 'boolean' }, error: { type: 'string' } },
+            },
+          },
+        },
         Role: { type: 'object', properties: { name: { type: 'string' }, description: { type: 'string' } } },
         Group: {
           type: 'object',
@@ -282,6 +303,9 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
       },
       '/users/{id}/second-factors': {
         parameters: [pathParam('id', 'user id')],
+        get: op('The user\u2019s second factors: authenticator app set up, recovery codes left, passkeys', {
+          '200': ok('Second factors', ref('SecondFactors')),
+        }),
         delete: op('Reset the user\u2019s second factors (authenticator app, recovery codes and passkeys)', {
           '204': ok('Removed'),
           '404': ok('No such user or none set up', ref('Error')),
@@ -302,9 +326,18 @@ export function adminOpenApi(serverUrl: string): Record<string, unknown> {
         }),
       },
       '/brokering/providers': {
-        get: op('Upstream identity providers from the config file (secrets not shown)', {
-          '200': ok('Providers', { type: 'array', items: { type: 'object' } }),
-        }),
+        get: op(
+          'Upstream identity providers from the config file (secrets not shown), each with `status: { reachable, error? }`: its discovery document (OIDC) or authorization endpoint fetched now',
+          {
+            '200': ok('Providers', { type: 'array', items: { type: 'object' } }),
+          },
+        ),
+      },
+      '/directory': {
+        get: op(
+          'The LDAP directory people sign in with: its configuration (the bind password only as "(set)") and whether its server answers a TCP connection now',
+          { '200': ok('Directory', ref('Directory')) },
+        ),
       },
       '/users/{id}/roles/{role}': {
         parameters: [pathParam('id', 'user id'), pathParam('role', 'role name')],

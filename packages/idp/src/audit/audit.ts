@@ -29,11 +29,15 @@ export const auditEventTypes = [
   'mfa.recovery_code_used',
   'mfa.failed',
   'mfa.reset',
+  'mfa.removed',
+  'mfa.recovery_codes_regenerated',
   'email.verification_sent',
   'email.change_requested',
   'email.verified',
   'password.reset_requested',
   'password.reset',
+  'password.changed',
+  'profile.email_changed',
   'passkey.registered',
   'passkey.removed',
   'passkey.used',
@@ -138,9 +142,14 @@ function insertMany(rows: unknown[][]): { text: string; params: unknown[] } {
   };
 }
 
-export function createAudit(sql: Sql, options: { logger?: Logger | undefined } = {}): Audit {
+export function createAudit(
+  sql: Sql,
+  options: { logger?: Logger | undefined; onRecord?: ((type: AuditEventType) => void) | undefined } = {},
+): Audit {
   return {
     async record(event) {
+      // Counted as it happens, stored or not: the metric is what alerts read (audit-metrics.ts).
+      options.onRecord?.(event.type);
       try {
         const text = INSERT_ONE;
         const params = [

@@ -7,7 +7,7 @@ import { brokeringOf } from './broker-flow.ts';
 
 /**
  * The admin API routes of brokering: the configured providers (from the config file, secrets never
- * shown) and a person's linked identities, which an admin can unlink (the last way in stays).
+ * shown, with whether each answers now) and a person's linked identities, which an admin can unlink (the last way in stays).
  */
 type Run = (ctx: {
   req: IncomingMessage;
@@ -15,6 +15,31 @@ type Run = (ctx: {
   params: Record<string, string>;
   caller: { actor: string };
 }) => Promise<void>;
+
+/**
+ * Whether the provider answers now: an OpenID provider's discovery document, else its authorization
+ * endpoint, fetched with a short timeout (any HTTP answer below 500 counts as reachable for the latter).
+ */
+async function providerStatus(p: {
+  type: string;
+  issuer?: string | undefined;
+  authorizationEndpoint?: string | undefined;
+}): Promise<{ reachable: boolean; error?: string }> {
+  const oidc = p.type === 'oidc' && p.issuer;
+  const url = oidc
+    ? `${p.issuer!.replace(/\/$/, '')}/.well-known/openid-configuration`
+    : p.authorizationEndpoint;
+  if (!url) return { reachable: false, error: 'no endpoint configured' };
+  try {
+    const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
+    await res.body?.cancel();
+    const ok = oidc ? res.ok : res.status < 500;
+    return ok ? { reachable: true } : { reachable: false, error: `HTTP ${res.status}` };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause;
+    return { reachable: false, error: cause?.code ?? (err as Error).name };
+  }
+}
 
 export function adminApiBrokering(idp: IdpRuntime): Array<[string, string, Run]> {
   const brokering = brokeringOf(idp);
@@ -27,11 +52,14 @@ export function adminApiBrokering(idp: IdpRuntime): Array<[string, string, Run]>
         sendJson(
           res,
           200,
-          brokering.config.providers.map(({ clientSecret, ...shown }) => ({
-            ...shown,
-            confidential: clientSecret !== undefined,
-            redirectUri: brokering.callbackUrl,
-          })),
+          await Promise.all(
+            brokering.config.providers.map(async ({ clientSecret, ...shown }) => ({
+              ...shown,
+              confidential: clientSecret !== undefined,
+              redirectUri: brokering.callbackUrl,
+              status: await providerStatus(shown),
+            })),
+          ),
         );
       },
     ],

@@ -66,6 +66,12 @@ const providerSchema = {
       description:
         'prefer GATEHOUSE_IDP__BROKERING__PROVIDERS__<n>__CLIENT_SECRET; absent: a public client (PKCE only)',
     },
+    tokenEndpointAuthMethod: {
+      type: 'string',
+      enum: ['client_secret_basic', 'client_secret_post'],
+      description:
+        'how the client secret reaches the token endpoint (default client_secret_basic); post for providers that do not decode form-encoded Basic credentials',
+    },
     scopes: { type: 'array', maxItems: 32, items: { type: 'string', pattern: '^[!#-\\[\\]-~]{1,128}$' } },
     claims: {
       type: 'object',
@@ -136,6 +142,8 @@ export interface UpstreamProvider {
   userinfoEndpoint?: string | undefined;
   clientId: string;
   clientSecret?: string | undefined;
+  /** Only with a client secret: Basic (RFC 6749 2.3.1, the default) or the form body. */
+  tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post';
   scopes: string[];
   claims: ClaimMapping;
   roles: { claim?: string | undefined; map: Record<string, string[]>; defaultRoles: string[] };
@@ -249,6 +257,7 @@ export function resolveBrokeringConfig(partial: unknown = {}): BrokeringConfig {
       userinfoEndpoint: input.userinfoEndpoint ?? preset.userinfoEndpoint,
       clientId: input.clientId!,
       clientSecret: input.clientSecret || undefined,
+      tokenEndpointAuthMethod: input.tokenEndpointAuthMethod ?? 'client_secret_basic',
       scopes: input.scopes ?? preset.scopes ?? (type === 'oidc' ? ['openid', 'profile', 'email'] : []),
       claims: { ...base, ...preset.claims, ...input.claims },
       roles: {
@@ -258,6 +267,11 @@ export function resolveBrokeringConfig(partial: unknown = {}): BrokeringConfig {
       },
       createAccounts: input.createAccounts ?? true,
     };
+    if (input.tokenEndpointAuthMethod && !provider.clientSecret) {
+      invalid(
+        `provider ${input.id}: tokenEndpointAuthMethod needs clientSecret (without one the client is public)`,
+      );
+    }
     if (type === 'oidc') {
       if (!provider.issuer) invalid(`provider ${input.id}: an oidc provider needs issuer`);
       if (!provider.scopes.includes('openid'))

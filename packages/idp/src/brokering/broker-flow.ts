@@ -9,6 +9,7 @@ import { renderMessagePage } from '../pages/message-page.ts';
 import type { InteractionLike } from '../protocol/interactions.ts';
 import { SESSION_COOKIE, verifySessionToken } from '../sessions/session-token.ts';
 import { type BatchedWrite, holdAuditWrites, storeAuditWrites } from '../storage/write-batch.ts';
+import { ACCOUNT_LINK_COOKIE, accountLinkMatches, isAccountLinkBinding } from './account-link.ts';
 import { type BrokeringConfig, resolveBrokeringConfig, type UpstreamProvider } from './broker-config.ts';
 import { type MappedIdentity, mapClaims } from './claim-mapping.ts';
 import { renderFirstLoginPage } from './first-login-page.ts';
@@ -18,6 +19,8 @@ import {
   newPendingAuthorization,
   type PendingAuthorization,
   type Upstream,
+  type UpstreamHints,
+  upstreamHints,
 } from './upstream.ts';
 
 /**
@@ -62,6 +65,7 @@ export interface Brokering {
   start(
     providerId: unknown,
     who: { mode: 'login'; uid: string } | { mode: 'link'; userId: string; sid: string },
+    hints?: UpstreamHints,
   ): Promise<URL>;
   /** Take the pending authorization of a callback once; IDP_BROKER_STATE_INVALID when there is none. */
   takePending(callback: URL): Promise<Pending>;
@@ -84,10 +88,10 @@ export function brokeringOf(idp: IdpRuntime): Brokering {
       if (!upstream) throw idpErrors.create('IDP_BROKER_PROVIDER_UNKNOWN');
       return upstream;
     },
-    async start(providerId, who) {
+    async start(providerId, who, hints) {
       const upstream = brokering.upstream(providerId);
       const pending = newPendingAuthorization();
-      const url = await upstream.authorizationUrl(callbackUrl, pending);
+      const url = await upstream.authorizationUrl(callbackUrl, pending, hints);
       const record: Pending = { ...pending, provider: upstream.provider.id, ...who };
       await idp.state.set(pendingKey(pending.state), JSON.stringify(record), PENDING_TTL_MS);
       return url;
@@ -211,7 +215,11 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
     const fields = await deps.formFields(req, ['csrf', 'provider']);
     deps.checkCsrf(uid, fields['csrf']);
     if (interaction.prompt.name !== 'login') throw idpErrors.create('IDP_INTERACTION_NOT_FOUND');
-    const url = await brokering.start(fields['provider'], { mode: 'login', uid });
+    const url = await brokering.start(
+      fields['provider'],
+      { mode: 'login', uid },
+      upstreamHints(interaction.params),
+    );
     redirect(res, url.href);
   }
 
@@ -239,7 +247,21 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
     pending: Pending & { mode: 'link' },
     identity: MappedIdentity,
   ): Promise<void> {
-    const { sessions } = accountServices(idp);
+    const { sessions, accounts } = accountServices(idp);
+    if (isAccountLinkBinding(pending.sid)) {
+      // Started on the account page: only the browser holding its cookie, for an account still enabled.
+      const account = accountLinkMatches(req, pending.sid) ? await accounts.get(pending.userId) : undefined;
+      if (!account?.enabled) throw idpErrors.create('IDP_UNAUTHENTICATED');
+      await linkIdentity(req, pending, identity, 'account-page');
+      res
+        .writeHead(303, {
+          location: '/account?done=linked#identities',
+          'set-cookie': `${ACCOUNT_LINK_COOKIE}=; Path=${new URL(brokering.callbackUrl).pathname}; HttpOnly; SameSite=Lax; Max-Age=0`,
+          'cache-control': 'no-store',
+        })
+        .end();
+      return;
+    }
     const token = cookieValue(req.headers.cookie, SESSION_COOKIE);
     const claims = token
       ? await verifySessionToken(idp.keys, token, {
@@ -252,15 +274,24 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
     if (!claims || !session || claims.sid !== pending.sid || claims.sub !== pending.userId) {
       throw idpErrors.create('IDP_UNAUTHENTICATED');
     }
+    await linkIdentity(req, pending, identity, 'session-api');
+    deps.sendPage(res, 200, linkedPage(pending.provider));
+  }
+
+  async function linkIdentity(
+    req: IncomingMessage,
+    pending: Pending & { mode: 'link' },
+    identity: MappedIdentity,
+    via: string,
+  ): Promise<void> {
     await brokering.identities.link(pending.userId, pending.provider, identity.subject, identity.username);
     await audit.record({
       type: 'broker.linked',
       actor: pending.userId,
       subject: pending.userId,
       sourceIp: clientAddress(req, trusted),
-      details: { provider: pending.provider, upstreamSubject: identity.subject, via: 'session-api' },
+      details: { provider: pending.provider, upstreamSubject: identity.subject, via },
     });
-    deps.sendPage(res, 200, linkedPage(pending.provider));
   }
 
   function linkedPage(providerId: string): RenderedPage {

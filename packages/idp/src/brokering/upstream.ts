@@ -22,9 +22,39 @@ export interface UpstreamSignIn {
   claims: Record<string, unknown>;
 }
 
+/** What the relying party asked of the sign-in that the upstream should hear too. */
+export interface UpstreamHints {
+  loginHint?: string | undefined;
+  /** The relying party sent `prompt=login`: the person must sign in again, also upstream. */
+  promptLogin?: boolean | undefined;
+}
+
+/** A `login_hint` longer than this, or with control characters, is not passed on. */
+const MAX_LOGIN_HINT = 256;
+
+/**
+ * The hints of an authorization request (oidc-provider's interaction params) to pass upstream:
+ * `login_hint` as the relying party sent it when it is plain text of a sane length, and
+ * `prompt=login` when `prompt` includes `login`. Anything else is not forwarded.
+ */
+export function upstreamHints(params: Record<string, unknown>): UpstreamHints {
+  const hint = params['login_hint'];
+  const prompt = params['prompt'];
+  return {
+    loginHint:
+      typeof hint === 'string' &&
+      hint.length > 0 &&
+      hint.length <= MAX_LOGIN_HINT &&
+      !/[\u0000-\u001f\u007f]/.test(hint)
+        ? hint
+        : undefined,
+    promptLogin: typeof prompt === 'string' && prompt.split(' ').includes('login'),
+  };
+}
+
 export interface Upstream {
   readonly provider: UpstreamProvider;
-  authorizationUrl(redirectUri: string, pending: PendingAuthorization): Promise<URL>;
+  authorizationUrl(redirectUri: string, pending: PendingAuthorization, hints?: UpstreamHints): Promise<URL>;
   /** Throws IDP_BROKER_RESPONSE_INVALID, IDP_BROKER_UPSTREAM_DENIED or IDP_BROKER_UPSTREAM_UNAVAILABLE. */
   callback(currentUrl: URL, pending: PendingAuthorization): Promise<UpstreamSignIn>;
 }
@@ -33,7 +63,11 @@ const isLoopback = (url: string) => new URL(url).protocol === 'http:';
 
 export function createUpstream(provider: UpstreamProvider, logger: Logger): Upstream {
   let configuration: Promise<oidc.Configuration> | undefined;
-  const auth = provider.clientSecret ? oidc.ClientSecretBasic(provider.clientSecret) : oidc.None();
+  const auth = !provider.clientSecret
+    ? oidc.None()
+    : provider.tokenEndpointAuthMethod === 'client_secret_post'
+      ? oidc.ClientSecretPost(provider.clientSecret)
+      : oidc.ClientSecretBasic(provider.clientSecret);
 
   function configure(): Promise<oidc.Configuration> {
     if (!configuration) {
@@ -77,7 +111,7 @@ export function createUpstream(provider: UpstreamProvider, logger: Logger): Upst
 
   return {
     provider,
-    async authorizationUrl(redirectUri, pending) {
+    async authorizationUrl(redirectUri, pending, hints = {}) {
       const c = await configure();
       const params: Record<string, string> = {
         redirect_uri: redirectUri,
@@ -88,6 +122,9 @@ export function createUpstream(provider: UpstreamProvider, logger: Logger): Upst
         code_challenge_method: 'S256',
       };
       if (provider.type === 'oidc') params['nonce'] = pending.nonce;
+      if (hints.loginHint) params['login_hint'] = hints.loginHint;
+      // `prompt` is OpenID Connect's; a plain OAuth 2 provider may refuse what it does not know.
+      if (hints.promptLogin && provider.type === 'oidc') params['prompt'] = 'login';
       return oidc.buildAuthorizationUrl(c, params);
     },
 

@@ -73,6 +73,10 @@ export interface SecondFactors {
   ): Promise<SecondFactorMethod>;
   /** Remove every second factor of the account (an admin's reset); false when it had none. */
   reset(accountId: string, actor: string): Promise<boolean>;
+  /** The person removes their authenticator app and its recovery codes; IDP_MFA_NOT_ENROLLED without one. */
+  removeTotp(accountId: string, source: AttemptSource): Promise<void>;
+  /** Ten new recovery codes in place of the old ones (shown once); IDP_MFA_NOT_ENROLLED without an app. */
+  regenerateRecoveryCodes(accountId: string, source: AttemptSource): Promise<string[]>;
 }
 
 interface TotpRow {
@@ -297,6 +301,53 @@ export function createSecondFactors(options: {
         });
       }
       return removed;
+    },
+
+    async removeTotp(accountId, source) {
+      const removed = await sql.transaction(async (tx) => {
+        const totp = await tx.query(
+          'delete from idp_totp where user_id = $1 and confirmed_at is not null returning user_id',
+          [accountId],
+        );
+        if (totp.length === 0) return false;
+        await tx.query('delete from idp_recovery_codes where user_id = $1', [accountId]);
+        return true;
+      });
+      if (!removed) throw idpErrors.create('IDP_MFA_NOT_ENROLLED');
+      await audit.record({
+        type: 'mfa.removed',
+        actor: accountId,
+        subject: accountId,
+        sourceIp: source.ip,
+        details: { methods: ['totp', 'recovery-code'], via: source.via },
+      });
+    },
+
+    async regenerateRecoveryCodes(accountId, source) {
+      const codes = generateRecoveryCodes();
+      const replaced = await sql.transaction(async (tx) => {
+        // Under the app's row lock: a removal at the same moment cannot leave codes without an app.
+        const app = await tx.query(
+          'select user_id from idp_totp where user_id = $1 and confirmed_at is not null for update',
+          [accountId],
+        );
+        if (app.length === 0) return false;
+        await tx.query('delete from idp_recovery_codes where user_id = $1', [accountId]);
+        await tx.query('insert into idp_recovery_codes (user_id, code_hash) select $1, unnest($2::text[])', [
+          accountId,
+          codes.map(hashRecoveryCode),
+        ]);
+        return true;
+      });
+      if (!replaced) throw idpErrors.create('IDP_MFA_NOT_ENROLLED');
+      await audit.record({
+        type: 'mfa.recovery_codes_regenerated',
+        actor: accountId,
+        subject: accountId,
+        sourceIp: source.ip,
+        details: { recoveryCodes: codes.length, via: source.via },
+      });
+      return codes;
     },
   };
 }

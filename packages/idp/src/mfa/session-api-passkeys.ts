@@ -7,6 +7,7 @@ import { idpErrors } from '../errors.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { IdpRuntime } from '../index.ts';
 import { readAllowedFields } from '../session-api/session-api-fields.ts';
+import { passkeyAmr } from './interaction-second-factor.ts';
 import { mfaServiceOf } from './mfa-service.ts';
 
 /**
@@ -27,7 +28,12 @@ import { mfaServiceOf } from './mfa-service.ts';
 type Run = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export interface SessionApiPasskeysDeps {
-  startSession(req: IncomingMessage, res: ServerResponse, account: AccountWithRoles): Promise<void>;
+  startSession(
+    req: IncomingMessage,
+    res: ServerResponse,
+    account: AccountWithRoles,
+    amr: string[],
+  ): Promise<void>;
   currentAccountId(req: IncomingMessage): Promise<string | undefined>;
 }
 
@@ -132,7 +138,7 @@ export function sessionApiPasskeys(idp: IdpRuntime, deps: SessionApiPasskeysDeps
     if (mfaToken !== undefined) await challenges.consume(mfaToken);
     const account = await accounts.get(used.accountId);
     if (!account?.enabled) throw idpErrors.create('IDP_PASSKEY_INVALID');
-    await deps.startSession(req, res, account);
+    await deps.startSession(req, res, account, passkeyAmr(used.method, challenge !== undefined));
   };
 
   const routes: Record<string, { method: string; run: Run }> = {

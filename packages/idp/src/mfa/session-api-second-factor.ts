@@ -6,6 +6,7 @@ import { idpErrors } from '../errors.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { IdpRuntime } from '../index.ts';
 import { readAllowedFields } from '../session-api/session-api-fields.ts';
+import { SECOND_FACTOR_AMR } from './interaction-second-factor.ts';
 import { mfaServiceOf } from './mfa-service.ts';
 import { sessionApiPasskeys } from './session-api-passkeys.ts';
 
@@ -27,11 +28,12 @@ import { sessionApiPasskeys } from './session-api-passkeys.ts';
 type Run = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export interface SessionApiSecondFactorDeps {
-  /** Start the first-party session of `account` and answer it, with `extra` in the body. */
+  /** Start the first-party session of `account` (its sign-in's `amr`) and answer it, with `extra` in the body. */
   startSession(
     req: IncomingMessage,
     res: ServerResponse,
     account: AccountWithRoles,
+    amr: string[],
     extra?: Record<string, unknown>,
   ): Promise<void>;
   /** The account id of the request's open session, or undefined. */
@@ -98,7 +100,7 @@ export function sessionApiSecondFactor(idp: IdpRuntime, deps: SessionApiSecondFa
     await challenges.consume(body['mfaToken']!);
     const account = await accounts.get(challenge.accountId);
     if (!account?.enabled) throw idpErrors.create('IDP_MFA_TOKEN_INVALID');
-    await deps.startSession(req, res, account, extra);
+    await deps.startSession(req, res, account, SECOND_FACTOR_AMR, extra);
   };
 
   const loginTotpSetup: Run = async (req, res) => {

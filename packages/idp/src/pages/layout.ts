@@ -22,6 +22,8 @@ export interface PageOptions {
   theme?: string;
   /** A script of the identity provider's own (trusted), admitted by the same nonce; none by default. */
   script?: string;
+  /** CSS of a page of the identity provider's own (trusted), after the base styles, before `theme`. */
+  styles?: string;
 }
 
 const baseStyles = `
@@ -66,7 +68,7 @@ export function renderPage(options: PageOptions): RenderedPage {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin">
 <title>${escapeHtml(options.title)}</title>
-<style nonce="${nonce}">${baseStyles}${options.theme ?? ''}</style>
+<style nonce="${nonce}">${baseStyles}${options.styles ?? ''}${options.theme ?? ''}</style>
 </head>
 <body>
 <main>

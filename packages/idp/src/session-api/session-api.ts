@@ -8,12 +8,14 @@ import {
   requestOrigin,
   sendError,
 } from '@gatehouse/core';
+import { sessionApiAccount } from '../account/session-api-account.ts';
 import { accountServices } from '../accounts/account-services.ts';
 import type { AccountWithRoles } from '../accounts/accounts.ts';
 import { sessionApiBrokering } from '../brokering/session-api-brokering.ts';
 import { idpErrors } from '../errors.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { HttpHandler, IdpRuntime } from '../index.ts';
+import { PASSWORD_AMR } from '../mfa/interaction-second-factor.ts';
 import { sessionApiSecondFactor } from '../mfa/session-api-second-factor.ts';
 import { assertSameOrigin } from '../pages/csrf.ts';
 import { sessionApiRecovery } from '../recovery/session-api-recovery.ts';
@@ -37,7 +39,8 @@ import {
  *
  * An account with a second factor (or whose role needs one) finishes its login through the routes
  * of mfa/session-api-second-factor.ts. Email verification and password reset are the routes of
- * recovery/session-api-recovery.ts.
+ * recovery/session-api-recovery.ts. Profile, password change, sessions and applications are the
+ * routes of account/session-api-account.ts.
  *
  * Bodies are JSON or form-encoded, at most 8 KiB, with exactly the listed fields. Every POST passes
  * the cross-site rule of csrf.ts.
@@ -129,13 +132,14 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
       via: 'session-api',
     });
     if (await secondFactor.afterPassword(req, res, account)) return;
-    await startSession(req, res, account);
+    await startSession(req, res, account, PASSWORD_AMR);
   }
 
   async function startSession(
     req: IncomingMessage,
     res: ServerResponse,
     account: AccountWithRoles,
+    amr: string[],
     extra: Record<string, unknown> = {},
   ): Promise<void> {
     const session = await sessions.start({
@@ -150,6 +154,7 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
       sid: session.sid,
       username: account.username,
       roles: account.roles,
+      amr,
       expiresAt: session.expiresAt,
     });
     const cookie = sessionCookie(token, {
@@ -204,6 +209,8 @@ export function createSessionApi(idp: IdpRuntime): HttpHandler {
     ...recovery.routes,
     // Linked upstream identities (brokering/).
     ...sessionApiBrokering(idp, { currentSession }).routes,
+    // The person's own account: profile, password, sessions, applications (account/).
+    ...sessionApiAccount(idp, { currentSession }).routes,
   };
 
   return async (req, res) => {

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { SESSION_AUDIENCE, SESSION_COOKIE, SESSION_TOKEN_TYPE } from '@gatehouse/sdk';
 import { type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
 import { lowSCompactJws } from '../keys/ecdsa-signature.ts';
+import { acrOf } from '../mfa/acr.ts';
 
 /**
  * The first-party session token (docs/contracts.md): a JWT signed with the identity provider's
  * active key, header `typ: gh-session+jwt`, claims `iss`, `aud: "gatehouse-session"`, `sub`, `sid`,
- * `jti`, `username`, `roles`, `iat`, `exp`. The gateway verifies it locally like an access token.
+ * `jti`, `username`, `roles`, `amr` and `acr` (how the session's sign-in went, as in ID tokens),
+ * `iat`, `exp`. The gateway verifies it locally like an access token.
  */
 export { SESSION_AUDIENCE, SESSION_COOKIE };
 
@@ -21,15 +23,32 @@ export interface SessionClaims extends JWTPayload {
   jti: string;
   username: string;
   roles: string[];
+  /** RFC 8176 methods of the sign-in that started the session (absent in tokens signed before it was added). */
+  amr?: string[];
+  acr?: string;
   exp: number;
 }
 
 export async function signSessionToken(
   keys: SessionSigningKeys,
-  input: { issuer: string; sub: string; sid: string; username: string; roles: string[]; expiresAt: Date },
+  input: {
+    issuer: string;
+    sub: string;
+    sid: string;
+    username: string;
+    roles: string[];
+    amr: string[];
+    expiresAt: Date;
+  },
 ): Promise<string> {
   const { kid, alg, key } = await keys.signingKey();
-  const token = await new SignJWT({ sid: input.sid, username: input.username, roles: input.roles })
+  const token = await new SignJWT({
+    sid: input.sid,
+    username: input.username,
+    roles: input.roles,
+    amr: input.amr,
+    acr: acrOf(input.amr),
+  })
     .setProtectedHeader({ alg, kid, typ: SESSION_TOKEN_TYPE })
     .setIssuer(input.issuer)
     .setAudience(SESSION_AUDIENCE)

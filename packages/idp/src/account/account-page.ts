@@ -1,0 +1,458 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { clientAddress, coreErrors, requestIsHttps, requestOrigin } from '@gatehouse/core';
+import { accountServices } from '../accounts/account-services.ts';
+import { ACCOUNT_LINK_COOKIE, accountLinkBinding } from '../brokering/account-link.ts';
+import { brokeringOf } from '../brokering/broker-flow.ts';
+import { idpErrors } from '../errors.ts';
+import { sendJson } from '../http/json-response.ts';
+import type { HttpHandler, IdpRuntime } from '../index.ts';
+import { mfaServiceOf } from '../mfa/mfa-service.ts';
+import { assertSameOrigin } from '../pages/csrf.ts';
+import { type RenderedPage, renderPage } from '../pages/layout.ts';
+import { renderMessagePage } from '../pages/message-page.ts';
+import { readAllowedFields } from '../session-api/session-api-fields.ts';
+import { sessionCookie } from '../sessions/session-token.ts';
+import { type AccountCaller, accountCaller, accountFormTokens } from './account-caller.ts';
+import {
+  type AccountView,
+  accountStyles,
+  type FieldError,
+  type NOTICES,
+  renderAccountPage,
+  renderRecoveryCodesPage,
+  renderTotpSetupPage,
+} from './account-views.ts';
+import { selfServiceOf, type Who } from './self-service.ts';
+
+/**
+ * The account page at `/account`, served by the identity provider on the site's origin: a person
+ * manages themself with plain HTML forms. Who they are comes from account-caller.ts (the gateway's
+ * browser session or the first-party session cookie); behind the gateway the route is a page for
+ * people (`browser: true`), so a signed-out visitor is sent to sign in and back.
+ *
+ * Every POST passes the cross-site rule (csrf.ts) and a form token bound to the account and session,
+ * reads exactly its fields, and answers a 303 back to the page with a fixed notice, or the page
+ * again with the refusal at its field (and the error's status), having changed nothing.
+ *
+ * | POST /account/…          | fields               | does                                          |
+ * | ------------------------ | -------------------- | --------------------------------------------- |
+ * | `email`                  | email                | change (through a verification link when mail is on) |
+ * | `password`               | currentPassword, newPassword | change the password                   |
+ * | `totp/setup`, `totp/confirm` | —, code          | set up an authenticator app; shows the recovery codes once |
+ * | `totp/remove`, `recovery-codes` | —             | remove the app; ten new recovery codes        |
+ * | `passkeys/options`, `passkeys/register` | —, credential + name | add a passkey (the page's script) |
+ * | `passkeys/rename`, `passkeys/remove` | id (+ name) |                                              |
+ * | `identities/link`, `identities/unlink` | provider | link another provider (via its sign-in), unlink |
+ * | `sessions/end`, `sessions/end-others` | id, —   | sign out one session, or every other one      |
+ * | `consents/revoke`        | id                   | revoke an application's access                |
+ * | `sign-out`               | —                    | end this session                              |
+ */
+type Outcome =
+  | { redirect: string; headers?: Record<string, string> }
+  | { page: RenderedPage; status: number };
+
+interface Ctx {
+  req: IncomingMessage;
+  caller: AccountCaller;
+  who: Who;
+  fields: Record<string, string>;
+  csrf: string;
+}
+
+interface Action {
+  /** Fields besides `csrf`. */
+  fields: string[];
+  required?: string[];
+  /** Which field (or form) a refusal is shown at; default the action's form. */
+  at?: (code: string) => string;
+  run(ctx: Ctx): Promise<Outcome>;
+}
+
+const BASE = '/account';
+const bodyLimit = 16 * 1024;
+const limits: Record<string, number> = {
+  csrf: 64,
+  email: 254,
+  username: 128,
+  currentPassword: 1024,
+  newPassword: 1024,
+  code: 16,
+  credential: 12 * 1024,
+  name: 64,
+  id: 128,
+  provider: 64,
+};
+
+/** Where a refusal of a catalog code shows: at the field it is about. */
+function passwordField(code: string): string {
+  if (code === 'IDP_CURRENT_PASSWORD_WRONG' || code.startsWith('IDP_LOGIN_')) return 'currentPassword';
+  if (code.startsWith('IDP_PASSWORD_')) return 'newPassword';
+  return 'password-form';
+}
+
+function refusalOf(err: unknown): FieldError & { status: number } {
+  const x = err as { status?: unknown; code?: unknown; message?: unknown };
+  if (typeof x.status === 'number' && x.status < 500 && typeof x.code === 'string') {
+    return { status: x.status, code: x.code, message: String(x.message) };
+  }
+  throw err;
+}
+
+export function createAccountPage(idp: IdpRuntime): HttpHandler {
+  const { trusted, config: accountsConfig, sessions } = accountServices(idp);
+  const self = selfServiceOf(idp);
+  const { factors, passkeys } = mfaServiceOf(idp);
+  const brokering = brokeringOf(idp);
+  const tokens = accountFormTokens(idp.config.keyEncryptionSecret);
+  const theme = accountsConfig.theme === '' ? undefined : accountsConfig.theme;
+  const publicOrigins = [new URL(idp.issuer).origin, ...accountsConfig.allowedOrigins].map((o) =>
+    o.toLowerCase(),
+  );
+  const issuerPath = new URL(idp.issuer).pathname.replace(/\/$/, '');
+  const { logger } = idp;
+
+  const done = (key: keyof typeof NOTICES, section: string): Outcome => ({
+    redirect: `${BASE}?done=${key}#${section}`,
+  });
+
+  async function view(ctx: { caller: AccountCaller; csrf: string }, extra: Partial<AccountView> = {}) {
+    const { accountId } = ctx.caller;
+    const who: Who = { accountId, sid: ctx.caller.sid, ip: '', via: 'account-page' };
+    const providers = brokering.config.providers.map((p) => ({ id: p.id, name: p.name }));
+    const [profile, status, keys, list, consents, linked] = await Promise.all([
+      self.profile(accountId),
+      factors.status(accountId),
+      passkeys.list(accountId),
+      self.sessions(who),
+      self.consents(accountId),
+      providers.length ? brokering.identities.listOf(accountId) : Promise.resolve([]),
+    ]);
+    const page: AccountView = {
+      base: BASE,
+      csrf: ctx.csrf,
+      profile,
+      factors: status,
+      passkeys: keys,
+      sessions: list,
+      consents,
+      identities: {
+        providers,
+        linked: linked.map((l) => ({
+          provider: l.provider,
+          upstreamUsername: l.upstreamUsername,
+          linkedAt: l.linkedAt.toISOString(),
+        })),
+      },
+      theme,
+      ...extra,
+    };
+    return renderAccountPage(page);
+  }
+
+  const source = (who: Who) => ({ ip: who.ip, via: who.via });
+
+  const actions: Record<string, Action> = {
+    email: {
+      fields: ['email'],
+      at: () => 'email',
+      async run({ who, fields }) {
+        const { pending } = await self.changeEmail(who, fields['email']!);
+        return done(pending ? 'email-sent' : 'email-changed', 'profile');
+      },
+    },
+    password: {
+      // `username` is the hidden field that tells password managers whose password this is.
+      fields: ['username', 'currentPassword', 'newPassword'],
+      required: ['currentPassword', 'newPassword'],
+      at: passwordField,
+      async run({ who, fields }) {
+        await self.changePassword(who, fields['currentPassword']!, fields['newPassword']!);
+        return done('password', 'password');
+      },
+    },
+    'totp/setup': {
+      fields: [],
+      at: () => 'totp',
+      async run({ caller, csrf }) {
+        const profile = await self.profile(caller.accountId);
+        const setup = await factors.beginTotp(caller.accountId, profile.username);
+        return {
+          status: 200,
+          page: renderTotpSetupPage({
+            base: BASE,
+            csrf,
+            qrCodeSvg: setup.qrCodeSvg,
+            secret: setup.secret,
+            theme,
+          }),
+        };
+      },
+    },
+    'totp/confirm': {
+      fields: ['code'],
+      at: () => 'totp',
+      async run({ caller, who, fields, csrf }) {
+        try {
+          const codes = await factors.confirmTotp(caller.accountId, fields['code']!, source(who));
+          const title = 'Authenticator app on';
+          return { status: 200, page: renderRecoveryCodesPage({ base: BASE, title, codes, theme }) };
+        } catch (err) {
+          const error = refusalOf(err);
+          if (error.code !== 'IDP_MFA_CODE_INVALID' && error.code !== 'IDP_FIELD_MISSING') throw err;
+          // The same key again (the setup already begun), the refusal at the code field.
+          const profile = await self.profile(caller.accountId);
+          const setup = await factors.beginTotp(caller.accountId, profile.username, { keepPending: true });
+          return {
+            status: error.status,
+            page: renderTotpSetupPage({
+              base: BASE,
+              csrf,
+              qrCodeSvg: setup.qrCodeSvg,
+              secret: setup.secret,
+              error,
+              theme,
+            }),
+          };
+        }
+      },
+    },
+    'totp/remove': {
+      fields: [],
+      at: () => 'totp',
+      async run({ caller, who }) {
+        await factors.removeTotp(caller.accountId, source(who));
+        return done('totp-removed', 'factors');
+      },
+    },
+    'recovery-codes': {
+      fields: [],
+      at: () => 'totp',
+      async run({ caller, who }) {
+        const codes = await factors.regenerateRecoveryCodes(caller.accountId, source(who));
+        return {
+          status: 200,
+          page: renderRecoveryCodesPage({ base: BASE, title: 'New recovery codes', codes, theme }),
+        };
+      },
+    },
+    'passkeys/register': {
+      fields: ['credential', 'name'],
+      at: () => 'passkey',
+      async run({ caller, who, fields }) {
+        let credential: unknown;
+        try {
+          credential = JSON.parse(fields['credential']!);
+        } catch {
+          throw idpErrors.create('IDP_FIELD_INVALID', 'Field credential must be a JSON object');
+        }
+        await passkeys.register(caller.accountId, credential, fields['name']!, source(who));
+        return done('passkey-added', 'factors');
+      },
+    },
+    'passkeys/rename': {
+      fields: ['id', 'name'],
+      async run({ caller, fields }) {
+        await passkeys.rename(caller.accountId, fields['id']!, fields['name']!);
+        return done('passkey-renamed', 'factors');
+      },
+    },
+    'passkeys/remove': {
+      fields: ['id'],
+      at: () => 'passkey',
+      async run({ caller, who, fields }) {
+        await passkeys.remove(caller.accountId, fields['id']!, source(who));
+        return done('passkey-removed', 'factors');
+      },
+    },
+    'identities/link': {
+      fields: ['provider'],
+      at: () => 'identities',
+      async run({ req, caller, fields }) {
+        // The upstream's callback must come back to this browser: a cookie only it holds, its
+        // digest kept with the pending link (brokering/account-link.ts).
+        const nonce = randomBytes(32).toString('base64url');
+        const url = await brokering.start(fields['provider'], {
+          mode: 'link',
+          userId: caller.accountId,
+          sid: accountLinkBinding(nonce),
+        });
+        const secure = requestIsHttps(req, trusted) ? '; Secure' : '';
+        return {
+          redirect: url.href,
+          headers: {
+            'set-cookie': `${ACCOUNT_LINK_COOKIE}=${nonce}; Path=${issuerPath}/interaction/broker-callback; HttpOnly; SameSite=Lax; Max-Age=600${secure}`,
+          },
+        };
+      },
+    },
+    'identities/unlink': {
+      fields: ['provider'],
+      at: () => 'identities',
+      async run({ caller, who, fields }) {
+        const provider = fields['provider']!;
+        const removed = await brokering.identities.unlink(caller.accountId, provider);
+        await accountServices(idp).audit.record({
+          type: 'broker.unlinked',
+          actor: caller.accountId,
+          subject: caller.accountId,
+          sourceIp: who.ip,
+          details: { provider, upstreamSubject: removed.subject, via: who.via },
+        });
+        return done('unlinked', 'identities');
+      },
+    },
+    'sessions/end': {
+      fields: ['id'],
+      at: () => 'sessions',
+      async run({ who, fields }) {
+        await self.endSession(who, fields['id']!);
+        return done('session-ended', 'sessions');
+      },
+    },
+    'sessions/end-others': {
+      fields: [],
+      at: () => 'sessions',
+      async run({ who }) {
+        await self.endOtherSessions(who);
+        return done('others-ended', 'sessions');
+      },
+    },
+    'consents/revoke': {
+      fields: ['id'],
+      at: () => 'consents',
+      async run({ who, fields }) {
+        await self.revokeConsent(who, fields['id']!);
+        return done('revoked', 'applications');
+      },
+    },
+    'sign-out': {
+      fields: [],
+      at: () => 'sessions',
+      async run({ req, caller, who }) {
+        if (caller.via === 'cookie' && caller.sid) {
+          await sessions.end(caller.sid, 'logout', { actor: caller.accountId, sourceIp: who.ip });
+          const cleared = sessionCookie('', { maxAgeSeconds: 0, secure: requestIsHttps(req, trusted) });
+          return { redirect: '/', headers: { 'set-cookie': cleared } };
+        }
+        await self.endOwnSignIn(who);
+        return { redirect: '/' };
+      },
+    },
+  };
+
+  function send(res: ServerResponse, status: number, page: RenderedPage): void {
+    res.writeHead(status, page.headers).end(page.html);
+  }
+
+  function signedOutPage(): RenderedPage {
+    return renderPage({
+      title: 'Sign in to see your account',
+      styles: accountStyles,
+      theme,
+      body: `<h1>Sign in to see your account</h1>
+<p>This page shows the account of the person signed in, and nobody is signed in here.</p>
+<p><a href="/">Go to the start page</a></p>`,
+    });
+  }
+
+  async function post(req: IncomingMessage, res: ServerResponse, caller: AccountCaller, name: string) {
+    const act = Object.hasOwn(actions, name) ? actions[name] : undefined;
+    if (!act && name !== 'passkeys/options') throw coreErrors.create('GH_NOT_FOUND');
+    const own = requestOrigin(req, trusted);
+    assertSameOrigin(req, new Set(own ? [...publicOrigins, own] : publicOrigins));
+    const allowed = ['csrf', ...(act?.fields ?? [])];
+    const fields = await readAllowedFields(req, { bodyLimit, limits }, allowed, [
+      'csrf',
+      ...(act?.required ?? act?.fields ?? []),
+    ]).catch((err: unknown) => {
+      // A missing form token is a cross-site refusal, not a field to fill in.
+      if (
+        (err as { code?: string }).code === 'IDP_FIELD_MISSING' &&
+        /csrf/.test(String((err as Error).message))
+      )
+        throw idpErrors.create('IDP_CSRF_REJECTED', 'Cross-site request refused: the form token is missing');
+      throw err;
+    });
+    tokens.check(caller, fields['csrf']);
+    const csrf = tokens.tokenFor(caller);
+    const who: Who = {
+      accountId: caller.accountId,
+      sid: caller.sid,
+      ip: clientAddress(req, trusted),
+      via: 'account-page',
+    };
+    if (!act) {
+      const profile = await self.profile(caller.accountId);
+      sendJson(res, 200, await passkeys.registrationOptions(caller.accountId, profile.username));
+      return;
+    }
+    let outcome: Outcome;
+    try {
+      outcome = await act.run({ req, caller, who, fields, csrf });
+    } catch (err) {
+      const error = refusalOf(err);
+      // A refusal about the form itself (its token, its origin) is not a field's: the error page.
+      if (error.code === 'IDP_CSRF_REJECTED' || error.code === 'IDP_UNAUTHENTICATED') throw err;
+      logger.info({ code: error.code, action: name }, 'account page change refused');
+      const key = name === 'passkeys/rename' ? `name-${fields['id'] ?? ''}` : (act.at?.(error.code) ?? name);
+      const values: Record<string, string> = {};
+      for (const f of act.fields) if (fields[f] !== undefined && f !== 'credential') values[f] = fields[f];
+      send(res, error.status, await view({ caller, csrf }, { errors: { [key]: error }, values }));
+      return;
+    }
+    if ('redirect' in outcome) {
+      res
+        .writeHead(303, {
+          location: outcome.redirect,
+          'cache-control': 'no-store',
+          ...(outcome.headers ?? {}),
+        })
+        .end();
+    } else {
+      send(res, outcome.status, outcome.page);
+    }
+  }
+
+  return async (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    try {
+      const caller = await accountCaller(idp, req);
+      if (path === BASE || path === `${BASE}/`) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          throw coreErrors.create('GH_METHOD_NOT_ALLOWED', undefined, { headers: { allow: 'GET' } });
+        }
+        if (!caller) return send(res, 401, signedOutPage());
+        const doneKey = new URL(req.url ?? '/', 'http://x').searchParams.get('done') ?? undefined;
+        return send(res, 200, await view({ caller, csrf: tokens.tokenFor(caller) }, { done: doneKey }));
+      }
+      const name = path.slice(BASE.length + 1);
+      if (req.method !== 'POST') {
+        throw coreErrors.create('GH_METHOD_NOT_ALLOWED', undefined, { headers: { allow: 'POST' } });
+      }
+      if (!caller) throw idpErrors.create('IDP_UNAUTHENTICATED');
+      await post(req, res, caller, name);
+    } catch (err) {
+      const e = err as { status?: number; code?: string; message?: string; headers?: Record<string, string> };
+      const status = typeof e.status === 'number' ? e.status : 500;
+      if (status >= 500) logger.error({ err }, 'account page failed');
+      else logger.info({ code: e.code, path: path.slice(0, 100) }, 'account page request refused');
+      if (!req.complete) req.resume();
+      if (res.headersSent) return void res.destroy();
+      const page = renderMessagePage({
+        title:
+          status === 401
+            ? 'Sign in first'
+            : status === 403
+              ? 'Not allowed'
+              : status === 404
+                ? 'Not found'
+                : 'Cannot do that',
+        message: status >= 500 ? 'Something went wrong.' : String(e.message ?? ''),
+        code: e.code,
+        theme,
+      });
+      res.writeHead(status, { ...page.headers, ...(e.headers ?? {}) }).end(page.html);
+    }
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * The browser side of adding a passkey on the account page, inlined under the page's CSP nonce: it
+ * asks the `data-options` URL for creation options, calls `navigator.credentials.create`, and posts
+ * the attestation (WebAuthn's JSON form, base64url) with the form. The server checks everything
+ * (mfa/passkeys.ts); without the script, or without WebAuthn, the form stays hidden.
+ */
+export const ACCOUNT_PASSKEY_SCRIPT = `(() => {
+  const root = document.getElementById('add-passkey');
+  if (!root || !window.PublicKeyCredential) return;
+  root.hidden = false;
+  const form = document.getElementById('add-passkey-form');
+  const status = document.getElementById('passkey-status');
+  const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/[+]/g, '-').replace(/[/]/g, '_').replace(/=+$/, '');
+  const bytes = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
+  form.addEventListener('submit', async (event) => {
+    if (form.elements.credential.value) return;
+    event.preventDefault();
+    status.textContent = 'Follow your browser to create the passkey.';
+    try {
+      const res = await fetch(root.dataset.options, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf: form.elements.csrf.value }),
+        credentials: 'same-origin',
+      });
+      if (!res.ok) throw new Error('options refused');
+      const o = await res.json();
+      const publicKey = {
+        ...o,
+        challenge: bytes(o.challenge),
+        user: { ...o.user, id: bytes(o.user.id) },
+        excludeCredentials: (o.excludeCredentials || []).map((c) => ({ ...c, id: bytes(c.id) })),
+      };
+      const cred = await navigator.credentials.create({ publicKey });
+      const r = cred.response;
+      form.elements.credential.value = JSON.stringify({
+        id: cred.id,
+        rawId: b64(cred.rawId),
+        type: cred.type,
+        authenticatorAttachment: cred.authenticatorAttachment || undefined,
+        clientExtensionResults: cred.getClientExtensionResults(),
+        response: {
+          clientDataJSON: b64(r.clientDataJSON),
+          attestationObject: b64(r.attestationObject),
+          transports: r.getTransports ? r.getTransports() : [],
+        },
+      });
+      form.submit();
+    } catch (err) {
+      status.textContent = 'The passkey was not created.';
+    }
+  });
+})();`;

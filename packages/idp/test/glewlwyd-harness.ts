@@ -1,0 +1,306 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { gunzipSync } from 'node:zlib';
+import { exportJWK, generateKeyPair } from 'jose';
+
+/**
+ * A real glewlwyd (Debian's package: an OpenID provider nobody here wrote) for the brokering tests,
+ * on 127.0.0.1 at a free port. Everything it reads is made here in a temp folder: its config file,
+ * a SQLite database created from the schema the package ships, a copy of its login web app with
+ * its own config.json, and the OIDC plugin's ES256 signing key. The system's /etc/glewlwyd is
+ * never read. People and the client are registered through glewlwyd's own admin API, so glewlwyd
+ * hashes their passwords itself.
+ */
+const GLEWLWYD = '/usr/bin/glewlwyd';
+const SCHEMA = '/usr/share/doc/glewlwyd/database/init.sqlite3.sql.gz';
+const WEBAPP = '/usr/share/glewlwyd/webapp';
+const WEBAPP_CONFIG = '/usr/share/glewlwyd/templates/config.json';
+const MODULES = '/usr/lib/glewlwyd';
+/** The schema's own administrator (its password is the schema's default, changed at start). */
+const ADMIN = 'admin';
+const SCHEMA_ADMIN_PASSWORD = 'password';
+/** The OIDC plugin instance's name: its endpoints are under /api/<name>. */
+const PLUGIN = 'oidc';
+
+/** Why glewlwyd cannot run here, or undefined when it can. */
+export function glewlwydMissing(): string | undefined {
+  for (const file of [GLEWLWYD, SCHEMA, WEBAPP_CONFIG, join(WEBAPP, 'login.html')]) {
+    if (!existsSync(file)) return `${file} not found (apt-get install -y glewlwyd)`;
+  }
+  if (!existsSync(join(MODULES, 'plugin'))) return `${MODULES}/plugin not found`;
+  return undefined;
+}
+
+/** Fail under CI=true, skip (with the reason printed) elsewhere. */
+export function glewlwydSkip(): false | string {
+  const missing = glewlwydMissing();
+  if (missing && process.env['CI'] === 'true') throw new Error(`CI=true and ${missing}`);
+  if (missing) process.stderr.write(`# skipping glewlwyd tests: ${missing}\n`);
+  return missing ?? false;
+}
+
+export interface GlewlwydPerson {
+  username: string;
+  password: string;
+  name: string;
+  email: string;
+}
+
+export interface Glewlwyd {
+  /** http://127.0.0.1:<port> */
+  origin: string;
+  /** The OIDC plugin's issuer (discovery at <issuer>/.well-known/openid-configuration). */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /**
+   * Registers the broker as a confidential client (client_secret_post, code flow only) with its
+   * callback as the only redirect URI: the broker's address is known only once it runs.
+   * glewlwyd reads Basic credentials without form-decoding them (RFC 6749 2.3.1), so a client id
+   * with a `-`, which a conforming client sends as `%2D`, is unknown to it there.
+   */
+  registerClient(redirectUris: string[]): Promise<void>;
+  /** Its log so far (a test's failure message can show it). */
+  output(): string;
+  close(): Promise<void>;
+}
+
+export interface GlewlwydOptions {
+  people: GlewlwydPerson[];
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * The package's webapp, with this instance's config.json in place of the system's. Its symlinks
+ * into other packages (jQuery, Bootstrap, Popper) are copied as the files they point to; one whose
+ * target is not installed is left out (the login form works without Bootstrap's styles).
+ */
+function copyWebapp(dir: string): string {
+  const target = join(dir, 'webapp');
+  const copy = (from: string, to: string) => {
+    mkdirSync(to, { recursive: true });
+    for (const entry of readdirSync(from)) {
+      if (from === WEBAPP && entry === 'config.json') continue;
+      const source = join(from, entry);
+      if (!existsSync(source)) continue;
+      if (statSync(source).isDirectory()) copy(source, join(to, entry));
+      else copyFileSync(source, join(to, entry));
+    }
+  };
+  copy(WEBAPP, target);
+  writeFileSync(join(target, 'config.json'), readFileSync(WEBAPP_CONFIG));
+  return target;
+}
+
+const mimeTypes: [string, string][] = [
+  ['.html', 'text/html'],
+  ['.css', 'text/css'],
+  ['.js', 'application/javascript'],
+  ['.json', 'application/json'],
+  ['.png', 'image/png'],
+  ['.ico', 'image/x-icon'],
+  ['.woff', 'font/woff'],
+  ['.woff2', 'font/woff2'],
+  ['.ttf', 'font/ttf'],
+  ['.svg', 'image/svg+xml'],
+  ['.map', 'application/octet-stream'],
+];
+
+function configFile(dir: string, port: number, webapp: string): string {
+  const modules = (kind: string) => `${kind}_module_path="${MODULES}/${kind}"`;
+  return `# Generated by packages/idp/test/glewlwyd-harness.ts
+port=${port}
+bind_address="127.0.0.1"
+external_url="http://127.0.0.1:${port}"
+login_url="login.html"
+api_prefix="api"
+static_files_path="${webapp}/"
+allow_origin="*"
+log_mode="console"
+log_level="INFO"
+cookie_secure=0
+cookie_same_site="lax"
+session_expiration=3600
+session_key="GLEWLWYD2_SESSION_ID"
+admin_session_authentication="cookie"
+profile_session_authentication="cookie"
+allow_multiple_user_per_session=false
+login_api_enabled=true
+add_x_frame_option_header_deny=true
+admin_scope="g_admin"
+profile_scope="g_profile"
+${modules('user')}
+${modules('client')}
+user_auth_scheme_module_path="${MODULES}/scheme"
+plugin_module_path="${MODULES}/plugin"
+hash_algorithm="SHA512"
+database =
+{
+  type = "sqlite3"
+  path = "${join(dir, 'glewlwyd.db')}"
+};
+static_files_mime_types =
+(
+${mimeTypes.map(([extension, type]) => `  { extension = "${extension}"\n    mime_type = "${type}" }`).join(',\n')}
+)
+`;
+}
+
+/** A cookie-authenticated JSON client for glewlwyd's admin API. */
+function adminApi(origin: string) {
+  let cookie = '';
+  return async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const res = await fetch(`${origin}/api${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const set = res.headers.getSetCookie().find((c) => c.startsWith('GLEWLWYD2_SESSION_ID='));
+    if (set) cookie = set.split(';')[0]!;
+    const text = await res.text();
+    if (!res.ok) throw new Error(`glewlwyd ${method} ${path}: ${res.status} ${text}`);
+    return text ? (JSON.parse(text) as unknown) : undefined;
+  };
+}
+
+export async function startGlewlwyd(options: GlewlwydOptions): Promise<Glewlwyd> {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-glewlwyd-'));
+  const db = new DatabaseSync(join(dir, 'glewlwyd.db'));
+  db.exec(gunzipSync(readFileSync(SCHEMA)).toString('utf8'));
+  db.close();
+  const port = await freePort();
+  const conf = join(dir, 'glewlwyd.conf');
+  writeFileSync(conf, configFile(dir, port, copyWebapp(dir)));
+
+  const origin = `http://127.0.0.1:${port}`;
+  const issuer = `${origin}/api/${PLUGIN}`;
+  let output = '';
+  const child: ChildProcess = spawn(GLEWLWYD, ['--config-file', conf], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d) => {
+    output += d;
+  });
+  child.stderr!.on('data', (d) => {
+    output += d;
+  });
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
+
+  async function close(): Promise<void> {
+    process.off('exit', orphanGuard);
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  try {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`glewlwyd exited with ${child.exitCode}: ${output}`);
+      try {
+        if ((await fetch(`${origin}/config.json`)).ok) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`glewlwyd did not answer: ${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    const admin = adminApi(origin);
+    await admin('POST', '/auth/', { username: ADMIN, password: SCHEMA_ADMIN_PASSWORD });
+    // The schema's default password is public: nobody else may use it while the test runs.
+    const adminPassword = Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64url');
+    await admin('PUT', `/user/${ADMIN}`, { password: adminPassword, scope: ['g_admin', 'g_profile'] });
+
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(privateKey)), alg: 'ES256', kid: 'glewlwyd-test', use: 'sig' };
+    await admin('POST', '/mod/plugin/', {
+      module: 'oidc',
+      name: PLUGIN,
+      display_name: 'OpenID Connect',
+      enabled: true,
+      parameters: {
+        iss: issuer,
+        'jwks-private': JSON.stringify({ keys: [jwk] }),
+        'default-kid': jwk.kid,
+        'access-token-duration': 3600,
+        'refresh-token-duration': 1209600,
+        'code-duration': 600,
+        'refresh-token-rolling': false,
+        'allow-non-oidc': false,
+        'auth-type-code-enabled': true,
+        'auth-type-token-enabled': false,
+        'auth-type-id-token-enabled': true,
+        'auth-type-none-enabled': false,
+        'auth-type-password-enabled': false,
+        'auth-type-client-enabled': false,
+        'auth-type-refresh-enabled': true,
+        'auth-type-device-enabled': false,
+        'pkce-allowed': true,
+        'pkce-method-plain-allowed': false,
+        // RFC 9207: the authorization response names the issuer (the broker checks it).
+        'oauth-as-iss-id': true,
+        'subject-type': 'public',
+        'name-claim': 'mandatory',
+        'email-claim': 'mandatory',
+        claims: [{ name: 'preferred_username', 'user-property': 'username', mandatory: true }],
+      },
+    });
+
+    for (const person of options.people) {
+      await admin('POST', '/user/', {
+        username: person.username,
+        password: person.password,
+        name: person.name,
+        email: person.email,
+        enabled: true,
+        scope: ['openid'],
+      });
+    }
+    const clientId = 'gatehouse-broker';
+    const clientSecret = Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('hex');
+    const registerClient = async (redirectUris: string[]) => {
+      await admin('POST', '/client/', {
+        client_id: clientId,
+        name: 'Gatehouse',
+        enabled: true,
+        confidential: true,
+        // glewlwyd checks a client's secret against `password` (it keeps a hash of it).
+        password: clientSecret,
+        redirect_uri: redirectUris,
+        authorization_type: ['code'],
+        token_endpoint_auth_method: ['client_secret_post'],
+        scope: ['openid'],
+      });
+    };
+    return { origin, issuer, clientId, clientSecret, registerClient, output: () => output, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
