@@ -9,6 +9,8 @@ import { type AccountsIdp, serviceToken, startAccountsIdp } from './accounts-har
  * generates requests from the document's parameter and body schemas (valid ones must be accepted,
  * invalid ones refused with a 4xx, never a 5xx) and validates each response against the document.
  * The document is what API users code against, so every rule the server enforces must be in it.
+ * ADMIN_OPENAPI_RUNS sets the examples per operation and kind (default 25); ADMIN_OPENAPI_SEED replays
+ * the seed a failure printed.
  */
 const require = createRequire(import.meta.url);
 const Ajv = require('ajv').default as typeof import('ajv').default;
