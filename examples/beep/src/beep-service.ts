@@ -7,7 +7,9 @@ import { createHonoGuard } from '@gatehouse/sdk/hono';
 import { getRequestListener } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { authenticateCaller, type CallerEnv, userOf } from './caller.ts';
+import { authenticateCaller, type CallerEnv } from '../../shared/src/hono-caller.ts';
+import { readJsonObject as readJsonFields } from '../../shared/src/json-object.ts';
+import { userOf } from './caller.ts';
 import { beepErrors, errorAnswer } from './errors.ts';
 import type { MessageStore } from './message-store.ts';
 
@@ -307,21 +309,6 @@ export function createBeepService(options: BeepServiceOptions): Server {
 const noStore = { 'cache-control': 'no-store' };
 
 /** The body as a JSON object with only the `allowed` keys; an empty body is `{}`. */
-async function readJsonObject(c: Context, allowed: readonly string[]): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (text.trim() === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw beepErrors.create('BEEP_BAD_REQUEST', 'The body is not JSON');
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw beepErrors.create('BEEP_BAD_REQUEST', 'The body must be a JSON object');
-  }
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key))
-      throw beepErrors.create('BEEP_BAD_REQUEST', `Unknown field ${key.slice(0, 40)}`);
-  }
-  return value as Record<string, unknown>;
+function readJsonObject(c: Context, allowed: readonly string[]): Promise<Record<string, unknown>> {
+  return readJsonFields(c, allowed, (message) => beepErrors.create('BEEP_BAD_REQUEST', message));
 }

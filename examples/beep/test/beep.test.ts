@@ -249,7 +249,10 @@ describe('Beep end to end: identity provider, gateway permission policies, servi
     // With manage_roles, dana may manage roles, but not hand out Administrator, which she lacks.
     const manageRoles = '/beep/servers/campus/roles/campus-moderators/permissions/manage_roles';
     assert.equal((await gw('PUT', manageRoles, 'alice')).status, 204);
-    await within(performance.now(), () => direct('PUT', path, 'dana'), 204);
+    const granted = performance.now();
+    await within(granted, () => direct('PUT', path, 'dana'), 204);
+    // The gateway's decision cache follows the change feed on its own: wait for it as well.
+    await within(granted, () => gw('PUT', path, 'dana'), 204);
     const admin = await gw(
       'PUT',
       '/beep/servers/campus/roles/campus-moderators/permissions/administrator',

@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import type { CallerEnv } from './caller.ts';
+import type { CallerEnv } from '../../shared/src/hono-caller.ts';
 import { errorAnswer, shopErrors } from './errors.ts';
 
 export interface HealthOptions {

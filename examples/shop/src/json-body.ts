@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { readJsonObject as readJsonFields } from '../../shared/src/json-object.ts';
 import { shopErrors } from './errors.ts';
 
 /** Refuse bodies over `maxSize` bytes before reading them (413 SHOP_BODY_TOO_LARGE). */
@@ -12,30 +13,9 @@ export function limitBody(maxSize: number): MiddlewareHandler {
   });
 }
 
-/**
- * The body as a JSON object whose keys are all in `allowed` (an unknown key is an error, not ignored);
- * an empty body is `{}`. Anything else is 400 SHOP_BAD_REQUEST.
- */
-export async function readJsonObject(
-  c: Context,
-  allowed: readonly string[],
-): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (text.trim() === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw shopErrors.create('SHOP_BAD_REQUEST', 'The body is not JSON');
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw shopErrors.create('SHOP_BAD_REQUEST', 'The body must be a JSON object');
-  }
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key))
-      throw shopErrors.create('SHOP_BAD_REQUEST', `Unknown field ${key.slice(0, 40)}`);
-  }
-  return value as Record<string, unknown>;
+/** The body as a JSON object whose keys are all in `allowed`; anything else is 400 SHOP_BAD_REQUEST. */
+export function readJsonObject(c: Context, allowed: readonly string[]): Promise<Record<string, unknown>> {
+  return readJsonFields(c, allowed, (message) => shopErrors.create('SHOP_BAD_REQUEST', message));
 }
 
 /** An integer in [min, max], or the default when absent. */

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from '@gatehouse/core';
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
-import type { CallerEnv } from './caller.ts';
+import type { CallerEnv } from '../../shared/src/hono-caller.ts';
 import { errorAnswer, shopErrors } from './errors.ts';
 
 /**
