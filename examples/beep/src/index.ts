@@ -27,7 +27,7 @@ export function createBeepExample(options: BeepOptions = {}): Example {
     clients: () => [],
     demoAccounts: [
       // The campus server's moderator (model/campus-tuples.yaml).
-      { username: 'dana', password: 'dana-password', email: 'dana@example.com', roles: ['user'] },
+      { username: 'cody', password: 'cody-password', email: 'cody@example.com', roles: ['user'] },
     ],
     start: (ctx) => startBeep(ctx, options),
   };

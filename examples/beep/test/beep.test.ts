@@ -104,7 +104,7 @@ describe('Beep end to end: identity provider, gateway permission policies, servi
         { username: 'erin', password: 'erin-password', email: 'erin@example.com', roles: ['user'] },
       ],
     });
-    for (const who of ['alice', 'bob', 'dana', 'erin']) {
+    for (const who of ['alice', 'bob', 'cody', 'erin']) {
       sessions[who] = await login(s.publicUrl, who, `${who}-password`);
     }
   });
@@ -146,7 +146,7 @@ describe('Beep end to end: identity provider, gateway permission policies, servi
     const list = async (who: string) =>
       ((await (await gw('GET', '/beep/channels', who)).json()) as { channels: string[] }).channels;
     assert.deepEqual(await list('bob'), ['campus-announcements', 'campus-general', 'campus-welcome']);
-    assert.deepEqual(await list('dana'), [
+    assert.deepEqual(await list('cody'), [
       'campus-announcements',
       'campus-general',
       'campus-staff-room',
@@ -157,12 +157,12 @@ describe('Beep end to end: identity provider, gateway permission policies, servi
   test('an @everyone deny on #announcements beats the server allow; the moderators role allow gives it back', async () => {
     await expectBoth(canRead('campus-announcements', 'bob'), 200);
     await expectBoth(canSend('campus-announcements', 'bob'), 403, DENIED);
-    await expectBoth(canSend('campus-announcements', 'dana'), 201);
+    await expectBoth(canSend('campus-announcements', 'cody'), 201);
   });
 
   test('the private staff category hides #staff-room from bob, not from the moderator', async () => {
     await expectBoth(canRead('campus-staff-room', 'bob'), 403, DENIED);
-    await expectBoth(canRead('campus-staff-room', 'dana'), 200);
+    await expectBoth(canRead('campus-staff-room', 'cody'), 200);
   });
 
   test('a role deny on a channel beats @everyone allow', async () => {
@@ -170,29 +170,29 @@ describe('Beep end to end: identity provider, gateway permission policies, servi
       (await override('campus-general', 'send_messages', 'role:campus-moderators', 'deny')).status,
       204,
     );
-    await within(performance.now(), () => sendDirect('campus-general', 'dana'), 403);
-    await expectBoth(canSend('campus-general', 'dana'), 403, DENIED);
+    await within(performance.now(), () => sendDirect('campus-general', 'cody'), 403);
+    await expectBoth(canSend('campus-general', 'cody'), 403, DENIED);
     await expectBoth(canSend('campus-general', 'bob'), 201);
     assert.equal(
       (await override('campus-general', 'send_messages', 'role:campus-moderators', 'inherit')).status,
       204,
     );
-    await within(performance.now(), () => send('campus-general', 'dana'), 201);
+    await within(performance.now(), () => send('campus-general', 'cody'), 201);
     await settle();
   });
 
   test("a member's deny beats the role's allow; a member's allow beats @everyone's deny", async () => {
-    assert.equal((await override('campus-announcements', 'send_messages', 'user:dana', 'deny')).status, 204);
+    assert.equal((await override('campus-announcements', 'send_messages', 'user:cody', 'deny')).status, 204);
     assert.equal((await override('campus-staff-room', 'view_channel', 'user:bob', 'allow')).status, 204);
-    await within(performance.now(), () => sendDirect('campus-announcements', 'dana'), 403);
+    await within(performance.now(), () => sendDirect('campus-announcements', 'cody'), 403);
     await within(
       performance.now(),
       () => direct('GET', '/beep/channels/campus-staff-room/messages', 'bob'),
       200,
     );
-    await expectBoth(canSend('campus-announcements', 'dana'), 403, DENIED);
+    await expectBoth(canSend('campus-announcements', 'cody'), 403, DENIED);
     await expectBoth(canRead('campus-staff-room', 'bob'), 200);
-    await override('campus-announcements', 'send_messages', 'user:dana', 'inherit');
+    await override('campus-announcements', 'send_messages', 'user:cody', 'inherit');
     await override('campus-staff-room', 'view_channel', 'user:bob', 'inherit');
     await settle();
   });
@@ -230,33 +230,33 @@ describe('Beep end to end: identity provider, gateway permission policies, servi
     );
     for (const [role, who] of [
       ['campus-admins', 'bob'],
-      ['campus-moderators', 'dana'],
+      ['campus-moderators', 'cody'],
     ] as const) {
       await gw('DELETE', `/beep/servers/campus/roles/${role}/members/${who}`, 'alice');
     }
     await gw('DELETE', '/beep/servers/campus/roles/campus-moderators/permissions/manage_roles', 'alice');
-    await gw('PUT', '/beep/servers/campus/roles/campus-moderators/members/dana', 'alice');
+    await gw('PUT', '/beep/servers/campus/roles/campus-moderators/members/cody', 'alice');
     await settle();
   });
 
-  test('managing roles takes manage_roles: bob and dana are denied, alice is not', async () => {
+  test('managing roles takes manage_roles: bob and cody are denied, alice is not', async () => {
     const path = '/beep/servers/campus/roles/campus-moderators/permissions/create_invite';
-    for (const who of ['bob', 'dana']) {
+    for (const who of ['bob', 'cody']) {
       await expectBoth((base) => (base === 'gw' ? gw : direct)('PUT', path, who), 403, DENIED);
     }
     assert.equal((await gw('PUT', path, 'alice')).status, 204);
     assert.equal((await gw('DELETE', path, 'alice')).status, 204);
-    // With manage_roles, dana may manage roles, but not hand out Administrator, which she lacks.
+    // With manage_roles, cody may manage roles, but not hand out Administrator, which she lacks.
     const manageRoles = '/beep/servers/campus/roles/campus-moderators/permissions/manage_roles';
     assert.equal((await gw('PUT', manageRoles, 'alice')).status, 204);
     const granted = performance.now();
-    await within(granted, () => direct('PUT', path, 'dana'), 204);
+    await within(granted, () => direct('PUT', path, 'cody'), 204);
     // The gateway's decision cache follows the change feed on its own: wait for it as well.
-    await within(granted, () => gw('PUT', path, 'dana'), 204);
+    await within(granted, () => gw('PUT', path, 'cody'), 204);
     const admin = await gw(
       'PUT',
       '/beep/servers/campus/roles/campus-moderators/permissions/administrator',
-      'dana',
+      'cody',
     );
     assert.equal(admin.status, 403);
     assert.equal(await errorOf(admin), 'BEEP_ADMINISTRATOR_REQUIRED');
@@ -272,7 +272,7 @@ describe('Beep end to end: identity provider, gateway permission policies, servi
       403,
       DENIED,
     );
-    assert.equal((await gw('PUT', '/beep/channels/campus-general/overrides', 'dana', body)).status, 204);
+    assert.equal((await gw('PUT', '/beep/channels/campus-general/overrides', 'cody', body)).status, 204);
   });
 
   test('a role losing a permission is denied everywhere within a second, and allowed again as fast', async () => {

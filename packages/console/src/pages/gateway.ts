@@ -52,8 +52,9 @@ const policyText = (policy: unknown): string =>
 async function charts(
   r: ConsoleRequest,
   view: GatewayView,
+  freshMs?: number,
 ): Promise<{ markup: Markup; samples: GatewaySample[] }> {
-  const samples = await view.sampler.refresh();
+  const samples = await view.sampler.refresh(freshMs);
   const now = Date.now();
   const series = seriesOf(samples);
   const logins = await loginSeries(r, now);
@@ -85,7 +86,9 @@ export function gatewayRoutes(view: GatewayView | undefined): ConsoleRoute[] {
       async run(r) {
         if (!view) return off(r);
         const { page: ctx } = r;
-        const { markup, samples } = await charts(r, view);
+        // The page's tables (health, rejections) read the newest sample: scrape now, not up to a
+        // second ago as the charts' polling may.
+        const { markup, samples } = await charts(r, view, 0);
         const last = samples.at(-1);
         const routes = view.routes();
         const rejections = [...(last?.rejections ?? new Map<string, number>())].filter(([, n]) => n > 0);
