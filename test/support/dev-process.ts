@@ -50,9 +50,11 @@ export async function startDev(
   const deadline = Date.now() + Number(process.env['GATEHOUSE_TEST_DEV_READY_MS'] ?? 180_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gatehouse dev exited with ${child.exitCode}:\n${out}`);
+    // Discovery answering is not enough: with ports chosen by freePort another test's stack may
+    // hold this port for a moment. The banner is printed by this child once it listens.
     try {
       const res = await fetch(`${origin}/auth/.well-known/openid-configuration`);
-      if (res.ok) break;
+      if (res.ok && out.includes('Press Ctrl-C to stop.')) break;
     } catch {}
     if (Date.now() > deadline) {
       child.kill('SIGTERM');
