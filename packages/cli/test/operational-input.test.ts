@@ -145,6 +145,13 @@ describe('unreachable storage or shared state at start-up', { timeout: 300_000 }
     assert.match(r.stderr, /^gatehouse gateway: GH_STATE_UNAVAILABLE: Redis does not answer/m);
   });
 
+  test('gateway: an in-process permission engine without PostgreSQL is refused before anything opens', async () => {
+    const r = await runVerb(['gateway'], { server, gateway: { authz: {} } }, {}, 30_000).exit;
+    assert.equal(r.hung, false);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /gateway\.authz without a url .* needs storage\.driver: postgres/);
+  });
+
   test('gateway: a Redis that accepts and never answers stops it within the start-up timeout', async () => {
     const silent = await silentServer();
     try {

@@ -46,6 +46,17 @@ the request path; lines still buffered are written when the process exits.`,
     }
     const config = loadConfigOrReport('gateway', values.config);
     if (!config) return 1;
+    // `gateway.authz` without a url runs the permission engine in the gateway, on the storage the
+    // authz service and the services writing relationships share: PostgreSQL, never a data folder
+    // another process holds. Refused before anything is opened, so the process exits at once.
+    const authzSection = (config.gateway as { authz?: { url?: string } }).authz;
+    const inProcessEngine = authzSection !== undefined && authzSection.url === undefined;
+    if (inProcessEngine && (config.storage.driver !== 'postgres' || !config.storage.url)) {
+      console.error(
+        'gatehouse gateway: gateway.authz without a url runs the permission engine in the gateway and needs storage.driver: postgres with storage.url; or set gateway.authz.url to an authz service',
+      );
+      return 1;
+    }
     const { createGateway, forkWorkers, listenReusePort, watchGatewayConfig } = await import(
       '@gatehouse/gateway'
     );
@@ -73,19 +84,9 @@ the request path; lines still buffered are written when the process exits.`,
     shutdown.add('tracing', () => tracing.shutdown());
     const state = await openSharedState(config);
     shutdown.add('state', () => state.close());
-    // `gateway.authz` without a url runs the permission engine in the gateway, on the storage the
-    // authz service and the services writing relationships share: PostgreSQL, never a data folder
-    // another process holds.
-    const authzSection = (config.gateway as { authz?: { url?: string } }).authz;
     let sql: Awaited<ReturnType<typeof openSql>> | undefined;
-    if (authzSection && authzSection.url === undefined) {
-      if (config.storage.driver !== 'postgres' || !config.storage.url) {
-        console.error(
-          'gatehouse gateway: gateway.authz without a url runs the permission engine in the gateway and needs storage.driver: postgres with storage.url; or set gateway.authz.url to an authz service',
-        );
-        return 1;
-      }
-      const opened = await openSql({ driver: 'postgres', url: config.storage.url });
+    if (inProcessEngine) {
+      const opened = await openSql({ driver: 'postgres', url: config.storage.url! });
       shutdown.add('storage', () => opened.close());
       await migrate(opened, [authzMigrations]);
       sql = opened;
