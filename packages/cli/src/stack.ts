@@ -9,6 +9,7 @@ import {
 } from '@gatehouse/core';
 import { createGateway, type RouteConfig } from '@gatehouse/gateway';
 import {
+  ACR_MFA,
   createIdp,
   type Idp,
   type IdpConfig,
@@ -17,6 +18,7 @@ import {
   startDemoUpstream,
 } from '@gatehouse/idp';
 import { authzAudience, authzDevPrefix, createAuthzServer } from './authz-server.ts';
+import { CONSOLE_CLIENT_ID, consoleBffClient, consoleClient, consoleNeedsMfa } from './console-client.ts';
 import { createDemoService } from './demo-service.ts';
 import { devBrowserSessions } from './dev-browser-sessions.ts';
 import type { Example, ExampleHandle } from './examples.ts';
@@ -85,7 +87,12 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       auth?: Record<string, unknown>;
       routes?: unknown[];
       authz?: unknown;
-      bff?: { enabled?: boolean; loginPath?: string };
+      bff?: {
+        enabled?: boolean;
+        loginPath?: string;
+        redirectPath?: string;
+        clients?: { clientId: string }[];
+      };
     };
     const gatewaySection = config.gateway as GatewaySection;
     // Pages for people (`browser: true`) need browser sessions; development brings its own.
@@ -93,6 +100,19 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       config.mode === 'development' && gatewaySection.bff?.enabled !== true
         ? devBrowserSessions(publicUrl)
         : undefined;
+    // The admin console needs browser sessions: the gateway signs people in as the console's own
+    // client and hands it their token.
+    const signInOn = browserSessions !== undefined || gatewaySection.bff?.enabled === true;
+    // Imported when present: the npm package of the CLI runs without the console.
+    const consolePackage = signInOn
+      ? await import('@gatehouse/console').catch((err: unknown) => {
+          logger.info({ err: (err as Error).message }, 'admin console not installed; /admin is off');
+          return undefined;
+        })
+      : undefined;
+    // A second factor for the console where the MFA policy asks one of admins: at the identity
+    // provider (the client's default acr) and at the gateway (the route's step-up).
+    const consoleMfa = consoleNeedsMfa(idpSection as { mfa?: Record<string, unknown> });
     const extraResources = examples.flatMap((e) => e.resources?.(site) ?? []);
     const idpConfig: IdpConfig = {
       ...idpSection,
@@ -101,6 +121,14 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         ...idpSection.clients,
         ...examples.flatMap((e) => e.clients(site)),
         ...(browserSessions ? [browserSessions.client] : []),
+        ...(consolePackage && !idpSection.clients.some((c) => c.clientId === CONSOLE_CLIENT_ID)
+          ? [
+              consoleClient(publicUrl, {
+                redirectPath: gatewaySection.bff?.redirectPath,
+                requireMfa: consoleMfa,
+              }),
+            ]
+          : []),
       ],
       // The reference systems' back-channel logout endpoints are on loopback, which oidc-provider's
       // SSRF guard refuses unless told otherwise; only in development, only when they run.
@@ -228,16 +256,7 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       config.mode === 'development' && !(idpConfig.mail as { smtp?: unknown } | undefined)?.smtp
         ? '/authentication/dev/mailbox'
         : undefined;
-    // The admin console needs browser sessions: the gateway signs people in and hands it their token.
-    const signInOn = browserSessions !== undefined || gatewaySection.bff?.enabled === true;
     let consoleUrl: string | undefined;
-    // Imported when present: the npm package of the CLI runs without the console.
-    const consolePackage = signInOn
-      ? await import('@gatehouse/console').catch((err: unknown) => {
-          logger.info({ err: (err as Error).message }, 'admin console not installed; /admin is off');
-          return undefined;
-        })
-      : undefined;
     // The console's gateway page reads the gateway's metrics (on loopback) and its routes now.
     let gatewayMetricsUrl: string | undefined;
     let gatewayRoutes: RouteConfig[] = [];
@@ -323,10 +342,13 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
               id: 'admin-console',
               match: { path: '/admin' },
               upstreams: [consoleUrl],
-              // The admin API decides who may administer; the console shows its refusal as a page.
+              // The console refuses a person without the admin role with a page of its own, and the
+              // admin API decides again on every call.
               policy: 'authenticated',
               browser: true,
+              bffClient: CONSOLE_CLIENT_ID,
               forwardToken: true,
+              ...(consoleMfa ? { stepUp: { acr: [ACR_MFA] } } : {}),
             },
           ]
         : []),
@@ -355,7 +377,9 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         },
         ...gatewaySection.auth,
       },
-      ...(browserSessions ? { bff: { ...gatewaySection.bff, ...browserSessions.bff } } : {}),
+      ...(browserSessions || consoleUrl
+        ? { bff: withConsoleClient({ ...gatewaySection.bff, ...browserSessions?.bff }, consoleUrl) }
+        : {}),
       routes: [
         ...builtInRoutes,
         ...started.flatMap(({ handle }) => handle.routes as RouteConfig[]),
@@ -392,4 +416,14 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
     await shutdown.close();
     throw err;
   }
+}
+
+/** The BFF section with the console's client among its public clients, when the console runs. */
+function withConsoleClient(
+  bff: { clients?: { clientId: string }[] } & Record<string, unknown>,
+  consoleUrl: string | undefined,
+): Record<string, unknown> {
+  const clients = bff.clients ?? [];
+  if (!consoleUrl || clients.some((c) => c.clientId === CONSOLE_CLIENT_ID)) return bff;
+  return { ...bff, clients: [...clients, consoleBffClient] };
 }

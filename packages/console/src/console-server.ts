@@ -104,6 +104,8 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
 
   return async (req, res) => {
     setSecurityHeaders(res);
+    // Who the forwarded token names, once read: a refusal page says who is signed in.
+    let signedIn: string | undefined;
     try {
       const url = new URL(req.url ?? '/', 'http://console.invalid');
       if (url.pathname !== base && !url.pathname.startsWith(`${base}/`))
@@ -122,10 +124,15 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
       // The gateway verified this token before forwarding it; the console reads only who it names
       // and the admin API verifies it again on every call.
       const claims = decodeJwt(token);
+      signedIn = String(claims['preferred_username'] ?? claims['username'] ?? claims.sub ?? 'unknown');
+      // Only people with the admin role use the console: anyone else gets this page before any
+      // admin API call (which would refuse them as well).
+      const roles = Array.isArray(claims['roles']) ? claims['roles'] : [];
+      if (!roles.includes('admin')) throw consoleErrors.create('CONSOLE_ADMIN_REQUIRED');
       const binding = `${claims.sub ?? ''}.${String(claims['sid'] ?? '')}`;
       const page: PageContext = {
         base,
-        who: String(claims['preferred_username'] ?? claims['username'] ?? claims.sub ?? 'unknown'),
+        who: signedIn,
         csrfToken: csrf.tokenFor(binding),
         logoutPath,
       };
@@ -180,7 +187,13 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
               : 'Cannot do that';
       if (res.headersSent) return void res.destroy();
       res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', ...(known?.headers ?? {}) });
-      res.end(messagePage(base, title, code, known?.message ?? 'The console could not show this page.'));
+      const signOut =
+        code === 'CONSOLE_ADMIN_REQUIRED' && signedIn !== undefined
+          ? { who: signedIn, logoutPath }
+          : undefined;
+      res.end(
+        messagePage(base, title, code, known?.message ?? 'The console could not show this page.', signOut),
+      );
     }
   };
 }

@@ -44,15 +44,30 @@ ${main}
   }`;
 }
 
-/** A refusal or failure page with the stable code, for a person rather than a script. */
-export function messagePage(base: string, title: string, code: string, message: string): string {
+/**
+ * A refusal or failure page with the stable code, for a person rather than a script. With `signOut`
+ * (a person signed in without the admin role) it says who is signed in and offers to sign out, so
+ * they can sign in as someone else.
+ */
+export function messagePage(
+  base: string,
+  title: string,
+  code: string,
+  message: string,
+  signOut?: { who: string; logoutPath: string },
+): string {
   return `<!doctype html>${
     html`<html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · Gatehouse admin</title>
 <link rel="stylesheet" href="${base}/assets/console.css"></head>
 <body><main id="main"><h1>${title}</h1><p role="alert">${message}</p><p class="code">Code: <code>${code}</code></p>
-<p><a href="/">Back to the start page</a></p></main></body></html>`.html
+${
+  signOut
+    ? html`<form method="post" action="${signOut.logoutPath}"><p>You are signed in as <strong>${signOut.who}</strong>, who does not hold the admin role.
+<button type="submit">Sign out</button> to sign in as someone else.</p></form>`
+    : ''
+}<p><a href="/">Back to the start page</a></p></main></body></html>`.html
   }`;
 }
 

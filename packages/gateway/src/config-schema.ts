@@ -117,6 +117,12 @@ const route = {
       description:
         'a page for people: a GET without credentials that accepts text/html is sent to sign in (gateway.bff) and back',
     },
+    bffClient: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'sign people in to this route as one of gateway.bff.clients (its own public client and session) instead of gateway.bff.clientId; needs browser: true',
+    },
     forwardToken: {
       type: 'boolean',
       default: false,
@@ -474,6 +480,22 @@ export const gatewayConfigSchema = {
         postLogoutPath: { type: 'string', pattern: '^/', default: '/' },
         cookieName: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'gatehouse_bff' },
         scopes: { ...stringList, default: ['openid', 'profile', 'offline_access'] },
+        clients: {
+          type: 'array',
+          default: [],
+          maxItems: 16,
+          description:
+            'public clients (code + PKCE, no secret) that routes with bffClient sign people in as: each keeps a session of its own, used on its routes only',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['clientId'],
+            properties: {
+              clientId: { type: 'string', minLength: 1 },
+              scopes: { ...stringList, default: ['openid', 'profile'] },
+            },
+          },
+        },
         sessionTtlSec: { type: 'integer', minimum: 60, maximum: 2592000, default: 28800 },
         refreshBeforeExpirySec: { type: 'integer', minimum: 0, maximum: 3600, default: 60 },
       },
@@ -539,8 +561,15 @@ export interface BffConfig {
   postLogoutPath: string;
   cookieName: string;
   scopes: string[];
+  /** Public clients that routes name in `bffClient`: each has its own session cookie. */
+  clients: BffPublicClient[];
   sessionTtlSec: number;
   refreshBeforeExpirySec: number;
+}
+
+export interface BffPublicClient {
+  clientId: string;
+  scopes: string[];
 }
 
 /**
@@ -573,6 +602,10 @@ export function validateGatewayConfig(section: unknown): GatewayConfig {
       );
     }
   }
+  const clientIds = bff.clients.map((c) => c.clientId);
+  if (new Set(clientIds).size !== clientIds.length || (bff.clientId && clientIds.includes(bff.clientId))) {
+    throw new ConfigError('gateway', ['gateway.bff.clients: a client id is repeated']);
+  }
   const ids = new Set<string>();
   for (const r of doc.gateway.routes) {
     // Several replicas and no check of their own: probe that each is up, so a dead one is taken out
@@ -582,6 +615,8 @@ export function validateGatewayConfig(section: unknown): GatewayConfig {
     ids.add(r.id);
     const corsProblem = r.cors ? corsConfigProblem(r.id, r.cors) : undefined;
     if (corsProblem) throw new ConfigError('gateway', [corsProblem]);
+    const clientProblem = bffClientProblem(r, bff);
+    if (clientProblem) throw new ConfigError('gateway', [clientProblem]);
     if (r.assertion && !doc.gateway.assertion.enabled) {
       throw new ConfigError('gateway', [
         `gateway.routes: route ${r.id} sends an assertion but gateway.assertion.enabled is false`,
@@ -589,4 +624,15 @@ export function validateGatewayConfig(section: unknown): GatewayConfig {
     }
   }
   return doc.gateway;
+}
+
+/** A route's `bffClient` must name one of `gateway.bff.clients`, on a page for people. */
+function bffClientProblem(r: RouteConfig, bff: BffConfig): string | undefined {
+  if (r.bffClient === undefined) return undefined;
+  if (!bff.enabled) return `gateway.routes: route ${r.id} names bffClient but gateway.bff.enabled is false`;
+  if (r.browser !== true) return `gateway.routes: route ${r.id} names bffClient without browser: true`;
+  if (!bff.clients.some((c) => c.clientId === r.bffClient)) {
+    return `gateway.routes: route ${r.id} names bffClient ${r.bffClient}, which is not in gateway.bff.clients`;
+  }
+  return undefined;
 }

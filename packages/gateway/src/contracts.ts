@@ -73,6 +73,8 @@ export interface RouteConfig {
   forwardToken: boolean;
   /** A page for people: a browser without credentials is sent to sign in, then back (browser-login.ts). */
   browser?: boolean;
+  /** Sign people in to this route as this client of `gateway.bff.clients` (its own session). */
+  bffClient?: string;
   /** Send a signed `X-Gatehouse-Assertion`; `true` means audience = route id. */
   assertion?: boolean | { audience: string };
   policy: RoutePolicy;

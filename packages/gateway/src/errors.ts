@@ -52,6 +52,10 @@ export const gatewayErrors = defineErrors({
     status: 400,
     message: 'return_to must be a relative path on this site',
   },
+  GW_BFF_CLIENT_UNKNOWN: {
+    status: 400,
+    message: 'client must name one of the clients this gateway signs people in as',
+  },
   GW_BFF_STATE_INVALID: {
     status: 400,
     message: 'The login callback does not belong to a login started in this browser',

@@ -303,6 +303,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     let principal: Principal | undefined;
     let errorCode: string | undefined;
     let bffToken: string | undefined;
+    // The public client of the route's browser session (gateway.bff.clients), if it names one.
+    let bffClient: string | undefined;
     // The access decision and why (decision-audit.ts): set once the access check has answered.
     let decision: 'allow' | 'deny' | undefined;
     let reason: string | undefined;
@@ -414,8 +416,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           clientAddress,
           clientCertificateThumbprint,
           browserSession: bff
-            ? async (cookie) => {
-                bffToken = await bff.accessToken(cookie);
+            ? async (cookie, route) => {
+                bffClient = route.bffClient;
+                bffToken = await bff.accessToken(cookie, route.bffClient);
                 return bffToken;
               }
             : undefined,
@@ -523,7 +526,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       ) {
         const ask = err.details as { acrValues?: string; maxAge?: number };
         try {
-          await bff.stepUp(res, path === '-' ? '/' : `${path}${queryOf(req.url)}`, ask);
+          await bff.stepUp(res, path === '-' ? '/' : `${path}${queryOf(req.url)}`, ask, bffClient);
           return;
         } catch (stepUpErr) {
           err = stepUpErr;

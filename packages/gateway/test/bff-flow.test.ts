@@ -26,6 +26,8 @@ import { closeServer, type Echoed, startEcho, type Upstream } from './harness.ts
  */
 
 const CLIENT_ID = 'gateway-bff';
+/** A public client of its own for the /console pages (gateway.bff.clients). */
+const PAGE_CLIENT_ID = 'console-app';
 const MFA = 'urn:gatehouse:acr:mfa';
 const CLIENT_SECRET = 'bff-client-secret-for-tests';
 const SESSION_SECRET = 'a-session-secret-of-at-least-32-characters!';
@@ -73,6 +75,15 @@ before(async () => {
             scope: 'openid profile offline_access',
             firstParty: true,
           },
+          {
+            clientId: PAGE_CLIENT_ID,
+            tokenEndpointAuthMethod: 'none',
+            grantTypes: ['authorization_code'],
+            redirectUris: [`${site}/_gatehouse/bff/callback`],
+            postLogoutRedirectUris: [`${site}/`],
+            scope: 'openid profile',
+            firstParty: true,
+          },
         ],
       },
     },
@@ -99,6 +110,7 @@ before(async () => {
         sessionSecret: SESSION_SECRET,
         // Longer than any access token: every use refreshes, so refresh is exercised by every test.
         refreshBeforeExpirySec: 3600,
+        clients: [{ clientId: PAGE_CLIENT_ID }],
       },
       routes: [
         { id: 'idp', match: { path: '/auth' }, upstreams: [idpUrl], policy: 'public', forwardToken: true },
@@ -107,6 +119,12 @@ before(async () => {
         echoRoute('support', '/support', { policy: { roles: ['support'] } }),
         echoRoute('api', '/api', { forwardToken: true }),
         echoRoute('vault', '/vault', { stepUp: { acr: [MFA] } }),
+        echoRoute('console', '/console', { browser: true, bffClient: PAGE_CLIENT_ID, forwardToken: true }),
+        echoRoute('console-keys', '/console-keys', {
+          browser: true,
+          bffClient: PAGE_CLIENT_ID,
+          stepUp: { acr: [MFA] },
+        }),
       ],
     },
     state,
@@ -446,5 +464,108 @@ describe('step-up on a browser route (RFC 9470)', () => {
     assert.equal(post.status, 401);
     assert.equal(((await post.json()) as { error: string }).error, 'GW_STEP_UP_REQUIRED');
     assert.match(post.headers.get('www-authenticate')!, /error="insufficient_user_authentication"/);
+  });
+});
+
+describe('a route with a public client of its own (bffClient)', () => {
+  /** Follow the gateway's and the provider's redirects from `start` until a page (200) is shown. */
+  async function follow(b: Browser, start: URL): Promise<{ page: URL; html: string }> {
+    let next = start;
+    for (let i = 0; i < 6; i++) {
+      const res = await b.fetch(next);
+      if (res.status === 200) return { page: next, html: await res.text() };
+      assert.ok(res.status === 302 || res.status === 303, `${next.pathname}: ${res.status}`);
+      next = new URL(res.headers.get('location')!, site);
+    }
+    throw new Error('no page');
+  }
+
+  test('a page of the route signs the person in as its own client, with PKCE, in a session of its own', async () => {
+    const { b } = await login('alice');
+    const html = { accept: 'text/html' };
+    const refused = await b.fetch('/console/users?page=2', { headers: html });
+    assert.equal(refused.status, 302, 'the gateway client session is not used on this route');
+    const loginAt = new URL(refused.headers.get('location')!, site);
+    assert.equal(loginAt.searchParams.get('client'), PAGE_CLIENT_ID);
+    const start = await b.fetch(loginAt);
+    assert.equal(start.status, 303);
+    const authorize = new URL(start.headers.get('location')!);
+    assert.equal(authorize.searchParams.get('client_id'), PAGE_CLIENT_ID);
+    assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
+    assert.match(authorize.searchParams.get('code_challenge') ?? '', /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(authorize.searchParams.get('scope'), 'openid profile');
+    // The provider's session of the first sign-in: no login page, straight back to the callback.
+    let next = authorize;
+    let res = await b.fetch(next);
+    for (let i = 0; i < 6 && next.pathname !== '/_gatehouse/bff/callback'; i++) {
+      assert.equal(res.status, 303, await res.clone().text());
+      next = new URL(res.headers.get('location')!, site);
+      res = await b.fetch(next);
+    }
+    assert.equal(next.pathname, '/_gatehouse/bff/callback');
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.get('location'), '/console/users?page=2');
+    assert.ok(b.jar.has(`gatehouse_bff_${PAGE_CLIENT_ID}`), 'a cookie of its own');
+
+    const seen = await seenBy(await b.fetch('/console/users?page=2'));
+    assert.equal(seen.headers['x-client-id'], PAGE_CLIENT_ID);
+    const token = String(seen.headers['authorization']).slice(7);
+    assert.equal(decodeJwt(token)['client_id'], PAGE_CLIENT_ID);
+    assert.doesNotMatch(String(seen.headers['cookie'] ?? ''), /gatehouse_bff/);
+    // The other routes keep the gateway's own client: one client's token never goes to another's routes.
+    const app = await seenBy(await b.fetch('/app/home'));
+    assert.equal(app.headers['x-client-id'], CLIENT_ID);
+
+    // Signing out ends both sessions.
+    const out = await b.fetch('/_gatehouse/bff/logout', { method: 'POST', headers: { origin: site } });
+    assert.equal(out.status, 303);
+    assert.equal(b.jar.has(`gatehouse_bff_${PAGE_CLIENT_ID}`), false);
+    assert.equal(b.jar.has('gatehouse_bff'), false);
+    assert.equal((await b.fetch('/console/users')).status, 401);
+  });
+
+  test("a step-up on such a route signs in again as the route's client at the level it needs", async () => {
+    const b = browser();
+    const start = await b.fetch(`/_gatehouse/bff/login?return_to=%2Fconsole-keys&client=${PAGE_CLIENT_ID}`);
+    const { page, html } = await follow(b, new URL(start.headers.get('location')!));
+    const callback = await submit(b, page, html, { username: 'alice', password: 'alice-password' });
+    assert.equal((await b.fetch(callback)).status, 303);
+    const refused = await b.fetch('/console-keys', { headers: { accept: 'text/html' } });
+    assert.equal(refused.status, 303);
+    const authorize = new URL(refused.headers.get('location')!);
+    assert.equal(authorize.searchParams.get('client_id'), PAGE_CLIENT_ID);
+    assert.equal(authorize.searchParams.get('acr_values'), MFA);
+  });
+
+  test('a login for a client the gateway does not know is refused', async () => {
+    const res = await browser().fetch('/_gatehouse/bff/login?return_to=%2F&client=someone-else');
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { error: string }).error, 'GW_BFF_CLIENT_UNKNOWN');
+  });
+
+  test('bffClient must name one of gateway.bff.clients, on a route for browsers', () => {
+    const bff = {
+      enabled: true,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      sessionSecret: SESSION_SECRET,
+    };
+    const route = { id: 'c', match: { path: '/c' }, upstreams: ['http://127.0.0.1:1'] };
+    assert.throws(
+      () => validateGatewayConfig({ bff, routes: [{ ...route, browser: true, bffClient: 'nobody' }] }),
+      /names bffClient nobody, which is not in gateway.bff.clients/,
+    );
+    assert.throws(
+      () =>
+        validateGatewayConfig({
+          bff: { ...bff, clients: [{ clientId: 'x' }] },
+          routes: [{ ...route, bffClient: 'x' }],
+        }),
+      /without browser: true/,
+    );
+    assert.throws(
+      () => validateGatewayConfig({ bff: { ...bff, clients: [{ clientId: CLIENT_ID }] } }),
+      /client id is repeated/,
+    );
   });
 });

@@ -61,6 +61,7 @@ export * from './config-schema.ts';
 export * from './errors.ts';
 export type { HttpHandler } from './idp-server.ts';
 export * from './keys/keys.ts';
+export { ACR_MFA } from './mfa/acr.ts';
 export * from './protocol/clients.ts';
 export type { Actor } from './protocol/exchange-claims.ts';
 export { verifyAccessToken } from './protocol/jwt-tokens.ts';

@@ -5,6 +5,7 @@ import { ConfigError, createLogger, loadConfig, openState } from '@gatehouse/cor
 import type { IdpClientConfig } from '@gatehouse/idp';
 import { idpConfigSchema } from '@gatehouse/idp/config-schema';
 import { type Command, configHelp, configOptions } from '../command.ts';
+import { consoleClient, consoleNeedsMfa } from '../console-client.ts';
 import { loadConfigOrReport } from '../load-or-exit.ts';
 import { openStorage } from '../runtime.ts';
 
@@ -18,7 +19,8 @@ export const adminCommand: Command = {
   summary: 'Create the first admin user and clients in the configured storage (bootstrap)',
   usage: `gatehouse admin create-user --username NAME [--role ROLE]... [--email EMAIL] [--password-file FILE]
        gatehouse admin create-client --client-id ID [--grant GRANT]... [--role ROLE]... [--redirect-uri URI]...
-                                     [--public] [--first-party] [--scope SCOPE] [--resource URI=SCOPE,SCOPE]...`,
+                                     [--public] [--first-party] [--scope SCOPE] [--resource URI=SCOPE,SCOPE]...
+       gatehouse admin create-console-client`,
   help: `create-user     a user with the given roles (each role is created when missing). The password
                 is read from --password-file, else $GATEHOUSE_ADMIN_PASSWORD; without either a
                 random one is generated and printed once. Example, the first admin:
@@ -27,6 +29,11 @@ create-client   an OAuth client (grant client_credentials unless --grant says ot
                 confidential client's secret is generated and printed once. Example, a robot that
                 may call the admin API:
                   npx gatehouse admin create-client --client-id ops-robot --role admin
+create-console-client
+                the admin console's own client, gatehouse-console: public (code + PKCE, no
+                secret), its redirect the gateway's browser-session callback on server.publicUrl
+                (gateway.bff.redirectPath), a second factor required when idp.mfa.requiredRoles
+                holds admin. The gateway signs people in to /admin as this client (docs/console.md).
 
 Both write to storage directly: run them before the server starts, or on PostgreSQL at any time.
 While a server holds the embedded data folder they refuse (GH_STORAGE_LOCKED); use the admin API
@@ -63,11 +70,18 @@ ${configHelp}
   allowPositionals: true,
   async run({ values, positionals }) {
     const action = positionals[0];
-    if (action !== 'create-user' && action !== 'create-client') {
-      console.error(`gatehouse admin: say 'create-user' or 'create-client'.\nUsage: ${adminCommand.usage}`);
+    if (action !== 'create-user' && action !== 'create-client' && action !== 'create-console-client') {
+      console.error(
+        `gatehouse admin: say 'create-user', 'create-client' or 'create-console-client'.\nUsage: ${adminCommand.usage}`,
+      );
       return 2;
     }
-    const problem = action === 'create-user' ? userProblem(values) : clientProblem(values);
+    const problem =
+      action === 'create-user'
+        ? userProblem(values)
+        : action === 'create-client'
+          ? clientProblem(values)
+          : consoleClientProblem(values);
     if (problem) {
       console.error(`gatehouse admin ${action}: ${problem}`);
       return 2;
@@ -119,7 +133,13 @@ ${configHelp}
       }
       let client: IdpClientConfig;
       try {
-        client = clientConfig(values);
+        client =
+          action === 'create-console-client'
+            ? consoleClient(config.server.publicUrl, {
+                redirectPath: (config.gateway as { bff?: { redirectPath?: string } }).bff?.redirectPath,
+                requireMfa: consoleNeedsMfa(config.idp as { mfa?: Record<string, unknown> }),
+              })
+            : clientConfig(values);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         console.error(
@@ -168,6 +188,15 @@ function clientProblem(values: Record<string, unknown>): string | undefined {
   if (typeof values['client-id'] !== 'string') return '--client-id is required';
   for (const flag of ['username', 'email', 'password-file']) {
     if (values[flag] !== undefined) return `--${flag} is for create-user`;
+  }
+  return undefined;
+}
+
+function consoleClientProblem(values: Record<string, unknown>): string | undefined {
+  for (const [flag, value] of Object.entries(values)) {
+    if (value !== undefined && flag !== 'config' && flag !== 'json' && !(flag in configOptions)) {
+      return `--${flag} is not for create-console-client: its client is fixed`;
+    }
   }
   return undefined;
 }

@@ -42,8 +42,10 @@ export interface AccessRequest {
   clientAddress: string;
   /** RFC 8705 thumbprint of the verified TLS client certificate, when there is one. */
   clientCertificateThumbprint?: string | undefined;
-  /** BFF: resolves the browser session cookie to its stored access token. */
-  browserSession?: ((cookie: string | undefined) => Promise<string | undefined>) | undefined;
+  /** BFF: resolves the browser session cookie to its stored access token (the route's client's). */
+  browserSession?:
+    | ((cookie: string | undefined, route: RouteConfig) => Promise<string | undefined>)
+    | undefined;
 }
 
 export interface AccessGranted {
@@ -122,7 +124,9 @@ export async function checkAccess(
   const authOptions = {
     sessionCookie: table.config.auth.sessionCookie,
     clientCertificateThumbprint: r.clientCertificateThumbprint,
-    browserSession: r.browserSession,
+    browserSession: r.browserSession
+      ? (cookie: string | undefined) => r.browserSession!(cookie, route)
+      : undefined,
   };
   if (route.policy === 'public') {
     principal = await authenticate(r.headers, verifier, authOptions).catch(() => undefined);

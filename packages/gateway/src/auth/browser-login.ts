@@ -23,5 +23,7 @@ export function browserLoginLocation(
   if (!(req.headers.accept ?? '').includes('text/html')) return undefined;
   const returnTo = safeReturnTo(req.url);
   if (returnTo === undefined) return undefined;
-  return `${loginPath}?return_to=${encodeURIComponent(returnTo)}`;
+  // A route with a client of its own signs the person in as that client (bff.ts).
+  const client = route.bffClient === undefined ? '' : `&client=${encodeURIComponent(route.bffClient)}`;
+  return `${loginPath}?return_to=${encodeURIComponent(returnTo)}${client}`;
 }

@@ -34,6 +34,8 @@ export interface BffSessionsOptions {
   logger: Logger;
   ttlSec: number;
   refreshBeforeSec: number;
+  /** Where this client's sessions are kept in the state store; each client has its own. */
+  keyPrefix?: string;
   /**
    * Exchange a refresh token. Throws GW_BFF_SESSION_EXPIRED when the identity provider refuses it,
    * GW_BFF_IDP_UNAVAILABLE when it cannot be reached.
@@ -61,8 +63,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function createBffSessions(options: BffSessionsOptions): BffSessions {
   const { state, sealer } = options;
   const inflight = new Map<string, Promise<StoredSession>>();
+  const prefix = options.keyPrefix ?? 'gatehouse:bff:session:';
   const keyOf = (sessionId: string) =>
-    `gatehouse:bff:session:${createHash('sha256').update(sessionId).digest('base64url')}`;
+    `${prefix}${createHash('sha256').update(sessionId).digest('base64url')}`;
 
   async function read(key: string): Promise<StoredSession | undefined> {
     const sealed = await state.get(key);

@@ -25,25 +25,38 @@ import { safeReturnTo } from './return-to.ts';
  * A login is bound to the browser that started it: a short cookie holds its `state`, and the
  * callback must bring the same one, so a callback URL sent to someone else (login CSRF, session
  * fixation) does not log them in.
+ *
+ * Besides its own confidential client, the gateway may sign people in as public clients
+ * (`gateway.bff.clients`, code + PKCE, no secret) for the routes that name one (`bffClient`): the
+ * admin console has a client of its own, so its sign-in, its scopes and its MFA policy are its own at
+ * the identity provider. Each client has its own session and cookie, read on its routes only, so a
+ * token issued to one client is never forwarded to another's routes. `?client=` on the login path
+ * chooses it.
  */
 export interface Bff {
   /** The session cookie and the login cookie: never sent upstream. */
   readonly cookieNames: ReadonlySet<string>;
   /** True when `path` is one of the BFF's endpoints. */
   owns(path: string): boolean;
-  /** Where a browser starts a login (`?return_to=` a path on this site). */
+  /** Where a browser starts a login (`?return_to=` a path on this site, `&client=` a public client). */
   readonly loginPath: string;
   handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void>;
   /**
-   * The access token of the browser session named by the Cookie header; undefined without a session
+   * The access token of the browser session named by the Cookie header (the session of `clientId`,
+   * one of `gateway.bff.clients`, else of the gateway's own client); undefined without a session
    * cookie; throws GW_BFF_SESSION_EXPIRED when the cookie names no live session.
    */
-  accessToken(cookieHeader: string | string[] | undefined): Promise<string | undefined>;
+  accessToken(cookieHeader: string | string[] | undefined, clientId?: string): Promise<string | undefined>;
   /**
    * Send the browser to sign in again at the level a route needs (step-up.ts), back to `returnTo`
    * afterwards: a login as `/login` starts one, with `acr_values` and `max_age` for the provider.
    */
-  stepUp(res: ServerResponse, returnTo: string, ask: { acrValues?: string; maxAge?: number }): Promise<void>;
+  stepUp(
+    res: ServerResponse,
+    returnTo: string,
+    ask: { acrValues?: string; maxAge?: number },
+    clientId?: string,
+  ): Promise<void>;
 }
 
 export interface BffDeps {
@@ -61,6 +74,17 @@ interface PendingLogin {
   verifier: string;
   nonce: string;
   returnTo: string;
+  /** The client the login is for (undefined: the gateway's own). */
+  clientId?: string;
+}
+
+/** One client the gateway signs people in as, with its own sessions and cookie. */
+interface Flow {
+  clientId: string;
+  scopes: string[];
+  cookieName: string;
+  sessions: BffSessions;
+  configuration(): Promise<oidc.Configuration>;
 }
 
 export function createBff(config: BffConfig, deps: BffDeps): Bff {
@@ -80,26 +104,6 @@ export function createBff(config: BffConfig, deps: BffDeps): Bff {
   const loginCookie = `${config.cookieName}_login`;
   const sealer = createSealer(sessionSecret);
 
-  let discovered: Promise<oidc.Configuration> | undefined;
-  // Discovered on first use and kept; a failure is not cached, so the gateway may start first.
-  const configuration = (): Promise<oidc.Configuration> => {
-    discovered ??= oidc
-      .discovery(
-        new URL(issuer),
-        clientId,
-        { client_secret: clientSecret },
-        oidc.ClientSecretBasic(clientSecret),
-        // Plain HTTP only when the issuer itself is (development on one machine).
-        issuer.startsWith('http:') ? { execute: [oidc.allowInsecureRequests] } : undefined,
-      )
-      .catch((err: unknown) => {
-        discovered = undefined;
-        logger.warn({ err: (err as Error).message }, 'identity provider discovery failed');
-        throw gatewayErrors.create('GW_BFF_IDP_UNAVAILABLE', undefined, { cause: err });
-      });
-    return discovered;
-  };
-
   const tokensOf = (r: oidc.TokenEndpointResponse): BffTokens => ({
     accessToken: r.access_token,
     refreshToken: r.refresh_token,
@@ -107,21 +111,74 @@ export function createBff(config: BffConfig, deps: BffDeps): Bff {
     expiresAt: Math.floor(Date.now() / 1000) + (r.expires_in ?? 300),
   });
 
-  const sessions: BffSessions = createBffSessions({
-    state: deps.state,
-    sealer,
-    logger,
-    ttlSec: config.sessionTtlSec,
-    refreshBeforeSec: config.refreshBeforeExpirySec,
-    async refresh(refreshToken) {
-      const c = await configuration();
-      try {
-        return tokensOf(await oidc.refreshTokenGrant(c, refreshToken));
-      } catch (err) {
-        throw idpError(err, 'GW_BFF_SESSION_EXPIRED', logger, 'refresh refused');
-      }
-    },
-  });
+  function flowOf(
+    id: string,
+    secret: string | undefined,
+    scopes: string[],
+    cookieName: string,
+    keyPrefix?: string,
+  ): Flow {
+    let discovered: Promise<oidc.Configuration> | undefined;
+    // Discovered on first use and kept; a failure is not cached, so the gateway may start first.
+    const configuration = (): Promise<oidc.Configuration> => {
+      discovered ??= oidc
+        .discovery(
+          new URL(issuer),
+          id,
+          secret === undefined ? {} : { client_secret: secret },
+          // A public client proves the login with PKCE alone (RFC 7636); it has no secret to send.
+          secret === undefined ? oidc.None() : oidc.ClientSecretBasic(secret),
+          // Plain HTTP only when the issuer itself is (development on one machine).
+          issuer.startsWith('http:') ? { execute: [oidc.allowInsecureRequests] } : undefined,
+        )
+        .catch((err: unknown) => {
+          discovered = undefined;
+          logger.warn({ err: (err as Error).message }, 'identity provider discovery failed');
+          throw gatewayErrors.create('GW_BFF_IDP_UNAVAILABLE', undefined, { cause: err });
+        });
+      return discovered;
+    };
+    const sessions = createBffSessions({
+      state: deps.state,
+      sealer,
+      logger,
+      ttlSec: config.sessionTtlSec,
+      refreshBeforeSec: config.refreshBeforeExpirySec,
+      ...(keyPrefix ? { keyPrefix } : {}),
+      async refresh(refreshToken) {
+        const c = await configuration();
+        try {
+          return tokensOf(await oidc.refreshTokenGrant(c, refreshToken));
+        } catch (err) {
+          throw idpError(err, 'GW_BFF_SESSION_EXPIRED', logger, 'refresh refused');
+        }
+      },
+    });
+    return { clientId: id, scopes, cookieName, sessions, configuration };
+  }
+
+  const main = flowOf(clientId, clientSecret, config.scopes, config.cookieName);
+  const publicFlows = new Map<string, Flow>();
+  const cookieNames = new Set([config.cookieName, loginCookie]);
+  for (const c of config.clients ?? []) {
+    const cookieName = `${config.cookieName}_${c.clientId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    if (cookieNames.has(cookieName) || publicFlows.has(c.clientId)) {
+      throw gatewayErrors.create('GW_CONFIG_INVALID', `gateway.bff.clients: ${c.clientId} is repeated`);
+    }
+    cookieNames.add(cookieName);
+    publicFlows.set(
+      c.clientId,
+      flowOf(c.clientId, undefined, c.scopes, cookieName, `gatehouse:bff:session:${c.clientId}:`),
+    );
+  }
+  const allFlows = [main, ...publicFlows.values()];
+  /** The flow of a client the configuration names; the routes' names were checked at start-up. */
+  const flowFor = (id: string | undefined): Flow => {
+    if (id === undefined) return main;
+    const flow = publicFlows.get(id);
+    if (!flow) throw gatewayErrors.create('GW_BFF_CLIENT_UNKNOWN');
+    return flow;
+  };
 
   const loginKey = (state: string) => `gatehouse:bff:login:${state}`;
 
@@ -130,19 +187,27 @@ export function createBff(config: BffConfig, deps: BffDeps): Bff {
     const asked = query.getAll('return_to');
     const returnTo = asked.length > 1 ? undefined : safeReturnTo(asked[0]);
     if (returnTo === undefined) throw gatewayErrors.create('GW_BFF_RETURN_TO_INVALID');
-    await startLogin(res, returnTo, {});
+    const client = query.getAll('client');
+    if (client.length > 1) throw gatewayErrors.create('GW_BFF_CLIENT_UNKNOWN');
+    await startLogin(res, returnTo, {}, flowFor(client[0]));
   }
 
   async function startLogin(
     res: ServerResponse,
     returnTo: string,
     ask: { acrValues?: string | undefined; maxAge?: number | undefined },
+    flow: Flow,
   ): Promise<void> {
-    const c = await configuration();
+    const c = await flow.configuration();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
     const verifier = oidc.randomPKCECodeVerifier();
-    const pending: PendingLogin = { verifier, nonce, returnTo };
+    const pending: PendingLogin = {
+      verifier,
+      nonce,
+      returnTo,
+      ...(flow === main ? {} : { clientId: flow.clientId }),
+    };
     await deps.state.set(
       loginKey(state),
       sealer.seal(JSON.stringify(pending), loginKey(state)),
@@ -150,14 +215,14 @@ export function createBff(config: BffConfig, deps: BffDeps): Bff {
     );
     const params: Record<string, string> = {
       redirect_uri: redirectUri,
-      scope: config.scopes.join(' '),
+      scope: flow.scopes.join(' '),
       state,
       nonce,
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
     };
     // oidc-provider grants offline_access (a refresh token) only when consent was asked for.
-    if (config.scopes.includes('offline_access')) params['prompt'] = 'consent';
+    if (flow.scopes.includes('offline_access')) params['prompt'] = 'consent';
     // Step-up (RFC 9470): the provider signs the person in again when the session falls short.
     if (ask.acrValues) params['acr_values'] = ask.acrValues;
     if (ask.maxAge !== undefined) params['max_age'] = String(ask.maxAge);
@@ -192,7 +257,8 @@ export function createBff(config: BffConfig, deps: BffDeps): Bff {
         headers: { 'set-cookie': clearCookieValue(loginCookie, secure) },
       });
     }
-    const c = await configuration();
+    const flow = flowFor(pending.clientId);
+    const c = await flow.configuration();
     let tokens: BffTokens;
     try {
       tokens = tokensOf(
@@ -206,9 +272,9 @@ export function createBff(config: BffConfig, deps: BffDeps): Bff {
     } catch (err) {
       throw idpError(err, 'GW_BFF_LOGIN_FAILED', logger, 'code exchange refused');
     }
-    const sessionId = await sessions.create(tokens);
+    const sessionId = await flow.sessions.create(tokens);
     redirect(res, pending.returnTo, [
-      setCookieValue(config.cookieName, sessionId, { maxAgeSec: config.sessionTtlSec, secure }),
+      setCookieValue(flow.cookieName, sessionId, { maxAgeSec: config.sessionTtlSec, secure }),
       clearCookieValue(loginCookie, secure),
     ]);
   }
@@ -219,12 +285,15 @@ export function createBff(config: BffConfig, deps: BffDeps): Bff {
     if ((origin !== undefined && origin !== publicOrigin) || req.headers['sec-fetch-site'] === 'cross-site') {
       throw gatewayErrors.create('GW_BFF_CROSS_SITE');
     }
-    const cookie = readCookie(req.headers.cookie, config.cookieName);
-    const ended = cookie.kind === 'one' ? await sessions.end(cookie.value) : undefined;
+    // Every client's session in this browser ends: signing out of one page signs out of all.
     let location = config.postLogoutPath;
-    if (ended) {
+    let endedAtProvider = false;
+    for (const flow of allFlows) {
+      const cookie = readCookie(req.headers.cookie, flow.cookieName);
+      const ended = cookie.kind === 'one' ? await flow.sessions.end(cookie.value) : undefined;
+      if (!ended) continue;
       try {
-        const c = await configuration();
+        const c = await flow.configuration();
         if (ended.refreshToken) {
           await oidc
             .tokenRevocation(c, ended.refreshToken, { token_type_hint: 'refresh_token' })
@@ -232,8 +301,10 @@ export function createBff(config: BffConfig, deps: BffDeps): Bff {
               logger.warn({ err: (err as Error).message }, 'refresh token revocation failed');
             });
         }
-        // RP-initiated logout: the identity provider ends its own session too.
-        if (c.serverMetadata().end_session_endpoint && ended.idToken) {
+        // RP-initiated logout: the identity provider ends its own session too (one session for all
+        // the clients, so once).
+        if (!endedAtProvider && c.serverMetadata().end_session_endpoint && ended.idToken) {
+          endedAtProvider = true;
           location = oidc.buildEndSessionUrl(c, {
             id_token_hint: ended.idToken,
             post_logout_redirect_uri: `${publicUrl}${config.postLogoutPath}`,
@@ -243,7 +314,11 @@ export function createBff(config: BffConfig, deps: BffDeps): Bff {
         logger.warn({ err: (err as Error).message }, 'logout at the identity provider skipped');
       }
     }
-    redirect(res, location, [clearCookieValue(config.cookieName, secure)]);
+    redirect(
+      res,
+      location,
+      allFlows.map((f) => clearCookieValue(f.cookieName, secure)),
+    );
   }
 
   const endpoints: Record<string, { method: string; run: typeof login }> = {
@@ -253,7 +328,7 @@ export function createBff(config: BffConfig, deps: BffDeps): Bff {
   };
 
   return {
-    cookieNames: new Set([config.cookieName, loginCookie]),
+    cookieNames,
     owns: (path) => Object.hasOwn(endpoints, path),
     loginPath: config.loginPath,
     async handle(req, res, path) {
@@ -266,17 +341,18 @@ export function createBff(config: BffConfig, deps: BffDeps): Bff {
       }
       await endpoint.run(req, res);
     },
-    async accessToken(cookieHeader) {
-      const cookie = readCookie(cookieHeader, config.cookieName);
+    async accessToken(cookieHeader, client) {
+      const flow = flowFor(client);
+      const cookie = readCookie(cookieHeader, flow.cookieName);
       if (cookie.kind === 'absent') return undefined;
-      const token = cookie.kind === 'one' ? await sessions.accessToken(cookie.value) : undefined;
+      const token = cookie.kind === 'one' ? await flow.sessions.accessToken(cookie.value) : undefined;
       if (token === undefined) throw gatewayErrors.create('GW_BFF_SESSION_EXPIRED');
       return token;
     },
-    async stepUp(res, returnTo, ask) {
+    async stepUp(res, returnTo, ask, client) {
       const safe = safeReturnTo(returnTo);
       if (safe === undefined) throw gatewayErrors.create('GW_BFF_RETURN_TO_INVALID');
-      await startLogin(res, safe, ask);
+      await startLogin(res, safe, ask, flowFor(client));
     },
   };
 }
