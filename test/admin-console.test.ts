@@ -40,10 +40,24 @@ describe('admin console in Chromium', { skip: skipReason(), timeout: 300_000 }, 
     await stack?.close();
   });
 
-  test('an admin opening /admin signs in and lands on the users page', async () => {
+  test('an admin opening /admin signs in as the console client (code + PKCE) and lands on the users page', async () => {
+    const authorizations: URL[] = [];
+    const seen = (request: { url(): string }) => {
+      const url = new URL(request.url());
+      if (url.pathname === '/auth/auth') authorizations.push(url);
+    };
+    page.on('request', seen);
     await page.goto(`${stack.origin}/admin`);
     await signIn(page, 'alice');
     await page.waitForURL((url) => url.pathname === '/admin/users');
+    page.off('request', seen);
+    assert.ok(authorizations.length > 0, 'the sign-in went through the authorization endpoint');
+    for (const authorize of authorizations) {
+      assert.equal(authorize.searchParams.get('client_id'), 'gatehouse-console');
+      assert.equal(authorize.searchParams.get('response_type'), 'code');
+      assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
+      assert.match(authorize.searchParams.get('code_challenge') ?? '', /^[A-Za-z0-9_-]{43}$/);
+    }
     assert.equal(await page.locator('h1').textContent(), 'Users');
     assert.match((await page.locator('.signout').textContent()) ?? '', /Signed in as/);
     await open('/admin/users');
@@ -116,6 +130,8 @@ describe('admin console in Chromium', { skip: skipReason(), timeout: 300_000 }, 
     await bob.waitForURL((url) => url.pathname === '/admin/users');
     assert.equal(await bob.locator('h1').textContent(), 'Not allowed');
     assert.equal(await bob.locator('.code code').textContent(), 'CONSOLE_ADMIN_REQUIRED');
+    // The page says who is signed in and offers to sign out, to sign in as someone else.
+    assert.match((await bob.locator('main form').textContent()) ?? '', /signed in as bob, who does not hold the admin role/);
     const res = await bobContext.request.get(`${stack.origin}/admin/keys`);
     assert.equal(res.status(), 403);
   });
