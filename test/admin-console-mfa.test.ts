@@ -63,4 +63,3 @@ describe('admin console behind the MFA policy', { skip: skipReason(), timeout: 3
     assert.match(res.headers.get('www-authenticate') ?? '', /acr_values="urn:gatehouse:acr:mfa"/);
   });
 });
-

@@ -131,7 +131,10 @@ describe('admin console in Chromium', { skip: skipReason(), timeout: 300_000 }, 
     assert.equal(await bob.locator('h1').textContent(), 'Not allowed');
     assert.equal(await bob.locator('.code code').textContent(), 'CONSOLE_ADMIN_REQUIRED');
     // The page says who is signed in and offers to sign out, to sign in as someone else.
-    assert.match((await bob.locator('main form').textContent()) ?? '', /signed in as bob, who does not hold the admin role/);
+    assert.match(
+      (await bob.locator('main form').textContent()) ?? '',
+      /signed in as bob, who does not hold the admin role/,
+    );
     const res = await bobContext.request.get(`${stack.origin}/admin/keys`);
     assert.equal(res.status(), 403);
   });

@@ -54,9 +54,11 @@ function compile(path: string): RegExp {
 
 /**
  * The admin console: server-rendered pages over the admin API. It sits behind the gateway on a route
- * marked `browser: true` with `forwardToken: true`: the gateway signs the person in (browser session,
- * code + PKCE) and hands the console their access token, which the console uses for every admin API
- * call. It holds no state and no credential of its own; the admin API decides what the person may do.
+ * marked `browser: true` with `forwardToken: true` and `bffClient: gatehouse-console`: the gateway
+ * signs the person in as the console's own public client (browser session, code + PKCE) and hands the
+ * console their access token, which the console uses for every admin API call. It holds no state and
+ * no credential of its own; it refuses a token without the `admin` role, and the admin API decides
+ * again what the person may do.
  */
 export function createConsole(options: ConsoleOptions): ConsoleHandler {
   const base = (options.base ?? '/admin').replace(/\/$/, '');
