@@ -36,7 +36,8 @@ for (const mode of ['development', 'production'] as const) {
         encoding: 'utf8',
         env: { ...env, ...extra },
         cwd: dir,
-        timeout: 60_000,
+        // Each run opens the embedded database and migrates it: slow on a loaded machine.
+        timeout: 240_000,
       });
       return { code: r.status, stdout: r.stdout, stderr: r.stderr };
     }
@@ -114,6 +115,29 @@ for (const mode of ['development', 'production'] as const) {
       const r = gatehouse(['create-client', '--client-id', 'web', '--public', '--redirect-uri', 'not a url']);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /redirectUris\.0: must be a valid URL/);
+    });
+
+    test('create-console-client makes the console a public PKCE client on the public URL, audited', async () => {
+      const r = gatehouse(['create-console-client', '--json'], {
+        GATEHOUSE_IDP__MFA__REQUIRED_ROLES: '[admin]',
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { clientId: 'gatehouse-console' });
+      const site = mode === 'production' ? 'https://id.example.com' : 'http://localhost:8080';
+      await withStorage(async (sql) => {
+        const stored = await findClient(sql, 'gatehouse-console');
+        assert.equal(stored?.token_endpoint_auth_method, 'none');
+        assert.equal(stored?.client_secret, undefined);
+        assert.deepEqual(stored?.grant_types, ['authorization_code']);
+        assert.deepEqual(stored?.redirect_uris, [`${site}/_gatehouse/bff/callback`]);
+        // The MFA policy asks a second factor of admins: the console's sign-ins need one.
+        assert.deepEqual(stored?.default_acr_values, ['urn:gatehouse:acr:mfa']);
+        const events = await createAudit(sql).query({ type: 'admin.change', subject: 'gatehouse-console' });
+        assert.equal((events[0]!.details as { action: string }).action, 'client.create');
+      });
+      const again = gatehouse(['create-console-client', '--client-id', 'other']);
+      assert.equal(again.code, 2);
+      assert.match(again.stderr, /--client-id is not for create-console-client/);
     });
 
     test('a flag of the other action is refused', () => {
