@@ -34,7 +34,7 @@ import { safeReturnTo } from './return-to.ts';
  * chooses it.
  */
 export interface Bff {
-  /** The session cookie and the login cookie: never sent upstream. */
+  /** The session cookies (one per client) and the login cookie: never sent upstream. */
   readonly cookieNames: ReadonlySet<string>;
   /** True when `path` is one of the BFF's endpoints. */
   owns(path: string): boolean;
