@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkWalls, type ImportEdge, parseExplainFiles } from '../scripts/walls.ts';
+import {
+  checkDependencyImports,
+  checkInternalMembers,
+  checkWalls,
+  type ImportEdge,
+  parseExplainFiles,
+} from '../scripts/walls.ts';
 
 // Public entry points as package.json `exports` would give them.
 const entries = (pkg: string) =>
@@ -144,5 +150,61 @@ describe('architecture walls', () => {
         specifier: '@gatehouse/sdk',
       },
     ]);
+  });
+
+  test("a dependency's files are imported only by its one module", () => {
+    const edge = (from: string, specifier: string): ImportEdge => ({
+      from,
+      to: `node_modules/${specifier}.js`,
+      specifier,
+    });
+    const found = checkDependencyImports([
+      edge('packages/idp/src/protocol/provider.ts', 'oidc-provider/lib/helpers/errors'),
+      edge('packages/idp/src/protocol/oidc-provider-internals.ts', 'oidc-provider/lib/helpers/errors'),
+      edge('packages/gateway/src/ops/gateway-metrics.ts', 'prom-client/lib/histogram'),
+      edge('packages/idp/src/protocol/provider.ts', 'oidc-provider'),
+    ]);
+    assert.equal(found.length, 2);
+    assert.match(found[0] ?? '', /provider\.ts imports 'oidc-provider\/lib\/helpers\/errors'/);
+    assert.match(found[1] ?? '', /gateway-metrics\.ts imports 'prom-client\/lib\/histogram'/);
+  });
+
+  test("a dependency's undocumented members are named only in its one module, comments aside", () => {
+    const source = [
+      "  Object.defineProperty(Client.prototype, 'compareClientSecret', {",
+      '  Client.find = async function cachedFind(id) {',
+      '  // compareClientSecret, in a comment, is no use of it',
+      '   * nor is Client.find = in a doc comment',
+      '  const client = await provider.Client.find(id);',
+      '  session.destroyed',
+    ].join('\n');
+    const found = checkInternalMembers('packages/idp/src/protocol/clients.ts', source);
+    assert.deepEqual(
+      found.map((f) => f.split(' ')[0]),
+      [
+        'packages/idp/src/protocol/clients.ts:1',
+        'packages/idp/src/protocol/clients.ts:2',
+        'packages/idp/src/protocol/clients.ts:6',
+      ],
+    );
+    assert.deepEqual(
+      checkInternalMembers('packages/idp/src/protocol/oidc-provider-internals.ts', source),
+      [],
+    );
+    assert.deepEqual(checkInternalMembers('packages/idp/test/clients.test.ts', source), []);
+    // The gateway's sockets have a destroyed flag too: oidc-provider's members count in the idp only.
+    assert.deepEqual(checkInternalMembers('packages/gateway/src/upstreams/proxy.ts', source), []);
+  });
+
+  test("prom-client's private table and replaced metric methods count in every package", () => {
+    const source = [
+      'const table = (histogram as unknown as { hashMap: object }).hashMap;',
+      'counter.reset = () => {};',
+      'if (counter.reset === undefined) return;',
+    ].join('\n');
+    const found = checkInternalMembers('packages/gateway/src/ops/gateway-metrics.ts', source);
+    assert.equal(found.length, 2);
+    assert.match(found[0] ?? '', /:1 relies on prom-client's inside \(a metric's private label table\)/);
+    assert.match(found[1] ?? '', /:2 relies on prom-client's inside \(a replaced metric method\)/);
   });
 });

@@ -15,7 +15,12 @@ import { resolveMfaConfig } from './mfa/mfa-config.ts';
 import { resolveRelyingParty } from './mfa/passkey-config.ts';
 import { clientMetadataFromConfig, seedDemoClients, syncConfigClients } from './protocol/clients.ts';
 import { jwtTokenMiddleware, markStructuredTokenRefusal } from './protocol/jwt-tokens.ts';
-import { type AccountsPort, buildProvider, type ProviderPages } from './protocol/provider.ts';
+import {
+  findProviderClient,
+  resumePathPattern,
+  validateClientMetadata,
+} from './protocol/oidc-provider-internals.ts';
+import { type AccountsPort, buildProvider, type ProviderPages, ROUTES } from './protocol/provider.ts';
 import { registerTokenExchange } from './protocol/token-exchange.ts';
 import { logoutRevocationMiddleware } from './revocation/logout-revocation.ts';
 import { createRevocationFeed } from './revocation/revocation-feed.ts';
@@ -229,14 +234,14 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
     p.use(storageUnavailableMiddleware(logger));
     p.on('server_error', markIfStorageUnavailable);
     // Commits the writes of a token request in one transaction (write-batch.ts).
-    // (oidc-provider sees paths below the issuer; its token route is /token.)
-    p.use(tokenWriteBatchMiddleware({ sql, logger, tokenPath: '/token' }));
-    // Commits the writes of an authorization resume (/auth/:uid) together (resume-write-batch.ts).
+    // (oidc-provider sees paths below the issuer.)
+    p.use(tokenWriteBatchMiddleware({ sql, logger, tokenPath: ROUTES.token }));
+    // Commits the writes of an authorization resume together (resume-write-batch.ts).
     p.use(
       resumeWriteBatchMiddleware({
         sql,
         logger,
-        resumePath: /^\/auth\/[^/]+$/,
+        resumePath: resumePathPattern(ROUTES.authorization),
         renderError: (options.pages ?? defaultPages)?.renderError,
       }),
     );
@@ -269,8 +274,8 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
         accounts: () => accounts,
         clockToleranceSeconds: config.clockToleranceSeconds,
         logger,
-        userinfoPath: '/me',
-        findClient: (clientId) => p.Client.find(clientId),
+        userinfoPath: ROUTES.userinfo,
+        findClient: (clientId) => findProviderClient(p, clientId),
       }),
     );
     return p;
@@ -301,9 +306,7 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
   // Validate the config clients with oidc-provider's own metadata rules before serving them.
   for (const c of config.clients) {
     try {
-      await provider.Client.validate(
-        clientMetadataFromConfig(c) as unknown as Parameters<Provider['Client']['validate']>[0],
-      );
+      await validateClientMetadata(provider, clientMetadataFromConfig(c));
     } catch (cause) {
       const detail = (cause as { error_description?: string }).error_description ?? String(cause);
       throw idpErrors.create('IDP_CLIENT_INVALID', `client ${c.clientId}: ${detail}`, { cause });

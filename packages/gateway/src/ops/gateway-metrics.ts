@@ -1,5 +1,4 @@
-import { Counter, type Registry } from '@gatehouse/core';
-import { type DeferredCount, deferredCounter, routeHistogram } from './prom-client-shortcuts.ts';
+import { Counter, Histogram, type Registry } from '@gatehouse/core';
 
 const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
@@ -13,19 +12,22 @@ export interface GatewayMetrics {
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export function createGatewayMetrics(registry: Registry): GatewayMetrics {
-  // Requests are counted here and handed to prom-client when the counter is read
-  // (prom-client-shortcuts.ts): per request two Map lookups and an increment.
-  const requests = deferredCounter(registry, {
+  const requests = new Counter({
     name: 'gatehouse_gateway_requests_total',
     help: 'Requests answered, by route, method and status',
     labelNames: ['route', 'method', 'status'],
+    registers: [registry],
   });
-  const pending = new Map<string, Map<number, DeferredCount<'route' | 'method' | 'status'>>>();
-  const duration = routeHistogram(registry, {
+  // One label object per route, method and status: built once, not per request.
+  const requestLabels = new Map<string, Map<number, Record<'route' | 'method' | 'status', string>>>();
+  const duration = new Histogram({
     name: 'gatehouse_gateway_request_duration_seconds',
     help: 'Time from request to response end, by route',
+    labelNames: ['route'],
     buckets: DURATION_BUCKETS,
+    registers: [registry],
   });
+  const routeLabels = new Map<string, Record<'route', string>>();
   const authFailures = new Counter({
     name: 'gatehouse_gateway_auth_failures_total',
     help: 'Requests refused by authentication or authorization, by error code',
@@ -40,21 +42,26 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
   });
   return {
     observeRequest(route, method, status, seconds) {
-      let byMethodStatus = pending.get(route);
+      let byMethodStatus = requestLabels.get(route);
       if (byMethodStatus === undefined) {
         byMethodStatus = new Map();
-        pending.set(route, byMethodStatus);
+        requestLabels.set(route, byMethodStatus);
       }
       // Methods outside the list count as OTHER, so the key space stays bounded.
       const m = KNOWN_METHODS.indexOf(method);
       const key = (m + 1) * 1000 + status;
-      let p = byMethodStatus.get(key);
-      if (p === undefined) {
-        p = requests.track({ route, method: m === -1 ? 'OTHER' : method, status: String(status) });
-        byMethodStatus.set(key, p);
+      let labels = byMethodStatus.get(key);
+      if (labels === undefined) {
+        labels = { route, method: m === -1 ? 'OTHER' : method, status: String(status) };
+        byMethodStatus.set(key, labels);
       }
-      p.count++;
-      duration.observe(route, seconds);
+      requests.inc(labels);
+      let forRoute = routeLabels.get(route);
+      if (forRoute === undefined) {
+        forRoute = { route };
+        routeLabels.set(route, forRoute);
+      }
+      duration.observe(forRoute, seconds);
     },
     authFailure(reason) {
       authFailures.inc({ reason });

@@ -9,7 +9,6 @@ import type {
   UpstreamStatus,
 } from '../contracts.ts';
 import { gatewayErrors } from '../errors.ts';
-import { type DeferredCount, type DeferredCounter, deferredCounter } from '../ops/prom-client-shortcuts.ts';
 import type { UpstreamTlsOptions } from '../ops/tls.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { createHealthChecker, type HealthChecker, type Probed } from './health-checker.ts';
@@ -61,8 +60,8 @@ interface Replica extends Probed {
   healthy: boolean;
   okStreak: number;
   failStreak: number;
-  /** Attempts of this replica by result, not yet handed to prom-client (see upstreamMetrics). */
-  readonly results: Map<Result, DeferredCount<AttemptLabel>>;
+  /** The label set of each result of this replica's attempts, built once. */
+  readonly results: Map<Result, Record<AttemptLabel, string>>;
 }
 
 type AttemptLabel = 'route' | 'upstream' | 'result';
@@ -176,12 +175,12 @@ export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolD
   }
 
   const count = (r: Replica, result: Result): void => {
-    let p = r.results.get(result);
-    if (!p) {
-      p = metrics.requests.track({ route: route.id, upstream: r.url, result });
-      r.results.set(result, p);
+    let labels = r.results.get(result);
+    if (!labels) {
+      labels = { route: route.id, upstream: r.url, result };
+      r.results.set(result, labels);
     }
-    p.count++;
+    metrics.requests.inc(labels);
   };
 
   const replicaFailed = (r: Replica): void => {
@@ -293,8 +292,6 @@ export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolD
     },
     async close() {
       checker?.stop();
-      // What this pool counted stays in the counter; its counts are no longer tracked.
-      metrics.requests.release(replicas.flatMap((r) => [...r.results.values()]));
       await Promise.all(
         replicas.map(async (r) => {
           // Let in-flight requests finish, but do not hang shutdown on a stuck upstream.
@@ -310,8 +307,8 @@ export function createUpstreamPool(route: UpstreamPoolRoute, deps: UpstreamPoolD
 }
 
 interface UpstreamMetrics {
-  /** Attempts by result, counted in the pool and handed to prom-client when read (prom-client-shortcuts.ts). */
-  requests: DeferredCounter<AttemptLabel>;
+  /** Attempts by result. */
+  requests: Counter<AttemptLabel>;
   retries: Counter<'route'>;
   ejections: Counter<'route' | 'upstream'>;
   available: Gauge<'route' | 'upstream'>;
@@ -322,11 +319,16 @@ function upstreamMetrics(registry: Registry): UpstreamMetrics {
   const get = <M>(name: string, make: () => M): M =>
     (registry.getSingleMetric(name) as M | undefined) ?? make();
   return {
-    requests: deferredCounter(registry, {
-      name: 'gatehouse_gateway_upstream_requests_total',
-      help: 'Attempts sent to upstream replicas, by result',
-      labelNames: ['route', 'upstream', 'result'],
-    }),
+    requests: get(
+      'gatehouse_gateway_upstream_requests_total',
+      () =>
+        new Counter({
+          name: 'gatehouse_gateway_upstream_requests_total',
+          help: 'Attempts sent to upstream replicas, by result',
+          labelNames: ['route', 'upstream', 'result'],
+          registers: [registry],
+        }),
+    ),
     retries: get(
       'gatehouse_gateway_upstream_retries_total',
       () =>

@@ -32,6 +32,7 @@ import {
   upsertClient,
 } from '../protocol/clients.ts';
 import { verifyAccessToken } from '../protocol/jwt-tokens.ts';
+import { validateClientMetadata } from '../protocol/oidc-provider-internals.ts';
 import { revokeEverythingOf as revokeAccount } from '../revocation/account-revocation.ts';
 import { SESSION_COOKIE, verifySessionToken } from '../sessions/session-token.ts';
 import { adminBodySchemas, adminOpenApi } from './openapi.ts';
@@ -547,7 +548,7 @@ export function createAdminApi(idp: IdpRuntime): HttpHandler {
         if (await clientExists(sql, metadata.client_id))
           throw idpErrors.create('IDP_ALREADY_EXISTS', 'Client exists');
         try {
-          await idp.provider().Client.validate(metadata as never);
+          await validateClientMetadata(idp.provider(), metadata);
         } catch (cause) {
           const detail = (cause as { error_description?: string }).error_description ?? 'invalid metadata';
           throw idpErrors.create('IDP_CLIENT_INVALID', detail, { cause });

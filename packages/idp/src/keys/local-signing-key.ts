@@ -31,6 +31,8 @@ export class LocalSigningKey extends ExternalSigningKey {
   readonly #privateKey: KeyObject;
   readonly #publicKey: KeyObject;
   readonly #scheme: { digest: string | null; ecdsa?: EcdsaCurve };
+  readonly #kid: string;
+  readonly #alg: string;
 
   constructor(jwk: JWK & { kid: string; alg: string }) {
     super();
@@ -39,9 +41,18 @@ export class LocalSigningKey extends ExternalSigningKey {
     this.#scheme = scheme;
     this.#privateKey = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
     this.#publicKey = createPublicKey(this.#privateKey);
-    // oidc-provider's declared read-only accessors have setters for exactly this.
-    (this as { kid: string }).kid = jwk.kid;
-    (this as { alg: string }).alg = jwk.alg;
+    this.#kid = jwk.kid;
+    this.#alg = jwk.alg;
+  }
+
+  // The declared accessors of ExternalSigningKey, overridden (rather than set through setters its
+  // declaration does not have).
+  override get kid(): string {
+    return this.#kid;
+  }
+
+  override get alg(): string {
+    return this.#alg;
   }
 
   /** The public half: what oidc-provider publishes and verifies its own JWTs (id_token_hint) with. */

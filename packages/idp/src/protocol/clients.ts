@@ -10,7 +10,7 @@ import { ACR_MFA } from '../mfa/acr.ts';
  * Client secrets are stored as SHA-256 hashes. They are high-entropy values the server generates
  * (or long secrets from the config), so a fast hash is enough to make a stolen table useless, and a
  * slow password hash (argon2) would cap token throughput. oidc-provider compares `client_secret`
- * itself; see `installHashedSecretComparison` for how it compares against the hash instead.
+ * itself; provider.ts has it compare `clientSecretMatches` against the hash instead.
  */
 
 export type ClientSource = 'config' | 'demo' | 'admin';
@@ -130,25 +130,6 @@ export function generateClientSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/**
- * Make oidc-provider compare `client_secret_basic` / `client_secret_post` secrets against the stored
- * hash. oidc-provider calls `client.compareClientSecret(presented)` for those methods; its maintainer
- * points to overriding that prototype method for hashed secrets (panva/node-oidc-provider#631),
- * rather than handing the plain secret out of the adapter (which would mean storing it).
- * The price: nothing may use the secret as a symmetric key (client_secret_jwt, HS* signing,
- * PBES2/dir encryption, dynamic registration reads). The provider is configured with none of those.
- */
-export function installHashedSecretComparison(Client: { prototype: object }): void {
-  Object.defineProperty(Client.prototype, 'compareClientSecret', {
-    configurable: true,
-    writable: true,
-    value(this: { clientSecret?: string }, presented: string): boolean {
-      if (typeof presented !== 'string' || typeof this.clientSecret !== 'string') return false;
-      return clientSecretMatches(presented, this.clientSecret);
-    },
-  });
-}
-
 /** Convert a config-file client to stored metadata (the secret hashed). */
 export function clientMetadataFromConfig(c: IdpClientConfig): ClientMetadata {
   const confidential =
@@ -227,13 +208,14 @@ interface CachedClient {
   at: number;
   maxAgeMs: number;
   metadata: ClientMetadata | undefined;
-  /** The oidc-provider Client instance each provider built from `metadata` (see installClientInstanceCache). */
-  instances?: WeakMap<object, unknown>;
 }
 const clientCaches = new WeakMap<Sql, Map<string, CachedClient>>();
 
-/** The cache entry of `clientId` while it is fresh, else undefined. */
-function freshEntry(sql: Sql, clientId: string): CachedClient | undefined {
+/**
+ * The cache entry of `clientId` while it is fresh, else undefined: an object that stays the same
+ * exactly as long as the cached metadata does (provider.ts keeps oidc-provider's Client instances by it).
+ */
+export function freshClientEntry(sql: Sql, clientId: string): object | undefined {
   const entry = clientCaches.get(sql)?.get(clientId);
   return entry && Date.now() - entry.at < entry.maxAgeMs ? entry : undefined;
 }
@@ -265,32 +247,6 @@ export async function findClientCached(
     return metadata === undefined ? undefined : structuredClone(metadata);
   }
   return hit.metadata === undefined ? undefined : structuredClone(hit.metadata);
-}
-
-/**
- * Skip oidc-provider's per-request client lookup while the metadata it would find is the cached one.
- * `Client.find` runs on every token request: the adapter's copy of the cached metadata, then a JSON
- * serialization and a SHA-256 of it to find the Client instance built from that metadata. While a
- * client's cache entry is fresh, the instance its metadata led to (found by a lookup that started
- * with the entry already fresh) is returned directly; the entry's
- * end (age, or a change made through this module) ends it too, so a changed client is seen exactly
- * when it was before. `Client.adapter` must be createAdapterClass's on `sql`, whose Client lookups
- * read this cache: that adapter serves a fresh entry's metadata before its first await, so the
- * instance found while an entry is fresh and still current was built from that entry's metadata.
- */
-export function installClientInstanceCache(Client: { find(id: string): Promise<unknown> }, sql: Sql): void {
-  const find = Client.find;
-  Client.find = async function cachedFind(this: unknown, id: string) {
-    const entry = typeof id === 'string' ? freshEntry(sql, id) : undefined;
-    const known = entry?.instances?.get(Client);
-    if (known) return known;
-    const client = await find.call(this, id);
-    if (client && entry && clientCaches.get(sql)?.get(id) === entry) {
-      entry.instances ??= new WeakMap();
-      entry.instances.set(Client, client);
-    }
-    return client;
-  };
 }
 
 export async function upsertClient(sql: Sql, metadata: ClientMetadata, source: ClientSource): Promise<void> {

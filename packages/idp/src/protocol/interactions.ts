@@ -17,6 +17,7 @@ import { withLoginReadAhead } from '../storage/account-read-ahead.ts';
 import { saveIfPresent } from '../storage/adapter.ts';
 import { type BatchedWrite, holdAuditWrites, storeAuditWrites } from '../storage/write-batch.ts';
 import { clientPolicy } from './clients.ts';
+import { findProviderClient, interactionResultInPlace } from './oidc-provider-internals.ts';
 
 /**
  * The hosted login and consent pages of oidc-provider's interactions, at
@@ -43,14 +44,6 @@ export interface InteractionLike {
   params: Record<string, unknown>;
   session?: { accountId?: string; uid?: string } | undefined;
   grantId?: string | undefined;
-}
-
-/** The parts of oidc-provider's Interaction model that storing a result uses. */
-interface StoredInteraction {
-  result?: unknown;
-  exp: number;
-  returnTo: string;
-  save(ttl: number): Promise<unknown>;
 }
 
 function sendPage(res: ServerResponse, status: number, page: RenderedPage): void {
@@ -100,7 +93,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
 
   async function clientName(clientId: unknown): Promise<string> {
     if (typeof clientId !== 'string') return 'an application';
-    const client = await idp.provider().Client.find(clientId);
+    const client = await findProviderClient(idp.provider(), clientId);
     return client?.clientName ?? clientId;
   }
 
@@ -297,17 +290,11 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
         );
       return;
     }
-    const model = interaction as InteractionLike & StoredInteraction;
-    model.result = { login: { accountId, amr, acr } };
-    const stored = await saveIfPresent(
-      idp.sql,
-      logger,
-      () => model.save(model.exp - Math.floor(Date.now() / 1000)),
-      audit,
-    );
+    const result = interactionResultInPlace(interaction, { login: { accountId, amr, acr } });
+    const stored = await saveIfPresent(idp.sql, logger, result.save, audit);
     if (!stored) throw new errors.SessionNotFound('interaction session not found');
     res.statusCode = 303;
-    res.setHeader('Location', model.returnTo);
+    res.setHeader('Location', result.returnTo);
     res.setHeader('Content-Length', '0');
     res.end();
   }
@@ -323,7 +310,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
   // oidc-provider needs before it grants offline_access) must not show it a consent page either.
   async function isFirstParty(clientId: unknown): Promise<boolean> {
     if (typeof clientId !== 'string') return false;
-    const client = await idp.provider().Client.find(clientId);
+    const client = await findProviderClient(idp.provider(), clientId);
     return client !== undefined && clientPolicy(client).firstParty;
   }
 

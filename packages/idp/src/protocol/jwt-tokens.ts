@@ -1,10 +1,11 @@
 import type { Logger } from '@gatehouse/core';
 import { decodeProtectedHeader, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { RevocationPublisher } from '../revocation/revocation-publisher.ts';
 import { clientAllowsOrigin } from './clients.ts';
+import { bearerRefusal, handReadBodyOn, isStructuredTokenRefusal } from './oidc-provider-internals.ts';
 import type { AccountsPort } from './provider.ts';
-import { CLAIMS_BY_SCOPE } from './provider.ts';
+import { CLAIMS_BY_SCOPE, introspectionAllowed, revocationAllowed } from './provider.ts';
 
 /**
  * Introspection (RFC 7662), revocation (RFC 7009) and userinfo for JWT access tokens.
@@ -15,6 +16,8 @@ import { CLAIMS_BY_SCOPE } from './provider.ts';
  * endpoints for JWTs, after oidc-provider has authenticated the client (client authentication stays
  * oidc-provider's): a JWT is verified with the provider's own keys and checked against the
  * revocation list; revoking one records its `jti` until its `exp` and fans it out to the gateways.
+ * Who may introspect or revoke what is the same policy oidc-provider applies to its own tokens
+ * (provider.ts), and userinfo refuses a token as oidc-provider's endpoint does (oidc-provider-internals.ts).
  */
 
 export interface JwtTokenOptions {
@@ -82,9 +85,9 @@ export async function verifyAccessToken(
 
 const STRUCTURED = Symbol('gatehouse.structuredTokenRefused');
 
-/** Mark a request whose JWT oidc-provider refused as `unsupported_token_type` (wired to its error events). */
+/** Mark a request whose JWT oidc-provider refused as structured (wired to its error events). */
 export function markStructuredTokenRefusal(ctx: KoaContextWithOIDC, err: { error?: string }): void {
-  if (err.error === 'unsupported_token_type') (ctx.state as Record<symbol, boolean>)[STRUCTURED] = true;
+  if (isStructuredTokenRefusal(err)) (ctx.state as Record<symbol, boolean>)[STRUCTURED] = true;
 }
 
 type Next = () => Promise<unknown>;
@@ -105,29 +108,23 @@ async function readSmallBody(req: AsyncIterable<unknown>): Promise<Buffer | unde
 export function jwtTokenMiddleware(options: JwtTokenOptions) {
   const { logger } = options;
 
+  function refuse(ctx: KoaContextWithOIDC, err: errors.InvalidToken | errors.InsufficientScope): void {
+    const refusal = bearerRefusal(options.issuer, err);
+    ctx.status = refusal.status;
+    ctx.set('www-authenticate', refusal.challenge);
+    ctx.body = refusal.body;
+  }
+
   async function userinfo(ctx: KoaContextWithOIDC, token: string): Promise<void> {
     ctx.set('cache-control', 'no-store');
     const claims = await verifyAccessToken(token, options);
-    if (!claims) {
-      ctx.status = 401;
-      ctx.set('www-authenticate', 'Bearer error="invalid_token", error_description="invalid token provided"');
-      ctx.body = { error: 'invalid_token', error_description: 'invalid token provided' };
-      return;
-    }
+    if (!claims) return refuse(ctx, new errors.InvalidToken('access token not found'));
     const scopes = (claims.scope ?? '').split(' ').filter(Boolean);
     if (!scopes.includes('openid') || typeof claims.sub !== 'string' || claims.sub === claims.client_id) {
-      ctx.status = 403;
-      ctx.set('www-authenticate', 'Bearer error="insufficient_scope", scope="openid"');
-      ctx.body = { error: 'insufficient_scope', error_description: 'access token missing openid scope' };
-      return;
+      return refuse(ctx, new errors.InsufficientScope('access token missing openid scope', 'openid'));
     }
     const account = await options.accounts()?.findAccount(ctx, claims.sub, undefined);
-    if (!account) {
-      ctx.status = 401;
-      ctx.set('www-authenticate', 'Bearer error="invalid_token", error_description="account not found"');
-      ctx.body = { error: 'invalid_token', error_description: 'account not found' };
-      return;
-    }
+    if (!account) return refuse(ctx, new errors.InvalidToken('associated account not found'));
     // oidc-provider's clientBasedCORS does not see this route: the same rule, for the token's client.
     const origin = ctx.get('origin');
     if (origin) {
@@ -151,8 +148,7 @@ export function jwtTokenMiddleware(options: JwtTokenOptions) {
     const claims = await verifyAccessToken(token, options);
     ctx.status = 200;
     ctx.set('cache-control', 'no-store');
-    // Same policy as oidc-provider's default: a public client may only introspect its own tokens.
-    if (!claims || (caller.clientAuthMethod === 'none' && claims.client_id !== caller.clientId)) {
+    if (!claims || !introspectionAllowed({ client: caller, token: { clientId: claims.client_id } })) {
       ctx.body = { active: false };
       return;
     }
@@ -175,16 +171,17 @@ export function jwtTokenMiddleware(options: JwtTokenOptions) {
   async function revoke(ctx: KoaContextWithOIDC, token: string): Promise<void> {
     const caller = ctx.oidc.client!;
     const claims = await verifyAccessToken(token, options);
-    if (claims && claims.client_id !== caller.clientId && caller.clientAuthMethod !== 'none') {
-      // Same answer as oidc-provider gives for another client's opaque token.
-      ctx.status = 400;
-      ctx.body = {
-        error: 'invalid_request',
-        error_description: 'client is not authorized to revoke the presented token',
-      };
+    let allowed = false;
+    try {
+      allowed =
+        claims !== undefined && revocationAllowed({ client: caller, token: { clientId: claims.client_id } });
+    } catch (err) {
+      const refused = err as errors.InvalidRequest;
+      ctx.status = refused.statusCode;
+      ctx.body = { error: refused.error, error_description: refused.error_description };
       return;
     }
-    if (claims && claims.client_id === caller.clientId) {
+    if (claims && allowed) {
       await options.revocations.revoke([{ kind: 'jti', value: claims.jti, expiresAt: claims.exp }]);
       logger.info({ clientId: caller.clientId, jti: claims.jti }, 'access token revoked by its client');
     }
@@ -206,7 +203,7 @@ export function jwtTokenMiddleware(options: JwtTokenOptions) {
           ctx.body = { error: 'invalid_request', error_description: 'request body is too large' };
           return;
         }
-        (ctx.req as typeof ctx.req & { body?: Buffer }).body = raw;
+        handReadBodyOn(ctx.req, raw);
         const fromBody = new URLSearchParams(raw.toString('utf8')).getAll('access_token');
         if (fromBody.length === 1) bearer = fromBody[0];
       }

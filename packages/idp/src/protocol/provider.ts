@@ -13,12 +13,13 @@ import { recordJwtAccessToken, takeSidRevocationReadAhead } from '../storage/ada
 import {
   clientAllowsOrigin,
   clientPolicy,
+  clientSecretMatches,
   EXTRA_CLIENT_METADATA,
-  installClientInstanceCache,
-  installHashedSecretComparison,
+  freshClientEntry,
 } from './clients.ts';
 import { exchangedTokenClaims } from './exchange-claims.ts';
 import { gatehouseInteractionPolicy } from './interaction-policy.ts';
+import { cacheClientInstances, compareClientSecretsWith } from './oidc-provider-internals.ts';
 
 /**
  * The oidc-provider configuration: what Gatehouse allows and what it turns off. The protocol is
@@ -86,6 +87,50 @@ export interface BuildProviderOptions {
 }
 
 export const SCOPES = ['openid', 'offline_access', 'profile', 'email'] as const;
+
+/**
+ * The provider's routes below the issuer (oidc-provider's documented `routes`, spelled out rather
+ * than left to its defaults: the write batches and the JWT middleware match requests by them).
+ */
+export const ROUTES = {
+  authorization: '/auth',
+  end_session: '/session/end',
+  introspection: '/token/introspection',
+  jwks: '/jwks',
+  pushed_authorization_request: '/request',
+  revocation: '/token/revocation',
+  token: '/token',
+  userinfo: '/me',
+} as const;
+
+/** The caller of introspection or revocation, and the token it names (oidc-provider's allowedPolicy arguments). */
+interface TokenPolicyParties {
+  client: { clientId: string; clientAuthMethod?: string | undefined };
+  token: { clientId?: string | undefined };
+}
+
+/**
+ * Who may introspect a token (oidc-provider's `features.introspection.allowedPolicy`, and the JWT
+ * introspection of jwt-tokens.ts): a public client only its own tokens, a confidential one any.
+ */
+export function introspectionAllowed({ client, token }: TokenPolicyParties): boolean {
+  return client.clientAuthMethod !== 'none' || token.clientId === client.clientId;
+}
+
+/** The refusal of a confidential client's revocation of another client's token. */
+export const REVOKE_FOREIGN_TOKEN = 'client is not authorized to revoke the presented token';
+
+/**
+ * Who may revoke a token (oidc-provider's `features.revocation.allowedPolicy`, and the JWT revocation
+ * of jwt-tokens.ts): only the client it was issued to. Another client's token is ignored for a
+ * public client (RFC 7009 answers 200 either way) and refused with invalid_request for a
+ * confidential one, which has no excuse for holding it.
+ */
+export function revocationAllowed({ client, token }: TokenPolicyParties): boolean {
+  if (token.clientId === client.clientId) return true;
+  if (client.clientAuthMethod === 'none') return false;
+  throw new errors.InvalidRequest(REVOKE_FOREIGN_TOKEN);
+}
 
 /** Standard claims released per scope (OIDC Core 5.4); `roles` travels in access tokens only. */
 export const CLAIMS_BY_SCOPE: Record<string, string[]> = {
@@ -190,6 +235,7 @@ export function buildProvider(options: BuildProviderOptions): Provider {
       dPoPSigningAlgValues: ['ES256', 'EdDSA'],
     },
     responseTypes: ['code'],
+    routes: { ...ROUTES },
     pkce: { required: () => true },
     scopes: [...SCOPES],
     // `acr` and `amr` (RFC 8176) with `openid`: every ID token says how its login went (`pwd`, or
@@ -359,8 +405,14 @@ export function buildProvider(options: BuildProviderOptions): Provider {
       externalSigningSupport: { enabled: true, ack: 'experimental-01' },
       registration: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => introspectionAllowed({ client, token }),
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => revocationAllowed({ client, token }),
+      },
       userinfo: { enabled: true },
       backchannelLogout: { enabled: config.features.backchannelLogout },
       rpInitiatedLogout: {
@@ -443,8 +495,14 @@ export function buildProvider(options: BuildProviderOptions): Provider {
   // Requests reach the provider through the gateway; idp-server.ts pins the forwarded host and
   // protocol to the issuer's, so trusting them cannot move the issuer's endpoints.
   provider.proxy = true;
-  installHashedSecretComparison(provider.Client);
-  installClientInstanceCache(provider.Client, sql);
+  // Client secrets are stored as SHA-256 hashes (clients.ts): compare the presented one's hash.
+  compareClientSecretsWith(provider.Client, clientSecretMatches);
+  // Client lookups run on every token request: oidc-provider's copies the adapter's metadata, then
+  // serializes and hashes it to find the Client instance built from it. While the client cache
+  // (clients.ts) holds an entry, the instance found with it is reused. The adapter (createAdapterClass
+  // on `sql`) serves a fresh entry's metadata before its first await, so the instance found while an
+  // entry is fresh and still current was built from that entry's metadata.
+  cacheClientInstances(provider.Client, (id) => freshClientEntry(sql, id));
 
   provider.on('server_error', (_ctx, err) => logger.error({ err }, 'oidc-provider server error'));
   // Every refused protocol request is logged with its OAuth error code (never with its parameters).

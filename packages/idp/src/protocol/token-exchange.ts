@@ -5,6 +5,7 @@ import { TOKEN_EXCHANGE_GRANT } from '../config-schema.ts';
 import { clientPolicy } from './clients.ts';
 import { type Actor, setExchangedTokenClaims } from './exchange-claims.ts';
 import { type JwtTokenOptions, verifyAccessToken } from './jwt-tokens.ts';
+import { newGrantAccessToken } from './oidc-provider-internals.ts';
 import type { AccountsPort } from './provider.ts';
 
 /**
@@ -67,8 +68,6 @@ const words = (s: unknown): string[] => (typeof s === 'string' ? s.split(' ').fi
 
 export function registerTokenExchange(provider: Provider, options: TokenExchangeOptions): void {
   const { sql, accounts, logger } = options;
-  const ResourceServer = (provider as unknown as { ResourceServer: new (id: string, info: object) => object })
-    .ResourceServer;
 
   async function tokenExchange(ctx: KoaContextWithOIDC): Promise<void> {
     const client = ctx.oidc.client!;
@@ -124,26 +123,20 @@ export function registerTokenExchange(provider: Provider, options: TokenExchange
       'select grant_id from idp_jwt_access_tokens where jti = $1',
       [subject.jti],
     );
-    const token = new provider.AccessToken({
+    const token = newGrantAccessToken(ctx, {
       accountId: subject.sub,
       client,
       scope: [...new Set(requested)].join(' '),
       gty: 'token_exchange',
       expiresIn,
-      ...(grants[0] ? { grantId: grants[0].grant_id } : {}),
-      resourceServer: new ResourceServer(target, {
-        scope: allowed.join(' '),
-        audience: target,
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: options.alg } },
-      }) as never,
-    } as unknown as ConstructorParameters<typeof provider.AccessToken>[0]);
+      grantId: grants[0]?.grant_id,
+      resource: { indicator: target, scope: allowed.join(' '), alg: options.alg },
+    });
     const act: Actor = inner ? { sub: client.clientId, act: inner } : { sub: client.clientId };
     setExchangedTokenClaims(token, {
       act,
       ...(typeof subject.sid === 'string' ? { sid: subject.sid } : {}),
     });
-    ctx.oidc.entity('AccessToken', token);
     const value = await token.save();
     logger.info({ clientId: client.clientId, audience: target }, 'token exchanged');
     ctx.body = {

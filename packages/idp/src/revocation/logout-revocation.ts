@@ -1,5 +1,6 @@
 import type { Logger } from '@gatehouse/core';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { endedSessionUid } from '../protocol/oidc-provider-internals.ts';
 import type { RevocationPublisher } from './revocation-publisher.ts';
 
 /**
@@ -24,10 +25,10 @@ export function logoutRevocationMiddleware(options: {
   return async function revokeEndedSession(ctx: KoaContextWithOIDC, next: () => Promise<unknown>) {
     await next();
     if (ctx.oidc?.route !== 'end_session_confirm') return;
-    const session = ctx.oidc.session as { destroyed?: boolean; uid?: unknown } | undefined;
-    if (!session?.destroyed || typeof session.uid !== 'string') return;
+    const sid = endedSessionUid(ctx);
+    if (sid === undefined) return;
     const expiresAt = Math.floor(Date.now() / 1000) + options.tokenLifetimeSeconds;
-    await options.revocations.revoke([{ kind: 'sid', value: session.uid, expiresAt }]);
+    await options.revocations.revoke([{ kind: 'sid', value: sid, expiresAt }]);
     options.logger.info({ event: 'oidc session ended' }, 'session id revoked');
   };
 }
