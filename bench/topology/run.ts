@@ -18,10 +18,12 @@
  * and throughput during kills at least 70 % of the fault-free phase.
  *
  * Uses the topology up in --dir (default $GATEHOUSE_TOPOLOGY_DIR, else <tmp>/gatehouse-topology), or
- * brings one up and takes it down at the end. Needs nginx, PostgreSQL and Redis (their CPU is not
- * counted: they serve other clients too). Exit 1 when data was lost.
+ * brings one up and takes it down at the end, keeping the processes' logs in <dir>.logs. Needs nginx,
+ * PostgreSQL and Redis (their CPU is not counted: they serve other clients too). Exit 1 when data
+ * was lost.
  */
-import { readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openSql } from '@gatehouse/core';
 import { type Sample, ShopDriver } from '../../scripts/faults/driver.ts';
@@ -381,7 +383,14 @@ try {
     console.log(`\n${tables(results.slice(-1))}\n`);
   }
 } finally {
-  if (owned) await down(dir, note).catch((err: Error) => note(`down failed: ${err.message}`));
+  if (owned) {
+    // down removes the folder: the processes' logs are kept beside it, for reading what failed.
+    if (existsSync(join(dir, 'logs'))) {
+      cpSync(join(dir, 'logs'), `${dir}.logs`, { recursive: true });
+      note(`logs kept in ${dir}.logs`);
+    }
+    await down(dir, note).catch((err: Error) => note(`down failed: ${err.message}`));
+  }
 }
 if (results.length > 1) console.log(`\n${tables(results)}\n`);
 const lost = results.some(
