@@ -75,6 +75,10 @@ try {
     const result = await runFault(state, fault, { seconds, users, note });
     results.push(result);
     console.log(`\n${resultTable([result])}\n\nfailures: ${result.failures.join('; ') || 'none'}\n`);
+    if (result.healthy)
+      console.log(
+        `healthy path (a user of its own, once the health checks moved traffic): ${result.healthy.requests} requests, ${result.healthy.failed} failed, p99 ${result.healthy.p99} ms against ${result.healthy.p99Before} ms fault-free\n`,
+      );
   }
 } finally {
   if (owned) {

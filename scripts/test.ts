@@ -14,7 +14,7 @@ if (args.includes('--help') || args.includes('-h')) {
 
 Runs, in order: tsc --noEmit, biome check, the architecture's walls (scripts/walls.ts), node --test on every packages/*/test/*.test.ts,
 test/**/*.test.ts and examples/**/test/*.test.ts, then test/topology-faults.test.ts alone (it restarts
-PostgreSQL and Redis). Suites that need PostgreSQL (127.0.0.1:5432,
+PostgreSQL and Redis), then test/topology-upstreams.test.ts alone (eleven processes under load). Suites that need PostgreSQL (127.0.0.1:5432,
 database test) or Redis (127.0.0.1:6379) skip with a printed reason when those do not answer,
 except under CI=true, where they fail.
 
@@ -49,13 +49,17 @@ if (!onlyTests && files.length === 0) {
   step('walls', process.execPath, [fileURLToPath(new URL('./walls.ts', import.meta.url))]);
 }
 
-// The fault runs restart this machine's PostgreSQL and Redis: they run alone, after everything else.
-const ALONE = 'test/topology-faults.test.ts';
+// The fault runs restart this machine's PostgreSQL and Redis, and the upstream run loads the machine
+// with a whole topology: each runs alone, after everything else, so that no other test sees them.
+const ALONE = ['test/topology-faults.test.ts', 'test/topology-upstreams.test.ts'];
 const testFiles =
   files.length > 0
     ? files
     : globSync(['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts'])
-        .filter((f) => f !== ALONE)
+        .filter((f) => !ALONE.includes(f))
         .sort();
 step('tests', process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=180000', ...testFiles]);
-if (files.length === 0) step('fault runs', process.execPath, ['--test', '--test-timeout=420000', ALONE]);
+if (files.length === 0) {
+  for (const file of ALONE)
+    step(`alone: ${file}`, process.execPath, ['--test', '--test-timeout=420000', file]);
+}

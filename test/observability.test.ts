@@ -6,14 +6,17 @@
  * a token, each exporting its spans over OTLP/HTTP to a collector this test runs. The spans join
  * through the W3C traceparent each hop sends: the gateway's span is the root, the service's span its
  * child, the identity provider's span the service's child. The gateway's span carries the route, the
- * decision and its reason and the client id; no export carries the token.
+ * decision and its reason and the client id; no export carries the token. And a service guarded by
+ * the SDK (test/support/guarded-service.ts): the guard's span, the gateway span's child, carries the
+ * SDK's decision, and the permission service (`gatehouse authz`) its guard asks is the guard span's
+ * child, with the engine's decision.
  *
  * Dashboard and alerts. Every metric deploy/observability/ names (the Grafana dashboard's queries,
  * the Prometheus rules' expressions) is exported by the gateway's or the identity provider's
  * /metrics: a renamed metric cannot leave a panel blank or an alert silent.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +30,7 @@ import { freePort } from './support/dev-process.ts';
 
 const bin = fileURLToPath(new URL('../packages/cli/src/bin.ts', import.meta.url));
 const serviceScript = fileURLToPath(new URL('./support/traced-service.ts', import.meta.url));
+const guardedScript = fileURLToPath(new URL('./support/guarded-service.ts', import.meta.url));
 
 interface OtlpValue {
   stringValue?: string;
@@ -127,7 +131,23 @@ describe('traces across the gateway, a service and the identity provider; the me
   let collector: Awaited<ReturnType<typeof startCollector>>;
   let gatewayUrl: string;
   let idpOrigin: string;
+  let authzUrl: string;
+  let guardSecret: string;
   let db: TestSql;
+
+  async function clientToken(clientId: string, secret: string, params: Record<string, string> = {}) {
+    const res = await fetch(`${idpOrigin}/auth/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials', ...params }),
+    });
+    const body = (await res.json()) as { access_token?: string };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    return body.access_token!;
+  }
 
   before(async () => {
     db = await openTestSql('postgres');
@@ -135,12 +155,15 @@ describe('traces across the gateway, a service and the identity provider; the me
     const telemetry = { traces: { endpoint: collector.url, exportIntervalMs: 100 } };
     const idpPort = await freePort();
     idpOrigin = `http://127.0.0.1:${idpPort}`;
+    const authzPort = await freePort();
+    authzUrl = `http://127.0.0.1:${authzPort}`;
     writeFileSync(
       join(dir, 'idp.yaml'),
       stringify({
         server: { host: '127.0.0.1', port: idpPort, publicUrl: idpOrigin },
         storage: { driver: 'postgres', url: db.url },
         telemetry,
+        idp: { resources: [authzUrl] },
       }),
     );
     const idp = run([bin, 'idp', '--config', join(dir, 'idp.yaml')]);
@@ -149,6 +172,99 @@ describe('traces across the gateway, a service and the identity provider; the me
       'idp',
       async () => ((await fetch(`${idpOrigin}/auth/.well-known/openid-configuration`)).ok ? true : undefined),
       idp.output,
+    );
+
+    // The permission service, and a store in which demo-service may view document:plan only.
+    const created = execFileSync(
+      process.execPath,
+      [
+        bin,
+        'admin',
+        'create-client',
+        '--config',
+        join(dir, 'idp.yaml'),
+        '--client-id',
+        'guarded-service',
+        '--grant',
+        'client_credentials',
+        '--scope',
+        '',
+        '--resource',
+        `${authzUrl}=authz:read,authz:write`,
+        '--json',
+      ],
+      { encoding: 'utf8', env: { ...process.env, GATEHOUSE_LOG__LEVEL: 'warn' } },
+    );
+    const client = JSON.parse(created) as { clientSecret?: string; client_secret?: string };
+    guardSecret = (client.clientSecret ?? client.client_secret)!;
+    writeFileSync(
+      join(dir, 'authz.yaml'),
+      stringify({
+        server: { host: '127.0.0.1', publicUrl: authzUrl },
+        storage: { driver: 'postgres', url: db.url },
+        telemetry,
+        authz: {
+          auth: { issuer: `${idpOrigin}/auth`, audience: authzUrl, jwksUri: `${idpOrigin}/auth/jwks` },
+        },
+      }),
+    );
+    const authz = run([
+      bin,
+      'authz',
+      'serve',
+      '--config',
+      join(dir, 'authz.yaml'),
+      '--port',
+      String(authzPort),
+    ]);
+    children.push(authz.child);
+    await waitUntil(
+      'authz',
+      async () => ((await fetch(`${authzUrl}/health/ready`)).ok ? true : undefined),
+      authz.output,
+    );
+    const writeToken = await clientToken('guarded-service', guardSecret, {
+      resource: authzUrl,
+      scope: 'authz:read authz:write',
+    });
+    const authzCall = async (path: string, body: unknown) => {
+      const res = await fetch(`${authzUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${writeToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.ok(res.status === 200 || res.status === 201, `${res.status} ${await res.clone().text()}`);
+      return (await res.json()) as Record<string, unknown>;
+    };
+    const storeId = (await authzCall('/stores', { name: 'traces' }))['id'] as string;
+    await authzCall(`/stores/${storeId}/authorization-models`, {
+      schema_version: '1.1',
+      type_definitions: [
+        { type: 'client' },
+        {
+          type: 'document',
+          relations: { viewer: { this: {} } },
+          metadata: { relations: { viewer: { directly_related_user_types: [{ type: 'client' }] } } },
+        },
+      ],
+    });
+    await authzCall(`/stores/${storeId}/write`, {
+      writes: { tuple_keys: [{ user: 'client:demo-service', relation: 'viewer', object: 'document:plan' }] },
+    });
+    const guarded = run([guardedScript], {
+      COLLECTOR: collector.url,
+      ISSUER: `${idpOrigin}/auth`,
+      AUDIENCE: idpOrigin,
+      AUTHZ_URL: authzUrl,
+      STORE_ID: storeId,
+      CLIENT_ID: 'guarded-service',
+      CLIENT_SECRET: guardSecret,
+    });
+    children.push(guarded.child);
+    const guardedUrl = await waitUntil(
+      'guarded service',
+      async () => /^(http:\S+)$/m.exec(guarded.output())?.[1],
+      guarded.output,
     );
 
     const service = run([serviceScript], { COLLECTOR: collector.url, TOKEN_URL: `${idpOrigin}/auth/token` });
@@ -175,6 +291,14 @@ describe('traces across the gateway, a service and the identity provider; the me
               upstreams: [serviceUrl],
               stripPrefix: true,
               policy: 'authenticated',
+            },
+            {
+              id: 'docs',
+              match: { path: '/docs' },
+              upstreams: [guardedUrl],
+              stripPrefix: true,
+              policy: 'authenticated',
+              forwardToken: true,
             },
           ],
         },
@@ -272,6 +396,66 @@ describe('traces across the gateway, a service and the identity provider; the me
     assert.equal(attr(span, 'gatehouse.decision.reason'), 'SDK_TOKEN_MISSING');
     assert.equal(attr(span, 'http.response.status_code'), 401);
     assert.equal(collector.spans.filter((s) => s.traceId === span.traceId).length, 1);
+  });
+
+  test('a guarded service: gateway → SDK guard → permission service spans in one trace, each with its decision', async () => {
+    const token = await clientToken('demo-service', 'demo-service-secret');
+    const allowed = await fetch(`${gatewayUrl}/docs/plan`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(allowed.status, 200);
+    assert.deepEqual(await allowed.json(), { client: 'demo-service', traced: true });
+    const denied = await fetch(`${gatewayUrl}/docs/secret`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(denied.status, 403);
+
+    const spansOf = async (path: string) => {
+      const gateway = await waitUntil(
+        `the gateway span of ${path}`,
+        async () =>
+          collector.spans.find((s) => s.service === 'gatehouse-gateway' && attr(s, 'url.path') === path),
+        () => JSON.stringify(collector.spans, null, 1),
+      );
+      const guard = await waitUntil(
+        `the guard span of ${path}`,
+        async () =>
+          collector.spans.find((s) => s.service === 'guarded-service' && s.traceId === gateway.traceId),
+        () => JSON.stringify(collector.spans, null, 1),
+      );
+      const authz = await waitUntil(
+        `the authz span of ${path}`,
+        async () =>
+          collector.spans.find((s) => s.service === 'gatehouse-authz' && s.traceId === gateway.traceId),
+        () => JSON.stringify(collector.spans, null, 1),
+      );
+      assert.equal(guard.parentSpanId, gateway.spanId, 'the guard span is the gateway span’s child');
+      assert.equal(
+        authz.parentSpanId,
+        guard.spanId,
+        'the permission service’s span is the guard span’s child',
+      );
+      return { gateway, guard, authz };
+    };
+
+    const allow = await spansOf('/docs/plan');
+    assert.equal(attr(allow.guard, 'gatehouse.decision'), 'allow');
+    assert.equal(attr(allow.guard, 'gatehouse.decision.reason'), 'permission');
+    assert.equal(attr(allow.guard, 'gatehouse.client_id'), 'demo-service');
+    assert.equal(attr(allow.guard, 'url.path'), '/plan');
+    assert.equal(attr(allow.guard, 'http.response.status_code'), 200);
+    assert.equal(attr(allow.authz, 'gatehouse.authz.operation'), 'check');
+    assert.equal(attr(allow.authz, 'gatehouse.decision'), 'allow');
+    assert.equal(attr(allow.authz, 'http.response.status_code'), 200);
+
+    const deny = await spansOf('/docs/secret');
+    assert.equal(attr(deny.guard, 'gatehouse.decision'), 'deny');
+    assert.equal(attr(deny.guard, 'gatehouse.decision.reason'), 'SDK_PERMISSION_DENIED');
+    assert.equal(attr(deny.guard, 'http.response.status_code'), 403);
+    assert.equal(attr(deny.authz, 'gatehouse.decision'), 'deny');
+
+    for (const body of collector.raw) {
+      assert.ok(!body.includes(token), 'no export carries the access token');
+      assert.ok(!body.includes(guardSecret), 'nor the guarded service’s client secret');
+    }
   });
 
   test('every metric the Grafana dashboard and the Prometheus alerts name is exported', async () => {

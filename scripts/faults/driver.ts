@@ -33,6 +33,8 @@ export interface DriverOptions {
   /** Every Nth iteration a user refreshes its token, every Mth it logs out and in again. */
   refreshEvery?: number;
   logoutEvery?: number;
+  /** Users registered and signed in at once by `prepare` (default: all): sign-ins hash passwords. */
+  prepareConcurrency?: number;
 }
 
 /**
@@ -150,19 +152,25 @@ export class ShopDriver {
         productId: (i % 5) + 1,
       });
     }
-    await Promise.all(
-      this.users.map(async (u) => {
+    // A thousand users signing up at once would queue behind the password hashes past the
+    // client's timeout: a bounded number at a time, as users arrive in practice.
+    const queue = [...this.users];
+    const worker = async () => {
+      for (let u = queue.shift(); u; u = queue.shift()) {
         await this.#call('registration', '/authentication/registration', 201, {
           method: 'POST',
           json: { username: u.username, password: u.password },
         });
         await this.#signIn(u);
         await this.#codeFlow(u);
-      }),
-    );
+      }
+    };
+    const n = Math.min(this.users.length, this.#o.prepareConcurrency ?? this.users.length);
+    await Promise.all(Array.from({ length: n }, worker));
   }
 
   start(): void {
+    this.#stop = false;
     this.#loops = this.users.map((u) => this.#loop(u));
   }
 

@@ -14,8 +14,9 @@ export class TopologyHttp {
   readonly agent: Agent;
   readonly timeoutMs: number;
 
-  constructor(ca: string, timeoutMs = 15_000) {
-    this.agent = new Agent({ connect: { ca, servername: 'localhost' }, connections: 256 });
+  /** `connections`: keep-alive connections to one origin at most; more requests wait for one. */
+  constructor(ca: string, timeoutMs = 15_000, connections = 256) {
+    this.agent = new Agent({ connect: { ca, servername: 'localhost' }, connections });
     this.timeoutMs = timeoutMs;
   }
 

@@ -25,6 +25,44 @@ export interface FaultContext {
   extraSession: () => Promise<string>;
   /** Sessions logged out by the fault itself (checked like the load's). */
   loggedOut: string[];
+  /** Orders the client was told about (a fault's own requests add theirs). */
+  ordersAcknowledged: Set<number>;
+  /** A fault that measures its healthy path fills this: probe times before the fault and once traffic moved. */
+  healthyPath: { before: number[]; during: number[]; failed: string[] };
+}
+
+/**
+ * One round of the shop's calls on the routes a shop fault touches (products, buy, orders) for a
+ * signed-in session, one after the other; each call's time is added to `into`, each failure named.
+ */
+async function probeRound(ctx: FaultContext, session: string, into: number[]): Promise<void> {
+  const origin = ctx.state.publicUrl;
+  const calls: [string, string, number][] = [
+    ['GET', '/products', 200],
+    ['POST', '/products/1/buy', 201],
+    ['GET', '/orders', 200],
+  ];
+  for (const [method, path, expect] of calls) {
+    const t = performance.now();
+    const r = await ctx.http.request(`${origin}${path}`, {
+      method,
+      headers: {
+        cookie: `gatehouse_session=${session}`,
+        ...(method === 'POST' ? { origin, 'content-type': 'application/json' } : {}),
+      },
+      ...(method === 'POST' ? { body: JSON.stringify({ quantity: 1 }) } : {}),
+    });
+    into.push(performance.now() - t);
+    if (r.status !== expect) ctx.healthyPath.failed.push(`${method} ${path} ${r.status || r.error}`);
+    else if (method === 'POST')
+      ctx.ordersAcknowledged.add((JSON.parse(r.body) as { order: { id: number } }).order.id);
+  }
+}
+
+/** Probe rounds, one after another, for `ms`. */
+async function probeFor(ctx: FaultContext, session: string, into: number[], ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  while (performance.now() < until) await probeRound(ctx, session, into);
 }
 
 export interface FaultRun {
@@ -32,6 +70,10 @@ export interface FaultRun {
   title: string;
   inject: (ctx: FaultContext) => Promise<void>;
 }
+
+// The shop routes' health check (examples/shop/routes.yaml): every 2 s, 1 s to answer; and a
+// margin for a probe already under way when the fault starts.
+const SHOP_HEALTH_DETECTION_MS = 2000 + 1000 + 500;
 
 const REPLICATED = ['idp', 'gateway', 'authz', 'products', 'orders'];
 
@@ -176,18 +218,26 @@ export const runs: FaultRun[] = [
     name: 'upstreams',
     title:
       'one products replica stopped (SIGSTOP: accepts, never answers), one orders replica refusing (killed)',
-    async inject({ state, seconds, mark, back, note }) {
-      await sleep(seconds * 300);
+    async inject(ctx) {
+      const { state, seconds, mark, back, note } = ctx;
+      // The healthy path: a user of its own calling products, buy and orders in turn, fault-free
+      // first, then once the health checks had time to move traffic. The load's users are no
+      // measure of it: each soon waits on the stopped replica, as a real client would, until it
+      // gives up or the replica resumes.
+      const session = await ctx.extraSession();
+      await probeFor(ctx, session, ctx.healthyPath.before, seconds * 300);
       const slow = replicasOf(state, ['products'])[0]!;
       const refusing = replicasOf(state, ['orders']).at(-1)!;
       const pid = Number(readFileSync(join(state.dir, 'pids', `${slow}.pid`), 'utf8'));
       mark(`SIGSTOP ${slow}, SIGKILL ${refusing}`);
       process.kill(pid, 'SIGSTOP');
       await stop(state, refusing, 'SIGKILL');
-      await sleep(seconds * 400);
+      await sleep(SHOP_HEALTH_DETECTION_MS);
+      await probeFor(ctx, session, ctx.healthyPath.during, Math.max(seconds * 400, 5000));
       process.kill(pid, 'SIGCONT');
+      back(`${slow} resumed`);
       await start(state, refusing);
-      back(`${slow} resumed, ${refusing} ready`);
+      back(`${refusing} ready`);
       note(`${slow} resumed, ${refusing} restarted`);
       await sleep(seconds * 300);
     },
@@ -220,14 +270,20 @@ export interface RunResult {
   maxMs: number;
   p99Before: number;
   p99During: number;
+  /** Runs that measure a healthy path: its requests once traffic moved, how many failed, p99 then and fault-free. */
+  healthy?: { requests: number; failed: number; failures: string[]; p99: number; p99Before: number };
   failures: string[];
   events: { at: number; what: string; back?: true }[];
 }
 
-function p99(samples: Sample[]): number {
-  if (samples.length === 0) return 0;
-  const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
+function percentile99(ms: number[]): number {
+  if (ms.length === 0) return 0;
+  const sorted = [...ms].sort((a, b) => a - b);
   return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]!);
+}
+
+function p99(samples: Sample[]): number {
+  return percentile99(samples.map((s) => s.ms));
 }
 
 /**
@@ -250,6 +306,7 @@ export async function runFault(
   });
   const events: { at: number; what: string; back?: true }[] = [];
   const loggedOutByFault: string[] = [];
+  const healthyPath: FaultContext['healthyPath'] = { before: [], during: [], failed: [] };
   const storedIds = async (): Promise<Set<number>> => {
     const sql = await openSql({ driver: 'postgres', url: state.databaseUrl });
     try {
@@ -280,6 +337,8 @@ export async function runFault(
       note,
       http,
       loggedOut: loggedOutByFault,
+      ordersAcknowledged: driver.ordersAcknowledged,
+      healthyPath,
       async extraSession() {
         const jar = new CookieJar();
         const username = `fault-extra-${Date.now()}`;
@@ -373,6 +432,17 @@ export async function runFault(
       maxMs: Math.round(Math.max(0, ...load.map((s) => s.ms))),
       p99Before: p99(load.filter((s) => s.at < firstEvent)),
       p99During: p99(load.filter((s) => s.at >= firstEvent)),
+      ...(healthyPath.during.length > 0
+        ? {
+            healthy: {
+              requests: healthyPath.during.length,
+              failed: healthyPath.failed.length,
+              failures: healthyPath.failed,
+              p99: percentile99(healthyPath.during),
+              p99Before: percentile99(healthyPath.before),
+            },
+          }
+        : {}),
       failures: [...byKind].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n}× ${k}`),
       events,
     };

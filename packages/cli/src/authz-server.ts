@@ -66,7 +66,7 @@ export async function createAuthzServer(options: AuthzServerOptions): Promise<Se
   });
   return createServer(
     withOpsEndpoints(
-      traceRequests((req, res) => void handler(req, res), options.tracing ?? noTracing),
+      traceRequests((req, res, span) => void handler(req, res, span), options.tracing ?? noTracing),
       {
         checks: { storage: () => sql.ping() },
         draining: options.draining,

@@ -30,6 +30,8 @@ export {
   type Authenticator,
   createAuthenticator,
   type GuardOptions,
+  type GuardSpan,
+  type GuardTracing,
   type RefusalLogger,
   type RequestView,
 } from './guards/authenticate.ts';

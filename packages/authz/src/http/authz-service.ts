@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger, Sql } from '@gatehouse/core';
+import type { Logger, Sql, TraceSpan } from '@gatehouse/core';
 import type { Authz } from '../authz.ts';
 import { type AuditEntry, createAuditLog } from './audit-log.ts';
 import { createAuthzenHandler, isAuthzenPath } from './authzen-api.ts';
@@ -39,12 +39,15 @@ const decisionOperations = new Set([
 
 /**
  * The permission service's request handler: the OpenFGA HTTP API and the AuthZEN API, both behind the
- * caller check, every decision and change written to the audit log.
+ * caller check, every decision and change written to the audit log. Given the request's span (core's
+ * `traceRequests`), the handler names on it the operation and the decision: allow or deny, and a
+ * refusal's code; never the question's subject or object, which may name a person.
  */
 export function createAuthzService(
   options: AuthzServiceOptions,
-): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+): (req: IncomingMessage, res: ServerResponse, span?: TraceSpan) => Promise<void> {
   const callers = createCallerAuth(options);
+  const spans = new WeakMap<IncomingMessage, TraceSpan>();
   const audit = createAuditLog({
     logger: options.logger,
     decisionSampleRate: options.decisionSampleRate,
@@ -72,6 +75,22 @@ export function createAuthzService(
       outcome: o.error ? 'refused' : outcomeOf(o.answer),
       reason: o.error ? `${o.error.code}: ${o.error.message}` : undefined,
     };
+    const span = spans.get(req);
+    if (span) {
+      const outcome = entry.outcome;
+      span.set({
+        'gatehouse.authz.operation': o.operation,
+        ...(o.storeId ? { 'gatehouse.authz.store_id': o.storeId } : {}),
+        ...(o.error
+          ? { 'gatehouse.decision': 'deny', 'gatehouse.decision.reason': o.error.code }
+          : outcome === 'allowed' || outcome === 'denied'
+            ? {
+                'gatehouse.decision': outcome === 'allowed' ? 'allow' : 'deny',
+                'gatehouse.decision.reason': outcome === 'allowed' ? 'relation' : 'no-relation',
+              }
+            : {}),
+      });
+    }
     if (o.error) audit.refusal(entry);
     else if (decisionOperations.has(o.operation)) audit.decision(entry);
     else if (o.access === 'write') audit.change(entry);
@@ -91,7 +110,8 @@ export function createAuthzService(
     authorize: (req, access) => callers.authorize(req, access),
     onOutcome: record,
   });
-  return (req, res) => {
+  return (req, res, span) => {
+    if (span) spans.set(req, span);
     const path = new URL(req.url ?? '/', 'http://authz.invalid').pathname;
     return isAuthzenPath(path) ? authzen(req, res) : openfga(req, res);
   };

@@ -21,6 +21,27 @@ export interface GuardOptions {
   gateway?: { assertion?: AssertionTrustOptions; mtls?: MtlsTrustOptions };
   /** Where refusals are reported (pino-compatible); never given the token. */
   logger?: RefusalLogger;
+  /**
+   * A span for each guarded request, with the decision: `createTracing` of `@gatehouse/core` gives
+   * one. The SDK loads no OpenTelemetry itself, so a service without tracing pays nothing.
+   */
+  tracing?: GuardTracing;
+}
+
+type SpanAttributes = Record<string, string | number | boolean>;
+
+/** Starts spans: the shape of `@gatehouse/core`'s `Tracing`. */
+export interface GuardTracing {
+  readonly enabled: boolean;
+  /** A server span, the child of `traceparent` when one is given and valid. */
+  startSpan(name: string, traceparent: string | undefined, attributes?: SpanAttributes): GuardSpan;
+}
+
+export interface GuardSpan {
+  /** W3C `traceparent` naming this span as the parent of what the request calls next. */
+  readonly traceparent: string;
+  set(attributes: SpanAttributes): void;
+  end(status?: number): void;
 }
 
 export interface RefusalLogger {
@@ -86,6 +107,47 @@ export function logRefusal(logger: RefusalLogger | undefined, err: unknown, req:
   // Not the caller's fault: the cause (a JOSE, key or JWKS fault) is what someone must look into.
   if (e.code === 'SDK_VERIFICATION_FAILED') fields['err'] = e.cause;
   logger?.warn(fields, 'request refused');
+}
+
+/**
+ * The guard's span of a request, the child of the `traceparent` it came with (a service is reached
+ * through the gateway, which forwards only one it trusts); undefined when tracing is off. Method and
+ * path only: never a header's value, so never a credential.
+ */
+export function startGuardSpan(tracing: GuardTracing | undefined, req: RequestView): GuardSpan | undefined {
+  if (!tracing?.enabled) return undefined;
+  const inbound = req.header('traceparent');
+  return tracing.startSpan(`${req.method} guarded`, typeof inbound === 'string' ? inbound : undefined, {
+    'http.request.method': req.method,
+    'url.path': req.path,
+  });
+}
+
+/** The decision on the span: allow (with what it rested on and who), or deny with the refusal's code. */
+export function recordDecision(
+  span: GuardSpan | undefined,
+  decision: { allow: Principal; reason: string } | { deny: unknown },
+): void {
+  if (!span) return;
+  if ('allow' in decision) {
+    span.set({
+      'gatehouse.decision': 'allow',
+      'gatehouse.decision.reason': decision.reason,
+      'gatehouse.principal.kind': decision.allow.kind,
+      ...(decision.allow.clientId ? { 'gatehouse.client_id': decision.allow.clientId } : {}),
+    });
+  } else {
+    const code = (decision.deny as { code?: unknown }).code;
+    span.set({
+      'gatehouse.decision': 'deny',
+      'gatehouse.decision.reason': typeof code === 'string' ? code : 'error',
+    });
+  }
+}
+
+/** What a requirement rested on, for a span's allow reason. */
+export function requirementReason(r: { kind?: string } | { permission: unknown }): string {
+  return 'permission' in r ? 'permission' : (r.kind ?? 'requirement');
 }
 
 /** Path part of a request target, as received. */

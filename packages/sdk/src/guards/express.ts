@@ -8,9 +8,12 @@ import type { Principal } from '../principal.ts';
 import {
   createAuthenticator,
   type GuardOptions,
+  type GuardSpan,
   logRefusal,
   pathOf,
   type RequestView,
+  recordDecision,
+  startGuardSpan,
 } from './authenticate.ts';
 import { errorResponse } from './error-response.ts';
 import { type Requirement, rolesRequirement, scopesRequirement } from './requirements.ts';
@@ -56,6 +59,8 @@ export function principalOf(req: Request): Principal {
  */
 export function createExpressGuard(options: GuardOptions) {
   const authenticate = createAuthenticator(options);
+  // Each traced request's span, from `authenticate` through the requirements after it.
+  const spans = new WeakMap<Request, GuardSpan>();
   const requirement =
     (r: Requirement): RequestHandler =>
     (req: Request, res: Response, next: NextFunction) => {
@@ -63,20 +68,32 @@ export function createExpressGuard(options: GuardOptions) {
         r.check(principalOf(req));
       } catch (err) {
         logRefusal(options.logger, err, viewOf(req));
+        recordDecision(spans.get(req), { deny: err });
         send(res, err);
         return;
       }
+      recordDecision(spans.get(req), { allow: principalOf(req), reason: r.kind ?? 'requirement' });
       next();
     };
   return {
     authenticate: ((req: Request, res: Response, next: NextFunction) => {
-      authenticate(viewOf(req))
+      const view = viewOf(req);
+      const span = startGuardSpan(options.tracing, view);
+      if (span) {
+        spans.set(req, span);
+        res.once('close', () => span.end(res.statusCode));
+      }
+      authenticate(view)
         .then(
           (principal) => {
+            recordDecision(span, { allow: principal, reason: 'authenticated' });
             req.principal = principal;
             next();
           },
-          (err: unknown) => send(res, err),
+          (err: unknown) => {
+            recordDecision(span, { deny: err });
+            send(res, err);
+          },
         )
         // Whatever a later handler throws is Express's to handle, not a refusal of ours.
         .catch(next);
@@ -87,14 +104,20 @@ export function createExpressGuard(options: GuardOptions) {
     requirePermission(permission: PermissionRequirementOptions): RequestHandler {
       const check = permissionRequirement(permission);
       return (req: Request, res: Response, next: NextFunction) => {
+        const span = spans.get(req);
         check(principalOf(req), {
           params: req.params as Record<string, string>,
           path: pathOf(req.originalUrl),
+          traceparent: span?.traceparent,
         })
           .then(
-            () => next(),
+            () => {
+              recordDecision(span, { allow: principalOf(req), reason: 'permission' });
+              next();
+            },
             (err: unknown) => {
               logRefusal(options.logger, err, viewOf(req));
+              recordDecision(span, { deny: err });
               send(res, err);
             },
           )

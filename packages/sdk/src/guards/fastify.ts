@@ -8,9 +8,12 @@ import type { Principal } from '../principal.ts';
 import {
   createAuthenticator,
   type GuardOptions,
+  type GuardSpan,
   logRefusal,
   pathOf,
   type RequestView,
+  recordDecision,
+  startGuardSpan,
 } from './authenticate.ts';
 import { errorResponse } from './error-response.ts';
 import { type Requirement, rolesRequirement, scopesRequirement } from './requirements.ts';
@@ -51,21 +54,33 @@ export function principalOf(request: FastifyRequest): Principal {
  */
 export function createFastifyGuard(options: GuardOptions) {
   const authenticate = createAuthenticator(options);
+  // Each traced request's span, from `authenticate` through the requirements after it.
+  const spans = new WeakMap<FastifyRequest, GuardSpan>();
   const requirement = (r: Requirement) => async (request: FastifyRequest, reply: FastifyReply) => {
     try {
       r.check(principalOf(request));
     } catch (err) {
       logRefusal(options.logger, err, viewOf(request));
+      recordDecision(spans.get(request), { deny: err });
       return send(reply, err);
     }
+    recordDecision(spans.get(request), { allow: principalOf(request), reason: r.kind ?? 'requirement' });
   };
   return {
     async authenticate(request: FastifyRequest, reply: FastifyReply) {
+      const view = viewOf(request);
+      const span = startGuardSpan(options.tracing, view);
+      if (span) {
+        spans.set(request, span);
+        reply.raw.once('close', () => span.end(reply.raw.statusCode));
+      }
       try {
-        request.principal = await authenticate(viewOf(request));
+        request.principal = await authenticate(view);
       } catch (err) {
+        recordDecision(span, { deny: err });
         return send(reply, err);
       }
+      recordDecision(span, { allow: request.principal, reason: 'authenticated' });
     },
     requireRoles: (...roles: string[]) => requirement(rolesRequirement(roles)),
     requireScopes: (...scopes: string[]) => requirement(scopesRequirement(scopes)),
@@ -73,15 +88,19 @@ export function createFastifyGuard(options: GuardOptions) {
     requirePermission(permission: PermissionRequirementOptions) {
       const check = permissionRequirement(permission);
       return async (request: FastifyRequest, reply: FastifyReply) => {
+        const span = spans.get(request);
         try {
           await check(principalOf(request), {
             params: (request.params ?? {}) as Record<string, string>,
             path: pathOf(request.raw.url),
+            traceparent: span?.traceparent,
           });
         } catch (err) {
           logRefusal(options.logger, err, viewOf(request));
+          recordDecision(span, { deny: err });
           return send(reply, err);
         }
+        recordDecision(span, { allow: principalOf(request), reason: 'permission' });
       };
     },
   };

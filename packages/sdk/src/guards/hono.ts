@@ -6,7 +6,15 @@ import {
   permissionRequirement,
 } from '../permissions/permission-requirement.ts';
 import type { Principal } from '../principal.ts';
-import { createAuthenticator, type GuardOptions, logRefusal, type RequestView } from './authenticate.ts';
+import {
+  createAuthenticator,
+  type GuardOptions,
+  type GuardSpan,
+  logRefusal,
+  type RequestView,
+  recordDecision,
+  startGuardSpan,
+} from './authenticate.ts';
 import { errorResponse } from './error-response.ts';
 import { type Requirement, rolesRequirement, scopesRequirement } from './requirements.ts';
 
@@ -14,7 +22,8 @@ requirePeer('hono', '@gatehouse/sdk/hono');
 
 /** Hono environment with the caller: `new Hono<PrincipalEnv>()`, then `c.get('principal')`. */
 export interface PrincipalEnv {
-  Variables: { principal: Principal };
+  /** `traceparent` (with `tracing`): the guard's span, to send on as the header of what the handler calls. */
+  Variables: { principal: Principal; traceparent?: string };
 }
 
 function refuse(err: unknown): Response {
@@ -39,6 +48,8 @@ function viewOf(c: Context): RequestView {
  */
 export function createHonoGuard(options: GuardOptions) {
   const authenticate = createAuthenticator(options);
+  // Each traced request's span, from `authenticate` through the requirements after it.
+  const spans = new WeakMap<Context, GuardSpan>();
   const requirement =
     (r: Requirement): MiddlewareHandler<PrincipalEnv> =>
     async (c, next) => {
@@ -46,19 +57,34 @@ export function createHonoGuard(options: GuardOptions) {
         r.check(c.get('principal'));
       } catch (err) {
         logRefusal(options.logger, err, viewOf(c));
+        recordDecision(spans.get(c), { deny: err });
         return refuse(err);
       }
+      recordDecision(spans.get(c), { allow: c.get('principal'), reason: r.kind ?? 'requirement' });
       await next();
     };
   const authenticateMiddleware: MiddlewareHandler<PrincipalEnv> = async (c, next) => {
+    const view = viewOf(c);
+    const span = startGuardSpan(options.tracing, view);
     let principal: Principal;
     try {
-      principal = await authenticate(viewOf(c));
+      principal = await authenticate(view);
     } catch (err) {
-      return refuse(err);
+      recordDecision(span, { deny: err });
+      const refusal = refuse(err);
+      span?.end(refusal.status);
+      return refusal;
     }
     c.set('principal', principal);
-    await next();
+    if (!span) return next();
+    spans.set(c, span);
+    c.set('traceparent', span.traceparent);
+    recordDecision(span, { allow: principal, reason: 'authenticated' });
+    try {
+      await next();
+    } finally {
+      span.end(c.res.status);
+    }
   };
   return {
     authenticate: authenticateMiddleware,
@@ -68,15 +94,19 @@ export function createHonoGuard(options: GuardOptions) {
     requirePermission(permission: PermissionRequirementOptions): MiddlewareHandler<PrincipalEnv> {
       const check = permissionRequirement(permission);
       return async (c, next) => {
+        const span = spans.get(c);
         try {
           await check(c.get('principal'), {
             params: c.req.param() as Record<string, string>,
             path: c.req.path,
+            traceparent: span?.traceparent,
           });
         } catch (err) {
           logRefusal(options.logger, err, viewOf(c));
+          recordDecision(span, { deny: err });
           return refuse(err);
         }
+        recordDecision(span, { allow: c.get('principal'), reason: 'permission' });
         await next();
       };
     },

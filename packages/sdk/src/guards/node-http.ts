@@ -11,12 +11,17 @@ import {
   logRefusal,
   pathOf,
   type RequestView,
+  recordDecision,
+  requirementReason,
+  startGuardSpan,
 } from './authenticate.ts';
 import { errorResponse } from './error-response.ts';
 import { type Requirement, rolesRequirement, scopesRequirement } from './requirements.ts';
 
 export interface AuthenticatedRequest extends IncomingMessage {
   principal: Principal;
+  /** The guard's span (with `tracing`): send it on as the `traceparent` header of what the handler calls. */
+  traceparent?: string;
 }
 
 /** `requirePermission`'s gate: node:http has no router, so the object comes from a function of the path. */
@@ -65,22 +70,39 @@ export function createNodeGuard(options: GuardOptions) {
     protect(handler: AuthenticatedHandler, ...requirements: (Requirement | PermissionGate)[]) {
       return (req: IncomingMessage, res: ServerResponse): void => {
         const view = viewOf(req);
+        const span = startGuardSpan(options.tracing, view);
+        if (span) res.once('close', () => span.end(res.statusCode));
+        let allowed = false;
         authenticate(view)
           .then(async (principal) => {
+            let reason = 'authenticated';
             try {
               for (const r of requirements) {
-                if ('permission' in r) await r.permission(principal, { params: {}, path: view.path });
+                if ('permission' in r)
+                  await r.permission(principal, {
+                    params: {},
+                    path: view.path,
+                    traceparent: span?.traceparent,
+                  });
                 else r.check(principal);
+                reason = requirementReason(r);
               }
             } catch (err) {
               logRefusal(options.logger, err, view);
               throw err;
             }
+            allowed = true;
+            recordDecision(span, { allow: principal, reason });
             const authed = req as AuthenticatedRequest;
             authed.principal = principal;
+            if (span) authed.traceparent = span.traceparent;
             return handler(authed, res);
           })
-          .catch((err: unknown) => sendSdkError(res, err));
+          .catch((err: unknown) => {
+            // A handler's own failure after an allow is not a refusal.
+            if (!allowed) recordDecision(span, { deny: err });
+            sendSdkError(res, err);
+          });
       };
     },
   };

@@ -3,6 +3,8 @@ import type { Principal } from '../principal.ts';
 
 /** What a route demands of an authenticated caller. */
 export interface Requirement {
+  /** What it demands, named on a traced request's span as the allow reason: `roles`, `scopes`. */
+  readonly kind?: string;
   check(principal: Principal): void;
 }
 
@@ -10,6 +12,7 @@ export interface Requirement {
 export function rolesRequirement(roles: string[]): Requirement {
   if (roles.length === 0) throw new TypeError('requireRoles needs at least one role');
   return {
+    kind: 'roles',
     check(principal) {
       if (!roles.some((r) => principal.roles.includes(r))) {
         throw sdkError('SDK_INSUFFICIENT_ROLE', `One of these roles is required: ${roles.join(', ')}`);
@@ -22,6 +25,7 @@ export function rolesRequirement(roles: string[]): Requirement {
 export function scopesRequirement(scopes: string[]): Requirement {
   if (scopes.length === 0) throw new TypeError('requireScopes needs at least one scope');
   return {
+    kind: 'scopes',
     check(principal) {
       if (!scopes.every((s) => principal.scopes.includes(s))) {
         throw sdkError('SDK_INSUFFICIENT_SCOPE', undefined, { scope: scopes.join(' ') });

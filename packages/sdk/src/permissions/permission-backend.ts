@@ -26,9 +26,11 @@ export type BackendBatchResult = { allowed: boolean } | { error: { code?: string
  * answer could be had.
  */
 export interface PermissionBackend {
+  /** `trace.traceparent`: the caller's span, sent on so the engine's span joins its trace. */
   check(
     storeId: string,
     request: PermissionQuery & { tupleKey: { object: string; relation: string; user: string } },
+    trace?: { traceparent: string },
   ): Promise<{ allowed: boolean }>;
   batchCheck(
     storeId: string,
@@ -93,7 +95,12 @@ export function createHttpPermissionBackend(options: HttpPermissionBackendOption
     bodyTimeout: timeoutMs,
   });
 
-  async function call(method: 'GET' | 'POST', path: string, body?: Json): Promise<Json> {
+  async function call(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: Json,
+    trace?: { traceparent: string },
+  ): Promise<Json> {
     let status: number;
     let answer: unknown;
     try {
@@ -102,6 +109,7 @@ export function createHttpPermissionBackend(options: HttpPermissionBackendOption
         headers.authorization = `Bearer ${await options.serviceClient.getToken(options.token)}`;
       }
       if (body) headers['content-type'] = 'application/json';
+      if (trace) headers.traceparent = trace.traceparent;
       const res = await pool.request({
         method,
         path: `${prefix}${path}`,
@@ -140,11 +148,13 @@ export function createHttpPermissionBackend(options: HttpPermissionBackendOption
   });
 
   return {
-    async check(storeId, request) {
-      const out = await call('POST', `${store(storeId)}/check`, {
-        tuple_key: request.tupleKey,
-        ...queryFields(request),
-      });
+    async check(storeId, request, trace) {
+      const out = await call(
+        'POST',
+        `${store(storeId)}/check`,
+        { tuple_key: request.tupleKey, ...queryFields(request) },
+        trace,
+      );
       if (typeof out.allowed !== 'boolean') throw sdkError('SDK_PERMISSION_UNAVAILABLE', 'no decision');
       return { allowed: out.allowed };
     },

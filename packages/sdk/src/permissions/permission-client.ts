@@ -32,6 +32,8 @@ export interface PermissionCheck extends PermissionQuery {
   user: string;
   relation: string;
   object: string;
+  /** The caller's trace: sent on to the permission service when it is asked (not to the cache). */
+  traceparent?: string | undefined;
 }
 
 export type BatchCheckOutcome =
@@ -127,12 +129,16 @@ export function createPermissionClient(options: PermissionClientOptions): Permis
       }
       const epoch = cache?.epoch() ?? 0;
       try {
-        const { allowed } = await backend.check(await resolveStore(), {
-          tupleKey: tupleKey(q),
-          context: q.context,
-          contextualTuples: q.contextualTuples,
-          consistencyToken: q.consistencyToken,
-        });
+        const { allowed } = await backend.check(
+          await resolveStore(),
+          {
+            tupleKey: tupleKey(q),
+            context: q.context,
+            contextualTuples: q.contextualTuples,
+            consistencyToken: q.consistencyToken,
+          },
+          q.traceparent ? { traceparent: q.traceparent } : undefined,
+        );
         if (useCache) cache!.set(key, allowed, epoch);
         return allowed;
       } catch (err) {

@@ -16,7 +16,8 @@ export interface PermissionRequirementOptions {
 
 export type PermissionRequirement = (
   principal: Principal,
-  request: { params: Readonly<Record<string, string>>; path: string },
+  /** `traceparent`: the guard's span, so that the permission service's span joins the request's trace. */
+  request: { params: Readonly<Record<string, string>>; path: string; traceparent?: string | undefined },
 ) => Promise<void>;
 
 /**
@@ -38,7 +39,12 @@ export function permissionRequirement(options: PermissionRequirementOptions): Pe
     if (user === undefined || object === undefined) throw sdkError('SDK_PERMISSION_DENIED');
     let allowed: boolean;
     try {
-      allowed = await options.client.check({ user, relation: options.relation, object });
+      allowed = await options.client.check({
+        user,
+        relation: options.relation,
+        object,
+        ...(request.traceparent ? { traceparent: request.traceparent } : {}),
+      });
     } catch (err) {
       if (isSdkError(err, 'SDK_PERMISSION_QUERY_INVALID')) {
         throw sdkError('SDK_PERMISSION_DENIED', undefined, { cause: err });
