@@ -71,6 +71,25 @@ describe('self-service: session API and account page', () => {
 
   const idOf = async (username: string) => (await t.accounts.getByUsername(username))!.id;
 
+  /** A public client that is not first-party: a third-party application. */
+  async function thirdPartyClient(clientId: string, redirectUri: string): Promise<void> {
+    const { clientMetadataFromConfig, upsertClient } = await import('../src/protocol/clients.ts');
+    await upsertClient(
+      t.sql,
+      clientMetadataFromConfig({
+        clientId,
+        tokenEndpointAuthMethod: 'none',
+        grantTypes: ['authorization_code'],
+        redirectUris: [redirectUri],
+        postLogoutRedirectUris: [],
+        scope: 'openid profile',
+        roles: [],
+        firstParty: false,
+      } as never),
+      'admin',
+    );
+  }
+
   for (const [method, path] of [
     ['GET', '/authentication/profile'],
     ['POST', '/authentication/profile/email'],
@@ -279,21 +298,7 @@ describe('self-service: session API and account page', () => {
 
   test("consents: a third-party application's grant is listed and revoked by its owner only", async () => {
     const provider = t.idp.provider;
-    const { clientMetadataFromConfig, upsertClient } = await import('../src/protocol/clients.ts');
-    await upsertClient(
-      t.sql,
-      clientMetadataFromConfig({
-        clientId: 'photo-printer',
-        tokenEndpointAuthMethod: 'none',
-        grantTypes: ['authorization_code'],
-        redirectUris: ['https://printer.example/callback'],
-        postLogoutRedirectUris: [],
-        scope: 'openid profile',
-        roles: [],
-        firstParty: false,
-      } as never),
-      'admin',
-    );
+    await thirdPartyClient('photo-printer', 'https://printer.example/callback');
     const grant = new provider.Grant({ accountId: await idOf('bob'), clientId: 'photo-printer' });
     grant.addOIDCScope('openid profile');
     const grantId = await grant.save();
@@ -372,21 +377,7 @@ describe('self-service: session API and account page', () => {
     });
 
     test("a third-party application's token for the person is refused: 403 IDP_ACCOUNT_CLIENT_REFUSED, nothing changes", async () => {
-      const { clientMetadataFromConfig, upsertClient } = await import('../src/protocol/clients.ts');
-      await upsertClient(
-        t.sql,
-        clientMetadataFromConfig({
-          clientId: 'gallery-app',
-          tokenEndpointAuthMethod: 'none',
-          grantTypes: ['authorization_code'],
-          redirectUris: ['http://localhost:8080/callback'],
-          postLogoutRedirectUris: [],
-          scope: 'openid profile',
-          roles: [],
-          firstParty: false,
-        } as never),
-        'admin',
-      );
+      await thirdPartyClient('gallery-app', 'http://localhost:8080/callback');
       const { access_token: token } = await tokensFor(t, 'bob', 'bob-password', { client_id: 'gallery-app' });
       assert.equal(
         JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString())['client_id'],
