@@ -1,51 +1,33 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { silentLogger } from '@gatehouse/core';
 import { createGateway, type Gateway } from '@gatehouse/gateway';
 import { decodeJwt } from 'jose';
-import { type Browser, type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { Replica } from '../packages/gateway/test/upstream-fixtures.ts';
 import { clientMetadataFromConfig, upsertClient } from '../packages/idp/src/protocol/clients.ts';
 import { type AccountsIdp, serviceToken, startAccountsIdp } from '../packages/idp/test/accounts-harness.ts';
+import {
+  addVirtualAuthenticator,
+  chromiumSkip,
+  launchChromium,
+  passwordStep,
+  replaceVirtualAuthenticator,
+  WEBAUTHN_IN_PAGE,
+} from './support/chromium.ts';
 
 // Passkeys through Chromium's virtual authenticator (CDP WebAuthn domain): registered over the
 // session API, used as the second factor and alone (passwordless) on the hosted pages, the same
 // `sub` either way; assertions with a wrong origin, RP ID, challenge or a stale counter refused; and
 // a gateway route that needs the MFA level refusing a password-only token (RFC 9470) and passing
 // the passkey sign-in's token.
-const executablePath = '/usr/bin/chromium';
-const skip =
-  existsSync(executablePath) || process.env['CI'] === 'true' ? false : `${executablePath} is not installed`;
-if (skip) process.stderr.write(`# skipping browser tests: ${skip}\n`);
+const skip = chromiumSkip('the passkey browser tests');
 
 const MFA = 'urn:gatehouse:acr:mfa';
 type Json = Record<string, unknown>;
-
-/** In the page: WebAuthn's JSON form of navigator.credentials.create/get, base64url both ways. */
-const webauthnInPage = `
-  window.b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/[+]/g, '-').replace(/[/]/g, '_').replace(/=+$/, '');
-  window.bytes = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
-  window.createPasskey = async (o) => {
-    const cred = await navigator.credentials.create({ publicKey: { ...o, challenge: bytes(o.challenge),
-      user: { ...o.user, id: bytes(o.user.id) },
-      excludeCredentials: (o.excludeCredentials || []).map((c) => ({ ...c, id: bytes(c.id) })) } });
-    return { id: cred.id, rawId: b64(cred.rawId), type: cred.type, clientExtensionResults: cred.getClientExtensionResults(),
-      response: { clientDataJSON: b64(cred.response.clientDataJSON), attestationObject: b64(cred.response.attestationObject),
-        transports: cred.response.getTransports() } };
-  };
-  window.getPasskey = async (o) => {
-    const cred = await navigator.credentials.get({ publicKey: { ...o, challenge: bytes(o.challenge),
-      allowCredentials: (o.allowCredentials || []).map((c) => ({ ...c, id: bytes(c.id) })) } });
-    const r = cred.response;
-    return { id: cred.id, rawId: b64(cred.rawId), type: cred.type, clientExtensionResults: cred.getClientExtensionResults(),
-      response: { clientDataJSON: b64(r.clientDataJSON), authenticatorData: b64(r.authenticatorData),
-        signature: b64(r.signature), userHandle: r.userHandle ? b64(r.userHandle) : undefined } };
-  };
-`;
 
 describe('passkeys in Chromium, and step-up at the gateway', { skip, timeout: 240_000 }, () => {
   let t: AccountsIdp;
@@ -104,11 +86,7 @@ describe('passkeys in Chromium, and step-up at the gateway', { skip, timeout: 24
       publicUrl: t.origin,
     });
     gatewayUrl = `http://127.0.0.1:${(await gateway.listen(0, '127.0.0.1')).port}`;
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      timeout: 60_000,
-    });
+    browser = await launchChromium();
     bobId = (await t.accounts.getByUsername('bob'))!.id;
   });
   after(async () => {
@@ -129,18 +107,7 @@ describe('passkeys in Chromium, and step-up at the gateway', { skip, timeout: 24
   }> {
     const context = await browser.newContext();
     const page = await context.newPage();
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    const { cdp, authenticatorId } = await addVirtualAuthenticator(context, page);
     await home(page);
     return { context, page, cdp, authenticatorId };
   }
@@ -148,7 +115,7 @@ describe('passkeys in Chromium, and step-up at the gateway', { skip, timeout: 24
   /** Back on the idp's origin, with the page's WebAuthn helpers. */
   async function home(page: Page): Promise<void> {
     await page.goto(`${site}/auth/.well-known/openid-configuration`, { timeout: 30_000 });
-    await page.evaluate(webauthnInPage);
+    await page.evaluate(WEBAUTHN_IN_PAGE);
   }
 
   /** fetch() from the page (same origin: its cookies, its Origin header). */
@@ -234,15 +201,6 @@ describe('passkeys in Chromium, and step-up at the gateway', { skip, timeout: 24
     };
   }
 
-  async function passwordStep(page: Page, username: string, password: string) {
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await Promise.all([
-      page.waitForLoadState('load'),
-      page.getByRole('button', { name: 'Sign in', exact: true }).click(),
-    ]);
-  }
-
   const audits = async (type: string) =>
     t.sql.query<{ details: Json }>(
       'select details from idp_audit_events where type = $1 and subject = $2 order by id',
@@ -285,17 +243,7 @@ describe('passkeys in Chromium, and step-up at the gateway', { skip, timeout: 24
     // A second authenticator (the first set aside: Chromium asks one at a time) registers another.
     const saved = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
     assert.equal(saved.length, 1);
-    await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
-    const second = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    const second = await replaceVirtualAuthenticator(cdp, authenticatorId);
     const phone = await registerPasskey(page, 'Phone');
     const listed = await call(page, '/authentication/passkeys');
     assert.deepEqual(
@@ -329,22 +277,9 @@ describe('passkeys in Chromium, and step-up at the gateway', { skip, timeout: 24
     assert.equal((await audits('passkey.registered')).length, 2);
     assert.equal((await audits('passkey.removed')).length, 1);
     // Back to the first authenticator, its credential restored.
-    await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: second.authenticatorId });
-    const restored = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
-    await cdp.send('WebAuthn.addCredential', {
-      authenticatorId: restored.authenticatorId,
-      credential: saved[0]!,
-    });
-    authenticator.authenticatorId = restored.authenticatorId;
+    const restored = await replaceVirtualAuthenticator(cdp, second);
+    await cdp.send('WebAuthn.addCredential', { authenticatorId: restored, credential: saved[0]! });
+    authenticator.authenticatorId = restored;
   });
 
   test('a passkey as the second factor in the session API: methods name it, the mfaToken ceremony signs in', async () => {

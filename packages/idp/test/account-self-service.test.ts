@@ -6,6 +6,7 @@ import {
   serviceToken,
   sessionCookieOf,
   startAccountsIdp,
+  tokensFor,
 } from './accounts-harness.ts';
 
 /**
@@ -69,6 +70,25 @@ describe('self-service: session API and account page', () => {
   }
 
   const idOf = async (username: string) => (await t.accounts.getByUsername(username))!.id;
+
+  /** A public client that is not first-party: a third-party application. */
+  async function thirdPartyClient(clientId: string, redirectUri: string): Promise<void> {
+    const { clientMetadataFromConfig, upsertClient } = await import('../src/protocol/clients.ts');
+    await upsertClient(
+      t.sql,
+      clientMetadataFromConfig({
+        clientId,
+        tokenEndpointAuthMethod: 'none',
+        grantTypes: ['authorization_code'],
+        redirectUris: [redirectUri],
+        postLogoutRedirectUris: [],
+        scope: 'openid profile',
+        roles: [],
+        firstParty: false,
+      } as never),
+      'admin',
+    );
+  }
 
   for (const [method, path] of [
     ['GET', '/authentication/profile'],
@@ -278,21 +298,7 @@ describe('self-service: session API and account page', () => {
 
   test("consents: a third-party application's grant is listed and revoked by its owner only", async () => {
     const provider = t.idp.provider;
-    const { clientMetadataFromConfig, upsertClient } = await import('../src/protocol/clients.ts');
-    await upsertClient(
-      t.sql,
-      clientMetadataFromConfig({
-        clientId: 'photo-printer',
-        tokenEndpointAuthMethod: 'none',
-        grantTypes: ['authorization_code'],
-        redirectUris: ['https://printer.example/callback'],
-        postLogoutRedirectUris: [],
-        scope: 'openid profile',
-        roles: [],
-        firstParty: false,
-      } as never),
-      'admin',
-    );
+    await thirdPartyClient('photo-printer', 'https://printer.example/callback');
     const grant = new provider.Grant({ accountId: await idOf('bob'), clientId: 'photo-printer' });
     grant.addOIDCScope('openid profile');
     const grantId = await grant.save();
@@ -368,6 +374,35 @@ describe('self-service: session API and account page', () => {
       const token = await serviceToken(t, 'account-probe', []);
       const res = await page('/account', { authorization: `Bearer ${token}` });
       assert.equal(res.status, 401);
+    });
+
+    test("a third-party application's token for the person is refused: 403 IDP_ACCOUNT_CLIENT_REFUSED, nothing changes", async () => {
+      await thirdPartyClient('gallery-app', 'http://localhost:8080/callback');
+      const { access_token: token } = await tokensFor(t, 'bob', 'bob-password', { client_id: 'gallery-app' });
+      assert.equal(
+        JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString())['client_id'],
+        'gallery-app',
+      );
+      const auth = { authorization: `Bearer ${token}` };
+      const shown = await page('/account', auth);
+      assert.equal(shown.status, 403);
+      assert.match(await shown.text(), /IDP_ACCOUNT_CLIENT_REFUSED/);
+      const before = await auditCount('password.changed', await idOf('bob'));
+      const changed = await page(
+        '/account/password',
+        auth,
+        new URLSearchParams({
+          currentPassword: 'bob-password',
+          newPassword: 'a-long-new-passphrase-7',
+        }).toString(),
+      );
+      assert.equal(changed.status, 403);
+      assert.match(await changed.text(), /IDP_ACCOUNT_CLIENT_REFUSED/);
+      assert.equal(
+        await auditCount('password.changed', await idOf('bob')),
+        before,
+        'the password is unchanged',
+      );
     });
 
     test('a first-party session cookie opens the page, framed by nobody, under a strict CSP', async () => {

@@ -202,7 +202,10 @@ export async function openLoginPage(t: AccountsIdp, params: Record<string, strin
   return { page, csrf, browser, verifier };
 }
 
-/** Like accessTokenFor, with extra authorization parameters; Allows consent when asked; resolves to the token response. */
+/**
+ * Like accessTokenFor, with extra authorization parameters (a `client_id` among them names another
+ * public client with demo-app's redirect URI); Allows consent when asked; resolves to the token response.
+ */
 export async function tokensFor(
   t: AccountsIdp,
   username: string,
@@ -232,7 +235,7 @@ export async function tokensFor(
           grant_type: 'authorization_code',
           code: next.searchParams.get('code')!,
           redirect_uri: redirectUri,
-          client_id: 'demo-app',
+          client_id: extra['client_id'] ?? 'demo-app',
           code_verifier: verifier,
         }),
       });

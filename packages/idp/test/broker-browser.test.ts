@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt, exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromiumSkip, launchChromium, passwordStep } from '../../../test/support/chromium.ts';
 import { type DemoUpstream, demoPeople, startDemoUpstream } from '../src/brokering/demo-upstream.ts';
 import { createLinkedIdentities } from '../src/brokering/linked-identities.ts';
 import { clientMetadataFromConfig, upsertClient } from '../src/protocol/clients.ts';
@@ -16,10 +16,7 @@ import { type AccountsIdp, serviceToken, startAccountsIdp } from './accounts-har
  * stack's "Example Corp", an oidc-provider instance of its own) and a tampering proxy in front of
  * its token endpoint that re-signs the ID token with a wrong nonce, issuer, audience or key.
  */
-const executablePath = '/usr/bin/chromium';
-const skip =
-  existsSync(executablePath) || process.env['CI'] === 'true' ? false : `${executablePath} is not installed`;
-if (skip) process.stderr.write(`# skipping browser tests: ${skip}\n`);
+const skip = chromiumSkip('the brokering browser tests');
 
 type Tamper = 'nonce' | 'iss' | 'aud' | 'signature' | 'exp' | 'mix-up' | undefined;
 
@@ -135,11 +132,7 @@ describe('sign-in through an upstream OpenID provider, in Chromium', { skip }, (
       }),
       'admin',
     );
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      timeout: 60_000,
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -280,9 +273,7 @@ describe('sign-in through an upstream OpenID provider, in Chromium', { skip }, (
     await viaUpstream.close();
     const viaPassword = await browser.newContext();
     const third = await openLogin(viaPassword);
-    await third.page.getByLabel('Username').fill('bob');
-    await third.page.getByLabel('Password').fill('bob-password');
-    await third.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await passwordStep(third.page, 'bob', 'bob-password');
     assert.equal(await subAtClient(third.page, third.verifier), bob.id);
     await viaPassword.close();
     const events = await t.accounts.audit.query({ subject: bob.id, type: 'broker.linked' });

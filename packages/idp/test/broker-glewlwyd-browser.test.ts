@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromiumSkip, launchChromium, passwordStep } from '../../../test/support/chromium.ts';
 import { createLinkedIdentities } from '../src/brokering/linked-identities.ts';
 import { clientMetadataFromConfig, upsertClient } from '../src/protocol/clients.ts';
 import { type AccountsIdp, serviceToken, startAccountsIdp } from './accounts-harness.ts';
@@ -17,11 +17,7 @@ import { type Glewlwyd, glewlwydSkip, startGlewlwyd } from './glewlwyd-harness.t
  * token endpoints, ID tokens signed with its own ES256 key. The broker is a confidential client
  * there (client_secret_post, PKCE S256, `state`, `nonce`, RFC 9207 `iss`).
  */
-const executablePath = '/usr/bin/chromium';
-const chromiumMissing =
-  existsSync(executablePath) || process.env['CI'] === 'true' ? false : `${executablePath} is not installed`;
-if (chromiumMissing) process.stderr.write(`# skipping browser tests: ${chromiumMissing}\n`);
-const skip = chromiumMissing || glewlwydSkip();
+const skip = chromiumSkip('the glewlwyd browser tests') || glewlwydSkip();
 
 describe('sign-in through glewlwyd, in Chromium', { skip, timeout: 240_000 }, () => {
   let t: AccountsIdp;
@@ -83,11 +79,7 @@ describe('sign-in through glewlwyd, in Chromium', { skip, timeout: 240_000 }, ()
       }),
       'admin',
     );
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      timeout: 60_000,
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -209,9 +201,7 @@ describe('sign-in through glewlwyd, in Chromium', { skip, timeout: 240_000 }, ()
     await viaGlewlwyd.close();
     const viaPassword = await browser.newContext();
     const third = await openLogin(viaPassword);
-    await third.page.getByLabel('Username').fill('bob');
-    await third.page.getByLabel('Password').fill('bob-password');
-    await third.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await passwordStep(third.page, 'bob', 'bob-password');
     assert.equal(await subAtClient(third.page, third.verifier), bob.id);
     await viaPassword.close();
     assert.equal((await t.accounts.audit.query({ subject: bob.id, type: 'broker.linked' })).length, 1);

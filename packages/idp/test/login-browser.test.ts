@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../../../test/support/chromium.ts';
 import { clientMetadataFromConfig, upsertClient } from '../src/protocol/clients.ts';
 import { type AccountsIdp, startAccountsIdp } from './accounts-harness.ts';
 
-const executablePath = '/usr/bin/chromium';
-const skip =
-  existsSync(executablePath) || process.env['CI'] === 'true' ? false : `${executablePath} is not installed`;
-if (skip) process.stderr.write(`# skipping browser tests: ${skip}\n`);
+const skip = chromiumSkip('the hosted login browser tests');
 
 describe('hosted login in a real browser (Chromium)', { skip }, () => {
   let t: AccountsIdp;
@@ -44,11 +41,7 @@ describe('hosted login in a real browser (Chromium)', { skip }, () => {
       }),
       'admin',
     );
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      timeout: 60_000,
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -1,22 +1,19 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import { generate } from 'otplib';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumSkip, launchChromium, passwordStep } from '../../../test/support/chromium.ts';
 import { clientMetadataFromConfig, upsertClient } from '../src/protocol/clients.ts';
 import { type AccountsIdp, startAccountsIdp } from './accounts-harness.ts';
 
 // The second factor on the hosted pages, in Chromium: an admin (the role policy wants a second
 // factor) sets up an authenticator at sign-in, then signs in with codes and a recovery code; the
 // ID token says how (`amr`).
-const executablePath = '/usr/bin/chromium';
-const skip =
-  existsSync(executablePath) || process.env['CI'] === 'true' ? false : `${executablePath} is not installed`;
-if (skip) process.stderr.write(`# skipping browser tests: ${skip}\n`);
+const skip = chromiumSkip('the second factor browser tests');
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -62,11 +59,7 @@ describe('second factor on the hosted pages (Chromium)', { skip, timeout: 180_00
       }),
       'admin',
     );
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      timeout: 60_000,
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -76,7 +69,7 @@ describe('second factor on the hosted pages (Chromium)', { skip, timeout: 180_00
   });
 
   /** A fresh browser at the login page, signed in with a password; resolves to the page and the PKCE verifier. */
-  async function passwordStep(username: string, password: string): Promise<{ page: Page; verifier: string }> {
+  async function signIn(username: string, password: string): Promise<{ page: Page; verifier: string }> {
     const verifier = randomBytes(32).toString('base64url');
     const url = new URL(`${t.origin}/auth/auth`);
     url.search = new URLSearchParams({
@@ -90,9 +83,7 @@ describe('second factor on the hosted pages (Chromium)', { skip, timeout: 180_00
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(url.toString(), { timeout: 30_000 });
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Sign in' }).click()]);
+    await passwordStep(page, username, password);
     return { page, verifier };
   }
 
@@ -125,7 +116,7 @@ describe('second factor on the hosted pages (Chromium)', { skip, timeout: 180_00
   }
 
   test('an admin without a second factor is asked to set one up: QR code and key, recovery codes once, then the client', async () => {
-    const { page, verifier } = await passwordStep('alice', 'alice-password');
+    const { page, verifier } = await signIn('alice', 'alice-password');
     const csp: string[] = [];
     page.on('console', (m) => {
       if (/Content Security Policy/i.test(m.text())) csp.push(m.text());
@@ -151,7 +142,7 @@ describe('second factor on the hosted pages (Chromium)', { skip, timeout: 180_00
   });
 
   test('the next sign-in asks for a code; a wrong one is announced; the right one reaches the client with amr otp and mfa', async () => {
-    const { page, verifier } = await passwordStep('alice', 'alice-password');
+    const { page, verifier } = await signIn('alice', 'alice-password');
     await page.getByRole('heading', { name: 'Two-step verification' }).waitFor({ timeout: 30_000 });
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'code');
     assert.equal(
@@ -166,19 +157,19 @@ describe('second factor on the hosted pages (Chromium)', { skip, timeout: 180_00
     assert.deepEqual(claims['amr'], ['pwd', 'otp', 'mfa']);
 
     // The same code once more, in another browser: a replay, refused.
-    const again = await passwordStep('alice', 'alice-password');
+    const again = await signIn('alice', 'alice-password');
     await submitCode(again.page, right);
     assert.equal(await again.page.getByRole('alert').textContent(), 'The code is wrong or was already used');
     await again.page.context().close();
   });
 
   test('a recovery code signs in once', async () => {
-    const first = await passwordStep('alice', 'alice-password');
+    const first = await signIn('alice', 'alice-password');
     await first.page.getByLabel('Or a recovery code').fill(recoveryCodes[0]!);
     await first.page.getByRole('button', { name: 'Use recovery code' }).click();
     assert.deepEqual((await idTokenAt(first.page, first.verifier))['amr'], ['pwd', 'otp', 'mfa']);
 
-    const second = await passwordStep('alice', 'alice-password');
+    const second = await signIn('alice', 'alice-password');
     await second.page.getByLabel('Or a recovery code').fill(recoveryCodes[0]!);
     await Promise.all([
       second.page.waitForLoadState('load'),
@@ -189,7 +180,7 @@ describe('second factor on the hosted pages (Chromium)', { skip, timeout: 180_00
   });
 
   test('a person without a second factor and no role that needs one goes straight on, with amr pwd', async () => {
-    const { page, verifier } = await passwordStep('bob', 'bob-password');
+    const { page, verifier } = await signIn('bob', 'bob-password');
     assert.deepEqual((await idTokenAt(page, verifier))['amr'], ['pwd']);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumSkip, launchChromium, passwordStep } from '../../../test/support/chromium.ts';
 import {
   type AccountsIdp,
   authorizationRequest,
@@ -13,10 +13,7 @@ import { headerOf, linkIn, startSmtp, type TestSmtp, textOf } from './smtp-harne
 
 // Email verification and password reset end to end: the identity provider sends its mail to a real
 // SMTP server on loopback, and Chromium opens the links from the received messages.
-const executablePath = '/usr/bin/chromium';
-const skip =
-  existsSync(executablePath) || process.env['CI'] === 'true' ? false : `${executablePath} is not installed`;
-if (skip) process.stderr.write(`# skipping browser tests: ${skip}\n`);
+const skip = chromiumSkip('the account recovery browser tests');
 
 describe('account recovery from the mail (Chromium, SMTP)', { skip, timeout: 180_000 }, () => {
   let t: AccountsIdp;
@@ -34,11 +31,7 @@ describe('account recovery from the mail (Chromium, SMTP)', { skip, timeout: 180
         recovery: { mailsPerHour: 20, requestsPerHourPerIp: 1000 },
       },
     });
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      timeout: 60_000,
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -178,9 +171,7 @@ describe('account recovery from the mail (Chromium, SMTP)', { skip, timeout: 180
       await route.fulfill({ status: 200, contentType: 'text/plain', body: 'callback reached' });
     });
     await signIn.goto(authorizationRequest(t).url.toString());
-    await signIn.getByLabel('Username').fill('bob');
-    await signIn.getByLabel('Password').fill('Harbour-lights-passphrase-7');
-    await signIn.getByRole('button', { name: 'Sign in' }).click();
+    await passwordStep(signIn, 'bob', 'Harbour-lights-passphrase-7');
     await signIn.getByText('callback reached').waitFor();
     assert.ok(callback?.searchParams.get('code'), 'the client got a code');
     await signIn.context().close();

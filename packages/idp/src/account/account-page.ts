@@ -252,6 +252,8 @@ export function createAccountPage(idp: IdpRuntime): HttpHandler {
     },
     'passkeys/rename': {
       fields: ['id', 'name'],
+      // An empty name reaches the passkey's rule, so it is refused at the passkey's own field.
+      required: ['id'],
       async run({ caller, fields }) {
         await passkeys.rename(caller.accountId, fields['id']!, fields['name']!);
         return done('passkey-renamed', 'factors');

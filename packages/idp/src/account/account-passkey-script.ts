@@ -1,3 +1,5 @@
+import { BASE64URL_IN_PAGE } from '../mfa/base64url-in-page.ts';
+
 /**
  * The browser side of adding a passkey on the account page, inlined under the page's CSP nonce: it
  * asks the `data-options` URL for creation options, calls `navigator.credentials.create`, and posts
@@ -10,8 +12,7 @@ export const ACCOUNT_PASSKEY_SCRIPT = `(() => {
   root.hidden = false;
   const form = document.getElementById('add-passkey-form');
   const status = document.getElementById('passkey-status');
-  const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/[+]/g, '-').replace(/[/]/g, '_').replace(/=+$/, '');
-  const bytes = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
+  ${BASE64URL_IN_PAGE}
   form.addEventListener('submit', async (event) => {
     if (form.elements.credential.value) return;
     event.preventDefault();

@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { accountServices } from '../accounts/account-services.ts';
+import { type AdminRoute, answer, refusal } from '../admin/admin-route.ts';
 import { idpErrors } from '../errors.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { IdpRuntime } from '../index.ts';
@@ -9,13 +9,6 @@ import { brokeringOf } from './broker-flow.ts';
  * The admin API routes of brokering: the configured providers (from the config file, secrets never
  * shown, with whether each answers now) and a person's linked identities, which an admin can unlink (the last way in stays).
  */
-type Run = (ctx: {
-  req: IncomingMessage;
-  res: ServerResponse;
-  params: Record<string, string>;
-  caller: { actor: string };
-}) => Promise<void>;
-
 /**
  * Whether the provider answers now: an OpenID provider's discovery document, else its authorization
  * endpoint, fetched with a short timeout (any HTTP answer below 500 counts as reachable for the latter).
@@ -41,14 +34,17 @@ async function providerStatus(p: {
   }
 }
 
-export function adminApiBrokering(idp: IdpRuntime): Array<[string, string, Run]> {
+export function adminApiBrokering(idp: IdpRuntime): AdminRoute[] {
   const brokering = brokeringOf(idp);
   const { accounts, audit } = accountServices(idp);
   return [
-    [
-      'GET',
-      '/brokering/providers',
-      async ({ res }) => {
+    {
+      method: 'GET',
+      path: '/brokering/providers',
+      summary:
+        'Upstream identity providers from the config file (secrets not shown), each with `status: { reachable, error? }`: its discovery document (OIDC) or authorization endpoint fetched now',
+      responses: { '200': answer('Providers', { type: 'array', items: { type: 'object' } }) },
+      async run({ res }) {
         sendJson(
           res,
           200,
@@ -62,11 +58,14 @@ export function adminApiBrokering(idp: IdpRuntime): Array<[string, string, Run]>
           ),
         );
       },
-    ],
-    [
-      'GET',
-      '/users/{id}/identities',
-      async ({ res, params }) => {
+    },
+    {
+      method: 'GET',
+      path: '/users/{id}/identities',
+      summary: 'Upstream identities linked to the user (brokering)',
+      params: { id: 'user id' },
+      responses: { '200': answer('Linked identities', { type: 'array', items: { type: 'object' } }) },
+      async run({ res, params }) {
         if (!(await accounts.get(params['id']!))) throw idpErrors.create('IDP_NOT_FOUND', 'No such user');
         const linked = await brokering.identities.listOf(params['id']!);
         sendJson(
@@ -80,11 +79,18 @@ export function adminApiBrokering(idp: IdpRuntime): Array<[string, string, Run]>
           })),
         );
       },
-    ],
-    [
-      'DELETE',
-      '/users/{id}/identities/{provider}',
-      async ({ res, params, caller }) => {
+    },
+    {
+      method: 'DELETE',
+      path: '/users/{id}/identities/{provider}',
+      summary: 'Unlink the user\u2019s identity of a provider (never the last way in)',
+      params: { id: 'user id', provider: 'provider id' },
+      responses: {
+        '204': answer('Unlinked'),
+        '404': refusal('No such user or identity', 'IDP_NOT_FOUND'),
+        '409': refusal('IDP_BROKER_LAST_SIGN_IN', 'IDP_BROKER_LAST_SIGN_IN'),
+      },
+      async run({ res, params, caller }) {
         if (!(await accounts.get(params['id']!))) throw idpErrors.create('IDP_NOT_FOUND', 'No such user');
         const removed = await brokering.identities.unlink(params['id']!, params['provider']!);
         await audit.record({
@@ -95,6 +101,6 @@ export function adminApiBrokering(idp: IdpRuntime): Array<[string, string, Run]>
         });
         sendJson(res, 204, undefined);
       },
-    ],
+    },
   ];
 }

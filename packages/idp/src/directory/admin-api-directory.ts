@@ -1,6 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { accountServices } from '../accounts/account-services.ts';
+import { type AdminRoute, answer, ref } from '../admin/admin-route.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { IdpRuntime } from '../index.ts';
 import { directoryServiceOf } from './directory-service.ts';
@@ -9,8 +9,6 @@ import { directoryServiceOf } from './directory-service.ts';
  * The admin API's read-only view of the LDAP directory: its configuration (never the bind password)
  * and whether its server answers now, so a console can show an operator what sign-in depends on.
  */
-type Run = (ctx: { req: IncomingMessage; res: ServerResponse }) => Promise<void>;
-
 /** Whether a TCP connection to the directory's host and port opens within the timeout. */
 function reachable(url: string, timeoutMs: number): Promise<{ reachable: boolean; error?: string }> {
   const u = new URL(url.replace(/^ldap(s?):/, 'http$1:'));
@@ -29,12 +27,15 @@ function reachable(url: string, timeoutMs: number): Promise<{ reachable: boolean
   });
 }
 
-export function adminApiDirectory(idp: IdpRuntime): Array<[string, string, Run]> {
+export function adminApiDirectory(idp: IdpRuntime): AdminRoute[] {
   return [
-    [
-      'GET',
-      '/directory',
-      async ({ res }) => {
+    {
+      method: 'GET',
+      path: '/directory',
+      summary:
+        'The LDAP directory people sign in with: its configuration (the bind password only as "(set)") and whether its server answers a TCP connection now',
+      responses: { '200': answer('Directory', ref('Directory')) },
+      async run({ res }) {
         // accountServices builds the directory service when configured; this only looks it up.
         accountServices(idp);
         const directory = directoryServiceOf(idp, () => undefined);
@@ -47,6 +48,6 @@ export function adminApiDirectory(idp: IdpRuntime): Array<[string, string, Run]>
           status,
         });
       },
-    ],
+    },
   ];
 }

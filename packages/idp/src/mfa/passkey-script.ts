@@ -1,3 +1,5 @@
+import { BASE64URL_IN_PAGE } from './base64url-in-page.ts';
+
 /**
  * The browser side of a passkey sign-in on the hosted pages, inlined under the page's CSP nonce (no
  * third-party script): it asks the page's `data-options` URL for the assertion options, calls
@@ -11,8 +13,7 @@ export const PASSKEY_SCRIPT = `(() => {
   root.hidden = false;
   const form = document.getElementById(root.dataset.form);
   const csrf = form.elements.csrf.value;
-  const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/[+]/g, '-').replace(/[/]/g, '_').replace(/=+$/, '');
-  const bytes = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
+  ${BASE64URL_IN_PAGE}
   let pending;
   async function signIn(mediation) {
     pending?.abort();
