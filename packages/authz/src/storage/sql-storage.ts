@@ -405,28 +405,35 @@ export function createSqlStorage(sql: Sql): AuthzStorage {
           const { user } = request;
           // `union` (not `union all`) with the step in the row keeps a cycle from growing the working
           // set: it ends at `maxSteps`. The limit is read lazily, so the recursion stops when it is met.
+          // Each step is a lookup on the primary key's prefix: `offset 0` keeps the subqueries apart
+          // so the planner cannot take another index (before the table has statistics, the by-user
+          // index looks as good and scans the whole store for every step).
           const rows = await sql.query<TupleRow & { reached_id: string }>(
             `with recursive chain(object_id, step) as (
                select $3::text, 0
                union
-               select t.user_id, c.step + 1 from chain c
-               join authz_tuples t on t.store_id = $1 and t.object_type = $2 and t.object_id = c.object_id
-                 and t.relation = $4 and t.user_type = $2 and t.user_relation = $5
-               where c.step < $6
+               select next.user_id, c.step + 1 from chain c
+               cross join lateral (
+                 select t.user_type, t.user_id, t.user_relation from authz_tuples t
+                 where t.store_id = $1 and t.object_type = $2 and t.object_id = c.object_id and t.relation = $4
+                 offset 0
+               ) next
+               where c.step < $6 and next.user_type = $2 and next.user_relation = $5
              ), reached as (
                select distinct object_id from (select object_id from chain limit $7) first_steps
              )
-             select r.object_id as reached_id, ${tupleColumns
-               .split(', ')
-               .map((c) => `t.${c}`)
-               .join(', ')}
+             select r.object_id as reached_id, t.*
              from reached r
-             left join authz_tuples t on t.store_id = $1 and t.object_type = $2 and t.object_id = r.object_id
-               and (t.relation = any($8::text[])
-                    or (t.relation = any($9::text[])
-                        and (t.user_relation <> ''
-                             or (t.user_type = $10 and t.user_id = $11 and t.user_relation = $12)
-                             or ($12 = '' and t.user_type = $10 and t.user_id = '*'))))`,
+             left join lateral (
+               select ${tupleColumns} from authz_tuples t
+               where t.store_id = $1 and t.object_type = $2 and t.object_id = r.object_id
+                 and (t.relation = any($8::text[])
+                      or (t.relation = any($9::text[])
+                          and (t.user_relation <> ''
+                               or (t.user_type = $10 and t.user_id = $11 and t.user_relation = $12)
+                               or ($12 = '' and t.user_type = $10 and t.user_id = '*'))))
+               offset 0
+             ) t on true`,
             [
               storeId,
               request.type,
