@@ -1,5 +1,5 @@
 /**
- * Interfaces between the gateway's request pipeline (gateway.ts and friends) and its upstream side
+ * Interfaces between the gateway's request pipeline (pipeline/) and its upstream side
  * (upstream-pool.ts, rate-limit.ts, inflight-limit.ts). Both sides code against these types; change
  * them here first.
  */
