@@ -26,7 +26,7 @@ import {
   subscribeRevocations,
 } from './auth/revocations.ts';
 import { type Bff, createBff } from './bff/bff.ts';
-import { type GatewayConfig, validateGatewayConfig } from './config-schema.ts';
+import type { GatewayConfig } from './config-schema.ts';
 import type { Principal, SharedState } from './contracts.ts';
 import { gatewayErrors } from './errors.ts';
 import { createInflightLimiter } from './limits/inflight-limit.ts';
@@ -40,6 +40,7 @@ import type { GatewayContext } from './pipeline/gateway-context.ts';
 import { handleRequest } from './pipeline/handle-request.ts';
 import { buildRouteTable, closeRetired, type Factories, type RouteTable } from './routing/route-table.ts';
 import { createUpstreamPool } from './upstreams/upstream-pool.ts';
+import { validateGatewayConfig } from './validate-config.ts';
 
 export interface GatewayOptions {
   /** The `gateway` configuration section; validated (and defaults filled) here. */
