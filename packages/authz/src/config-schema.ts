@@ -1,3 +1,4 @@
+import type { FromSchema } from 'json-schema-to-ts';
 import { type AuthzLimits, defaultAuthzLimits } from './limits.ts';
 
 /**
@@ -20,6 +21,19 @@ const limitDescriptions: Record<keyof AuthzLimits, string> = {
   concurrency: 'checks a ListObjects, ListUsers or BatchCheck runs at the same time',
 };
 
+/**
+ * One limit's schema. The limits' schemas are built from `defaultAuthzLimits` (the one list of limits
+ * and their defaults), so TypeScript sees a record of strings; this names each limit and its shape,
+ * so that the section's derived type has every limit, defaulted.
+ */
+interface LimitSchema {
+  readonly type: 'integer';
+  readonly minimum: 1;
+  readonly maximum: 100_000_000;
+  readonly default: number;
+  readonly description: string;
+}
+
 const limitProperties = Object.fromEntries(
   Object.entries(defaultAuthzLimits).map(([name, value]) => [
     name,
@@ -31,7 +45,7 @@ const limitProperties = Object.fromEntries(
       description: limitDescriptions[name as keyof AuthzLimits],
     },
   ]),
-);
+) as Record<keyof AuthzLimits, LimitSchema>;
 
 const scopeToken = { type: 'string', pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,128}$' } as const;
 
@@ -115,12 +129,5 @@ export const authzConfigSchema = {
   },
 } as const;
 
-/** The `authz` section after validation (defaults filled in). */
-export interface AuthzConfig {
-  dev: boolean;
-  port: number;
-  defaultStoreId?: string;
-  auth: { issuer?: string; audience?: string; jwksUri?: string; readScope: string; writeScope: string };
-  audit: { decisionSampleRate: number };
-  limits: AuthzLimits;
-}
+/** The `authz` section after validation (defaults filled in), derived from the schema. */
+export type AuthzConfig = FromSchema<typeof authzConfigSchema>;

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { ErrorObject } from 'ajv';
+import type { FromSchema } from 'json-schema-to-ts';
 import { parse as parseYaml } from 'yaml';
 import { expandReferences } from './config-references.ts';
 import { coreErrors, GatehouseError } from './errors.ts';
-import { type TelemetryConfig, telemetryConfigSchema } from './tracing.ts';
+import { telemetryConfigSchema } from './tracing.ts';
 
 // ajv and ajv-formats are CommonJS with a default export; createRequire keeps their types simple.
 const require = createRequire(import.meta.url);
@@ -125,15 +126,15 @@ export const coreConfigSchema = {
   telemetry: telemetryConfigSchema,
 } as const;
 
-export interface CoreConfig {
-  mode: 'development' | 'production';
-  server: { host: string; port: number; publicUrl: string; shutdownTimeoutMs: number; drainDelayMs: number };
-  storage: { driver: 'pglite' | 'postgres'; dataDir: string; url?: string };
-  state: { driver: 'memory' | 'redis'; url?: string; keyPrefix: string };
-  log: { level: string };
-  demo: { enabled?: boolean };
-  telemetry: TelemetryConfig;
-}
+/**
+ * The core sections after validation (defaults filled in), derived from their schemas: a key with a
+ * `default` is always present. `buildConfigSchema` wraps the sections into this object schema.
+ */
+export type CoreConfig = FromSchema<{
+  type: 'object';
+  additionalProperties: false;
+  properties: typeof coreConfigSchema;
+}>;
 
 /**
  * A configuration problem, naming the key (as a dotted path) and what is wrong with it. Its code is

@@ -9,6 +9,7 @@ import {
   SpanStatusCode,
   type Tracer,
 } from '@opentelemetry/api';
+import type { FromSchema } from 'json-schema-to-ts';
 
 /**
  * Distributed tracing: the one module that touches the OpenTelemetry SDK. Off unless
@@ -66,16 +67,9 @@ export const telemetryConfigSchema = {
   },
 } as const;
 
-export interface TracesConfig {
-  endpoint?: string;
-  sampleRatio: number;
-  serviceName?: string;
-  exportIntervalMs: number;
-}
-
-export interface TelemetryConfig {
-  traces: TracesConfig;
-}
+/** The `telemetry` section after validation (defaults filled in). */
+export type TelemetryConfig = FromSchema<typeof telemetryConfigSchema>;
+export type TracesConfig = TelemetryConfig['traces'];
 
 /** A span in progress: what a handler records on it, and the `traceparent` to send downstream. */
 export interface TraceSpan {

@@ -1,6 +1,5 @@
-import { ConfigError, loadConfig } from '@gatehouse/core';
-import type { HealthCheckConfig, RouteConfig } from './contracts.ts';
-import { corsConfigProblem, corsConfigSchema } from './routing/cors.ts';
+import type { FromSchema } from 'json-schema-to-ts';
+import { corsConfigSchema } from './routing/cors.ts';
 
 const limitKey = {
   description: 'what a limit is counted per: client address, user (sub), client id, or a request header',
@@ -504,135 +503,12 @@ export const gatewayConfigSchema = {
   },
 } as const;
 
-export interface GatewayConfig {
-  port?: number;
-  tls?: {
-    certFile: string;
-    keyFile: string;
-    clientCaFile?: string;
-    clientCertificate: 'required' | 'optional';
-    minVersion: 'TLSv1.2' | 'TLSv1.3';
-    hsts?: { maxAgeSec: number; includeSubDomains: boolean; preload: boolean };
-  };
-  trustedProxies: string[];
-  trustedProxyDepth: number;
-  auth: {
-    issuer?: string;
-    audiences?: string[];
-    jwksUri?: string;
-    algorithms: string[];
-    sessionCookie: boolean;
-    revocationFeed?: { url: string; token?: string; pollIntervalMs: number };
-  };
-  decision: { url?: string; cacheTtlMs: number; timeoutMs: number };
-  authz?: GatewayAuthzConfig;
-  audit: { allowSampleRate: number; denySampleRate: number };
-  forwardAuth: { enabled: boolean; path: string };
-  assertion: { enabled: boolean; keyFile?: string; issuer: string; ttlSec: number };
-  bff: BffConfig;
-  routes: RouteConfig[];
-}
-
-export interface GatewayAuthzConfig {
-  store?: string;
-  url?: string;
-  serviceToken?: {
-    tokenEndpoint?: string;
-    issuer?: string;
-    clientId: string;
-    clientSecret: string;
-    audience?: string;
-    scope?: string;
-  };
-  timeoutMs: number;
-  cache: { enabled: boolean; maxEntries: number; ttlMs: number };
-  watch: { intervalMs: number; staleAfterMs: number };
-}
-
-export interface BffConfig {
-  enabled: boolean;
-  issuer?: string;
-  clientId?: string;
-  clientSecret?: string;
-  sessionSecret?: string;
-  redirectPath: string;
-  loginPath: string;
-  logoutPath: string;
-  postLogoutPath: string;
-  cookieName: string;
-  scopes: string[];
-  /** Public clients that routes name in `bffClient`: each has its own session cookie. */
-  clients: BffPublicClient[];
-  sessionTtlSec: number;
-  refreshBeforeExpirySec: number;
-}
-
-export interface BffPublicClient {
-  clientId: string;
-  scopes: string[];
-}
-
 /**
- * Validate a `gateway` section on its own and fill its defaults (reload and tests); throws
- * ConfigError naming each bad key. Route ids must be unique.
+ * The `gateway` section after validation (`validateGatewayConfig`, defaults filled in), derived from
+ * the schema: a key with a `default` is always present.
  */
-/** The health check of a route with several upstreams that configures none. */
-export const DEFAULT_REPLICA_CHECK: HealthCheckConfig = {
-  path: '/',
-  intervalMs: 5000,
-  timeoutMs: 2000,
-  unhealthyThreshold: 2,
-  healthyThreshold: 1,
-  expect: 'answer',
-};
-
-export function validateGatewayConfig(section: unknown): GatewayConfig {
-  const doc = loadConfig<{ gateway: GatewayConfig }>({
-    document: { gateway: structuredClone(section) },
-    env: {},
-    sections: { gateway: gatewayConfigSchema },
-  });
-  const { bff } = doc.gateway;
-  if (bff.enabled) {
-    const missing = (['clientId', 'clientSecret', 'sessionSecret'] as const).filter((k) => !bff[k]);
-    if (missing.length > 0) {
-      throw new ConfigError(
-        'gateway',
-        missing.map((k) => `gateway.bff.${k} is required when gateway.bff.enabled is true`),
-      );
-    }
-  }
-  const clientIds = bff.clients.map((c) => c.clientId);
-  if (new Set(clientIds).size !== clientIds.length || (bff.clientId && clientIds.includes(bff.clientId))) {
-    throw new ConfigError('gateway', ['gateway.bff.clients: a client id is repeated']);
-  }
-  const ids = new Set<string>();
-  for (const r of doc.gateway.routes) {
-    // Several replicas and no check of their own: probe that each is up, so a dead one is taken out
-    // in seconds instead of after failed requests (whatever its paths, any answer below 500 passes).
-    if (r.upstreams.length > 1 && !r.healthCheck) r.healthCheck = { ...DEFAULT_REPLICA_CHECK };
-    if (ids.has(r.id)) throw new ConfigError('gateway', [`gateway.routes: route id ${r.id} is repeated`]);
-    ids.add(r.id);
-    const corsProblem = r.cors ? corsConfigProblem(r.id, r.cors) : undefined;
-    if (corsProblem) throw new ConfigError('gateway', [corsProblem]);
-    const clientProblem = bffClientProblem(r, bff);
-    if (clientProblem) throw new ConfigError('gateway', [clientProblem]);
-    if (r.assertion && !doc.gateway.assertion.enabled) {
-      throw new ConfigError('gateway', [
-        `gateway.routes: route ${r.id} sends an assertion but gateway.assertion.enabled is false`,
-      ]);
-    }
-  }
-  return doc.gateway;
-}
-
-/** A route's `bffClient` must name one of `gateway.bff.clients`, on a page for people. */
-function bffClientProblem(r: RouteConfig, bff: BffConfig): string | undefined {
-  if (r.bffClient === undefined) return undefined;
-  if (!bff.enabled) return `gateway.routes: route ${r.id} names bffClient but gateway.bff.enabled is false`;
-  if (r.browser !== true) return `gateway.routes: route ${r.id} names bffClient without browser: true`;
-  if (!bff.clients.some((c) => c.clientId === r.bffClient)) {
-    return `gateway.routes: route ${r.id} names bffClient ${r.bffClient}, which is not in gateway.bff.clients`;
-  }
-  return undefined;
-}
+export type GatewayConfig = FromSchema<typeof gatewayConfigSchema>;
+export type GatewayAuthzConfig = NonNullable<GatewayConfig['authz']>;
+export type BffConfig = GatewayConfig['bff'];
+/** One route as the pipeline reads it. */
+export type RouteConfig = GatewayConfig['routes'][number];

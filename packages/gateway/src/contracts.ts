@@ -1,94 +1,43 @@
 /**
- * Interfaces between the gateway's request pipeline (gateway.ts and friends) and its upstream side
+ * Interfaces between the gateway's request pipeline (pipeline/) and its upstream side
  * (upstream-pool.ts, rate-limit.ts, inflight-limit.ts). Both sides code against these types; change
  * them here first.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger, Registry } from '@gatehouse/core';
-import type { CorsConfig } from './routing/cors.ts';
+import type { RouteConfig } from './config-schema.ts';
 
 // ---------------------------------------------------------------------------------------------
-// Route configuration, as it comes out of the validated config (defaults filled in).
+// Route configuration, as it comes out of the validated config (defaults filled in): derived from
+// the schema in config-schema.ts, named here for the modules that read one part of it.
 
-export type LimitKey = 'ip' | 'user' | 'client' | { header: string };
+export type { RouteConfig };
 
-export type RoutePolicy =
-  | 'public'
-  | 'authenticated'
-  | 'internal'
-  | { roles: string[] }
-  | { scopes: string[] }
-  | { permission: PermissionRule };
+export type LimitKey = NonNullable<RouteConfig['rateLimit']>['key'];
+
+export type RoutePolicy = RouteConfig['policy'];
 
 /**
  * A permission check: `object` may hold `{param}` taken from a path pattern. With `gateway.authz` it
  * is asked of the permission engine (store, subject templates, condition context); without, of the
  * decision endpoint (`gateway.decision.url`).
  */
-export interface PermissionRule {
-  relation: string;
-  object: string;
-  store?: string;
-  subject?: { user?: string; service?: string };
-  /** Condition parameter → `request.time`, `request.ip`, `request.method` or `token.<claim>`. */
-  context?: Record<string, string>;
-}
+export type PermissionRule = Extract<RoutePolicy, { permission: unknown }>['permission'];
 
-export interface HealthCheckConfig {
-  /** Path probed on each replica (GET; see `expect`). */
-  path: string;
-  intervalMs: number;
-  timeoutMs: number;
-  /** Consecutive failed probes before a replica is taken out. */
-  unhealthyThreshold: number;
-  /** Consecutive good probes before it is put back. */
-  healthyThreshold: number;
-  /** success: a 2xx passes; answer: any answer below 500 passes. Default success. */
-  expect?: 'success' | 'answer';
-}
+/**
+ * Probes of each replica (GET `path`; `expect`: success = a 2xx passes, answer = any answer below
+ * 500). `expect` may be left out, meaning success: pools are also built outside the validated
+ * configuration (`createUpstreamPool` is public), where no default was filled in.
+ */
+export type HealthCheckConfig = Omit<NonNullable<RouteConfig['healthCheck']>, 'expect'> & {
+  expect?: NonNullable<RouteConfig['healthCheck']>['expect'];
+};
 
-export interface CircuitBreakerConfig {
-  /** Consecutive failures (connect error, 5xx, timeout) on a replica before it is ejected. */
-  failureThreshold: number;
-  /** How long an ejected replica stays out before one trial request (half-open). */
-  openMs: number;
-}
-
-export interface RouteConfig {
-  id: string;
-  match: {
-    host?: string;
-    methods?: string[];
-    /** Path prefix, matched on segment boundaries ("/products" matches "/products/1", not "/productsx"). */
-    path?: string;
-    /** Alternative to `path`: "/products/{id}/buy"; `{name}` matches one segment, a trailing `*` the rest. */
-    pattern?: string;
-  };
-  upstreams: string[];
-  /** Strip the matched `match.path` prefix before forwarding. */
-  stripPrefix: boolean;
-  timeoutMs: number;
-  retries: number;
-  balance: 'round-robin' | 'least-outstanding';
-  forwardToken: boolean;
-  /** A page for people: a browser without credentials is sent to sign in, then back (browser-login.ts). */
-  browser?: boolean;
-  /** Sign people in to this route as this client of `gateway.bff.clients` (its own session). */
-  bffClient?: string;
-  /** Send a signed `X-Gatehouse-Assertion`; `true` means audience = route id. */
-  assertion?: boolean | { audience: string };
-  policy: RoutePolicy;
-  /** Browser apps on other origins (cors.ts). */
-  cors?: CorsConfig;
-  /** RFC 9470 step-up: the acr values and sign-in age the route needs (step-up.ts). */
-  stepUp?: { acr?: string[]; maxAge?: number };
-  rateLimit?: RateLimitConfig & { key: LimitKey };
-  inflight?: InflightLimitConfig & { key: LimitKey };
-  healthCheck?: HealthCheckConfig;
-  circuitBreaker?: CircuitBreakerConfig;
-  /** TLS to https upstreams (files read by `upstreamTlsOptions` in tls.ts). */
-  tls?: { caFile?: string; certFile?: string; keyFile?: string; servername?: string };
-}
+/**
+ * `failureThreshold` consecutive failures (connect error, 5xx, timeout) on a replica eject it for
+ * `openMs`, then one trial request is let through (half-open).
+ */
+export type CircuitBreakerConfig = NonNullable<RouteConfig['circuitBreaker']>;
 
 // ---------------------------------------------------------------------------------------------
 // upstream-pool.ts (upstream engineer)
@@ -139,24 +88,17 @@ export interface UpstreamPoolDeps {
 }
 
 export type CreateUpstreamPool = (
-  route: Pick<
-    RouteConfig,
-    'id' | 'upstreams' | 'balance' | 'timeoutMs' | 'retries' | 'healthCheck' | 'circuitBreaker'
-  >,
+  route: Pick<RouteConfig, 'id' | 'upstreams' | 'balance' | 'timeoutMs' | 'retries' | 'circuitBreaker'> & {
+    healthCheck?: HealthCheckConfig | undefined;
+  },
   deps: UpstreamPoolDeps,
 ) => UpstreamPool;
 
 // ---------------------------------------------------------------------------------------------
 // rate-limit.ts, inflight-limit.ts (upstream engineer), on `SharedState` from @gatehouse/core
 
-export interface RateLimitConfig {
-  /** Requests allowed per `period` on average. */
-  average: number;
-  /** "1s", "1m", "1h" or milliseconds. */
-  period: string | number;
-  /** Bucket capacity. */
-  burst: number;
-}
+/** A route's rate limit: `average` requests per `period` ("1s", "1m", "1h" or ms), bucket of `burst`. */
+export type RateLimitConfig = Omit<NonNullable<RouteConfig['rateLimit']>, 'key'>;
 
 export interface RateLimitResult {
   allowed: boolean;
@@ -176,9 +118,7 @@ export interface RateLimiter {
 // itself; from inflight-limit.ts: `createInflightLimiter(state, { max, scope, ttlMs })`. Limit keys
 // come from limit-key.ts (`ip:…`, `sub:…`, `client:…`, `h:<name>:…`). Keep these signatures.
 
-export interface InflightLimitConfig {
-  max: number;
-}
+export type InflightLimitConfig = Omit<NonNullable<RouteConfig['inflight']>, 'key'>;
 
 export interface InflightLimiter {
   /** True when a slot was taken; the caller must `release(key)` when the response finishes. */

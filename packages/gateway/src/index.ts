@@ -4,7 +4,6 @@ export {
   type BffConfig,
   type GatewayConfig,
   gatewayConfigSchema,
-  validateGatewayConfig,
 } from './config-schema.ts';
 export type * from './contracts.ts';
 export { type GatewayErrorCode, gatewayErrors } from './errors.ts';
@@ -16,3 +15,4 @@ export { forkWorkers, listenReusePort } from './ops/reuse-port.ts';
 export { normalizeRequestTarget } from './routing/path-normalize.ts';
 export { IDENTITY_HEADERS } from './upstreams/header-sanitize.ts';
 export { createUpstreamPool } from './upstreams/upstream-pool.ts';
+export { validateGatewayConfig } from './validate-config.ts';

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { createAssertionSigner } from '@gatehouse/sdk';
 import { createNodeGuard } from '@gatehouse/sdk/node-http';
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
-import { validateGatewayConfig } from '../src/config-schema.ts';
+import { validateGatewayConfig } from '../src/validate-config.ts';
 import {
   closeServer,
   echoed,

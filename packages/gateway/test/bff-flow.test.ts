@@ -14,8 +14,8 @@ import {
 } from '@gatehouse/idp';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { generate } from 'otplib';
-import { validateGatewayConfig } from '../src/config-schema.ts';
 import { createGateway, type Gateway } from '../src/gateway.ts';
+import { validateGatewayConfig } from '../src/validate-config.ts';
 import { closeServer, type Echoed, startEcho, type Upstream } from './harness.ts';
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError } from '@gatehouse/core';
-import { validateGatewayConfig } from '../src/config-schema.ts';
+import { validateGatewayConfig } from '../src/validate-config.ts';
 
 const route = { id: 'r', match: { path: '/r' }, upstreams: ['http://127.0.0.1:9000'] };
 

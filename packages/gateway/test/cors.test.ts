@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '@gatehouse/core';
-import { validateGatewayConfig } from '../src/config-schema.ts';
+import { validateGatewayConfig } from '../src/validate-config.ts';
 import {
   type Harness,
   type Keys,

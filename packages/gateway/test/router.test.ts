@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { validateGatewayConfig } from '../src/config-schema.ts';
 import { createRouter } from '../src/routing/router.ts';
+import { validateGatewayConfig } from '../src/validate-config.ts';
 
 const config = validateGatewayConfig({
   routes: [

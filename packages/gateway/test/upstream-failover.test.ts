@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DEFAULT_REPLICA_CHECK } from '../src/config-schema.ts';
+import { DEFAULT_REPLICA_CHECK } from '../src/validate-config.ts';
 import { deadPort, type Front, Replica, startFront, waitFor } from './upstream-fixtures.ts';
 
 /** Send `total` GETs, `concurrency` at a time; calls `onProgress` after each with the count done. */

@@ -1,3 +1,4 @@
+import type { FromSchema } from 'json-schema-to-ts';
 import { accountsConfigSchema } from './accounts/accounts-config.ts';
 import { brokeringConfigSchema } from './brokering/broker-config.ts';
 import { directoryConfigSchema } from './directory/directory-config.ts';
@@ -292,69 +293,22 @@ export const idpConfigSchema = {
   },
 } as const;
 
-export interface IdpClientConfig {
-  clientId: string;
-  clientSecret?: string;
-  clientSecretSha256?: string;
-  tokenEndpointAuthMethod: 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
-  grantTypes: Array<
-    'authorization_code' | 'refresh_token' | 'client_credentials' | typeof TOKEN_EXCHANGE_GRANT
-  >;
-  redirectUris: string[];
-  postLogoutRedirectUris: string[];
-  backchannelLogoutUri?: string;
-  backchannelLogoutSessionRequired?: boolean;
-  jwksUri?: string;
-  jwks?: { keys: Record<string, unknown>[] };
-  idTokenSignedResponseAlg?: 'ES256' | 'EdDSA' | 'RS256';
-  scope: string;
-  roles: string[];
-  firstParty: boolean;
-  /** Sign-ins for this client need a second factor (its default_acr_values is the MFA level). */
-  requireMfa?: boolean;
-  /** Resource indicator → the scopes a token for it may carry (absent: none besides the default audience). */
-  resources?: Record<string, string[]>;
-  /** Browser origins allowed to call the identity provider's endpoints for this client (CORS). */
-  webOrigins?: string[];
-  /** RFC 8705: bind this client's access tokens to its TLS client certificate. */
-  certificateBoundAccessTokens?: boolean;
-}
+/** The client's keys that clients written in code may leave out. */
+type DefaultedOnRead = 'requireMfa' | 'resources' | 'webOrigins';
 
-export interface IdpConfig {
-  issuer?: string;
-  defaultAudience?: string;
-  resources: string[];
-  accessTokenTtlSeconds: number;
-  refreshTokenTtlSeconds: number;
-  idTokenTtlSeconds: number;
-  authorizationCodeTtlSeconds: number;
-  sessionTtlSeconds: number;
-  interactionTtlSeconds: number;
-  signingAlgorithm: 'ES256' | 'EdDSA';
-  keyEncryptionSecret: string;
-  keyRotationDays: number;
-  keyReloadSeconds: number;
-  clockToleranceSeconds: number;
-  revocationFeedToken?: string;
-  clients: IdpClientConfig[];
-  allowPrivateNetworkFetch: boolean;
-  /** Accounts, brute force, registration (accounts-config.ts owns the schema and the type). */
-  accounts: Record<string, unknown>;
-  /** LDAP directory sign-in (directory/directory-config.ts owns the schema and the type). */
-  directory?: Record<string, unknown>;
-  /** Second factors (mfa/mfa-config.ts owns the schema and the type). */
-  mfa?: Record<string, unknown>;
-  /** Email delivery (mail/mail-config.ts owns the schema and the type). */
-  mail?: Record<string, unknown>;
-  /** Email verification and password reset (recovery/recovery-config.ts owns the schema and the type). */
-  recovery?: Record<string, unknown>;
-  /** Upstream identity providers (brokering/broker-config.ts owns the schema and the type). */
-  brokering?: Record<string, unknown>;
-  features: {
-    pushedAuthorizationRequests: boolean;
-    requirePushedAuthorizationRequests: boolean;
-    dpop: boolean;
-    certificateBoundAccessTokens: boolean;
-    backchannelLogout: boolean;
-  };
-}
+/**
+ * One client of `idp.clients` after validation (defaults filled in), derived from the schema. The
+ * keys of `DefaultedOnRead` stay optional: clients are also written in code (demo seeds, examples,
+ * tests) and read back from storage, where a key left out means its default.
+ */
+type ValidatedClient = FromSchema<typeof idpClientConfigSchema>;
+export type IdpClientConfig = Omit<ValidatedClient, DefaultedOnRead> &
+  Partial<Pick<ValidatedClient, DefaultedOnRead>>;
+
+/**
+ * The `idp` section after validation (defaults filled in), derived from the schema. The feature
+ * sections (accounts, directory, mfa, mail, recovery, brokering) have their schemas' types here;
+ * each feature still resolves its own section (its `resolve…Config`) before using it. `clients` are
+ * `IdpClientConfig`s: the CLI adds clients written in code (examples, development sessions).
+ */
+export type IdpConfig = Omit<FromSchema<typeof idpConfigSchema>, 'clients'> & { clients: IdpClientConfig[] };

@@ -1,17 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { coreErrors, GatehouseError, isHttpErrorLike, type Logger, readBody } from '@gatehouse/core';
+import { isHttpErrorLike, type Logger, readBody } from '@gatehouse/core';
 import type { Authz } from '../authz.ts';
-import { authzErrors, openfgaErrorOf } from '../errors.ts';
-import {
-  consistencyPreferences,
-  field,
-  type Json,
-  storeOut,
-  tupleKeyIn,
-  tupleKeyOut,
-  tupleKeysIn,
-  userOut,
-} from './openfga-wire.ts';
+import { authzErrors } from '../errors.ts';
+import { modelRoutes } from './openfga-models.ts';
+import { queryRoutes } from './openfga-queries.ts';
+import type { OpenfgaRoute } from './openfga-route.ts';
+import { storeRoutes } from './openfga-stores.ts';
+import { tupleRoutes } from './openfga-tuples.ts';
+import { errorAnswer, type Json } from './openfga-wire.ts';
 
 /**
  * The OpenFGA HTTP API over the engine: the same paths, bodies and error answers as OpenFGA's, so its
@@ -46,305 +42,23 @@ export interface OpenfgaOutcome {
   error?: { code: string; message: string };
 }
 
-/** The status and JSON body to answer, or `ndjson` lines (StreamedListObjects). */
-type Answer = [number, unknown] | [number, string[], 'ndjson'];
-
-type Handler = (ctx: {
-  storeId: string;
-  modelId: string;
-  body: Json;
-  query: URLSearchParams;
-}) => Promise<Answer>;
-
-interface Route {
-  method: string;
-  pattern: RegExp;
-  access: 'read' | 'write';
-  handle: Handler;
-}
-
 export function createOpenfgaHandler(
   options: OpenfgaApiOptions,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const { authz } = options;
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
 
-  const query = (body: Json) => {
-    const consistency = field(body, 'consistency');
-    if (consistency !== undefined && !consistencyPreferences.has(consistency as string)) {
-      throw authzErrors.create('AUTHZ_VALIDATION', `invalid consistency preference '${String(consistency)}'`);
-    }
-    return {
-      authorizationModelId: field(body, 'authorization_model_id') as string | undefined,
-      consistencyToken: field(body, 'consistency_token') as string | undefined,
-      context: field(body, 'context') as Record<string, unknown> | undefined,
-    };
-  };
-  const pageOf = (source: { get(name: string): unknown }) => {
-    const size = source.get('page_size');
-    const pageSize = size === undefined || size === null || size === '' ? undefined : Number(size);
-    const token = source.get('continuation_token');
-    return { pageSize, continuationToken: typeof token === 'string' ? token : undefined };
-  };
-  const bodyGetter = (body: Json) => ({ get: (name: string) => field(body, name) });
-  const queryGetter = (q: URLSearchParams) => ({ get: (name: string) => q.get(name) ?? undefined });
-
-  // One row per endpoint: method, path, the access it needs, what it does.
-  const routes: Route[] = [
-    {
-      method: 'POST',
-      pattern: /^\/stores$/,
-      access: 'write',
-      handle: async ({ body }) => [
-        201,
-        storeOut(await authz.createStore({ name: field(body, 'name') as string })),
-      ],
-    },
-    {
-      method: 'GET',
-      pattern: /^\/stores$/,
-      access: 'read',
-      handle: async ({ query: q }) => {
-        const name = q.get('name') ?? undefined;
-        const { stores, continuationToken } = await authz.listStores({ ...pageOf(queryGetter(q)), name });
-        return [200, { stores: stores.map(storeOut), continuation_token: continuationToken }];
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/stores\/(?<store>[^/]+)$/,
-      access: 'read',
-      handle: async ({ storeId }) => [200, storeOut(await authz.getStore(storeId))],
-    },
-    {
-      method: 'DELETE',
-      pattern: /^\/stores\/(?<store>[^/]+)$/,
-      access: 'write',
-      handle: async ({ storeId }) => {
-        await authz.deleteStore(storeId);
-        return [204, undefined];
-      },
-    },
-    {
-      method: 'POST',
-      pattern: /^\/stores\/(?<store>[^/]+)\/authorization-models$/,
-      access: 'write',
-      handle: async ({ storeId, body }) => {
-        const { authorizationModelId } = await authz.writeAuthorizationModel(storeId, { json: body });
-        return [201, { authorization_model_id: authorizationModelId }];
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/stores\/(?<store>[^/]+)\/authorization-models$/,
-      access: 'read',
-      handle: async ({ storeId, query: q }) => {
-        const page = await authz.readAuthorizationModels(storeId, pageOf(queryGetter(q)));
-        return [
-          200,
-          { authorization_models: page.authorizationModels, continuation_token: page.continuationToken },
-        ];
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/stores\/(?<store>[^/]+)\/authorization-models\/(?<model>[^/]+)$/,
-      access: 'read',
-      handle: async ({ storeId, modelId }) => [
-        200,
-        { authorization_model: await authz.readAuthorizationModel(storeId, modelId) },
-      ],
-    },
-    {
-      method: 'POST',
-      pattern: /^\/stores\/(?<store>[^/]+)\/write$/,
-      access: 'write',
-      handle: async ({ storeId, body }) => {
-        const writes = field(body, 'writes') as Json | undefined;
-        const deletes = field(body, 'deletes') as Json | undefined;
-        const { consistencyToken } = await authz.write(storeId, {
-          authorizationModelId: field(body, 'authorization_model_id') as string | undefined,
-          writes: writes
-            ? {
-                tupleKeys: tupleKeysIn(writes) ?? [],
-                onDuplicate: field(writes, 'on_duplicate') as 'error' | 'ignore' | undefined,
-              }
-            : undefined,
-          deletes: deletes
-            ? {
-                tupleKeys: tupleKeysIn(deletes) ?? [],
-                onMissing: field(deletes, 'on_missing') as 'error' | 'ignore' | undefined,
-              }
-            : undefined,
-        });
-        return [200, { consistency_token: consistencyToken }];
-      },
-    },
-    {
-      method: 'POST',
-      pattern: /^\/stores\/(?<store>[^/]+)\/read$/,
-      access: 'read',
-      handle: async ({ storeId, body }) => {
-        const key = field(body, 'tuple_key') as Json | undefined;
-        const page = await authz.read(storeId, {
-          ...pageOf(bodyGetter(body)),
-          tupleKey: key
-            ? {
-                object: field(key, 'object') as string | undefined,
-                relation: field(key, 'relation') as string | undefined,
-                user: field(key, 'user') as string | undefined,
-              }
-            : undefined,
-        } as Parameters<Authz['read']>[1]);
-        return [
-          200,
-          {
-            tuples: page.tuples.map((t) => ({
-              key: tupleKeyOut(t.key),
-              timestamp: t.timestamp.toISOString(),
-            })),
-            continuation_token: page.continuationToken,
-          },
-        ];
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/stores\/(?<store>[^/]+)\/changes$/,
-      access: 'read',
-      handle: async ({ storeId, query: q }) => {
-        const start = q.get('start_time');
-        const startTime = start ? new Date(start) : undefined;
-        if (startTime && Number.isNaN(startTime.getTime())) {
-          throw authzErrors.create('AUTHZ_VALIDATION', `invalid start_time '${start}'`);
-        }
-        const page = await authz.readChanges(storeId, {
-          ...pageOf(queryGetter(q)),
-          type: q.get('type') ?? undefined,
-          startTime,
-        });
-        return [
-          200,
-          {
-            changes: page.changes.map((c) => ({
-              tuple_key: tupleKeyOut(c.tupleKey),
-              operation: c.operation === 'write' ? 'TUPLE_OPERATION_WRITE' : 'TUPLE_OPERATION_DELETE',
-              timestamp: c.timestamp.toISOString(),
-            })),
-            continuation_token: page.continuationToken,
-          },
-        ];
-      },
-    },
-    {
-      method: 'POST',
-      pattern: /^\/stores\/(?<store>[^/]+)\/check$/,
-      access: 'read',
-      handle: async ({ storeId, body }) => {
-        const { allowed } = await authz.check(storeId, {
-          ...query(body),
-          tupleKey: tupleKeyIn(field(body, 'tuple_key')),
-          contextualTuples: tupleKeysIn(field(body, 'contextual_tuples')),
-        });
-        return [200, { allowed, resolution: '' }];
-      },
-    },
-    {
-      method: 'POST',
-      pattern: /^\/stores\/(?<store>[^/]+)\/batch-check$/,
-      access: 'read',
-      handle: async ({ storeId, body }) => {
-        const checks = field(body, 'checks');
-        const { result } = await authz.batchCheck(storeId, {
-          ...query(body),
-          checks: (Array.isArray(checks) ? checks : []).map((c: Json) => ({
-            tupleKey: tupleKeyIn(field(c, 'tuple_key')),
-            contextualTuples: tupleKeysIn(field(c, 'contextual_tuples')),
-            context: field(c, 'context') as Record<string, unknown> | undefined,
-            correlationId: field(c, 'correlation_id') as string,
-          })),
-        });
-        const out: Record<string, unknown> = {};
-        for (const [id, r] of Object.entries(result)) {
-          out[id] =
-            'allowed' in r
-              ? { allowed: r.allowed }
-              : { error: { input_error: r.error.openfga, message: r.error.message } };
-        }
-        return [200, { result: out }];
-      },
-    },
-    {
-      method: 'POST',
-      pattern: /^\/stores\/(?<store>[^/]+)\/expand$/,
-      access: 'read',
-      handle: async ({ storeId, body }) => {
-        const key = (field(body, 'tuple_key') ?? {}) as Json;
-        const { tree } = await authz.expand(storeId, {
-          ...query(body),
-          tupleKey: { object: field(key, 'object') as string, relation: field(key, 'relation') as string },
-          contextualTuples: tupleKeysIn(field(body, 'contextual_tuples')),
-        });
-        return [200, { tree }];
-      },
-    },
-    {
-      method: 'POST',
-      pattern: /^\/stores\/(?<store>[^/]+)\/list-objects$/,
-      access: 'read',
-      handle: async ({ storeId, body }) => {
-        const { objects } = await authz.listObjects(storeId, {
-          ...query(body),
-          type: field(body, 'type') as string,
-          relation: field(body, 'relation') as string,
-          user: field(body, 'user') as string,
-          contextualTuples: tupleKeysIn(field(body, 'contextual_tuples')),
-        });
-        return [200, { objects }];
-      },
-    },
-    {
-      method: 'POST',
-      pattern: /^\/stores\/(?<store>[^/]+)\/streamed-list-objects$/,
-      access: 'read',
-      handle: async ({ storeId, body }) => {
-        // The answer is computed first, so an error is still a plain error answer; then one line per object.
-        const { objects } = await authz.listObjects(storeId, {
-          ...query(body),
-          type: field(body, 'type') as string,
-          relation: field(body, 'relation') as string,
-          user: field(body, 'user') as string,
-          contextualTuples: tupleKeysIn(field(body, 'contextual_tuples')),
-        });
-        return [200, objects.map((object) => JSON.stringify({ result: { object } })), 'ndjson'];
-      },
-    },
-    {
-      method: 'POST',
-      pattern: /^\/stores\/(?<store>[^/]+)\/list-users$/,
-      access: 'read',
-      handle: async ({ storeId, body }) => {
-        const object = (field(body, 'object') ?? {}) as Json;
-        const filters = field(body, 'user_filters');
-        const { users } = await authz.listUsers(storeId, {
-          ...query(body),
-          object: { type: field(object, 'type') as string, id: field(object, 'id') as string },
-          relation: field(body, 'relation') as string,
-          userFilters: (Array.isArray(filters) ? filters : []).map((f: Json) => ({
-            type: field(f, 'type') as string,
-            relation: field(f, 'relation') as string | undefined,
-          })),
-          contextualTuples: tupleKeysIn(field(body, 'contextual_tuples')),
-        });
-        return [200, { users: users.map(userOut) }];
-      },
-    },
+  const routes: OpenfgaRoute[] = [
+    ...storeRoutes(authz),
+    ...modelRoutes(authz),
+    ...tupleRoutes(authz),
+    ...queryRoutes(authz),
   ];
 
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://authz.invalid');
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/$/, '') : url.pathname;
-    let route: Route | undefined;
+    let route: OpenfgaRoute | undefined;
     let groups: Record<string, string> = {};
     let body: Json = {};
     // The path's last word names the operation, except where that word is an id.
@@ -424,36 +138,6 @@ function pathSegment(raw: string | undefined): string {
   } catch {
     throw authzErrors.create('AUTHZ_VALIDATION', 'the path is not valid percent-encoding');
   }
-}
-
-function errorAnswer(err: unknown): [number, { code: string; message: string }] {
-  if (err instanceof GatehouseError) {
-    const openfga = openfgaErrorOf(err);
-    if (err.status >= 500)
-      return [
-        err.status,
-        { code: openfga?.name ?? 'internal_error', message: err.publicMessage ?? 'Internal error' },
-      ];
-    return [
-      err.status,
-      {
-        code:
-          openfga?.name ??
-          (err.status === 401 ? 'unauthenticated' : err.status === 403 ? 'forbidden' : 'validation_error'),
-        message: err.message,
-      },
-    ];
-  }
-  if (isHttpErrorLike(err) && err.status < 500) {
-    return [
-      err.status,
-      {
-        code: err.status === 401 ? 'unauthenticated' : err.status === 403 ? 'forbidden' : 'validation_error',
-        message: err.message,
-      },
-    ];
-  }
-  return [500, { code: 'internal_error', message: coreErrors.catalog.GH_INTERNAL.message }];
 }
 
 function sendLines(res: ServerResponse, status: number, lines: string[]): void {

@@ -1,3 +1,5 @@
+import { coreErrors, GatehouseError, isHttpErrorLike } from '@gatehouse/core';
+import { authzErrors, openfgaErrorOf } from '../errors.ts';
 import type { TupleKey } from '../tuple-key.ts';
 
 /**
@@ -61,3 +63,58 @@ export function storeOut(s: { id: string; name: string; createdAt: Date; updated
 
 /** OpenFGA's `consistency` field: accepted when it names one of its preferences. */
 export const consistencyPreferences = new Set(['UNSPECIFIED', 'MINIMIZE_LATENCY', 'HIGHER_CONSISTENCY']);
+
+/** The options every query shares: model, consistency and condition context. */
+export function queryOptions(body: Json) {
+  const consistency = field(body, 'consistency');
+  if (consistency !== undefined && !consistencyPreferences.has(consistency as string)) {
+    throw authzErrors.create('AUTHZ_VALIDATION', `invalid consistency preference '${String(consistency)}'`);
+  }
+  return {
+    authorizationModelId: field(body, 'authorization_model_id') as string | undefined,
+    consistencyToken: field(body, 'consistency_token') as string | undefined,
+    context: field(body, 'context') as Record<string, unknown> | undefined,
+  };
+}
+
+/** `page_size` and `continuation_token`, from the body (POST) or the query string (GET). */
+export function pageOf(source: { get(name: string): unknown }) {
+  const size = source.get('page_size');
+  const pageSize = size === undefined || size === null || size === '' ? undefined : Number(size);
+  const token = source.get('continuation_token');
+  return { pageSize, continuationToken: typeof token === 'string' ? token : undefined };
+}
+
+export const bodyGetter = (body: Json) => ({ get: (name: string) => field(body, name) });
+export const queryGetter = (q: URLSearchParams) => ({ get: (name: string) => q.get(name) ?? undefined });
+
+/** An error as OpenFGA answers it: its status and `{ code: <openfga error name>, message }`. */
+export function errorAnswer(err: unknown): [number, { code: string; message: string }] {
+  if (err instanceof GatehouseError) {
+    const openfga = openfgaErrorOf(err);
+    if (err.status >= 500)
+      return [
+        err.status,
+        { code: openfga?.name ?? 'internal_error', message: err.publicMessage ?? 'Internal error' },
+      ];
+    return [
+      err.status,
+      {
+        code:
+          openfga?.name ??
+          (err.status === 401 ? 'unauthenticated' : err.status === 403 ? 'forbidden' : 'validation_error'),
+        message: err.message,
+      },
+    ];
+  }
+  if (isHttpErrorLike(err) && err.status < 500) {
+    return [
+      err.status,
+      {
+        code: err.status === 401 ? 'unauthenticated' : err.status === 403 ? 'forbidden' : 'validation_error',
+        message: err.message,
+      },
+    ];
+  }
+  return [500, { code: 'internal_error', message: coreErrors.catalog.GH_INTERNAL.message }];
+}

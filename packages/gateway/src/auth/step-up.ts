@@ -11,7 +11,7 @@ import { gatewayErrors } from '../errors.ts';
  * A token that falls short gets 401 `GW_STEP_UP_REQUIRED` with
  * `WWW-Authenticate: Bearer error="insufficient_user_authentication"` and the `acr_values` (and
  * `max_age`, when time is the reason) to ask the identity provider for; a browser on a BFF session
- * is sent to sign in again at that level instead (gateway.ts). A service token (client
+ * is sent to sign in again at that level instead (pipeline/answer-error.ts). A service token (client
  * credentials) has no person behind it and never passes.
  */
 export interface StepUpRequirement {

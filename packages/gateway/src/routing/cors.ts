@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { FromSchema } from 'json-schema-to-ts';
 import { gatewayErrors } from '../errors.ts';
 
 /**
@@ -14,15 +15,6 @@ import { gatewayErrors } from '../errors.ts';
  * - `*` allows any origin, and is refused with `credentials: true` (at configuration time):
  *   reflecting every origin with credentials would let any site act as the signed-in user.
  */
-export interface CorsConfig {
-  origins: string[];
-  methods: string[];
-  headers: string[];
-  exposeHeaders: string[];
-  credentials: boolean;
-  maxAgeSec: number;
-}
-
 export const corsConfigSchema = {
   type: 'object',
   additionalProperties: false,
@@ -71,6 +63,9 @@ export const corsConfigSchema = {
     },
   },
 } as const;
+
+/** A route's `cors` setting after validation (defaults filled in). */
+export type CorsConfig = FromSchema<typeof corsConfigSchema>;
 
 /** A configuration problem with a route's policy, or undefined. */
 export function corsConfigProblem(routeId: string, cors: CorsConfig): string | undefined {

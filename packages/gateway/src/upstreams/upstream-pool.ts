@@ -3,6 +3,7 @@ import { Counter, Gauge, type Registry } from '@gatehouse/core';
 import { Client, Pool } from 'undici';
 import type {
   ForwardTarget,
+  HealthCheckConfig,
   RouteConfig,
   UpstreamPool,
   UpstreamPoolDeps,
@@ -28,8 +29,10 @@ const DEFAULT_EJECTION = { failureThreshold: 5, openMs: 10_000 };
 
 export type UpstreamPoolRoute = Pick<
   RouteConfig,
-  'id' | 'upstreams' | 'balance' | 'timeoutMs' | 'retries' | 'healthCheck' | 'circuitBreaker'
+  'id' | 'upstreams' | 'balance' | 'timeoutMs' | 'retries' | 'circuitBreaker'
 > & {
+  /** A route's health check; `expect` may be left out here (pools are built outside the configuration too). */
+  healthCheck?: HealthCheckConfig | undefined;
   /** Methods that may be retried; default IDEMPOTENT_METHODS. */
   retryMethods?: readonly string[];
   /** TLS to https upstreams (CA, client certificate for mTLS): see `upstreamTlsOptions`. */

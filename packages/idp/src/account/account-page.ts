@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { clientAddress, coreErrors, requestIsHttps, requestOrigin } from '@gatehouse/core';
+import { clientAddress, coreErrors, requestOrigin } from '@gatehouse/core';
 import { accountServices } from '../accounts/account-services.ts';
-import { ACCOUNT_LINK_COOKIE, accountLinkBinding } from '../brokering/account-link.ts';
 import { brokeringOf } from '../brokering/broker-flow.ts';
 import { idpErrors } from '../errors.ts';
 import { sendJson } from '../http/json-response.ts';
@@ -12,18 +10,14 @@ import { assertSameOrigin } from '../pages/csrf.ts';
 import { type RenderedPage, renderPage } from '../pages/layout.ts';
 import { renderMessagePage } from '../pages/message-page.ts';
 import { readAllowedFields } from '../session-api/session-api-fields.ts';
-import { sessionCookie } from '../sessions/session-token.ts';
+import { type Action, type ActionDeps, BASE, type Outcome, refusalOf } from './account-action.ts';
 import { type AccountCaller, accountCaller, accountFormTokens } from './account-caller.ts';
-import {
-  type AccountView,
-  accountStyles,
-  type FieldError,
-  type NOTICES,
-  renderAccountPage,
-  renderRecoveryCodesPage,
-  renderTotpSetupPage,
-} from './account-views.ts';
+import { type AccountView, accountStyles, renderAccountPage } from './account-views.ts';
+import { factorActions } from './factor-actions.ts';
+import { identityActions } from './identity-actions.ts';
+import { profileActions } from './profile-actions.ts';
 import { selfServiceOf, type Who } from './self-service.ts';
+import { sessionActions } from './session-actions.ts';
 
 /**
  * The account page at `/account`, served by the identity provider on the site's origin: a person
@@ -47,29 +41,10 @@ import { selfServiceOf, type Who } from './self-service.ts';
  * | `sessions/end`, `sessions/end-others` | id, —   | sign out one session, or every other one      |
  * | `consents/revoke`        | id                   | revoke an application's access                |
  * | `sign-out`               | —                    | end this session                              |
+ *
+ * The forms are kept by section of the page: profile-actions.ts, factor-actions.ts,
+ * identity-actions.ts and session-actions.ts; this file renders the page and runs a form.
  */
-type Outcome =
-  | { redirect: string; headers?: Record<string, string> }
-  | { page: RenderedPage; status: number };
-
-interface Ctx {
-  req: IncomingMessage;
-  caller: AccountCaller;
-  who: Who;
-  fields: Record<string, string>;
-  csrf: string;
-}
-
-interface Action {
-  /** Fields besides `csrf`. */
-  fields: string[];
-  required?: string[];
-  /** Which field (or form) a refusal is shown at; default the action's form. */
-  at?: (code: string) => string;
-  run(ctx: Ctx): Promise<Outcome>;
-}
-
-const BASE = '/account';
 const bodyLimit = 16 * 1024;
 const limits: Record<string, number> = {
   csrf: 64,
@@ -84,25 +59,12 @@ const limits: Record<string, number> = {
   provider: 64,
 };
 
-/** Where a refusal of a catalog code shows: at the field it is about. */
-function passwordField(code: string): string {
-  if (code === 'IDP_CURRENT_PASSWORD_WRONG' || code.startsWith('IDP_LOGIN_')) return 'currentPassword';
-  if (code.startsWith('IDP_PASSWORD_')) return 'newPassword';
-  return 'password-form';
-}
-
-function refusalOf(err: unknown): FieldError & { status: number } {
-  const x = err as { status?: unknown; code?: unknown; message?: unknown };
-  if (typeof x.status === 'number' && x.status < 500 && typeof x.code === 'string') {
-    return { status: x.status, code: x.code, message: String(x.message) };
-  }
-  throw err;
-}
-
 export function createAccountPage(idp: IdpRuntime): HttpHandler {
-  const { trusted, config: accountsConfig, sessions } = accountServices(idp);
+  const accounts = accountServices(idp);
+  const { trusted, config: accountsConfig } = accounts;
   const self = selfServiceOf(idp);
-  const { factors, passkeys } = mfaServiceOf(idp);
+  const mfa = mfaServiceOf(idp);
+  const { factors, passkeys } = mfa;
   const brokering = brokeringOf(idp);
   const tokens = accountFormTokens(idp.config.keyEncryptionSecret);
   const theme = accountsConfig.theme === '' ? undefined : accountsConfig.theme;
@@ -111,10 +73,6 @@ export function createAccountPage(idp: IdpRuntime): HttpHandler {
   );
   const issuerPath = new URL(idp.issuer).pathname.replace(/\/$/, '');
   const { logger } = idp;
-
-  const done = (key: keyof typeof NOTICES, section: string): Outcome => ({
-    redirect: `${BASE}?done=${key}#${section}`,
-  });
 
   async function view(ctx: { caller: AccountCaller; csrf: string }, extra: Partial<AccountView> = {}) {
     const { accountId } = ctx.caller;
@@ -150,197 +108,12 @@ export function createAccountPage(idp: IdpRuntime): HttpHandler {
     return renderAccountPage(page);
   }
 
-  const source = (who: Who) => ({ ip: who.ip, via: who.via });
-
+  const deps: ActionDeps = { idp, self, mfa, brokering, accounts, theme, issuerPath };
   const actions: Record<string, Action> = {
-    email: {
-      fields: ['email'],
-      at: () => 'email',
-      async run({ who, fields }) {
-        const { pending } = await self.changeEmail(who, fields['email']!);
-        return done(pending ? 'email-sent' : 'email-changed', 'profile');
-      },
-    },
-    password: {
-      // `username` is the hidden field that tells password managers whose password this is.
-      fields: ['username', 'currentPassword', 'newPassword'],
-      required: ['currentPassword', 'newPassword'],
-      at: passwordField,
-      async run({ who, fields }) {
-        await self.changePassword(who, fields['currentPassword']!, fields['newPassword']!);
-        return done('password', 'password');
-      },
-    },
-    'totp/setup': {
-      fields: [],
-      at: () => 'totp',
-      async run({ caller, csrf }) {
-        const profile = await self.profile(caller.accountId);
-        const setup = await factors.beginTotp(caller.accountId, profile.username);
-        return {
-          status: 200,
-          page: renderTotpSetupPage({
-            base: BASE,
-            csrf,
-            qrCodeSvg: setup.qrCodeSvg,
-            secret: setup.secret,
-            theme,
-          }),
-        };
-      },
-    },
-    'totp/confirm': {
-      fields: ['code'],
-      at: () => 'totp',
-      async run({ caller, who, fields, csrf }) {
-        try {
-          const codes = await factors.confirmTotp(caller.accountId, fields['code']!, source(who));
-          const title = 'Authenticator app on';
-          return { status: 200, page: renderRecoveryCodesPage({ base: BASE, title, codes, theme }) };
-        } catch (err) {
-          const error = refusalOf(err);
-          if (error.code !== 'IDP_MFA_CODE_INVALID' && error.code !== 'IDP_FIELD_MISSING') throw err;
-          // The same key again (the setup already begun), the refusal at the code field.
-          const profile = await self.profile(caller.accountId);
-          const setup = await factors.beginTotp(caller.accountId, profile.username, { keepPending: true });
-          return {
-            status: error.status,
-            page: renderTotpSetupPage({
-              base: BASE,
-              csrf,
-              qrCodeSvg: setup.qrCodeSvg,
-              secret: setup.secret,
-              error,
-              theme,
-            }),
-          };
-        }
-      },
-    },
-    'totp/remove': {
-      fields: [],
-      at: () => 'totp',
-      async run({ caller, who }) {
-        await factors.removeTotp(caller.accountId, source(who));
-        return done('totp-removed', 'factors');
-      },
-    },
-    'recovery-codes': {
-      fields: [],
-      at: () => 'totp',
-      async run({ caller, who }) {
-        const codes = await factors.regenerateRecoveryCodes(caller.accountId, source(who));
-        return {
-          status: 200,
-          page: renderRecoveryCodesPage({ base: BASE, title: 'New recovery codes', codes, theme }),
-        };
-      },
-    },
-    'passkeys/register': {
-      fields: ['credential', 'name'],
-      at: () => 'passkey',
-      async run({ caller, who, fields }) {
-        let credential: unknown;
-        try {
-          credential = JSON.parse(fields['credential']!);
-        } catch {
-          throw idpErrors.create('IDP_FIELD_INVALID', 'Field credential must be a JSON object');
-        }
-        await passkeys.register(caller.accountId, credential, fields['name']!, source(who));
-        return done('passkey-added', 'factors');
-      },
-    },
-    'passkeys/rename': {
-      fields: ['id', 'name'],
-      // An empty name reaches the passkey's rule, so it is refused at the passkey's own field.
-      required: ['id'],
-      async run({ caller, fields }) {
-        await passkeys.rename(caller.accountId, fields['id']!, fields['name']!);
-        return done('passkey-renamed', 'factors');
-      },
-    },
-    'passkeys/remove': {
-      fields: ['id'],
-      at: () => 'passkey',
-      async run({ caller, who, fields }) {
-        await passkeys.remove(caller.accountId, fields['id']!, source(who));
-        return done('passkey-removed', 'factors');
-      },
-    },
-    'identities/link': {
-      fields: ['provider'],
-      at: () => 'identities',
-      async run({ req, caller, fields }) {
-        // The upstream's callback must come back to this browser: a cookie only it holds, its
-        // digest kept with the pending link (brokering/account-link.ts).
-        const nonce = randomBytes(32).toString('base64url');
-        const url = await brokering.start(fields['provider'], {
-          mode: 'link',
-          userId: caller.accountId,
-          sid: accountLinkBinding(nonce),
-        });
-        const secure = requestIsHttps(req, trusted) ? '; Secure' : '';
-        return {
-          redirect: url.href,
-          headers: {
-            'set-cookie': `${ACCOUNT_LINK_COOKIE}=${nonce}; Path=${issuerPath}/interaction/broker-callback; HttpOnly; SameSite=Lax; Max-Age=600${secure}`,
-          },
-        };
-      },
-    },
-    'identities/unlink': {
-      fields: ['provider'],
-      at: () => 'identities',
-      async run({ caller, who, fields }) {
-        const provider = fields['provider']!;
-        const removed = await brokering.identities.unlink(caller.accountId, provider);
-        await accountServices(idp).audit.record({
-          type: 'broker.unlinked',
-          actor: caller.accountId,
-          subject: caller.accountId,
-          sourceIp: who.ip,
-          details: { provider, upstreamSubject: removed.subject, via: who.via },
-        });
-        return done('unlinked', 'identities');
-      },
-    },
-    'sessions/end': {
-      fields: ['id'],
-      at: () => 'sessions',
-      async run({ who, fields }) {
-        await self.endSession(who, fields['id']!);
-        return done('session-ended', 'sessions');
-      },
-    },
-    'sessions/end-others': {
-      fields: [],
-      at: () => 'sessions',
-      async run({ who }) {
-        await self.endOtherSessions(who);
-        return done('others-ended', 'sessions');
-      },
-    },
-    'consents/revoke': {
-      fields: ['id'],
-      at: () => 'consents',
-      async run({ who, fields }) {
-        await self.revokeConsent(who, fields['id']!);
-        return done('revoked', 'applications');
-      },
-    },
-    'sign-out': {
-      fields: [],
-      at: () => 'sessions',
-      async run({ req, caller, who }) {
-        if (caller.via === 'cookie' && caller.sid) {
-          await sessions.end(caller.sid, 'logout', { actor: caller.accountId, sourceIp: who.ip });
-          const cleared = sessionCookie('', { maxAgeSeconds: 0, secure: requestIsHttps(req, trusted) });
-          return { redirect: '/', headers: { 'set-cookie': cleared } };
-        }
-        await self.endOwnSignIn(who);
-        return { redirect: '/' };
-      },
-    },
+    ...profileActions(deps),
+    ...factorActions(deps),
+    ...identityActions(deps),
+    ...sessionActions(deps),
   };
 
   function send(res: ServerResponse, status: number, page: RenderedPage): void {

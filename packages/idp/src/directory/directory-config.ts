@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { FromSchema } from 'json-schema-to-ts';
 import { FilterParser } from 'ldapts';
 import { idpErrors } from '../errors.ts';
 
@@ -148,30 +149,8 @@ export const directoryConfigSchema = {
   },
 } as const;
 
-export interface DirectoryConfig {
-  enabled: boolean;
-  url?: string;
-  startTls: boolean;
-  tls: { caFile?: string; serverName?: string };
-  bindDn?: string;
-  bindPassword?: string;
-  precedence: 'local-first' | 'directory-first';
-  userSearch: { base?: string; scope: 'sub' | 'one'; filter: string };
-  attributes: { username: string; email: string; name: string };
-  groups: {
-    mode: 'memberOf' | 'search' | 'none';
-    base?: string;
-    filter: string;
-    memberAttribute: string;
-    roles: Record<string, string[]>;
-    defaultRoles: string[];
-  };
-  disabledFilter?: string;
-  connectTimeoutMs: number;
-  timeoutMs: number;
-  poolSize: number;
-  syncIntervalSeconds: number;
-}
+/** The `idp.directory` section after validation (defaults filled in), derived from the schema. */
+export type DirectoryConfig = FromSchema<typeof directoryConfigSchema>;
 
 const require = createRequire(import.meta.url);
 const Ajv = require('ajv').default as typeof import('ajv').default;

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { FromSchema } from 'json-schema-to-ts';
 import { idpErrors } from '../errors.ts';
 
 /**
@@ -83,23 +84,9 @@ export const mailConfigSchema = {
   },
 } as const;
 
-export interface SmtpConfig {
-  host: string;
-  port: number;
-  secure: boolean;
-  requireTls: boolean;
-  user?: string;
-  password?: string;
-  timeoutSeconds: number;
-}
-
-export interface MailConfig {
-  smtp?: SmtpConfig;
-  from: string;
-  productName: string;
-  accentColor: string;
-  linkBaseUrl?: string;
-}
+/** The `idp.mail` section after validation (defaults filled in), derived from the schema. */
+export type MailConfig = FromSchema<typeof mailConfigSchema>;
+export type SmtpConfig = NonNullable<MailConfig['smtp']>;
 
 const require = createRequire(import.meta.url);
 const Ajv = require('ajv').default as typeof import('ajv').default;

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { FromSchema } from 'json-schema-to-ts';
 import { idpErrors } from '../errors.ts';
 
 /** The `idp.mfa` section: second factors (TOTP and recovery codes) and who must have one. */
@@ -72,13 +73,8 @@ export const mfaConfigSchema = {
   },
 } as const;
 
-export interface MfaConfig {
-  requiredRoles: string[];
-  issuer: string;
-  challengeTtlSeconds: number;
-  totpToleranceSeconds: number;
-  passkeys: { rpId?: string; rpName?: string; origins?: string[]; challengeTtlSeconds: number };
-}
+/** The `idp.mfa` section after validation (defaults filled in), derived from the schema. */
+export type MfaConfig = FromSchema<typeof mfaConfigSchema>;
 
 const require = createRequire(import.meta.url);
 const Ajv = require('ajv').default as typeof import('ajv').default;

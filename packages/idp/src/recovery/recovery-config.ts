@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { FromSchema } from 'json-schema-to-ts';
 import { idpErrors } from '../errors.ts';
 
 /** The `idp.recovery` section: lifetimes of the emailed links and how often mail may be asked for. */
@@ -39,12 +40,8 @@ export const recoveryConfigSchema = {
   },
 } as const;
 
-export interface RecoveryConfig {
-  verificationTtlSeconds: number;
-  resetTtlSeconds: number;
-  mailsPerHour: number;
-  requestsPerHourPerIp: number;
-}
+/** The `idp.recovery` section after validation (defaults filled in), derived from the schema. */
+export type RecoveryConfig = FromSchema<typeof recoveryConfigSchema>;
 
 const require = createRequire(import.meta.url);
 const Ajv = require('ajv').default as typeof import('ajv').default;
