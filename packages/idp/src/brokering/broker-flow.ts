@@ -317,9 +317,8 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
     if (stored && (await idp.state.setIfAbsent(`${resultKey(uid)}:taken`, '1', PENDING_TTL_MS))) {
       await idp.state.delete(resultKey(uid));
       const result = JSON.parse(stored) as FirstLogin;
-      const linked = await brokering.identities.find(result.provider, result.identity.subject);
+      const linked = await brokering.identities.signIn(result.provider, result.identity.subject);
       if (linked) {
-        await brokering.identities.touch(result.provider, result.identity.subject);
         const held = await loginEvent(req, interaction, linked.userId, {
           provider: result.provider,
           upstreamSubject: result.identity.subject,
