@@ -4,12 +4,16 @@
  *
  *   ./node_modules/.bin/node bench/idp/login-federated.ts --via upstream [--duration 5] [--connections 4] [--warmup 3] [--rounds 2]
  *   ./node_modules/.bin/node bench/idp/login-federated.ts --via ldap     [--duration 5] [--connections 4] [--warmup 3] [--rounds 2]
+ *   … [--cpu-prof-dir DIR]   (a V8 CPU profile of the idp per measured window: DIR/<round>-<kind>.cpuprofile)
+ *   … --via upstream --upstream-claims userinfo   (Example Corp's ID token with only sub: the broker asks userinfo)
  *
  * - upstream: the code flow at Gatehouse, the person pressing "Sign in with Example Corp", signing in
  *   there, and the broker's callback (state, code exchange with client_secret_basic and PKCE, the
- *   ID token's signature through the upstream's JWKS, userinfo, the linked identity) back to the
+ *   ID token's signature through the upstream's JWKS, the linked identity) back to the
  *   client's code and tokens. The upstream is the dev stack's demo provider (oidc-provider) in its
- *   own process, so its CPU is not the idp's; it is shown apart.
+ *   own process, so its CPU is not the idp's; it is shown apart. Its ID token carries the person's
+ *   claims, as Google's, Entra ID's and Keycloak's do, so the broker asks no userinfo; with
+ *   `--upstream-claims userinfo` it carries only `sub` (oidc-provider's default) and the broker asks.
  * - ldap: the same flow with a directory user's name and password (service-account search, then a
  *   bind as the user) against a real OpenLDAP `slapd` (Debian's package) started here; slapd's CPU
  *   per login is shown apart.
@@ -29,6 +33,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,10 +63,16 @@ const args = benchArgs(import.meta.url, {
   serve: { type: 'string' },
   config: { type: 'string' },
   'upstream-serve': { type: 'boolean', default: false },
+  'cpu-prof-dir': { type: 'string' },
+  'upstream-claims': { type: 'string', default: 'id-token' },
 });
 const via = args.via;
 if (!args.serve && !args['upstream-serve'] && via !== 'upstream' && via !== 'ldap') {
   console.error('--via is upstream or ldap');
+  process.exit(2);
+}
+if (args['upstream-claims'] !== 'id-token' && args['upstream-claims'] !== 'userinfo') {
+  console.error('--upstream-claims is id-token or userinfo');
   process.exit(2);
 }
 const duration = Math.min(Math.max(Number(args.duration) || 5, 1), 30);
@@ -76,7 +87,7 @@ const READER = { dn: `cn=reader,${BASE_DN}`, password: 'reader-bench-password' }
 
 // --- the demo upstream alone (its own process: its CPU is not the idp's) -------------------------
 if (args['upstream-serve']) {
-  const upstream = await startDemoUpstream();
+  const upstream = await startDemoUpstream({ idTokenClaims: args['upstream-claims'] !== 'userinfo' });
   process.on('message', (m: { redirectUris: string[] }) => {
     upstream.setRedirectUris(m.redirectUris);
     process.send!('ok');
@@ -113,6 +124,25 @@ if (args.serve) {
   });
   await seedDevelopmentFixtures(idp);
   handler = idp.handler;
+  // --cpu-prof-dir: V8's profiler over each measured window only (the runner says when), so a
+  // window's profile holds one kind of login and no warm-up.
+  let profiler: Session | undefined;
+  process.on('message', (m: { profile: 'start' } | { profile: 'stop'; file: string }) => {
+    void (async () => {
+      if (m.profile === 'start') {
+        profiler = new Session();
+        profiler.connect();
+        await profiler.post('Profiler.enable');
+        await profiler.post('Profiler.start');
+      } else if (profiler) {
+        const { profile } = await profiler.post('Profiler.stop');
+        profiler.disconnect();
+        profiler = undefined;
+        writeFileSync(m.file, JSON.stringify(profile));
+      }
+      process.send!('ok');
+    })();
+  });
   process.on('SIGTERM', () => {
     http.closeAllConnections();
     http.close();
@@ -348,7 +378,7 @@ async function load(origin: string, kind: Kind, ms: number) {
 }
 
 // --- main ----------------------------------------------------------------------------------------
-const command = `./node_modules/.bin/node bench/idp/login-federated.ts --via ${via} --duration ${duration} --connections ${connections} --warmup ${warmup} --rounds ${rounds}`;
+const command = `./node_modules/.bin/node bench/idp/login-federated.ts --via ${via} --duration ${duration} --connections ${connections} --warmup ${warmup} --rounds ${rounds}${via === 'upstream' ? ` --upstream-claims ${args['upstream-claims']}` : ''}`;
 console.log(`# ${command}`);
 const db = await openTestSql('postgres');
 const children: ChildProcess[] = [];
@@ -358,9 +388,13 @@ try {
   let idpSection: Record<string, unknown>;
   let upstreamChild: ChildProcess | undefined;
   if (via === 'upstream') {
-    upstreamChild = spawn(process.execPath, [new URL(import.meta.url).pathname, '--upstream-serve'], {
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    });
+    upstreamChild = spawn(
+      process.execPath,
+      [new URL(import.meta.url).pathname, '--upstream-serve', '--upstream-claims', args['upstream-claims']],
+      {
+        stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      },
+    );
     children.push(upstreamChild);
     const upstream = JSON.parse(await childReady(upstreamChild, 'the demo upstream')) as {
       issuer: string;
@@ -400,7 +434,7 @@ try {
   const server = spawn(
     process.execPath,
     [new URL(import.meta.url).pathname, '--serve', db.url!, '--config', JSON.stringify(idpSection)],
-    { env: { ...process.env, UV_THREADPOOL_SIZE: '1' }, stdio: ['ignore', 'pipe', 'inherit'] },
+    { env: { ...process.env, UV_THREADPOOL_SIZE: '1' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
   );
   children.push(server);
   const origin = await childReady(server, 'the identity provider');
@@ -414,13 +448,24 @@ try {
   await load(origin, 'password', warmup * 1000);
   await load(origin, kind, warmup * 1000);
 
-  const measure = async (k: Kind) => {
+  const profileDir = args['cpu-prof-dir'];
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const profiler = async (m: { profile: 'start' } | { profile: 'stop'; file: string }) => {
+    if (!profileDir) return;
+    server.send(m);
+    await once(server, 'message');
+  };
+  const measure = async (k: Kind, round: number) => {
+    await profiler({ profile: 'start' });
     const idp0 = processCpuSeconds(server.pid!) ?? 0;
     const threads0 = threadCpuSeconds(server.pid!);
     const other0 = processCpuSeconds(other.pid) ?? 0;
     const run = await load(origin, k, duration * 1000);
     const logins = Math.max(run.samples.length, 1);
     const threads1 = threadCpuSeconds(server.pid!);
+    const idp1 = processCpuSeconds(server.pid!) ?? 0;
+    const other1 = processCpuSeconds(other.pid) ?? 0;
+    await profiler({ profile: 'stop', file: join(profileDir ?? '', `${round}-${k}.cpuprofile`) });
     const hash = ((threads1.get('libuv-worker') ?? 0) - (threads0.get('libuv-worker') ?? 0)) * 1000;
     const sorted = run.samples.sort((a, b) => a - b);
     return {
@@ -428,9 +473,10 @@ try {
       rate: run.samples.length / run.seconds,
       p50: sorted[Math.floor(sorted.length / 2)] ?? Number.NaN,
       errors: [...run.errors].map(([what, n]) => `${what} ×${n}`).join('; ') || '0',
-      idp: (((processCpuSeconds(server.pid!) ?? 0) - idp0) * 1000) / logins,
+      logins: run.samples.length,
+      idp: ((idp1 - idp0) * 1000) / logins,
       hash: hash / logins,
-      other: (((processCpuSeconds(other.pid) ?? 0) - other0) * 1000) / logins,
+      other: ((other1 - other0) * 1000) / logins,
     };
   };
   console.log('');
@@ -441,7 +487,7 @@ try {
   const results: Awaited<ReturnType<typeof measure>>[] = [];
   for (let round = 1; round <= rounds; round++) {
     for (const k of ['password', kind] as const) {
-      const r = await measure(k);
+      const r = await measure(k, round);
       results.push(r);
       console.log(
         `| ${round} | ${k === 'password' ? 'local password (alice)' : k === 'upstream' ? 'through Example Corp' : 'LDAP directory (lee)'} | ${r.rate.toFixed(1)} | ${r.p50.toFixed(1)} ms | ${r.errors} | ${r.idp.toFixed(2)} | ${r.hash.toFixed(2)} | ${(r.idp - r.hash).toFixed(2)} | ${k === 'password' ? '—' : r.other.toFixed(2)} | ${loadavg()[0]!.toFixed(1)} |`,

@@ -120,8 +120,16 @@ export interface InteractionBrokeringDeps {
   checkCsrf(uid: string, presented: string | undefined): void;
   formFields(req: IncomingMessage, allowed: string[]): Promise<Record<string, string>>;
   loadInteraction(req: IncomingMessage, res: ServerResponse, uid: string): Promise<InteractionLike>;
-  /** Ask for a second factor when the account needs one (true: its page was sent). */
-  secondFactor(res: ServerResponse, interaction: InteractionLike, accountId: string): Promise<boolean>;
+  /**
+   * Ask for a second factor when the account needs one (true: its page was sent); `known` is what
+   * the account read already says (its second factor and roles), so it is not read again.
+   */
+  secondFactor(
+    res: ServerResponse,
+    interaction: InteractionLike,
+    accountId: string,
+    known: { secondFactor?: boolean | undefined; roles?: string[] | undefined },
+  ): Promise<boolean>;
   finishLogin(
     req: IncomingMessage,
     res: ServerResponse,
@@ -163,7 +171,7 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
     if (!account?.enabled) throw idpErrors.create('IDP_INVALID_CREDENTIALS');
     await idp.state.delete(firstKey(interaction.uid));
     logger.info({ accountId, provider }, 'brokered login');
-    if (await deps.secondFactor(res, interaction, accountId)) {
+    if (await deps.secondFactor(res, interaction, accountId, account)) {
       await storeAuditWrites(idp.sql, logger, audit);
       return;
     }
@@ -317,9 +325,8 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
     if (stored && (await idp.state.setIfAbsent(`${resultKey(uid)}:taken`, '1', PENDING_TTL_MS))) {
       await idp.state.delete(resultKey(uid));
       const result = JSON.parse(stored) as FirstLogin;
-      const linked = await brokering.identities.find(result.provider, result.identity.subject);
+      const linked = await brokering.identities.signIn(result.provider, result.identity.subject);
       if (linked) {
-        await brokering.identities.touch(result.provider, result.identity.subject);
         const held = await loginEvent(req, interaction, linked.userId, {
           provider: result.provider,
           upstreamSubject: result.identity.subject,

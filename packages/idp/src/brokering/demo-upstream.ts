@@ -57,6 +57,11 @@ export interface DemoUpstreamOptions {
   /** Wrap the HTTP handler (tests put a tampering proxy in front of the token endpoint). */
   wrap?: (handler: RequestListener) => RequestListener;
   port?: number;
+  /**
+   * Whether the ID token carries the person's claims (default true), as Google's, Entra ID's and
+   * Keycloak's do; false: only `sub`, the rest at userinfo (oidc-provider's `conformIdTokenClaims`).
+   */
+  idTokenClaims?: boolean;
 }
 
 const CLIENT_ID = 'gatehouse-demo';
@@ -97,6 +102,7 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
         email: ['email', 'email_verified'],
         groups: ['groups'],
       },
+      conformIdTokenClaims: options.idTokenClaims === false,
       features: { devInteractions: { enabled: false } },
       interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
       async findAccount(_ctx, id) {

@@ -47,7 +47,8 @@ export interface LinkedIdentities {
   link(userId: string, provider: string, subject: string, upstreamUsername: string | null): Promise<void>;
   /** Throws IDP_BROKER_IDENTITY_NOT_FOUND, or IDP_BROKER_LAST_SIGN_IN for the last way in. */
   unlink(userId: string, provider: string): Promise<LinkedIdentity>;
-  touch(provider: string, subject: string): Promise<void>;
+  /** The linked identity, its last sign-in set to now (one statement); undefined when not linked. */
+  signIn(provider: string, subject: string): Promise<LinkedIdentity | undefined>;
   /** A new account without a password, linked to the identity, in one transaction. */
   createAccount(
     input: NewBrokeredAccount,
@@ -126,11 +127,13 @@ export function createLinkedIdentities(sql: Sql): LinkedIdentities {
       });
     },
 
-    async touch(provider, subject) {
-      await sql.query(
-        'update idp_linked_identities set last_login_at = now() where provider = $1 and subject = $2',
+    async signIn(provider, subject) {
+      const rows = await sql.query<Row>(
+        `update idp_linked_identities set last_login_at = now() where provider = $1 and subject = $2
+         returning *`,
         [provider, subject],
       );
+      return rows[0] ? toIdentity(rows[0]) : undefined;
     },
 
     async createAccount(input, identity) {

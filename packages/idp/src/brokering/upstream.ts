@@ -2,13 +2,17 @@ import type { Logger } from '@gatehouse/core';
 import * as oidc from 'openid-client';
 import { idpErrors } from '../errors.ts';
 import type { UpstreamProvider } from './broker-config.ts';
+import { upstreamFetch } from './upstream-fetch.ts';
 
 /**
  * The relying-party side of brokering, all of it through openid-client (a certified RP library):
  * discovery, the authorization URL with PKCE S256, `state` and `nonce`, and the callback, where
  * openid-client checks `state`, the RFC 9207 `iss` parameter (against mix-up), exchanges the code
  * and validates the ID token (`iss`, `aud`, `azp`, `exp`, `iat`, `nonce`, and its signature through
- * the upstream's JWKS: non-repudiation checks are switched on).
+ * the upstream's JWKS: non-repudiation checks are switched on). Userinfo is asked only for what
+ * the ID token lacks (OIDC Core 5.3: the claims may come from either): when the validated ID token
+ * carries every claim the provider's mapping reads, its answer could change nothing, since the ID
+ * token's claims win. A plain OAuth 2 provider has only userinfo.
  * Nothing here parses a token by hand.
  */
 export interface PendingAuthorization {
@@ -61,8 +65,17 @@ export interface Upstream {
 
 const isLoopback = (url: string) => new URL(url).protocol === 'http:';
 
+/** The claims the provider's mapping (claim-mapping.ts) reads. */
+function mappedClaimNames(provider: UpstreamProvider): string[] {
+  const { subject, username, email, emailVerified, name } = provider.claims;
+  return [subject, username, email, emailVerified, name, provider.roles.claim ?? ''].filter((c) => c !== '');
+}
+
 export function createUpstream(provider: UpstreamProvider, logger: Logger): Upstream {
   let configuration: Promise<oidc.Configuration> | undefined;
+  /** Read once per configuration: `serverMetadata()` returns a fresh deep copy per call. */
+  let userinfoEndpoint = false;
+  const mapped = mappedClaimNames(provider);
   const auth = !provider.clientSecret
     ? oidc.None()
     : provider.tokenEndpointAuthMethod === 'client_secret_post'
@@ -76,7 +89,9 @@ export function createUpstream(provider: UpstreamProvider, logger: Logger): Upst
           const issuer = provider.issuer!;
           const c = await oidc.discovery(new URL(issuer), provider.clientId, undefined, auth, {
             execute: isLoopback(issuer) ? [oidc.allowInsecureRequests] : [],
+            [oidc.customFetch]: upstreamFetch,
           });
+          userinfoEndpoint = c.serverMetadata().userinfo_endpoint !== undefined;
           // openid-client leaves the signature of an ID token from the token endpoint unchecked by
           // default (OIDC Core 3.1.3.7 allows it over TLS): here it is always checked, through the JWKS.
           oidc.enableNonRepudiationChecks(c);
@@ -96,6 +111,8 @@ export function createUpstream(provider: UpstreamProvider, logger: Logger): Upst
           auth,
         );
         if (isLoopback(provider.authorizationEndpoint!)) oidc.allowInsecureRequests(c);
+        c[oidc.customFetch] = upstreamFetch;
+        userinfoEndpoint = true;
         return c;
       })();
       // A failed discovery is tried again at the next sign-in, not remembered.
@@ -154,7 +171,8 @@ export function createUpstream(provider: UpstreamProvider, logger: Logger): Upst
       }
       const idClaims = provider.type === 'oidc' ? tokens.claims() : undefined;
       let userinfo: Record<string, unknown> = {};
-      if (provider.type === 'oauth2' || c.serverMetadata().userinfo_endpoint) {
+      const complete = idClaims !== undefined && mapped.every((claim) => Object.hasOwn(idClaims, claim));
+      if (!complete && userinfoEndpoint) {
         try {
           userinfo = await oidc.fetchUserInfo(
             c,

@@ -153,7 +153,8 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     checkCsrf,
     formFields,
     loadInteraction,
-    secondFactor: (res, interaction, accountId) => secondFactor.begin(res, interaction, accountId, {}),
+    secondFactor: (res, interaction, accountId, known) =>
+      secondFactor.begin(res, interaction, accountId, known),
     finishLogin,
     sendPage,
   });
