@@ -267,6 +267,8 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       const consoleServer = createServer(
         createConsole({
           adminApiUrl: `${idpUrl}${idpPath}/admin`,
+          // The permission service accepts the person's token for the admin API (authz admins above).
+          authzUrl,
           publicUrl,
           base: '/admin',
           logger,
