@@ -130,6 +130,11 @@ describe('authz service: administrators with the admin API token', () => {
     assert.equal((await check(withAdmins, admin, 'user:mallory')).body['allowed'], false);
   });
 
+  test('a service token for the admin API is no administrator, even with the role: 401', async () => {
+    const token = await sign({ roles: ['admin'], sub: 'ops-bot', client_id: 'ops-bot' });
+    assert.equal((await write(withAdmins, token, 'user:mallory')).status, 401);
+  });
+
   test('with the role but another audience: 401', async () => {
     const token = await sign({ roles: ['admin'], aud: 'https://elsewhere.test' });
     assert.equal((await write(withAdmins, token, 'user:mallory')).status, 401);

@@ -6,7 +6,9 @@ export interface Caller {
   subject: string;
   clientId: string;
   scopes: string[];
-  /** The `roles` claim of a person's token (an administrator's); a service token has none. */
+  /** A person's token or a service's (the SDK's principal tells them apart). */
+  kind?: 'user' | 'service';
+  /** The `roles` claim of the token (an administrator's role is looked for in it). */
   roles?: readonly string[];
 }
 
@@ -102,6 +104,8 @@ async function adminCaller(admins: AdminCallers, req: IncomingMessage): Promise<
     // Not an administrator's token either: the service verifier's reason is the one answered.
     return undefined;
   }
+  // Administrators are people; a service calls with a service token of the permission service's own.
+  if (caller.kind !== 'user') return undefined;
   if (!caller.roles?.includes(admins.role)) {
     throw authzErrors.create('AUTHZ_FORBIDDEN', `the person's token lacks the role '${admins.role}'`);
   }
