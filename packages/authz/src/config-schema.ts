@@ -101,6 +101,26 @@ export const authzConfigSchema = {
           default: 'authz:write',
           description: 'scope for stores, models and tuple writes (it also allows reads)',
         },
+        admins: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['audience'],
+          description:
+            "off unless set: people's tokens from the same idp for `audience` (the admin API's, as the admin console holds them) whose roles claim holds `role` may read and write",
+          properties: {
+            audience: {
+              type: 'string',
+              format: 'uri',
+              description: "aud of the people's tokens (the admin API's)",
+            },
+            role: {
+              type: 'string',
+              minLength: 1,
+              default: 'admin',
+              description: 'role the person must hold',
+            },
+          },
+        },
       },
     },
     audit: {

@@ -246,4 +246,32 @@ condition before_expiry(now: timestamp, expires: timestamp) {
     });
     assert.equal(tooBig.status, 413);
   });
+  test('extension: a model written as { dsl } answers a problem with its line and column, and reads back as DSL', async () => {
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${apiUrl}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const store = await call('POST', '/stores', { name: 'dsl store' });
+    const id = String(store.body['id']);
+    const bad = await call('POST', `/stores/${id}/authorization-models`, {
+      dsl: 'model\n  schema 1.1\ntype user\ntype doc\n  relations\n    define viewer: [usr]\n',
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body['code'], 'invalid_authorization_model');
+    assert.match(String(bad.body['message']), /^line 6, column \d+: /);
+    const good = await call('POST', `/stores/${id}/authorization-models`, { dsl: model });
+    assert.equal(good.status, 201);
+    const modelId = String(good.body['authorization_model_id']);
+    const plain = await call('GET', `/stores/${id}/authorization-models/${modelId}`);
+    assert.equal(plain.body['dsl'], undefined);
+    const read = await call('GET', `/stores/${id}/authorization-models/${modelId}?format=dsl`);
+    assert.match(
+      String(read.body['dsl']),
+      /define viewer: \[user, group#member, user with before_expiry\] or owner/,
+    );
+  });
 });

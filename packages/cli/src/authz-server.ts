@@ -36,6 +36,8 @@ export interface AuthzServerOptions {
   /** The idp's JWKS; default `authz.auth.jwksUri`, else `<issuer>/jwks`. Fetched over HTTP. */
   jwksUri?: string;
   draining: () => boolean;
+  /** Administrators' tokens: default `authz.auth.admins` (off when absent). */
+  admins?: { audience: string; role: string } | undefined;
   /** Each request a server span, joined to the caller's traceparent (default off). */
   tracing?: Tracing;
 }
@@ -49,14 +51,20 @@ export async function createAuthzServer(options: AuthzServerOptions): Promise<Se
   await migrate(sql, [authzMigrations]);
   const issuer = authzIssuer(config);
   const authz = createAuthz({ sql, limits: config.authz.limits });
+  const jwksUri = options.jwksUri ?? config.authz.auth.jwksUri ?? `${issuer}/jwks`;
+  const admins = options.admins ?? config.authz.auth.admins;
   const handler = createAuthzService({
     authz,
     logger: logger.child({ component: 'authz' }),
     verifier: createVerifier({
       issuer,
       audiences: [authzAudience(config)],
-      jwksUri: options.jwksUri ?? config.authz.auth.jwksUri ?? `${issuer}/jwks`,
+      jwksUri,
     }),
+    // A second verifier of its own, so a person's token is never accepted for the service's audience.
+    admins: admins
+      ? { verifier: createVerifier({ issuer, audiences: [admins.audience], jwksUri }), role: admins.role }
+      : undefined,
     readScope: config.authz.auth.readScope,
     writeScope: config.authz.auth.writeScope,
     baseUrl: options.baseUrl,

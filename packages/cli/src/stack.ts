@@ -207,6 +207,8 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
         baseUrl: `${publicUrl}${authzDevPrefix}`,
         // Keys straight from the idp's internal port, over HTTP like any service.
         jwksUri: `${idpUrl}${idpPath}/jwks`,
+        // The admin console manages permissions with the person's own token, meant for the admin API.
+        admins: config.authz.auth.admins ?? { audience: idp.defaultAudience, role: 'admin' },
         draining,
       });
       shutdown.addServer(authzServer);
@@ -265,6 +267,8 @@ export async function startStack(config: GatehouseConfig, options: StackOptions)
       const consoleServer = createServer(
         createConsole({
           adminApiUrl: `${idpUrl}${idpPath}/admin`,
+          // The permission service accepts the person's token for the admin API (authz admins above).
+          authzUrl,
           publicUrl,
           base: '/admin',
           logger,

@@ -14,8 +14,9 @@ export interface AdminClient {
 }
 
 /**
- * The console's only back end: the admin API, called with the signed-in person's own access token,
- * so the admin API decides what they may do and audits it under their name.
+ * The console's back end: the admin API (and the permission service's OpenFGA API, the same way),
+ * called with the signed-in person's own access token, so the service decides what they may do and
+ * audits it under their name.
  */
 export function adminClientFor(adminApiUrl: string, token: string, forwardedFor?: string): AdminClient {
   const made = { calls: [] as string[], ms: 0 };
@@ -52,11 +53,12 @@ export function adminClientFor(adminApiUrl: string, token: string, forwardedFor?
     const text = await res.text();
     const parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
     if (res.ok) return { status: res.status, body: parsed as T };
-    const e = (parsed ?? {}) as { error?: string; message?: string };
+    // The admin API names its error `error`; the permission service's OpenFGA API names it `code`.
+    const e = (parsed ?? {}) as { error?: string; code?: string; message?: string };
     return {
       status: res.status,
       body: parsed as T,
-      error: { code: e.error ?? `HTTP_${res.status}`, message: e.message ?? res.statusText },
+      error: { code: e.error ?? e.code ?? `HTTP_${res.status}`, message: e.message ?? res.statusText },
     };
   }
 }

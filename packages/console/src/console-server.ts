@@ -13,6 +13,7 @@ import { type GatewayRouteView, gatewayRoutes } from './pages/gateway.ts';
 import { groupRoutes } from './pages/groups.ts';
 import { identityRoutes } from './pages/identity.ts';
 import { keyRoutes } from './pages/keys.ts';
+import { permissionRoutes } from './pages/permissions.ts';
 import { roleRoutes } from './pages/roles.ts';
 import { userRoutes } from './pages/users.ts';
 import type { ConsoleResult, ConsoleRoute } from './route.ts';
@@ -28,6 +29,12 @@ export interface ConsoleOptions {
   /** The gateway's browser-session logout (POST). Default `/_gatehouse/bff/logout`. */
   logoutPath?: string;
   logger: Logger;
+  /**
+   * The permission service's OpenFGA API as this process reaches it, e.g. `http://127.0.0.1:4100`.
+   * The service must accept administrators' tokens (`authz.auth.admins`); without it the permissions
+   * pages say the service is not connected.
+   */
+  authzUrl?: string | undefined;
   /**
    * The gateway the console sits behind: its Prometheus endpoint (`/_gatehouse/metrics`, answered to
    * loopback and trusted proxies) and its routes now. Without it the gateway page says so.
@@ -82,6 +89,7 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
     ...gatewayRoutes(gateway),
     ...keyRoutes,
     ...auditRoutes,
+    ...permissionRoutes,
   ];
   const routes = ROUTES.map((r) => ({ ...r, pattern: compile(r.path) }));
 
@@ -165,7 +173,8 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
       const forwardedFor =
         typeof req.headers['x-forwarded-for'] === 'string' ? req.headers['x-forwarded-for'] : undefined;
       const admin = adminClientFor(options.adminApiUrl, token, forwardedFor);
-      const result = await chosen.run({ req, page, admin, params, query: url.searchParams, fields });
+      const authz = options.authzUrl ? adminClientFor(options.authzUrl, token, forwardedFor) : undefined;
+      const result = await chosen.run({ req, page, admin, authz, params, query: url.searchParams, fields });
       // Which admin API calls drew this answer (the benchmark reads it; so can an operator).
       const { calls, ms } = admin.made;
       res.setHeader(

@@ -18,6 +18,7 @@ const AREAS = [
   ['identity', 'Identity providers'],
   ['gateway', 'Gateway'],
   ['keys', 'Signing keys'],
+  ['permissions', 'Permissions'],
   ['audit', 'Audit log'],
 ] as const;
 

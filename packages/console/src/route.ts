@@ -7,6 +7,8 @@ export interface ConsoleRequest {
   req: IncomingMessage;
   page: PageContext;
   admin: AdminClient;
+  /** The permission service's OpenFGA API with the same token; absent when the console has no URL for it. */
+  authz: AdminClient | undefined;
   params: Record<string, string>;
   query: URLSearchParams;
   /** Form fields of a POST (CSRF already checked), empty for a GET. */

@@ -3,7 +3,7 @@ import type { Logger, Sql, TraceSpan } from '@gatehouse/core';
 import type { Authz } from '../authz.ts';
 import { type AuditEntry, createAuditLog } from './audit-log.ts';
 import { createAuthzenHandler, isAuthzenPath } from './authzen-api.ts';
-import { type AccessTokenVerifier, createCallerAuth } from './caller-auth.ts';
+import { type AccessTokenVerifier, type AdminCallers, createCallerAuth } from './caller-auth.ts';
 import { createOpenfgaHandler } from './openfga-api.ts';
 
 export interface AuthzServiceOptions {
@@ -13,6 +13,8 @@ export interface AuthzServiceOptions {
   verifier: AccessTokenVerifier;
   readScope: string;
   writeScope: string;
+  /** Administrators' tokens (the admin console's), off unless given. */
+  admins?: AdminCallers | undefined;
   /** The service's URL as callers reach it (AuthZEN metadata). */
   baseUrl: string | (() => string);
   defaultStoreId?: string | undefined;

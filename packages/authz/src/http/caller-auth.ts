@@ -6,6 +6,10 @@ export interface Caller {
   subject: string;
   clientId: string;
   scopes: string[];
+  /** A person's token or a service's (the SDK's principal tells them apart). */
+  kind?: 'user' | 'service';
+  /** The `roles` claim of the token (an administrator's role is looked for in it). */
+  roles?: readonly string[];
 }
 
 /** The part of `@gatehouse/sdk`'s verifier the service uses (so the engine does not import the SDK). */
@@ -19,6 +23,18 @@ export interface CallerAuthOptions {
   readScope: string;
   /** Scope for stores, models and tuple writes; it also allows everything the read scope does. */
   writeScope: string;
+  /** Administrators, off unless given: people's tokens for another audience of the same idp. */
+  admins?: AdminCallers | undefined;
+}
+
+/**
+ * People who administer permissions from the admin console, with the token the console already holds:
+ * a token the same idp issued for `verifier`'s audience (the admin API's) whose `roles` claim holds
+ * `role` may read and write.
+ */
+export interface AdminCallers {
+  verifier: AccessTokenVerifier;
+  role: string;
 }
 
 export interface CallerAuth {
@@ -30,7 +46,8 @@ export interface CallerAuth {
 
 /**
  * The permission service's caller check: a Gatehouse service token (verified against the idp's JWKS by
- * the SDK's verifier) carrying the read scope for queries and the write scope for changes.
+ * the SDK's verifier) carrying the read scope for queries and the write scope for changes; and, when
+ * `admins` is given, an administrator's token for the admin API (read and write).
  */
 export function createCallerAuth(options: CallerAuthOptions): CallerAuth {
   const callers = new WeakMap<IncomingMessage, Caller>();
@@ -40,6 +57,11 @@ export function createCallerAuth(options: CallerAuthOptions): CallerAuth {
       try {
         caller = await options.verifier.verifyAuthorization(req.headers.authorization);
       } catch (err) {
+        const admin = options.admins ? await adminCaller(options.admins, req) : undefined;
+        if (admin) {
+          callers.set(req, admin);
+          return admin;
+        }
         const reason = err instanceof Error ? err.message : 'invalid token';
         throw authzErrors.create(
           'AUTHZ_UNAUTHENTICATED',
@@ -67,4 +89,25 @@ export function createCallerAuth(options: CallerAuthOptions): CallerAuth {
     },
     callerOf: (req) => callers.get(req),
   };
+}
+
+/**
+ * The administrator a token names, when it is one: verified by the admins' own verifier (its audience
+ * is not the service's), then the role; undefined when the token is not one. A valid token without the role is refused here (403), not
+ * treated as a bad token, so the person sees why.
+ */
+async function adminCaller(admins: AdminCallers, req: IncomingMessage): Promise<Caller | undefined> {
+  let caller: Caller;
+  try {
+    caller = await admins.verifier.verifyAuthorization(req.headers.authorization);
+  } catch {
+    // Not an administrator's token either: the service verifier's reason is the one answered.
+    return undefined;
+  }
+  // Administrators are people; a service calls with a service token of the permission service's own.
+  if (caller.kind !== 'user') return undefined;
+  if (!caller.roles?.includes(admins.role)) {
+    throw authzErrors.create('AUTHZ_FORBIDDEN', `the person's token lacks the role '${admins.role}'`);
+  }
+  return caller;
 }
