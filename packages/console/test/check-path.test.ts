@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkPath, type ExpandNode, type PathNode } from '../src/permissions/check-path.ts';
+import type { ExpandNode } from '@gatehouse/authz';
+import { checkPath, type PathNode } from '../src/permissions/check-path.ts';
 
 // The check tester's path: Expand answers (OpenFGA's shape) walked in the console, each userset
 // expanded in turn, the nodes that reach the user marked; bounded and cycle-safe.

@@ -62,13 +62,7 @@ export function queryRoutes(authz: Authz): OpenfgaRoute[] {
       pattern: /^\/stores\/(?<store>[^/]+)\/list-objects$/,
       access: 'read',
       handle: async ({ storeId, body }) => {
-        const { objects } = await authz.listObjects(storeId, {
-          ...queryOptions(body),
-          type: field(body, 'type') as string,
-          relation: field(body, 'relation') as string,
-          user: field(body, 'user') as string,
-          contextualTuples: tupleKeysIn(field(body, 'contextual_tuples')),
-        });
+        const { objects } = await authz.listObjects(storeId, listObjectsQuery(body));
         return [200, { objects }];
       },
     },
@@ -78,13 +72,7 @@ export function queryRoutes(authz: Authz): OpenfgaRoute[] {
       access: 'read',
       handle: async ({ storeId, body }) => {
         // The answer is computed first, so an error is still a plain error answer; then one line per object.
-        const { objects } = await authz.listObjects(storeId, {
-          ...queryOptions(body),
-          type: field(body, 'type') as string,
-          relation: field(body, 'relation') as string,
-          user: field(body, 'user') as string,
-          contextualTuples: tupleKeysIn(field(body, 'contextual_tuples')),
-        });
+        const { objects } = await authz.listObjects(storeId, listObjectsQuery(body));
         return [200, objects.map((object) => JSON.stringify({ result: { object } })), 'ndjson'];
       },
     },
@@ -109,4 +97,15 @@ export function queryRoutes(authz: Authz): OpenfgaRoute[] {
       },
     },
   ];
+}
+
+/** The ListObjects question in a request body (plain and streamed ListObjects ask the same). */
+function listObjectsQuery(body: Json): Parameters<Authz['listObjects']>[1] {
+  return {
+    ...queryOptions(body),
+    type: field(body, 'type') as string,
+    relation: field(body, 'relation') as string,
+    user: field(body, 'user') as string,
+    contextualTuples: tupleKeysIn(field(body, 'contextual_tuples')),
+  };
 }

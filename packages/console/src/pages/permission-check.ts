@@ -1,7 +1,8 @@
+import type { ExpandNode } from '@gatehouse/authz';
 import type { AdminClient } from '../admin-client.ts';
 import { html, type Markup } from '../html.ts';
 import { field, formError } from '../layout.ts';
-import { checkPath, type ExpandNode, type PathNode } from '../permissions/check-path.ts';
+import { checkPath, type PathNode } from '../permissions/check-path.ts';
 import { authzOf, isClient, storeOf, storePage } from '../permissions/store-page.ts';
 import {
   accepted,

@@ -1,15 +1,4 @@
-/** One node of the permission service's Expand answer (OpenFGA's shape). */
-export interface ExpandNode {
-  name: string;
-  leaf?: {
-    users?: { users: string[] };
-    computed?: { userset: string };
-    tupleToUserset?: { tupleset: string; computed: { userset: string }[] };
-  };
-  union?: { nodes: ExpandNode[] };
-  intersection?: { nodes: ExpandNode[] };
-  difference?: { base: ExpandNode; subtract: ExpandNode };
-}
+import type { ExpandNode } from '@gatehouse/authz';
 
 /** A node of the tree the check tester draws: what it is, whether it reaches the user, its children. */
 export interface PathNode {
