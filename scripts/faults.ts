@@ -1,14 +1,6 @@
-/**
- * Fault runs against the production topology (scripts/topology.ts), each under the shop load driven
- * through the load balancer, each ending with a table of what the client and the database counted.
- *
- *   ./node_modules/.bin/node scripts/faults.ts kills|rolling|postgres|redis|keys|upstreams|all [--seconds N] [--users N]
- */
-import { cpSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type RunResult, resultTable, runFault, runs } from './faults/runs.ts';
-import { defaultDir, down, loadState, up } from './topology/topology.ts';
+import { defaultDir, downKeepingLogs, loadState, up } from './topology/topology.ts';
 
 const usage = `usage: node scripts/faults.ts ${runs.map((r) => r.name).join('|')}|all [--seconds N] [--users N] [--dir DIR]
 
@@ -82,12 +74,7 @@ try {
   }
 } finally {
   if (owned) {
-    // down removes the folder: the processes' logs are kept beside it, for reading what failed.
-    if (existsSync(join(dir, 'logs'))) {
-      cpSync(join(dir, 'logs'), `${dir}.logs`, { recursive: true });
-      note(`logs kept in ${dir}.logs`);
-    }
-    await down(dir, note).catch((err: Error) => note(`down failed: ${err.message}`));
+    await downKeepingLogs(dir, note);
   }
 }
 if (results.length > 1) console.log(`\n${resultTable(results)}\n`);

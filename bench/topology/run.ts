@@ -22,19 +22,18 @@
  * PostgreSQL and Redis (their CPU is not counted: they serve other clients too). Exit 1 when data
  * was lost.
  */
-import { cpSync, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openSql } from '@gatehouse/core';
 import { type Sample, ShopDriver } from '../../scripts/faults/driver.ts';
 import { TopologyHttp } from '../../scripts/faults/http.ts';
 import { readPid } from '../../scripts/topology/processes.ts';
 import {
   defaultDir,
-  down,
+  downKeepingLogs,
   loadState,
   start,
   stop,
+  storedOrderIds,
   type TopologyState,
   up,
 } from '../../scripts/topology/topology.ts';
@@ -247,16 +246,6 @@ async function phase(
   };
 }
 
-async function storedOrderIds(state: TopologyState): Promise<Set<number>> {
-  const sql = await openSql({ driver: 'postgres', url: state.databaseUrl });
-  try {
-    const rows = await sql.query<{ id: string | number }>('select id from shop_orders.orders');
-    return new Set(rows.map((r) => Number(r.id)));
-  } finally {
-    await sql.close();
-  }
-}
-
 interface Loss {
   ordersAcknowledged: number;
   ordersLost: number;
@@ -384,12 +373,7 @@ try {
   }
 } finally {
   if (owned) {
-    // down removes the folder: the processes' logs are kept beside it, for reading what failed.
-    if (existsSync(join(dir, 'logs'))) {
-      cpSync(join(dir, 'logs'), `${dir}.logs`, { recursive: true });
-      note(`logs kept in ${dir}.logs`);
-    }
-    await down(dir, note).catch((err: Error) => note(`down failed: ${err.message}`));
+    await downKeepingLogs(dir, note);
   }
 }
 if (results.length > 1) console.log(`\n${tables(results)}\n`);

@@ -3,8 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { openSql } from '@gatehouse/core';
-import { ROOT, start, stop, type TopologyState, waitReady } from '../topology/topology.ts';
+import { ROOT, start, stop, storedOrderIds, type TopologyState, waitReady } from '../topology/topology.ts';
 import { type Sample, ShopDriver } from './driver.ts';
 import { CookieJar, TopologyHttp } from './http.ts';
 
@@ -307,18 +306,9 @@ export async function runFault(
   const events: { at: number; what: string; back?: true }[] = [];
   const loggedOutByFault: string[] = [];
   const healthyPath: FaultContext['healthyPath'] = { before: [], during: [], failed: [] };
-  const storedIds = async (): Promise<Set<number>> => {
-    const sql = await openSql({ driver: 'postgres', url: state.databaseUrl });
-    try {
-      const rows = await sql.query<{ id: string | number }>('select id from shop_orders.orders');
-      return new Set(rows.map((r) => Number(r.id)));
-    } finally {
-      await sql.close();
-    }
-  };
   try {
     // Orders stored by earlier runs on the same topology are not this run's.
-    const before = await storedIds();
+    const before = await storedOrderIds(state);
     await driver.prepare();
     const prepared = driver.samples.length;
     driver.start();
@@ -379,7 +369,7 @@ export async function runFault(
         }
       }
     }
-    const stored = new Set([...(await storedIds())].filter((id) => !before.has(id)));
+    const stored = new Set([...(await storedOrderIds(state))].filter((id) => !before.has(id)));
     const acknowledged = driver.ordersAcknowledged;
     const load = driver.samples.slice(prepared).filter((s) => !s.step.startsWith('check'));
     const failedSamples = load.filter((s) => !s.ok);

@@ -4,6 +4,7 @@ import {
   chmodSync,
   chownSync,
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   readFileSync,
@@ -474,6 +475,27 @@ export async function status(state: TopologyState): Promise<StatusLine[]> {
       };
     }),
   );
+}
+
+/** `down` for a run that started the topology itself: the processes' logs are kept beside the folder
+ * (down removes it), for reading what failed. */
+export async function downKeepingLogs(dir: string, note: (line: string) => void): Promise<void> {
+  if (existsSync(join(dir, 'logs'))) {
+    cpSync(join(dir, 'logs'), `${dir}.logs`, { recursive: true });
+    note(`logs kept in ${dir}.logs`);
+  }
+  await down(dir, note).catch((err: Error) => note(`down failed: ${err.message}`));
+}
+
+/** The ids of the shop's stored orders: what a fault run counts lost orders against. */
+export async function storedOrderIds(state: TopologyState): Promise<Set<number>> {
+  const sql = await openSql({ driver: 'postgres', url: state.databaseUrl });
+  try {
+    const rows = await sql.query<{ id: string | number }>('select id from shop_orders.orders');
+    return new Set(rows.map((r) => Number(r.id)));
+  } finally {
+    await sql.close();
+  }
 }
 
 /**
