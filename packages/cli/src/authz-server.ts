@@ -5,6 +5,7 @@ import {
   type Logger,
   migrate,
   noTracing,
+  outlastBalancerIdleTimeouts,
   type Sql,
   type Tracing,
   traceRequests,
@@ -72,7 +73,7 @@ export async function createAuthzServer(options: AuthzServerOptions): Promise<Se
     decisionSampleRate: config.authz.audit.decisionSampleRate,
     auditSql: sql,
   });
-  return createServer(
+  const server = createServer(
     withOpsEndpoints(
       traceRequests((req, res, span) => void handler(req, res, span), options.tracing ?? noTracing),
       {
@@ -82,4 +83,6 @@ export async function createAuthzServer(options: AuthzServerOptions): Promise<Se
       },
     ),
   );
+  outlastBalancerIdleTimeouts(server);
+  return server;
 }

@@ -7,6 +7,7 @@ export * from './errors.ts';
 export * from './health.ts';
 export * from './hop-by-hop.ts';
 export * from './html-escape.ts';
+export * from './keep-alive.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
 export * from './migrations.ts';

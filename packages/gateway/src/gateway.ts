@@ -10,6 +10,7 @@ import {
   createMetricsRegistry,
   type Logger,
   noTracing,
+  outlastBalancerIdleTimeouts,
   type Registry,
   type Sql,
   type Tracing,
@@ -230,6 +231,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const server = config.tls
     ? createHttpsServer(listenerOptions(config.tls), handler)
     : createHttpServer(handler);
+  outlastBalancerIdleTimeouts(server);
   answerParserRefusals(server, logger);
 
   return {

@@ -3,6 +3,7 @@ import {
   createLogger,
   createMetricsRegistry,
   createTracing,
+  outlastBalancerIdleTimeouts,
   Shutdown,
   traceRequests,
   withOpsEndpoints,
@@ -61,6 +62,7 @@ ${configHelp}
         metrics,
       }),
     );
+    outlastBalancerIdleTimeouts(server);
     shutdown.addServer(server);
     shutdown.installSignalHandlers();
     const port = typeof values.port === 'string' ? Number(values.port) : config.server.port;
