@@ -7,12 +7,15 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  *
  * `unitOfWork` is the per-request state a package opens at its own entry (the identity provider's
  * storage unit of work): libraries that call back into our code without passing our objects
- * (oidc-provider's adapter) reach it here. This is the process's one async-context slot for
- * request state; a package keeps no async-local storage of its own.
+ * (oidc-provider's adapter) reach it here. This is the process's one async-context slot (sql.ts
+ * marks open transactions in it too, outside requests as well); a package keeps no async-local
+ * storage of its own.
  */
 export interface RequestScope {
   requestId?: string;
   unitOfWork?: object;
+  /** The SQL transaction this async context runs inside, if any (sql.ts `runInTransactionScope`). */
+  openTransaction?: { owner: object; open: boolean };
 }
 
 export const requestContext = new AsyncLocalStorage<RequestScope>();
