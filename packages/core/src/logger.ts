@@ -71,7 +71,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     // Every line written while serving a request names it (request-context.ts).
     mixin: () => {
       const context = requestContext.getStore();
-      return context ? { requestId: context.requestId } : {};
+      return context?.requestId ? { requestId: context.requestId } : {};
     },
   };
   if (options.destination) return pino(opts, options.destination as pino.DestinationStream);

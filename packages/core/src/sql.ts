@@ -1,5 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { GatehouseError } from './errors.ts';
+import { requestContext } from './request-context.ts';
 import { storageErrors } from './storage-errors.ts';
 
 /**
@@ -77,11 +77,9 @@ export function hasSqlSession(sql: Sql): sql is SqlWithSession {
   return typeof (sql as Partial<SqlWithSession>)[withSqlSession] === 'function';
 }
 
-const openTransactions = new AsyncLocalStorage<{ owner: object; open: boolean }>();
-
 /** Throw GH_STORAGE_NESTED_QUERY when `owner`'s own transaction is running in this async context. */
 export function assertNotInTransaction(owner: object): void {
-  const scope = openTransactions.getStore();
+  const scope = requestContext.getStore()?.openTransaction;
   if (scope?.open && scope.owner === owner) throw storageErrors.create('GH_STORAGE_NESTED_QUERY');
 }
 
@@ -89,7 +87,7 @@ export function assertNotInTransaction(owner: object): void {
 export async function runInTransactionScope<R>(owner: object, fn: () => Promise<R>): Promise<R> {
   const scope = { owner, open: true };
   try {
-    return await openTransactions.run(scope, fn);
+    return await requestContext.run({ ...requestContext.getStore(), openTransaction: scope }, fn);
   } finally {
     scope.open = false;
   }

@@ -31,9 +31,9 @@ import {
   type GrantRevoker,
   sweepExpired,
 } from './storage/adapter.ts';
-import { resumeWriteBatchMiddleware } from './storage/resume-write-batch.ts';
 import { markIfStorageUnavailable, storageUnavailableMiddleware } from './storage/storage-unavailable.ts';
-import { tokenWriteBatchMiddleware } from './storage/write-batch.ts';
+import { accountReadAheadOf } from './storage/unit-of-work.ts';
+import { unitOfWorkMiddleware } from './storage/unit-of-work-middleware.ts';
 
 // What the CLI's admin verbs need besides createIdp: the account store, audit trail, sessions.
 export {
@@ -198,12 +198,12 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
   resolveRelyingParty(resolveMfaConfig((config as { mfa?: unknown }).mfa ?? {}), issuer);
   const revocations = createRevocationPublisher({ sql, state, logger });
   const grants = createGrantRevoker(sql, revocations);
-  // The built-in account store reads an account with the code or interaction that names it (account-read-ahead.ts).
+  // The built-in account store's rows are read with the code or interaction that names them.
   const Adapter = createAdapterClass({
     sql,
     grants,
     logger,
-    accountReadAhead: () => accounts?.readAheadColumn,
+    accountReadAhead: () => accountReadAheadOf(accounts),
   });
   const givenAudit = (options.accounts as { audit?: Audit } | undefined)?.audit;
   const countAuditEvent = options.metrics ? auditEventCounter(options.metrics) : undefined;
@@ -233,14 +233,14 @@ export async function createIdp(options: CreateIdpOptions): Promise<Idp> {
     // Outermost: a request that failed on the database is a 503 with Retry-After (storage-unavailable.ts).
     p.use(storageUnavailableMiddleware(logger));
     p.on('server_error', markIfStorageUnavailable);
-    // Commits the writes of a token request in one transaction (write-batch.ts).
+    // Opens the unit of work of a token request (its writes in one statement) and of an
+    // authorization resume (/auth/:uid, its writes together), unit-of-work-middleware.ts.
     // (oidc-provider sees paths below the issuer.)
-    p.use(tokenWriteBatchMiddleware({ sql, logger, tokenPath: ROUTES.token }));
-    // Commits the writes of an authorization resume together (resume-write-batch.ts).
     p.use(
-      resumeWriteBatchMiddleware({
+      unitOfWorkMiddleware({
         sql,
         logger,
+        tokenPath: ROUTES.token,
         resumePath: resumePathPattern(ROUTES.authorization),
         renderError: (options.pages ?? defaultPages)?.renderError,
       }),

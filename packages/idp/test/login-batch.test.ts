@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { silentLogger } from '@gatehouse/core';
+import { type Sql, silentLogger } from '@gatehouse/core';
 import {
   openTestSql,
   openTestState,
@@ -12,9 +12,10 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { createAudit } from '../src/audit/audit.ts';
 import { idpMigrations } from '../src/index.ts';
 import { createRevocationPublisher } from '../src/revocation/revocation-publisher.ts';
-import { createAdapterClass, createGrantRevoker, saveIfPresent } from '../src/storage/adapter.ts';
-import { resumeWriteBatchMiddleware } from '../src/storage/resume-write-batch.ts';
-import { holdAuditWrites } from '../src/storage/write-batch.ts';
+import { createAdapterClass, createGrantRevoker } from '../src/storage/adapter.ts';
+import type { BatchedWrite } from '../src/storage/one-statement.ts';
+import { UnitOfWork } from '../src/storage/unit-of-work.ts';
+import { unitOfWorkMiddleware } from '../src/storage/unit-of-work-middleware.ts';
 import {
   type AccountsIdp,
   authorizationRequest,
@@ -26,6 +27,12 @@ import { recordingSql } from './recording-sql.ts';
 
 const REDIRECT = 'http://localhost:8080/callback';
 const isWrite = (text: string) => /^\s*(insert|update|delete|with)\b/i.test(text);
+/** A hosted-page request's unit of work, as interactions.ts opens one. */
+const interactionWork = (sql: Sql) => new UnitOfWork({ sql, logger: silentLogger(), kind: 'interaction' });
+const saveIfPresent = (sql: Sql, _logger: unknown, save: () => Promise<unknown>, audit?: BatchedWrite[]) =>
+  interactionWork(sql).saveIfPresent(save, audit);
+const holdAuditWrites = <T>(sql: Sql, _logger: unknown, fn: () => Promise<T>) =>
+  interactionWork(sql).holdAuditWrites(fn);
 describe('a password login commits once per request', { timeout: 120_000 }, () => {
   let t: AccountsIdp;
   let recording: ReturnType<typeof recordingSql>;
@@ -380,7 +387,7 @@ for (const kind of ['pglite', 'postgres'] as const)
     let st: TestState;
     let Adapter: ReturnType<typeof createAdapterClass>;
     let recording: ReturnType<typeof recordingSql>;
-    let middleware: ReturnType<typeof resumeWriteBatchMiddleware>;
+    let middleware: ReturnType<typeof unitOfWorkMiddleware>;
 
     before(async () => {
       db = await openTestSql(kind, { migrations: [idpMigrations] });
@@ -392,9 +399,10 @@ for (const kind of ['pglite', 'postgres'] as const)
         grants: createGrantRevoker(db.sql, revocations),
         logger: silentLogger(),
       });
-      middleware = resumeWriteBatchMiddleware({
+      middleware = unitOfWorkMiddleware({
         sql: recording.proxy,
         logger: silentLogger(),
+        tokenPath: '/token',
         resumePath: /^\/auth\/[^/]+$/,
         renderError: undefined,
       });

@@ -13,18 +13,19 @@ import * as oidc from 'openid-client';
 import { createAudit } from '../src/audit/audit.ts';
 import { idpMigrations } from '../src/index.ts';
 import { createRevocationPublisher } from '../src/revocation/revocation-publisher.ts';
-import {
-  createAdapterClass,
-  createGrantRevoker,
-  recordJwtAccessToken,
-  takeSidRevocationReadAhead,
-} from '../src/storage/adapter.ts';
-import { deferAuditWrite, tokenWriteBatchMiddleware } from '../src/storage/write-batch.ts';
+import { createAdapterClass, createGrantRevoker, recordJwtAccessToken } from '../src/storage/adapter.ts';
+import type { BatchedWrite } from '../src/storage/one-statement.ts';
+import { currentUnitOfWork } from '../src/storage/unit-of-work.ts';
+import { unitOfWorkMiddleware } from '../src/storage/unit-of-work-middleware.ts';
 import { ALICE, authorize, cookieJar, startIdp, type TestIdp } from './idp-harness.ts';
 import { recordingSql } from './recording-sql.ts';
 
 const REDIRECT = 'http://localhost:8080/callback';
 const isWrite = (text: string) => /^\s*(insert|update|delete|with)\b/i.test(text);
+/** What the token request's unit of work read ahead for `sid` (undefined outside a token request). */
+const takeSidRevocation = (sid: string) => currentUnitOfWork()?.takeSidRevocation(sid);
+/** An audit insert queued in the current request's unit of work; false outside one. */
+const deferAuditWrite = (write: BatchedWrite) => currentUnitOfWork()?.deferAudit(write) ?? false;
 
 describe('a refresh commits once', { timeout: 60_000 }, () => {
   let db: TestSql;
@@ -136,7 +137,7 @@ for (const kind of ['pglite', 'postgres'] as const)
     let db: TestSql;
     let st: TestState;
     let Adapter: ReturnType<typeof createAdapterClass>;
-    let middleware: ReturnType<typeof tokenWriteBatchMiddleware>;
+    let middleware: ReturnType<typeof unitOfWorkMiddleware>;
 
     before(async () => {
       db = await openTestSql(kind, { migrations: [idpMigrations] });
@@ -147,7 +148,12 @@ for (const kind of ['pglite', 'postgres'] as const)
         grants: createGrantRevoker(db.sql, revocations),
         logger: silentLogger(),
       });
-      middleware = tokenWriteBatchMiddleware({ sql: db.sql, logger: silentLogger(), tokenPath: '/token' });
+      middleware = unitOfWorkMiddleware({
+        sql: db.sql,
+        logger: silentLogger(),
+        tokenPath: '/token',
+        resumePath: /^\/auth\/[^/]+$/,
+      });
     });
     after(async () => {
       await st?.cleanup();
@@ -365,16 +371,16 @@ for (const kind of ['pglite', 'postgres'] as const)
         `insert into idp_revocations (kind, value, expires_at) values ('sid', $1, now() + interval '10 minutes')`,
         [`sid-revoked-${kind}`],
       );
-      assert.equal(takeSidRevocationReadAhead(`sid-revoked-${kind}`), undefined); // outside a token request
+      assert.equal(takeSidRevocation(`sid-revoked-${kind}`), undefined); // outside a token request
       const ctx = fakeCtx();
       await run(ctx, async () => {
-        assert.equal(takeSidRevocationReadAhead(`sid-live-${kind}`), undefined); // not read yet
+        assert.equal(takeSidRevocation(`sid-live-${kind}`), undefined); // not read yet
         await new Adapter('RefreshToken').find('rt-sid-live');
         await new Adapter('RefreshToken').find('rt-sid-revoked');
-        assert.equal(takeSidRevocationReadAhead(`sid-live-${kind}`), false);
-        assert.equal(takeSidRevocationReadAhead(`sid-revoked-${kind}`), true);
+        assert.equal(takeSidRevocation(`sid-live-${kind}`), false);
+        assert.equal(takeSidRevocation(`sid-revoked-${kind}`), true);
         // Once: a second question goes to the revocation store.
-        assert.equal(takeSidRevocationReadAhead(`sid-revoked-${kind}`), undefined);
+        assert.equal(takeSidRevocation(`sid-revoked-${kind}`), undefined);
         ctx.status = 200;
       });
     });
@@ -447,10 +453,11 @@ for (const kind of ['pglite', 'postgres'] as const)
           return typeof value === 'function' ? value.bind(target) : value;
         },
       });
-      const grouped = tokenWriteBatchMiddleware({
+      const grouped = unitOfWorkMiddleware({
         sql: counted,
         logger: silentLogger(),
         tokenPath: '/token',
+        resumePath: /^\/auth\/[^/]+$/,
       });
       const audit = createAudit(db.sql);
       const subjects = Array.from({ length: 10 }, (_, i) => `grouped-subject-${kind}-${i}`);

@@ -4,11 +4,10 @@ import type { Audit } from '../audit/audit.ts';
 import type { PasswordDirectory } from '../directory/directory-sign-in.ts';
 import { idpErrors } from '../errors.ts';
 import {
-  type AccountReadAheadColumn,
-  type LoginReadAhead,
-  takeAccountReadAhead,
-  takeLoginReadAhead,
-} from '../storage/account-read-ahead.ts';
+  type AccountReadAhead,
+  currentUnitOfWork,
+  registerAccountReadAhead,
+} from '../storage/unit-of-work.ts';
 import type { AccountsConfig } from './accounts-config.ts';
 import { type BruteForceGuard, createBruteForceGuard } from './brute-force.ts';
 import { parseEmail } from './email.ts';
@@ -82,18 +81,11 @@ export interface Accounts {
   readonly audit: Audit;
   /** The directory password logins may go to (directory/), when one is configured. */
   readonly directory?: PasswordDirectory | undefined;
+  /**
+   * The account oidc-provider asks for: taken from the request's unit of work when the adapter read
+   * it with the code, refresh token or resumed interaction that names it (`accountReadAheadOf`).
+   */
   findAccount(ctx: unknown, sub: string): Promise<OidcAccount | undefined>;
-  /**
-   * How the adapter reads an account in the same statement as the code, refresh token or resumed
-   * interaction that names it; `findAccount` takes what it read (account-read-ahead.ts).
-   */
-  readonly readAheadColumn: AccountReadAheadColumn;
-  /**
-   * How the login page reads the account a login form names in the same statement as the
-   * interaction (account-read-ahead.ts `withLoginReadAhead`); undefined for a name no account can have.
-   * `verifyCredentials` and `authenticate` take what it read.
-   */
-  loginReadAhead?(username: string): LoginReadAhead | undefined;
   /**
    * Check a username and password. Resolves to the account, or throws IDP_INVALID_CREDENTIALS
    * (wrong password, unknown or disabled account: one answer for all three), IDP_LOGIN_THROTTLED or
@@ -195,6 +187,41 @@ function uniqueViolation(err: unknown): string | undefined {
   return e.constraint_name ?? e.constraint ?? e.message ?? '';
 }
 
+/** Whether no account can have the name `username` (not worth a statement). */
+const impossibleName = (username: string) =>
+  // PostgreSQL refuses NUL in text: such a name cannot exist, and must not become a 500.
+  username.length > 128 || controlCharacter.test(username);
+
+/**
+ * The row `rowByUsername` reads, as one json value (null when there is none), for the username key
+ * given as the placeholder `p`: the login post reads it with the interaction (`accountReadAhead.byName`).
+ */
+const userJson = (p: string) =>
+  `(select json_build_object('id', id, 'username', username, 'email', email, 'enabled', enabled,
+      'created_at', created_at, 'updated_at', updated_at, 'password_hash', password_hash,
+      'second_factor', ${secondFactorColumn('idp_users.id')})
+    from idp_users where username_key = ${p})`;
+
+/**
+ * The account `oidcAccount` reads, as one json value (null when there is none), for the id given
+ * as the SQL text expression `idText`: the adapter selects it with the row that names the account.
+ */
+const accountJsonById = (idText: string) =>
+  `(select json_build_object('id', u.id, 'username', u.username, 'email', u.email, 'enabled', u.enabled,
+      'email_verified', u.email_verified, 'updated_at', floor(extract(epoch from u.updated_at)), 'roles', array(${effectiveRolesQuery('u.id')}))
+    from idp_users u where u.id = case when (${idText}) ~ '${uuidPattern}' then (${idText})::uuid end)`;
+
+/**
+ * How the adapter reads this module's accounts in the statement of the row that names them (the
+ * request's unit of work keeps what was read; `findAccount`, `verifyCredentials` and `authenticate`
+ * take it).
+ */
+const accountReadAhead: AccountReadAhead = {
+  byId: accountJsonById,
+  byName: (username) =>
+    impossibleName(username) ? undefined : { column: userJson, param: usernameKey(username) },
+};
+
 export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
   const { config, audit, logger } = options;
   const hasher = options.hasher ?? createPasswordHasher(config.passwordHash);
@@ -224,14 +251,9 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     return rows[0];
   }
 
-  /** Whether no account can have the name `username` (not worth a statement). */
-  const impossibleName = (username: string) =>
-    // PostgreSQL refuses NUL in text: such a name cannot exist, and must not become a 500.
-    username.length > 128 || controlCharacter.test(username);
-
   async function rowByUsername(username: string): Promise<UserRow | undefined> {
     if (impossibleName(username)) return undefined;
-    const readAhead = takeLoginReadAhead(usernameKey(username));
+    const readAhead = currentUnitOfWork()?.takeLoginAccount(usernameKey(username));
     if (readAhead) return userRowFromReadAhead(readAhead.value);
     const rows = await sql.query<UserRow>(
       `select ${userColumns}, ${secondFactorColumn('idp_users.id')} as second_factor
@@ -240,16 +262,6 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     );
     return rows[0];
   }
-
-  /**
-   * The row `rowByUsername` reads, as one json value (null when there is none), for the username key
-   * given as the placeholder `p`: the login page reads it with the interaction (`loginReadAhead`).
-   */
-  const userJson = (p: string) =>
-    `(select json_build_object('id', id, 'username', username, 'email', email, 'enabled', enabled,
-        'created_at', created_at, 'updated_at', updated_at, 'password_hash', password_hash,
-        'second_factor', ${secondFactorColumn('idp_users.id')})
-      from idp_users where username_key = ${p})`;
 
   function userRowFromReadAhead(value: unknown): UserRow | undefined {
     const row = value as
@@ -307,16 +319,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     });
   }
 
-  /**
-   * The account `oidcAccount` reads, as one json value (null when there is none), for the id given
-   * as the SQL text expression `idText`: the adapter selects it with the row that names the account.
-   */
-  const readAheadColumn: AccountReadAheadColumn = (idText) =>
-    `(select json_build_object('id', u.id, 'username', u.username, 'email', u.email, 'enabled', u.enabled,
-        'email_verified', u.email_verified, 'updated_at', floor(extract(epoch from u.updated_at)), 'roles', array(${effectiveRolesQuery('u.id')}))
-      from idp_users u where u.id = case when (${idText}) ~ '${uuidPattern}' then (${idText})::uuid end)`;
-
-  /** `oidcAccount` from what the adapter read ahead with `readAheadColumn`. */
+  /** `oidcAccount` from what the adapter read ahead (`accountReadAhead.byId`). */
   function oidcAccountFromReadAhead(value: unknown): OidcAccount | undefined {
     const row = value as {
       id: string;
@@ -482,11 +485,6 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
     roles,
     audit,
     directory,
-    readAheadColumn,
-    loginReadAhead(username) {
-      if (impossibleName(username)) return undefined;
-      return { column: userJson, param: usernameKey(username) };
-    },
 
     findAccount(ctx, sub) {
       if (ctx === null || typeof ctx !== 'object') return oidcAccount(sub);
@@ -498,7 +496,7 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
       let found = lookups.get(sub);
       if (!found) {
         const forRequest = lookups;
-        const readAhead = takeAccountReadAhead(sub);
+        const readAhead = currentUnitOfWork()?.takeAccount(sub);
         found = readAhead ? Promise.resolve(oidcAccountFromReadAhead(readAhead.value)) : oidcAccount(sub);
         forRequest.set(sub, found);
         // A failed read is not remembered: a later lookup in the same request tries again.
@@ -653,5 +651,6 @@ export function createAccounts(sql: Sql, options: AccountsOptions): Accounts {
       return rows.length > 0;
     },
   };
+  registerAccountReadAhead(accounts, accountReadAhead);
   return accounts;
 }

@@ -1,5 +1,5 @@
 import type { Logger, Sql } from '@gatehouse/core';
-import { deferAuditWrite } from '../storage/write-batch.ts';
+import { currentUnitOfWork } from '../storage/unit-of-work.ts';
 import { auditBacklogFor } from './audit-backlog.ts';
 
 /**
@@ -160,8 +160,9 @@ export function createAudit(
           cut(event.sourceIp, 64),
           JSON.stringify(sanitizeDetails(event.details ?? {})),
         ];
-        // In a token request the event is committed with the request's other writes (write-batch.ts).
-        if (deferAuditWrite({ text, params, combine: insertMany })) return;
+        // In a token request the event is committed with the request's other writes, and a login
+        // holds it for the statement storing its result (the request's unit of work).
+        if (currentUnitOfWork()?.deferAudit({ text, params, combine: insertMany })) return;
         // Held and stored again while the database does not answer (audit-backlog.ts).
         await auditBacklogFor(sql, options.logger).store({ text, params });
       } catch (err) {

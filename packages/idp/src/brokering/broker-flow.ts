@@ -8,7 +8,8 @@ import type { RenderedPage } from '../pages/layout.ts';
 import { renderMessagePage } from '../pages/message-page.ts';
 import type { InteractionLike } from '../protocol/interactions.ts';
 import { SESSION_COOKIE, verifySessionToken } from '../sessions/session-token.ts';
-import { type BatchedWrite, holdAuditWrites, storeAuditWrites } from '../storage/write-batch.ts';
+import type { BatchedWrite } from '../storage/one-statement.ts';
+import { unitOfWork } from '../storage/unit-of-work.ts';
 import { ACCOUNT_LINK_COOKIE, accountLinkMatches, isAccountLinkBinding } from './account-link.ts';
 import { type BrokeringConfig, resolveBrokeringConfig, type UpstreamProvider } from './broker-config.ts';
 import { type MappedIdentity, mapClaims } from './claim-mapping.ts';
@@ -172,7 +173,7 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
     await idp.state.delete(firstKey(interaction.uid));
     logger.info({ accountId, provider }, 'brokered login');
     if (await deps.secondFactor(res, interaction, accountId, account)) {
-      await storeAuditWrites(idp.sql, logger, audit);
+      await unitOfWork(idp.sql, logger).storeAuditWrites(audit);
       return;
     }
     await deps.finishLogin(req, res, interaction, accountId, audit, BROKERED_AMR);
@@ -184,7 +185,7 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
     accountId: string,
     details: object,
   ) {
-    const { audit: held } = await holdAuditWrites(idp.sql, logger, () =>
+    const { audit: held } = await unitOfWork(idp.sql, logger).holdAuditWrites(() =>
       audit.record({
         type: 'broker.login',
         actor: accountId,
@@ -391,7 +392,7 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
     let accountId: string;
     let held: BatchedWrite[];
     try {
-      const checked = await holdAuditWrites(idp.sql, logger, () =>
+      const checked = await unitOfWork(idp.sql, logger).holdAuditWrites(() =>
         accounts.verifyCredentials(username, password, {
           ip: clientAddress(req, trusted),
           clientId: clientIdOf(interaction),

@@ -7,7 +7,7 @@ import { sendJson } from '../http/json-response.ts';
 import type { IdpRuntime } from '../index.ts';
 import type { RenderedPage } from '../pages/layout.ts';
 import type { InteractionLike } from '../protocol/interactions.ts';
-import type { BatchedWrite } from '../storage/write-batch.ts';
+import type { BatchedWrite } from '../storage/one-statement.ts';
 import { requestsMfa } from './acr.ts';
 import type { MfaChallenge } from './mfa-challenges.ts';
 import { mfaServiceOf } from './mfa-service.ts';

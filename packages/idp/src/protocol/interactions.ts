@@ -13,9 +13,8 @@ import { assertSameOrigin } from '../pages/csrf.ts';
 import type { RenderedPage } from '../pages/layout.ts';
 import { renderLoginPage } from '../pages/login-page.ts';
 import { renderMessagePage } from '../pages/message-page.ts';
-import { withLoginReadAhead } from '../storage/account-read-ahead.ts';
-import { saveIfPresent } from '../storage/adapter.ts';
-import { type BatchedWrite, holdAuditWrites, storeAuditWrites } from '../storage/write-batch.ts';
+import type { BatchedWrite } from '../storage/one-statement.ts';
+import { accountReadAheadOf, currentUnitOfWork, UnitOfWork, unitOfWork } from '../storage/unit-of-work.ts';
 import { clientPolicy } from './clients.ts';
 import { findProviderClient, interactionResultInPlace } from './oidc-provider-internals.ts';
 
@@ -186,8 +185,8 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
 
   async function login(req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {
     // The form is read first so that the account it names is read in the statement that reads the
-    // interaction (account-read-ahead.ts); a form error is still only answered once the interaction
-    // is found, as when the form was read second.
+    // interaction (the request's unit of work); a form error is still only answered once the
+    // interaction is found, as when the form was read second.
     let fields: Record<string, string> | undefined;
     let formError: unknown;
     try {
@@ -196,11 +195,12 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
       formError = err;
     }
     const named = fields?.['username'];
-    await withLoginReadAhead(named ? accounts.loginReadAhead?.(named) : undefined, async () => {
-      const interaction = await loadInteraction(req, res, uid);
-      if (!fields) throw formError;
-      await checkLogin(req, res, uid, interaction, fields);
-    });
+    currentUnitOfWork()?.readAccountWithInteraction(
+      named ? accountReadAheadOf(accounts)?.byName(named) : undefined,
+    );
+    const interaction = await loadInteraction(req, res, uid);
+    if (!fields) throw formError;
+    await checkLogin(req, res, uid, interaction, fields);
   }
 
   async function checkLogin(
@@ -232,7 +232,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
       typeof interaction.params['client_id'] === 'string' ? interaction.params['client_id'] : undefined;
     try {
       // The login's audit event is stored with the interaction's result, in one statement.
-      const { result: account, audit } = await holdAuditWrites(idp.sql, logger, () =>
+      const { result: account, audit } = await unitOfWork(idp.sql, logger).holdAuditWrites(() =>
         accounts.verifyCredentials(username, password, {
           ip: clientAddress(req, trusted),
           clientId,
@@ -240,7 +240,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
         }),
       );
       if (await secondFactor.begin(res, interaction, account.id, account)) {
-        await storeAuditWrites(idp.sql, logger, audit);
+        await unitOfWork(idp.sql, logger).storeAuditWrites(audit);
         return;
       }
       await finishLogin(req, res, interaction, account.id, audit);
@@ -280,7 +280,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     // ID tokens (and access tokens, provider.ts).
     const acr = acrOf(amr);
     if (interaction.session?.uid) {
-      await storeAuditWrites(idp.sql, logger, audit);
+      await unitOfWork(idp.sql, logger).storeAuditWrites(audit);
       await idp
         .provider()
         .interactionFinished(
@@ -292,7 +292,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
       return;
     }
     const result = interactionResultInPlace(interaction, { login: { accountId, amr, acr } });
-    const stored = await saveIfPresent(idp.sql, logger, result.save, audit);
+    const stored = await unitOfWork(idp.sql, logger).saveIfPresent(result.save, audit);
     if (!stored) throw new errors.SessionNotFound('interaction session not found');
     res.statusCode = 303;
     res.setHeader('Location', result.returnTo);
@@ -372,7 +372,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
     ...broker.actions,
   };
 
-  return async (req, res) => {
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const path = (req.url ?? '/').split('?')[0]!;
       if (path === broker.callbackPath) {
@@ -417,5 +417,10 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
       for (const [name, value] of Object.entries(e.headers ?? {})) res.setHeader(name, value);
       sendPage(res, status, page);
     }
-  };
+  }
+
+  // Each request to the hosted pages is one unit of work: the login post reads its account with the
+  // interaction and stores its audit events with the result (unit-of-work.ts).
+  return (req, res) =>
+    new UnitOfWork({ sql: idp.sql, logger, kind: 'interaction' }).run(() => serve(req, res));
 }

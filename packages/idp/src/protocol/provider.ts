@@ -8,8 +8,8 @@ import { forwardedClientCertificate } from '../http/forwarded-client-certificate
 import { type KeyRing, RSA_ID_TOKEN_ALGORITHM } from '../keys/keys.ts';
 import { localSigningKeys } from '../keys/local-signing-key.ts';
 import { ACR_VALUES } from '../mfa/acr.ts';
-import type { AccountReadAheadColumn } from '../storage/account-read-ahead.ts';
-import { recordJwtAccessToken, takeSidRevocationReadAhead } from '../storage/adapter.ts';
+import { recordJwtAccessToken } from '../storage/adapter.ts';
+import { currentUnitOfWork } from '../storage/unit-of-work.ts';
 import {
   clientAllowsOrigin,
   clientPolicy,
@@ -57,8 +57,6 @@ export interface AccountsPort {
     sub: string,
     token?: unknown,
   ): Promise<IdpAccount | undefined>;
-  /** How the adapter may read an account ahead for `findAccount` (account-read-ahead.ts); optional. */
-  readAheadColumn?: AccountReadAheadColumn;
 }
 
 /** Optional page renderers (the hosted pages); defaults are plain, safe HTML. */
@@ -196,7 +194,7 @@ export function buildProvider(options: BuildProviderOptions): Provider {
   /** Whether a logout revoked `sid`: read with the refresh token when it was (adapter.ts), else asked. */
   async function sidRevoked(sid: string): Promise<boolean | undefined> {
     if (!options.isSidRevoked) return undefined;
-    return takeSidRevocationReadAhead(sid) ?? (await options.isSidRevoked(sid));
+    return currentUnitOfWork()?.takeSidRevocation(sid) ?? (await options.isSidRevoked(sid));
   }
 
   const configuration: Configuration = {

@@ -1,25 +1,9 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger, Sql } from '@gatehouse/core';
 import { errors } from 'oidc-provider';
 import { findClientCached } from '../protocol/clients.ts';
 import type { RevocationPublisher } from '../revocation/revocation-publisher.ts';
-import {
-  type AccountReadAheadColumn,
-  type LoginReadAhead,
-  loginReadAheadToRead,
-  offerAccountReadAhead,
-  offerLoginReadAhead,
-} from './account-read-ahead.ts';
 import { groupWhileBusy } from './group-while-busy.ts';
-import { currentResume, deferResumeWrite, flushResumeWrites } from './resume-write-batch.ts';
-import { takeOnce } from './take-once.ts';
-import {
-  asOneStatement,
-  type BatchedWrite,
-  currentTokenRequest,
-  deferProtocolWrite,
-  storeAuditWrites,
-} from './write-batch.ts';
+import { type AccountReadAhead, currentUnitOfWork, type LoginRead, type UnitOfWork } from './unit-of-work.ts';
 
 /**
  * oidc-provider's storage port (`upsert`, `find`, `findByUserCode`, `findByUid`, `consume`,
@@ -32,11 +16,11 @@ import {
  *   they read it; only one UPDATE wins. The loser revokes the whole grant (as oidc-provider does when
  *   it sees an already consumed code or refresh token) and fails with `invalid_grant`.
  * - Within a token request, a refresh token or code is read together with its grant, its session,
- *   its session's sid revocation and its account (one round trip instead of five; see `readAheads`
- *   and account-read-ahead.ts), and its consume is committed with the request's other writes
- *   (write-batch.ts). Within an authorization resume, the interaction is read with the account its
- *   login result names.
- * - Within an authorization resume, upserts and deletes are committed together (resume-write-batch.ts).
+ *   its session's sid revocation and its account (one round trip instead of five; see
+ *   `readTogether`), and its consume is committed with the request's other writes. Within an
+ *   authorization resume, the interaction is read with the account its login result names, and
+ *   upserts and deletes are committed together. Both through the request's unit of work
+ *   (unit-of-work.ts), which keeps what was read and what is to be written.
  * - JWT access tokens are not stored by oidc-provider; the ones issued in a grant are recorded in
  *   `idp_jwt_access_tokens` (see `recordJwtAccessToken`), so revoking the grant revokes them too:
  *   their `jti`s go to the revocation publisher.
@@ -102,44 +86,10 @@ export async function recordJwtAccessToken(
      where exists (select 1 from idp_oidc_models where model = 'Grant' and id = $2)
      returning jti`;
   const params = [token.jti, token.grantId, token.sid, token.clientId, token.accountId, token.exp];
-  if (
-    deferProtocolWrite({ text, params, mustReturnRow: { refused: () => {}, description: 'grant not found' } })
-  )
-    return;
+  const write = { text, params, mustReturnRow: { refused: () => {}, description: 'grant not found' } };
+  if (currentUnitOfWork()?.deferTokenWrite(write)) return;
   const rows = await sql.query(text, params);
   if (rows.length === 0) throw new errors.InvalidGrant('grant not found');
-}
-
-interface UpdateOnly {
-  stored: boolean;
-  /** Audit inserts to store in the same statement (write-batch.ts `holdAuditWrites`). */
-  audit: BatchedWrite[];
-  auditStored: boolean;
-}
-const updateOnly = new AsyncLocalStorage<UpdateOnly>();
-
-/**
- * Run `save` (an oidc-provider model's `save()`) so that its row is only updated while it exists,
- * never inserted again; resolves to whether it was stored. The login form stores its result on the
- * interaction it read before checking the password: an interaction that a resume consumed (deleted)
- * meanwhile must not come back, and the update says so in the same statement as it stores.
- * `audit` (the login's events) is stored in that statement too, whether the row exists or not; when
- * the statement fails, the events are stored on their own (a failure logged) and the update runs
- * alone. Events that `save` never got to are stored before this resolves or throws.
- */
-export async function saveIfPresent(
-  sql: Sql,
-  logger: Logger,
-  save: () => Promise<unknown>,
-  audit: BatchedWrite[] = [],
-): Promise<boolean> {
-  const outcome: UpdateOnly = { stored: false, audit, auditStored: audit.length === 0 };
-  try {
-    await updateOnly.run(outcome, save);
-  } finally {
-    if (!outcome.auditStored) await storeAuditWrites(sql, logger, audit);
-  }
-  return outcome.stored;
 }
 
 export interface AdapterOptions {
@@ -149,42 +99,25 @@ export interface AdapterOptions {
   /** How long a client's metadata is cached in this process (ms); 0 disables. Default 5000 (clients.ts). */
   clientCacheMs?: number;
   /**
-   * How the account store reads an account along with a code, refresh token or resumed interaction
-   * (account-read-ahead.ts); read at each use, as the store may be attached after the adapter is
-   * built. Without it (another account store) accounts are only read by `findAccount`.
+   * How the account store's rows are read along with a code, refresh token or resumed interaction
+   * (unit-of-work.ts); read at each use, as the store may be attached after the adapter is built.
+   * Without it (another account store) accounts are only read by `findAccount`.
    */
-  accountReadAhead?: () => AccountReadAheadColumn | undefined;
+  accountReadAhead?: () => AccountReadAhead | undefined;
 }
 
 /** Models whose token-endpoint lookup is followed by oidc-provider reading their grant. */
 const GRANT_BOUND = new Set(['RefreshToken', 'AuthorizationCode']);
 
 /**
- * What a token request reads in the same statement as the refresh token or code it presents
- * (keyed by write-batch.ts's request key): oidc-provider then reads the token's grant, the session a
- * session-bound token or code belongs to (by uid), and a refresh of a session-bound grant asks
- * whether the session's `sid` was revoked (provider.ts), each in a round trip of its own. Each entry
- * is handed out once, to the first lookup of that grant, session or sid in that request; any other
- * lookup reads SQL. A grant revoked between this read and the request's commit still refuses the
- * request: the rotated token and the JWT record are only stored while the grant exists.
+ * What a token request reads in the same statement as the refresh token or code it presents:
+ * oidc-provider then reads the token's grant, the session a session-bound token or code belongs to
+ * (by uid), and a refresh of a session-bound grant asks whether the session's `sid` was revoked
+ * (provider.ts), each in a round trip of its own. The request's unit of work keeps them, each handed
+ * out once to the first lookup of that grant, session or sid; any other lookup reads SQL. A grant
+ * revoked between this read and the request's commit still refuses the request: the rotated token
+ * and the JWT record are only stored while the grant exists.
  */
-interface ReadAhead {
-  grants: Map<string, AdapterPayload | undefined>;
-  revokedSids: Map<string, boolean>;
-  /** The session a token or code is bound to, by uid (oidc-provider checks it still exists). */
-  sessions: Map<string, AdapterPayload | undefined>;
-}
-const readAheads = new WeakMap<object, ReadAhead>();
-
-/**
- * Whether `sid` was revoked, as read with the refresh token of the current token request, or
- * undefined when it was not read ahead (the caller then asks the revocation store).
- */
-export function takeSidRevocationReadAhead(sid: string): boolean | undefined {
-  const request = currentTokenRequest();
-  return takeOnce(request && readAheads.get(request)?.revokedSids, sid)?.value;
-}
-
 interface ModelRow {
   payload: AdapterPayload;
   consumed_at: Date | null;
@@ -219,7 +152,7 @@ function withConsumed(row: ModelRow): AdapterPayload {
 }
 
 /**
- * The statement of the token requests' grouped reads (see `readAheads`), with `accountColumn` (`, <expr> as
+ * The statement of the token requests' grouped reads (see `readTogether`), with `accountColumn` (`, <expr> as
  * account`, or nothing) for the account read ahead.
  */
 function groupedReadText(accountColumn: string): string {
@@ -261,7 +194,7 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
 
   /**
    * The read-ahead lookups of concurrent token requests share statements (group-while-busy.ts), one
-   * queue per model, as their audit events do (write-batch.ts). Each lookup gets its own row (by
+   * queue per model, as their audit events do (unit-of-work-middleware.ts). Each lookup gets its own row (by
    * position), so nothing is shared between requests; a failed statement fails each of its lookups,
    * as a failed read of its own would.
    */
@@ -283,14 +216,14 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
     }
     return text;
   }
-  const groupTexts = new WeakMap<AccountReadAheadColumn, string>();
-  const resumeTexts = new WeakMap<AccountReadAheadColumn, string>();
-  const loginTexts = new WeakMap<LoginReadAhead['column'], string>();
+  const groupTexts = new WeakMap<AccountReadAhead['byId'], string>();
+  const resumeTexts = new WeakMap<AccountReadAhead['byId'], string>();
+  const loginTexts = new WeakMap<LoginRead['column'], string>();
 
   async function readGroup(
     model: string,
     group: PendingRead[],
-    account: AccountReadAheadColumn | undefined,
+    account: AccountReadAhead['byId'] | undefined,
   ): Promise<void> {
     try {
       const rows = await sql.query<ReadAheadRow>(
@@ -308,13 +241,13 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
     }
   }
 
-  /** A token or code with its grant, its session's sid revocation and its account (see `readAheads`). */
+  /** A token or code with its grant, its session's sid revocation and its account (grouped across requests). */
   function readTogether(model: string, id: string): Promise<ReadAheadRow | undefined> {
     let enqueue = readQueues.get(model);
     if (!enqueue) {
       enqueue = groupWhileBusy<PendingRead>({
         max: MAX_GROUPED_READS,
-        flush: (group) => readGroup(model, group, options.accountReadAhead?.()),
+        flush: (group) => readGroup(model, group, options.accountReadAhead?.()?.byId),
       });
       readQueues.set(model, enqueue);
     }
@@ -334,6 +267,7 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
         // Clients are managed through clients.ts (hashed secrets); dynamic registration is off.
         throw new Error('clients are stored through the client registry, not the adapter');
       }
+      const work = currentUnitOfWork();
       const expires = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : null;
       const params = [
         this.model,
@@ -348,90 +282,69 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
         '($1, $2, $3::jsonb, $4, $5, $6, case when $7::float8 is null then null else now() + make_interval(secs => $7::float8) end)';
       const conflict = `on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
         user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`;
-      const onlyIfPresent = updateOnly.getStore();
-      if (onlyIfPresent) {
-        await flushResumeWrites(this.model);
-        const update = {
+      if (work?.updatesOnly) {
+        await work.flushRowWrites(this.model);
+        await work.updateIfPresent({
           text: `update idp_oidc_models set payload = $3::jsonb, grant_id = $4, user_code = $5, uid = $6,
              expires_at = case when $7::float8 is null then null else now() + make_interval(secs => $7::float8) end
            where model = $1 and id = $2 and (expires_at is null or expires_at > now()) returning id`,
           params,
-        };
-        onlyIfPresent.stored = await this.#updateWithAudit(update, onlyIfPresent);
+        });
         return;
       }
       if (this.model === 'RefreshToken' && payload.grantId) {
-        await flushResumeWrites();
+        await work?.flushRowWrites();
         // A rotated refresh token is only stored while its grant exists (see recordJwtAccessToken).
         const text = `insert into idp_oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
            select * from (values ${values}) as v
            where exists (select 1 from idp_oidc_models where model = 'Grant' and id = $4)
            ${conflict} returning id`;
-        const deferred = deferProtocolWrite({
-          text,
-          params,
-          mustReturnRow: { refused: () => {}, description: 'grant not found' },
-        });
-        if (deferred) return;
+        const write = { text, params, mustReturnRow: { refused: () => {}, description: 'grant not found' } };
+        if (work?.deferTokenWrite(write)) return;
         const rows = await sql.query(text, params);
         if (rows.length === 0) throw new errors.InvalidGrant('grant not found');
         return;
       }
       const text = `insert into idp_oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
          values ${values} ${conflict}`;
-      if (await deferResumeWrite(this.model, id, { text, params })) {
+      if (work && (await work.deferRowWrite(this.model, id, { text, params }))) {
         // The session is the last write of a resume: it commits the resume's writes together.
-        if (this.model === 'Session') await flushResumeWrites();
+        if (this.model === 'Session') await work.flushRowWrites();
         return;
       }
       await sql.query(text, params);
     }
 
-    /** `update` (returning its row) and the pending audit inserts in one statement; see saveIfPresent. */
-    async #updateWithAudit(update: BatchedWrite, pending: UpdateOnly): Promise<boolean> {
-      if (pending.auditStored) return (await sql.query(update.text, update.params)).length > 0;
-      pending.auditStored = true;
-      const statement = asOneStatement(
-        [update, ...pending.audit],
-        '(select count(*) from w0)::int as stored',
-      );
-      try {
-        const rows = await sql.query<{ stored: number }>(statement.text, statement.params);
-        return rows[0]!.stored > 0;
-      } catch (err) {
-        // An audit insert must not fail the write: the events on their own first (as before), then it.
-        logger.error({ err }, 'write failed with its audit events; retrying without');
-        await storeAuditWrites(sql, logger, pending.audit);
-        return (await sql.query(update.text, update.params)).length > 0;
-      }
-    }
-
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client')
         return (await findClientCached(sql, id, clientCacheMs)) as AdapterPayload | undefined;
-      const request = currentTokenRequest();
-      if (request) {
+      const work = currentUnitOfWork();
+      if (work?.kind === 'token') {
         if (this.model === 'Grant') {
-          const grant = takeOnce(readAheads.get(request)?.grants, id);
-          if (grant) return grant.value;
+          const grant = work.takeGrant(id);
+          if (grant) return grant.value as AdapterPayload | undefined;
         } else if (GRANT_BOUND.has(this.model)) {
-          return this.#withGrant(request, id);
+          return this.#withGrant(work, id);
         }
       }
-      if (this.model === 'Interaction') {
-        if (currentResume()) {
-          const account = options.accountReadAhead?.();
-          if (account) return this.#interactionWithAccount(id, account);
+      if (this.model === 'Interaction' && work) {
+        if (work.kind === 'resume') {
+          const account = options.accountReadAhead?.()?.byId;
+          if (account) return this.#interactionWithAccount(work, id, account);
         } else {
-          const login = loginReadAheadToRead();
-          if (login) return this.#interactionWithLogin(id, login);
+          const login = work.loginAccountToRead();
+          if (login) return this.#interactionWithLogin(work, id, login);
         }
       }
-      return this.#one('id = $2', id);
+      return this.#one(work, 'id = $2', id);
     }
 
     /** The interaction a login form posts to and, in the same statement, the account the form names. */
-    async #interactionWithLogin(id: string, login: LoginReadAhead): Promise<AdapterPayload | undefined> {
+    async #interactionWithLogin(
+      work: UnitOfWork,
+      id: string,
+      login: LoginRead,
+    ): Promise<AdapterPayload | undefined> {
       const text = textFor(
         loginTexts,
         login.column,
@@ -441,19 +354,20 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
       const rows = await sql.query<ModelRow & { account: unknown }>(text, [this.model, id, login.param]);
       const row = rows[0];
       if (!row) return undefined;
-      offerLoginReadAhead(row.account);
+      work.offerLoginAccount(row.account);
       return withConsumed(row);
     }
 
     /**
      * A resumed interaction and, in the same statement, the account its login result names, which
-     * oidc-provider loads next (account-read-ahead.ts).
+     * oidc-provider loads next.
      */
     async #interactionWithAccount(
+      work: UnitOfWork,
       id: string,
-      account: AccountReadAheadColumn,
+      account: AccountReadAhead['byId'],
     ): Promise<AdapterPayload | undefined> {
-      await flushResumeWrites(this.model);
+      await work.flushRowWrites(this.model);
       const text = textFor(
         resumeTexts,
         account,
@@ -467,24 +381,20 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
       const row = rows[0];
       if (!row) return undefined;
       const login = (row.payload['result'] as { login?: { accountId?: unknown } } | undefined)?.login;
-      if (typeof login?.accountId === 'string') offerAccountReadAhead(login.accountId, row.account);
+      if (typeof login?.accountId === 'string') work.offerAccount(login.accountId, row.account);
       return withConsumed(row);
     }
 
     /**
-     * The token or code `id` and, in the same statement, its grant and whether its session's sid is
-     * revoked (both kept for this request; the sid check is the one of revocation-publisher.ts).
+     * The token or code `id` and, in the same statement, its grant, its session, whether the
+     * session's sid is revoked (the check of revocation-publisher.ts) and its account, all kept in
+     * the request's unit of work.
      */
-    async #withGrant(request: object, id: string): Promise<AdapterPayload | undefined> {
+    async #withGrant(work: UnitOfWork, id: string): Promise<AdapterPayload | undefined> {
       const row = await readTogether(this.model, id);
       if (!row) return undefined;
-      let readAhead = readAheads.get(request);
-      if (!readAhead) {
-        readAhead = { grants: new Map(), revokedSids: new Map(), sessions: new Map() };
-        readAheads.set(request, readAhead);
-      }
       if (row.grant_id) {
-        readAhead.grants.set(
+        work.offerGrant(
           row.grant_id,
           row.grant_payload
             ? withConsumed({ payload: row.grant_payload, consumed_at: row.grant_consumed_at })
@@ -493,10 +403,10 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
       }
       const accountId = row.payload['accountId'];
       if (row.account !== undefined && typeof accountId === 'string')
-        offerAccountReadAhead(accountId, row.account);
+        work.offerAccount(accountId, row.account);
       if (row.session_uid) {
-        readAhead.revokedSids.set(row.session_uid, row.sid_revoked);
-        readAhead.sessions.set(
+        work.offerSidRevocation(row.session_uid, row.sid_revoked);
+        work.offerSession(
           row.session_uid,
           row.session_payload
             ? withConsumed({ payload: row.session_payload, consumed_at: row.session_consumed_at })
@@ -507,19 +417,25 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-      return this.#one('user_code = $2', userCode);
+      return this.#one(currentUnitOfWork(), 'user_code = $2', userCode);
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      const request = this.model === 'Session' ? currentTokenRequest() : undefined;
-      const session = takeOnce(request && readAheads.get(request)?.sessions, uid);
-      if (session) return session.value;
-      return this.#one('uid = $2', uid);
+      const work = currentUnitOfWork();
+      if (this.model === 'Session' && work?.kind === 'token') {
+        const session = work.takeSession(uid);
+        if (session) return session.value as AdapterPayload | undefined;
+      }
+      return this.#one(work, 'uid = $2', uid);
     }
 
-    async #one(where: string, value: string): Promise<AdapterPayload | undefined> {
-      // A lookup within a resume sees the resume's own writes of this model (resume-write-batch.ts).
-      await flushResumeWrites(this.model);
+    async #one(
+      work: UnitOfWork | undefined,
+      where: string,
+      value: string,
+    ): Promise<AdapterPayload | undefined> {
+      // A lookup within a resume sees the resume's own writes of this model.
+      await work?.flushRowWrites(this.model);
       const rows = await sql.query<ModelRow>(
         `select payload, consumed_at from idp_oidc_models
          where model = $1 and ${where} and (expires_at is null or expires_at > now()) limit 1`,
@@ -530,7 +446,8 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
     }
 
     async consume(id: string): Promise<void> {
-      await flushResumeWrites();
+      const work = currentUnitOfWork();
+      await work?.flushRowWrites();
       const text =
         'update idp_oidc_models set consumed_at = now() where model = $1 and id = $2 and consumed_at is null returning id';
       const params = [this.model, id];
@@ -545,10 +462,10 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
         if (grantId) await grants.revokeGrant(grantId);
         logger.warn({ model: this.model, grantId }, 'concurrent reuse detected: grant revoked');
       };
-      // A refresh token or code is consumed in the token request's one transaction (write-batch.ts).
+      // A refresh token or code is consumed in the token request's one statement.
       if (
         GRANT_BOUND.has(this.model) &&
-        deferProtocolWrite({ text, params, mustReturnRow: { refused: reuse, description } })
+        work?.deferTokenWrite({ text, params, mustReturnRow: { refused: reuse, description } })
       )
         return;
       const won = await sql.query(text, params);
@@ -560,12 +477,13 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
     async destroy(id: string): Promise<void> {
       const text = 'delete from idp_oidc_models where model = $1 and id = $2';
       const params = [this.model, id];
-      if (await deferResumeWrite(this.model, id, { text, params })) return;
+      const work = currentUnitOfWork();
+      if (work && (await work.deferRowWrite(this.model, id, { text, params }))) return;
       await sql.query(text, params);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await flushResumeWrites();
+      await currentUnitOfWork()?.flushRowWrites();
       await sql.query('delete from idp_oidc_models where model = $1 and grant_id = $2', [
         this.model,
         grantId,
