@@ -28,7 +28,7 @@ const values = benchArgs(import.meta.url, {
 });
 const runs = Number(values.runs);
 const bin = new URL('../../packages/cli/src/bin.ts', import.meta.url).pathname;
-const PAGES = ['users', 'groups', 'clients', 'roles', 'identity', 'gateway', 'keys', 'audit'];
+const PAGES = ['users', 'groups', 'clients', 'roles', 'identity', 'gateway', 'keys', 'audit', 'permissions'];
 
 const freePort = () =>
   new Promise<number>((resolve) => {
