@@ -7,6 +7,15 @@ export const shopErrors = defineErrors({
   SHOP_PRODUCT_NOT_FOUND: { status: 404, message: 'No such product' },
   SHOP_BAD_REQUEST: { status: 400, message: 'The request body is invalid' },
   SHOP_BODY_TOO_LARGE: { status: 413, message: 'The request body is too large' },
+  SHOP_IDEMPOTENCY_KEY_MISSING: { status: 400, message: 'The Idempotency-Key header is required' },
+  SHOP_IDEMPOTENCY_KEY_INVALID: {
+    status: 400,
+    message: 'The Idempotency-Key header must be 1 to 64 characters from A-Z a-z 0-9 - _',
+  },
+  SHOP_IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    message: 'This Idempotency-Key was already used for a different order',
+  },
   SHOP_CROSS_SITE_REQUEST: { status: 403, message: 'A cross-site request cannot use the session cookie' },
   SHOP_USER_REQUIRED: { status: 403, message: 'This endpoint serves people, not services' },
   SHOP_SERVICE_TOKEN_REQUIRED: { status: 403, message: 'This internal endpoint takes a service token only' },
@@ -15,6 +24,7 @@ export const shopErrors = defineErrors({
   SHOP_ORDERS_UNAVAILABLE: { status: 503, message: 'The orders service cannot be reached' },
   SHOP_ORDER_REFUSED: { status: 502, message: 'The orders service refused the order' },
   SHOP_UNHEALTHY: { status: 503, message: 'Unhealthy (the /fail switch is on)' },
+  SHOP_DRAINING: { status: 503, message: 'This replica is shutting down' },
   SHOP_INTERNAL: { status: 500, message: 'Internal error' },
 });
 

@@ -6,6 +6,7 @@ import { authenticateCaller, type CallerEnv } from '../../shared/src/hono-caller
 import { requireUser } from './caller.ts';
 import { shopErrors } from './errors.ts';
 import { mountHealth } from './health.ts';
+import { IDEMPOTENCY_KEY_HEADER, readIdempotencyKey } from './idempotency-key.ts';
 import { intField, limitBody, readJsonObject, stringField } from './json-body.ts';
 import { createOrderStore } from './order-store.ts';
 import { createServiceApp, toNodeServer } from './service-app.ts';
@@ -19,6 +20,8 @@ export interface OrdersServiceOptions {
   mode: 'development' | 'production';
   /** Replica name for the `X-Shop-Replica` header (development only). */
   replica?: string;
+  /** True once shutdown has begun: `/health` then answers 503 SHOP_DRAINING. */
+  draining?: () => boolean;
 }
 
 /**
@@ -44,14 +47,19 @@ const ADD_FIELDS = ['userId', 'productId', 'productName', 'quantity', 'unitPrice
  * | route                            | who                                                   |
  * | -------------------------------- | ----------------------------------------------------- |
  * | `GET  /orders`                   | a signed-in person: their own orders                  |
- * | `POST /microservice/orders/add`  | the products service's token (internal, not routed)   |
+ * | `POST /microservice/orders/add`  | the products service's token (internal, not routed), with an `Idempotency-Key` |
  * | `GET  /health`, `POST /fail`     | probes; `/fail` in development only                   |
  */
 export function createOrdersService(options: OrdersServiceOptions): Server {
   const { logger } = options;
   const store = createOrderStore(options.sql);
   const app = createServiceApp(logger, options.mode === 'development' ? options.replica : undefined);
-  mountHealth(app, { service: options.replica ?? 'shop-orders', mode: options.mode, logger });
+  mountHealth(app, {
+    service: options.replica ?? 'shop-orders',
+    mode: options.mode,
+    logger,
+    ...(options.draining ? { draining: options.draining } : {}),
+  });
   const authenticate = authenticateCaller(options.verifier);
 
   app.get('/orders', authenticate, requireUser, async (c) => {
@@ -59,9 +67,12 @@ export function createOrdersService(options: OrdersServiceOptions): Server {
     return c.json({ orders }, 200, { 'cache-control': 'no-store' });
   });
 
+  // Idempotent per caller and key: a retry after a lost answer gets the order stored the first time,
+  // with the same status and body, and adds nothing.
   app.post('/microservice/orders/add', limitBody(4096), authenticate, requireProductsService, async (c) => {
+    const key = readIdempotencyKey(c.req.header(IDEMPOTENCY_KEY_HEADER));
     const body = await readJsonObject(c, ADD_FIELDS);
-    const order = await store.add(
+    const { order, repeated } = await store.add(
       {
         userId: stringField(body, 'userId', 255),
         productId: intField(body, 'productId', 1, 2 ** 31 - 1),
@@ -70,8 +81,12 @@ export function createOrdersService(options: OrdersServiceOptions): Server {
         unitPriceCents: intField(body, 'unitPriceCents', 0, 100_000_000),
       },
       c.get('principal').clientId,
+      key,
     );
-    logger.info({ orderId: order.id, productId: order.productId }, 'order added');
+    logger.info(
+      { orderId: order.id, productId: order.productId, repeated },
+      repeated ? 'order already added under this key' : 'order added',
+    );
     return c.json({ order }, 201, { 'cache-control': 'no-store' });
   });
 

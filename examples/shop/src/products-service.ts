@@ -24,6 +24,8 @@ export interface ProductsServiceOptions {
   mode: 'development' | 'production';
   /** Replica name for the `X-Shop-Replica` header (development only). */
   replica?: string;
+  /** True once shutdown has begun: `/health` then answers 503 SHOP_DRAINING. */
+  draining?: () => boolean;
 }
 
 const PRODUCT_ID = /^[1-9][0-9]{0,8}$/;
@@ -35,14 +37,19 @@ const PRODUCT_ID = /^[1-9][0-9]{0,8}$/;
  * | --------------------------- | ----------------------------------------------------------- |
  * | `GET  /products`            | any signed-in person                                        |
  * | `GET  /products/admin`      | `can_view_back_office` on `shop:main` (also the gateway's)  |
- * | `POST /products/{id}/buy`   | any signed-in person: adds an order through the orders service |
+ * | `POST /products/{id}/buy`   | any signed-in person: adds an order through the orders service, once (a fresh idempotency key per purchase) |
  * | `GET  /health`, `POST /fail`| probes; `/fail` in development only                         |
  */
 export function createProductsService(options: ProductsServiceOptions): Server {
   const { logger } = options;
   const catalog = createCatalog(options.sql);
   const app = createServiceApp(logger, options.mode === 'development' ? options.replica : undefined);
-  mountHealth(app, { service: options.replica ?? 'shop-products', mode: options.mode, logger });
+  mountHealth(app, {
+    service: options.replica ?? 'shop-products',
+    mode: options.mode,
+    logger,
+    ...(options.draining ? { draining: options.draining } : {}),
+  });
   const authenticate = authenticateCaller(options.verifier);
   // The back office is a permission rule, checked again here as the gateway did (defence in depth).
   const backOffice = createHonoGuard({ verifier: options.verifier, logger }).requirePermission({

@@ -84,6 +84,7 @@ const server =
         verifier: createVerifier({ issuer, audiences: [publicUrl, ORDERS_AUDIENCE], jwksUri }),
         mode,
         replica: name,
+        draining: () => shutdown.draining,
       })
     : createProductsService({
         sql,
@@ -103,6 +104,7 @@ const server =
         }),
         mode,
         replica: name,
+        draining: () => shutdown.draining,
       });
 shutdown.addServer(server);
 shutdown.installSignalHandlers();

@@ -39,3 +39,21 @@ describe('/health and the /fail switch', () => {
     assert.equal((await a.request('/health')).status, 200);
   });
 });
+
+describe('/health while the replica drains', () => {
+  test('once shutdown has begun, /health answers 503 SHOP_DRAINING', async () => {
+    let draining = false;
+    const a = createServiceApp(silentLogger());
+    mountHealth(a, {
+      service: 'shop-orders',
+      mode: 'production',
+      logger: silentLogger(),
+      draining: () => draining,
+    });
+    assert.equal((await a.request('/health')).status, 200);
+    draining = true;
+    const res = await a.request('/health');
+    assert.equal(res.status, 503);
+    assert.equal(((await res.json()) as { error: string }).error, 'SHOP_DRAINING');
+  });
+});

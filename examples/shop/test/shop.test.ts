@@ -321,7 +321,7 @@ describe('the shop end to end: identity provider, gateway, products and orders s
     const token = await productsToken(ORDERS_ADD_SCOPE);
     const res = await post(
       `${ordersUrl}/microservice/orders/add`,
-      { authorization: `Bearer ${token}` },
+      { authorization: `Bearer ${token}`, 'idempotency-key': 'shop-test-direct-add' },
       newOrder,
     );
     assert.equal(res.status, 201);
