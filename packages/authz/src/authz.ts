@@ -19,12 +19,9 @@ import {
   requireTupleKey,
   validation,
 } from './request-input.ts';
-import {
-  type AuthzStorage,
-  createSqlStorage,
-  type StoreRecord,
-  type TupleSortKey,
-} from './storage/sql-storage.ts';
+import { type AuthzStorage, createSqlStorage } from './storage/sql-storage.ts';
+import type { StoreRecord } from './storage/store-rows.ts';
+import type { TupleSortKey } from './storage/tuple-pages.ts';
 import { memoized, withContextualTuples } from './storage/tuple-reader.ts';
 import { consistencyToken, continuation, decodeConsistencyToken, decodeContinuation } from './tokens.ts';
 import {
