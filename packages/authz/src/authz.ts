@@ -5,10 +5,11 @@ import { type ExpandNode, expand } from './engine/expand.ts';
 import { listObjects } from './engine/list-objects.ts';
 import { listUsers, type UserFilter } from './engine/list-users.ts';
 import { authzErrors } from './errors.ts';
-import { type AuthzLimits, defaultAuthzLimits } from './limits.ts';
+import { type AuthzLimits, resolveAuthzLimits } from './limits.ts';
 import type { AuthorizationModel } from './model/model-types.ts';
 import { type ModelSource, parseModel } from './model/parse-model.ts';
 import { TypeSystem } from './model/type-system.ts';
+import { createModelResolver } from './model-resolver.ts';
 import {
   contextualTuples,
   invalidTuple,
@@ -19,12 +20,9 @@ import {
   requireTupleKey,
   validation,
 } from './request-input.ts';
-import {
-  type AuthzStorage,
-  createSqlStorage,
-  type StoreRecord,
-  type TupleSortKey,
-} from './storage/sql-storage.ts';
+import { type AuthzStorage, createSqlStorage } from './storage/sql-storage.ts';
+import type { StoreRecord } from './storage/store-rows.ts';
+import type { TupleSortKey } from './storage/tuple-pages.ts';
 import { memoized, withContextualTuples } from './storage/tuple-reader.ts';
 import { consistencyToken, continuation, decodeConsistencyToken, decodeContinuation } from './tokens.ts';
 import {
@@ -37,7 +35,7 @@ import {
   userProblem,
   writeProblem,
 } from './tuple-key.ts';
-import { ulid, ulidPattern } from './ulid.ts';
+import { ulid } from './ulid.ts';
 
 /** The authz tables' migrations, for `migrate(sql, [authzMigrations, ...])`. */
 export const authzMigrations: MigrationSource = {
@@ -129,62 +127,14 @@ export interface Authz {
   ): Promise<{ users: string[] }>;
 }
 
-const maxModelsCached = 1000;
 const storeNamePattern = /^[\w\-.:/ ]{3,64}$/u;
 
 /** The permission engine on SQL storage (the authz migrations applied; see `authzMigrations`). */
 export function createAuthz(options: AuthzOptions): Authz {
-  const limits: AuthzLimits = { ...defaultAuthzLimits, ...options.limits };
-  for (const [name, value] of Object.entries(limits)) {
-    if (!(name in defaultAuthzLimits)) throw new TypeError(`unknown authz limit '${name}'`);
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new TypeError(`authz limit '${name}' must be a positive integer, not ${String(value)}`);
-    }
-  }
+  const limits = resolveAuthzLimits(options.limits);
   const storage: AuthzStorage = createSqlStorage(options.sql);
-  const models = new Map<string, TypeSystem>();
-
-  function requireStoreId(storeId: unknown): string {
-    if (typeof storeId !== 'string' || !ulidPattern.test(storeId)) {
-      throw validation(`invalid store id: '${String(storeId)}'`);
-    }
-    return storeId;
-  }
-
-  async function requireStore(storeId: unknown): Promise<StoreRecord> {
-    const store = await storage.getStore(requireStoreId(storeId));
-    if (!store) throw authzErrors.create('AUTHZ_STORE_NOT_FOUND', `store '${storeId}' not found`);
-    return store;
-  }
-
-  async function typeSystem(storeId: unknown, modelId: unknown): Promise<TypeSystem> {
-    const id = requireStoreId(storeId);
-    let resolvedId: string | undefined;
-    if (modelId !== undefined && modelId !== null && modelId !== '') {
-      if (typeof modelId !== 'string' || !ulidPattern.test(modelId)) {
-        throw validation(`invalid authorization model id: '${String(modelId)}'`);
-      }
-      resolvedId = modelId;
-    } else {
-      resolvedId = await storage.latestModelId(id);
-      if (!resolvedId) {
-        await requireStore(id);
-        throw authzErrors.create('AUTHZ_LATEST_MODEL_NOT_FOUND', `store '${id}' has no authorization model`);
-      }
-    }
-    const key = `${id}/${resolvedId}`;
-    const cached = models.get(key);
-    if (cached) return cached;
-    const record = await storage.readModel(id, resolvedId);
-    if (!record) {
-      await requireStore(id);
-      throw authzErrors.create('AUTHZ_MODEL_NOT_FOUND', `authorization model '${resolvedId}' not found`);
-    }
-    const ts = new TypeSystem(record.id, record.model);
-    if (models.size >= maxModelsCached) models.delete(models.keys().next().value!);
-    models.set(key, ts);
-    return ts;
-  }
+  const models = createModelResolver(storage);
+  const { requireStore, typeSystem } = models;
 
   async function env(
     storeId: string,
@@ -268,7 +218,7 @@ export function createAuthz(options: AuthzOptions): Authz {
     async deleteStore(storeId) {
       await requireStore(storeId);
       await storage.deleteStore(storeId);
-      for (const key of models.keys()) if (key.startsWith(`${storeId}/`)) models.delete(key);
+      models.forgetStore(storeId);
     },
 
     async writeAuthorizationModel(storeId, source) {
@@ -285,7 +235,7 @@ export function createAuthz(options: AuthzOptions): Authz {
       // Compiles the conditions too: a model whose condition does not compile is refused here.
       const ts = new TypeSystem(id, model);
       await storage.writeModel(storeId, id, model);
-      models.set(`${storeId}/${id}`, ts);
+      models.remember(storeId, ts);
       return { authorizationModelId: id };
     },
 

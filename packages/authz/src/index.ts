@@ -21,7 +21,7 @@ export { type AuthzLimits, defaultAuthzLimits } from './limits.ts';
 export type * from './model/model-types.ts';
 export { type ModelProblem, type ModelSource, parseModel } from './model/parse-model.ts';
 export type { Page } from './request-input.ts';
-export type { StoreRecord } from './storage/sql-storage.ts';
+export type { StoreRecord } from './storage/store-rows.ts';
 export { runStoreTestFile, type StoreTestResult } from './store-test/run-store-test.ts';
 export {
   readStoreTestFile,

@@ -39,3 +39,15 @@ export const defaultAuthzLimits: Readonly<AuthzLimits> = Object.freeze({
   maxPageSize: 100,
   concurrency: 8,
 });
+
+/** The defaults with the caller's overrides, each checked: a known name, a positive integer. */
+export function resolveAuthzLimits(overrides: Partial<AuthzLimits> | undefined): AuthzLimits {
+  const limits: AuthzLimits = { ...defaultAuthzLimits, ...overrides };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!(name in defaultAuthzLimits)) throw new TypeError(`unknown authz limit '${name}'`);
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new TypeError(`authz limit '${name}' must be a positive integer, not ${String(value)}`);
+    }
+  }
+  return limits;
+}
