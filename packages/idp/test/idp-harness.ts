@@ -27,7 +27,7 @@ const users: Record<string, { username: string; roles: string[]; email: string }
   [BOB]: { username: 'bob', roles: ['user'], email: 'bob@example.com' },
 };
 
-/** An account store for tests; `disabled` accounts are not found (as accounts.ts does). */
+/** An account store for tests; `disabled` accounts are not found (as the real store's findAccount does). */
 export function fakeAccounts(disabled = new Set<string>()): AccountsPort & { disabled: Set<string> } {
   return {
     disabled,

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { FromSchema } from 'json-schema-to-ts';
 import { idpErrors } from '../errors.ts';
 
 /**
@@ -126,26 +127,14 @@ export const accountsConfigSchema = {
   },
 } as const;
 
-export interface BruteForceLimit {
-  freeAttempts: number;
-  delayBaseMs: number;
-  delayMaxMs: number;
-  lockoutAfter: number;
-  windowSeconds: number;
-  lockoutSeconds: number;
-}
+/**
+ * The `idp.accounts` section after validation (defaults filled in), derived from the schema: every
+ * key has a default, so every key is present.
+ */
+export type AccountsConfig = FromSchema<typeof accountsConfigSchema>;
 
-export interface AccountsConfig {
-  registration: boolean;
-  registrationRoles: string[];
-  registrationsPerHour: number;
-  passwordHash: { memoryCost: number; timeCost: number; parallelism: number };
-  bruteForce: { enabled: boolean; account: BruteForceLimit; source: BruteForceLimit };
-  session: { ttlSeconds: number };
-  trustedProxies: string[];
-  theme: string;
-  allowedOrigins: string[];
-}
+/** The limits of one brute-force counter (`bruteForce.account`, `bruteForce.source`). */
+export type BruteForceLimit = AccountsConfig['bruteForce']['account'];
 
 const require = createRequire(import.meta.url);
 const Ajv = require('ajv').default as typeof import('ajv').default;

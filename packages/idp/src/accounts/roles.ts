@@ -42,8 +42,8 @@ export interface Roles {
 
 /**
  * The query of a user's effective roles (direct and through groups, sorted, distinct) for the user id
- * SQL expression `userId` (a parameter such as `$1`, or a column of an outer query): accounts.ts
- * reads an account and its roles in one statement with it.
+ * SQL expression `userId` (a parameter such as `$1`, or a column of an outer query): account-roles.ts
+ * and account-read-ahead-sql.ts read an account and its roles in one statement with it.
  */
 export function effectiveRolesQuery(userId: string): string {
   return `select role from idp_user_roles where user_id = ${userId}

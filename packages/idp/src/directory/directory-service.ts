@@ -11,12 +11,12 @@ import { createLdapDirectory } from './ldap-directory.ts';
  *
  * - ldap-directory.ts: the LDAP client (search, bind, groups, a bounded pool);
  * - directory-accounts.ts: the accounts directory users sign in to, in SQL;
- * - directory-sign-in.ts: the seam accounts.ts calls for a password login;
+ * - directory-sign-in.ts: the seam password login (accounts/password-login.ts) calls;
  * - directory-sync.ts: the periodic check that disables accounts gone or disabled in the directory.
  */
 export interface DirectoryService {
   readonly config: DirectoryConfig;
-  /** What accounts.ts asks during a password login. */
+  /** What password login (accounts/password-login.ts) asks. */
   readonly passwords: PasswordDirectory;
   sync(): Promise<SyncReport>;
   /** Stops the periodic sync and closes the connections. */

@@ -5,10 +5,10 @@ import type { DirectoryConfig } from './directory-config.ts';
 import type { LdapDirectory } from './ldap-directory.ts';
 
 /**
- * The seam between password login (accounts.ts) and the directory. accounts.ts keeps what every
- * login shares — brute-force counters, the one generic refusal, the audit of the attempt — and asks
- * the directory only for a verdict: who signed in, that the directory has no such user, or why it
- * refuses. IDP_DIRECTORY_UNAVAILABLE is thrown when the directory cannot answer.
+ * The seam between password login (accounts/password-login.ts) and the directory. Password login
+ * keeps what every login shares — brute-force counters, the one generic refusal, the audit of the
+ * attempt — and asks the directory only for a verdict: who signed in, that the directory has no such
+ * user, or why it refuses. IDP_DIRECTORY_UNAVAILABLE is thrown when the directory cannot answer.
  */
 export type DirectoryVerdict =
   | { outcome: 'signed-in'; accountId: string }

@@ -51,7 +51,7 @@ export interface SecondFactors {
   readonly config: MfaConfig;
   /**
    * What a sign-in needs once the password is right: nothing more, a code, or a setup (role policy).
-   * `known` is what the login already read (accounts.ts): with it, the common case asks nothing more.
+   * `known` is what the login already read (accounts/password-login.ts): with it, the common case asks nothing more.
    */
   afterPassword(
     accountId: string,

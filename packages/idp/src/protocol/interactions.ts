@@ -29,7 +29,7 @@ import { findProviderClient, interactionResultInPlace } from './oidc-provider-in
  *   uid with a key only the identity provider holds, so a form built on another site fails twice.
  * - Only the listed fields are accepted; there is no return URL parameter at all: where the browser
  *   goes next is the interaction's own `returnTo`, which oidc-provider stored, so no open redirect.
- * - A wrong password, an unknown or disabled account all show the same message (accounts.ts), with
+ * - A wrong password, an unknown or disabled account all show the same message (password-login.ts), with
  *   the HTTP status of the API error (401, 429).
  * - Consent is asked only when oidc-provider asks for it; first-party clients never see the page
  *   (provider.ts grants them what they ask for, and an explicit prompt=consent is granted here).

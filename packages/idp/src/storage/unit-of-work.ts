@@ -33,7 +33,7 @@ export type UnitOfWorkKind = 'token' | 'resume' | 'interaction';
 
 /**
  * How the built-in account store's rows are read in the statement of the row that names them
- * (accounts.ts builds it; the adapter selects it, the store takes what was read).
+ * (account-read-ahead-sql.ts builds it; the adapter selects it, the store takes what was read).
  */
 export interface AccountReadAhead {
   /** The SQL expression (one json value, or null) of the account whose id is the SQL text `idText`. */
