@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { FromSchema } from 'json-schema-to-ts';
 import { idpErrors } from '../errors.ts';
 
 /**
@@ -123,44 +124,34 @@ export const brokeringConfigSchema = {
   },
 } as const;
 
-export interface ClaimMapping {
-  subject: string;
-  username: string;
-  email: string;
-  /** Empty: the upstream's email is never taken as verified. */
-  emailVerified: string;
-  name: string;
-}
+/** `idp.brokering` as the schema admits it (defaults filled in), before any preset is applied. */
+type BrokeringInput = FromSchema<typeof brokeringConfigSchema>;
+/** One entry of `idp.brokering.providers` as the schema admits it. */
+type ProviderInput = FromSchema<typeof providerSchema>;
 
-export interface UpstreamProvider {
-  id: string;
-  name: string;
-  type: 'oidc' | 'oauth2';
-  issuer?: string | undefined;
-  authorizationEndpoint?: string | undefined;
-  tokenEndpoint?: string | undefined;
-  userinfoEndpoint?: string | undefined;
-  clientId: string;
-  clientSecret?: string | undefined;
-  /** Only with a client secret: Basic (RFC 6749 2.3.1, the default) or the form body. */
-  tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post';
-  scopes: string[];
+/** `T` with the keys `K` always present: resolution fills them in from a preset or a default. */
+type FilledIn<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: Exclude<T[P], undefined> };
+
+/** The upstream claim behind each local field; an empty `emailVerified`: the email is never trusted. */
+export type ClaimMapping = Required<NonNullable<ProviderInput['claims']>>;
+
+/**
+ * A provider after resolution: its preset applied (and dropped, with the tenant it needed), every
+ * mapping filled in. The endpoints and the client secret stay optional: which are needed depends
+ * on the type, checked by `resolveBrokeringConfig`.
+ */
+export type UpstreamProvider = Omit<
+  FilledIn<ProviderInput, 'name' | 'type' | 'tokenEndpointAuthMethod' | 'scopes' | 'createAccounts'>,
+  'preset' | 'tenant' | 'claims' | 'roles'
+> & {
   claims: ClaimMapping;
-  roles: { claim?: string | undefined; map: Record<string, string[]>; defaultRoles: string[] };
-  createAccounts: boolean;
-}
+  roles: FilledIn<NonNullable<ProviderInput['roles']>, 'map' | 'defaultRoles'>;
+};
 
-export interface BrokeringConfig {
+/** `idp.brokering` after resolution: every provider resolved. */
+export type BrokeringConfig = Omit<BrokeringInput, 'providers'> & {
   providers: UpstreamProvider[];
-}
-
-type ProviderInput = {
-  id: string;
-  preset?: keyof typeof presets;
-  tenant?: string;
-  claims?: Partial<ClaimMapping>;
-  roles?: Partial<UpstreamProvider['roles']>;
-} & Partial<Omit<UpstreamProvider, 'claims' | 'roles'>>;
+};
 
 const oidcClaims: ClaimMapping = {
   subject: 'sub',
@@ -175,15 +166,18 @@ const oidcClaims: ClaimMapping = {
  * leaves open (client id and secret, a tenant) comes from the config. The email of a provider that
  * does not say whether it verified it (GitHub's public profile email) is never trusted.
  */
-export const presets = {
-  google: (_: ProviderInput): Partial<UpstreamProvider> => ({
+export const presets: Record<
+  NonNullable<ProviderInput['preset']>,
+  (p: ProviderInput) => Partial<UpstreamProvider>
+> = {
+  google: () => ({
     name: 'Google',
     type: 'oidc',
     issuer: 'https://accounts.google.com',
     scopes: ['openid', 'email', 'profile'],
     claims: { ...oidcClaims, username: 'email' },
   }),
-  microsoft: (p: ProviderInput): Partial<UpstreamProvider> => {
+  microsoft: (p) => {
     if (!p.tenant || ['common', 'organizations', 'consumers'].includes(p.tenant.toLowerCase())) {
       invalid(`provider ${p.id}: preset microsoft needs a tenant id or domain (not common)`);
     }
@@ -196,7 +190,7 @@ export const presets = {
       claims: { ...oidcClaims, subject: 'oid', emailVerified: 'xms_edov' },
     };
   },
-  github: (_: ProviderInput): Partial<UpstreamProvider> => ({
+  github: () => ({
     name: 'GitHub',
     type: 'oauth2',
     authorizationEndpoint: 'https://github.com/login/oauth/authorize',
@@ -205,7 +199,7 @@ export const presets = {
     scopes: ['read:user', 'user:email'],
     claims: { subject: 'id', username: 'login', email: 'email', emailVerified: '', name: 'name' },
   }),
-  gitlab: (_: ProviderInput): Partial<UpstreamProvider> => ({
+  gitlab: () => ({
     name: 'GitLab',
     type: 'oidc',
     issuer: 'https://gitlab.com',
@@ -239,7 +233,7 @@ export function resolveBrokeringConfig(partial: unknown = {}): BrokeringConfig {
   const copy = structuredClone(partial ?? {});
   const validate = ajv.compile(brokeringConfigSchema);
   if (!validate(copy)) invalid(ajv.errorsText(validate.errors));
-  const inputs = (copy as { providers: ProviderInput[] }).providers;
+  const inputs = (copy as BrokeringInput).providers;
   const seen = new Set<string>();
   const providers = inputs.map((input) => {
     if (seen.has(input.id)) invalid(`provider id ${input.id} is given twice`);
@@ -255,7 +249,7 @@ export function resolveBrokeringConfig(partial: unknown = {}): BrokeringConfig {
       authorizationEndpoint: input.authorizationEndpoint ?? preset.authorizationEndpoint,
       tokenEndpoint: input.tokenEndpoint ?? preset.tokenEndpoint,
       userinfoEndpoint: input.userinfoEndpoint ?? preset.userinfoEndpoint,
-      clientId: input.clientId!,
+      clientId: input.clientId,
       clientSecret: input.clientSecret || undefined,
       tokenEndpointAuthMethod: input.tokenEndpointAuthMethod ?? 'client_secret_basic',
       scopes: input.scopes ?? preset.scopes ?? (type === 'oidc' ? ['openid', 'profile', 'email'] : []),

@@ -5,7 +5,8 @@ import type { RevocationPublisher } from '../revocation/revocation-publisher.ts'
 import { clientAllowsOrigin } from './clients.ts';
 import { bearerRefusal, handReadBodyOn, isStructuredTokenRefusal } from './oidc-provider-internals.ts';
 import type { AccountsPort } from './provider.ts';
-import { CLAIMS_BY_SCOPE, introspectionAllowed, revocationAllowed } from './provider.ts';
+import { CLAIMS_BY_SCOPE } from './scope-claims.ts';
+import { introspectionAllowed, revocationAllowed } from './token-policies.ts';
 
 /**
  * Introspection (RFC 7662), revocation (RFC 7009) and userinfo for JWT access tokens.
@@ -17,7 +18,7 @@ import { CLAIMS_BY_SCOPE, introspectionAllowed, revocationAllowed } from './prov
  * oidc-provider's): a JWT is verified with the provider's own keys and checked against the
  * revocation list; revoking one records its `jti` until its `exp` and fans it out to the gateways.
  * Who may introspect or revoke what is the same policy oidc-provider applies to its own tokens
- * (provider.ts), and userinfo refuses a token as oidc-provider's endpoint does (oidc-provider-internals.ts).
+ * (token-policies.ts), and userinfo refuses a token as oidc-provider's endpoint does (oidc-provider-internals.ts).
  */
 
 export interface JwtTokenOptions {

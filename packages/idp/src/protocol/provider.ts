@@ -1,5 +1,4 @@
 import type { Logger } from '@gatehouse/core';
-import { escapeHtml } from '@gatehouse/core';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { resolveAccountsConfig } from '../accounts/accounts-config.ts';
 import type { IdpConfig } from '../config-schema.ts';
@@ -17,9 +16,12 @@ import {
   EXTRA_CLIENT_METADATA,
   freshClientEntry,
 } from './clients.ts';
+import { defaultRenderError } from './default-error-page.ts';
 import { exchangedTokenClaims } from './exchange-claims.ts';
 import { gatehouseInteractionPolicy } from './interaction-policy.ts';
 import { cacheClientInstances, compareClientSecretsWith } from './oidc-provider-internals.ts';
+import { providerClaims } from './scope-claims.ts';
+import { introspectionAllowed, revocationAllowed } from './token-policies.ts';
 
 /**
  * The oidc-provider configuration: what Gatehouse allows and what it turns off. The protocol is
@@ -101,61 +103,7 @@ export const ROUTES = {
   userinfo: '/me',
 } as const;
 
-/** The caller of introspection or revocation, and the token it names (oidc-provider's allowedPolicy arguments). */
-interface TokenPolicyParties {
-  client: { clientId: string; clientAuthMethod?: string | undefined };
-  token: { clientId?: string | undefined };
-}
-
-/**
- * Who may introspect a token (oidc-provider's `features.introspection.allowedPolicy`, and the JWT
- * introspection of jwt-tokens.ts): a public client only its own tokens, a confidential one any.
- */
-export function introspectionAllowed({ client, token }: TokenPolicyParties): boolean {
-  return client.clientAuthMethod !== 'none' || token.clientId === client.clientId;
-}
-
-/** The refusal of a confidential client's revocation of another client's token. */
-export const REVOKE_FOREIGN_TOKEN = 'client is not authorized to revoke the presented token';
-
-/**
- * Who may revoke a token (oidc-provider's `features.revocation.allowedPolicy`, and the JWT revocation
- * of jwt-tokens.ts): only the client it was issued to. Another client's token is ignored for a
- * public client (RFC 7009 answers 200 either way) and refused with invalid_request for a
- * confidential one, which has no excuse for holding it.
- */
-export function revocationAllowed({ client, token }: TokenPolicyParties): boolean {
-  if (token.clientId === client.clientId) return true;
-  if (client.clientAuthMethod === 'none') return false;
-  throw new errors.InvalidRequest(REVOKE_FOREIGN_TOKEN);
-}
-
-/** Standard claims released per scope (OIDC Core 5.4); `roles` travels in access tokens only. */
-export const CLAIMS_BY_SCOPE: Record<string, string[]> = {
-  openid: ['sub'],
-  profile: ['preferred_username', 'name', 'given_name', 'family_name', 'updated_at'],
-  email: ['email', 'email_verified'],
-};
-
 const asymmetricAlgs = ['ES256', 'EdDSA', 'PS256', 'RS256'] as const;
-
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.5}</style></head><body><main>${body}</main></body></html>`;
-}
-
-/** Error page: never a redirect (an unregistered redirect_uri must not be followed), no reflected markup. */
-async function defaultRenderError(
-  ctx: KoaContextWithOIDC,
-  out: { error: string; error_description?: string },
-) {
-  ctx.type = 'html';
-  ctx.body = page(
-    'Sign-in error',
-    `<h1>Something went wrong</h1><p><code>${escapeHtml(out.error)}</code></p>${
-      out.error_description ? `<p>${escapeHtml(out.error_description)}</p>` : ''
-    }`,
-  );
-}
 
 function isRefresh(ctx: KoaContextWithOIDC | undefined): boolean {
   return ctx?.oidc?.params?.['grant_type'] === 'refresh_token';
@@ -236,9 +184,8 @@ export function buildProvider(options: BuildProviderOptions): Provider {
     routes: { ...ROUTES },
     pkce: { required: () => true },
     scopes: [...SCOPES],
-    // `acr` and `amr` (RFC 8176) with `openid`: every ID token says how its login went (`pwd`, or
-    // `otp`/`hwk`/`swk` and `mfa` after a second factor; interactions.ts sets them in the login result).
-    claims: { ...CLAIMS_BY_SCOPE, openid: [...CLAIMS_BY_SCOPE['openid']!, 'acr', 'amr'] },
+    // Each scope's claims, and `acr` and `amr` with `openid` in every ID token (scope-claims.ts).
+    claims: providerClaims(),
     // The levels a client may ask for with acr_values or default_acr_values (mfa/acr.ts).
     acrValues: [...ACR_VALUES],
     clockTolerance: config.clockToleranceSeconds,
