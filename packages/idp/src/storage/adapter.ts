@@ -1,7 +1,7 @@
 import type { Logger, Sql } from '@gatehouse/core';
 import { errors } from 'oidc-provider';
 import { findClientCached } from '../protocol/clients.ts';
-import type { RevocationPublisher } from '../revocation/revocation-publisher.ts';
+import type { GrantRevoker } from './grant-revoker.ts';
 import { groupWhileBusy } from './group-while-busy.ts';
 import { type AccountReadAhead, currentUnitOfWork, type LoginRead, type UnitOfWork } from './unit-of-work.ts';
 
@@ -10,20 +10,19 @@ import { type AccountReadAhead, currentUnitOfWork, type LoginRead, type UnitOfWo
  * `destroy`, `revokeByGrantId`) on the SQL layer, for every model, in one table (`idp_oidc_models`)
  * plus the client registry (`idp_clients`).
  *
- * - Expiry: rows past `expires_at` are never returned, and `sweepExpired` deletes them.
+ * - Expiry: rows past `expires_at` are never returned (sweep-expired.ts deletes them).
  * - Single use across replicas: `consume` is a conditional UPDATE (`consumed_at is null`). Two
  *   replicas redeeming the same code or refresh token at the same moment both see it unconsumed when
- *   they read it; only one UPDATE wins. The loser revokes the whole grant (as oidc-provider does when
- *   it sees an already consumed code or refresh token) and fails with `invalid_grant`.
+ *   they read it; only one UPDATE wins. The loser revokes the whole grant (grant-revoker.ts, as
+ *   oidc-provider does when it sees an already consumed code or refresh token) and fails with
+ *   `invalid_grant`. Revoking a grant's access tokens also revokes the JWTs recorded for it
+ *   (jwt-access-tokens.ts).
  * - Within a token request, a refresh token or code is read together with its grant, its session,
  *   its session's sid revocation and its account (one round trip instead of five; see
  *   `readTogether`), and its consume is committed with the request's other writes. Within an
  *   authorization resume, the interaction is read with the account its login result names, and
  *   upserts and deletes are committed together. Both through the request's unit of work
  *   (unit-of-work.ts), which keeps what was read and what is to be written.
- * - JWT access tokens are not stored by oidc-provider; the ones issued in a grant are recorded in
- *   `idp_jwt_access_tokens` (see `recordJwtAccessToken`), so revoking the grant revokes them too:
- *   their `jti`s go to the revocation publisher.
  */
 
 export type AdapterPayload = Record<string, unknown> & {
@@ -40,57 +39,6 @@ const entityLabel: Record<string, string> = {
   BackchannelAuthenticationRequest: 'backchannel authentication request',
   PushedAuthorizationRequest: 'pushed authorization request',
 };
-
-export interface GrantRevoker {
-  /** Delete every artifact of a grant and revoke the JWT access tokens issued in it. */
-  revokeGrant(grantId: string): Promise<void>;
-  /** Revoke the JWT access tokens recorded for a grant (publishes their jtis). */
-  revokeGrantJwts(grantId: string): Promise<void>;
-}
-
-export function createGrantRevoker(sql: Sql, revocations: RevocationPublisher): GrantRevoker {
-  async function revokeGrantJwts(grantId: string): Promise<void> {
-    const rows = await sql.query<{ jti: string; expires_at: Date }>(
-      'delete from idp_jwt_access_tokens where grant_id = $1 returning jti, expires_at',
-      [grantId],
-    );
-    await revocations.revoke(
-      rows.map((r) => ({
-        kind: 'jti' as const,
-        value: r.jti,
-        expiresAt: Math.ceil(r.expires_at.getTime() / 1000),
-      })),
-    );
-  }
-  return {
-    revokeGrantJwts,
-    async revokeGrant(grantId) {
-      await sql.query(`delete from idp_oidc_models where grant_id = $1 or (model = 'Grant' and id = $1)`, [
-        grantId,
-      ]);
-      await revokeGrantJwts(grantId);
-    },
-  };
-}
-
-/**
- * Record a JWT access token issued within a grant. Refuses (invalid_grant) when the grant is gone:
- * a token issued by a redemption that lost a race against a reuse detection must not outlive it.
- */
-export async function recordJwtAccessToken(
-  sql: Sql,
-  token: { jti: string; grantId: string; sid?: string; clientId: string; accountId?: string; exp: number },
-): Promise<void> {
-  const text = `insert into idp_jwt_access_tokens (jti, grant_id, sid, client_id, account_id, expires_at)
-     select $1, $2, $3, $4, $5, to_timestamp($6)
-     where exists (select 1 from idp_oidc_models where model = 'Grant' and id = $2)
-     returning jti`;
-  const params = [token.jti, token.grantId, token.sid, token.clientId, token.accountId, token.exp];
-  const write = { text, params, mustReturnRow: { refused: () => {}, description: 'grant not found' } };
-  if (currentUnitOfWork()?.deferTokenWrite(write)) return;
-  const rows = await sql.query(text, params);
-  if (rows.length === 0) throw new errors.InvalidGrant('grant not found');
-}
 
 export interface AdapterOptions {
   sql: Sql;
@@ -294,7 +242,7 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
       }
       if (this.model === 'RefreshToken' && payload.grantId) {
         await work?.flushRowWrites();
-        // A rotated refresh token is only stored while its grant exists (see recordJwtAccessToken).
+        // A rotated refresh token is only stored while its grant exists (as a JWT's record is).
         const text = `insert into idp_oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
            select * from (values ${values}) as v
            where exists (select 1 from idp_oidc_models where model = 'Grant' and id = $4)
@@ -491,10 +439,4 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
       if (this.model === 'AccessToken') await grants.revokeGrantJwts(grantId);
     }
   };
-}
-
-/** Delete expired rows (oidc-provider's models and JWT bookkeeping). */
-export async function sweepExpired(sql: Sql): Promise<void> {
-  await sql.query('delete from idp_oidc_models where expires_at <= now()');
-  await sql.query('delete from idp_jwt_access_tokens where expires_at <= now()');
 }
