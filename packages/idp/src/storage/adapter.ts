@@ -23,6 +23,38 @@ import { type AccountReadAhead, currentUnitOfWork, type LoginRead, type UnitOfWo
  *   authorization resume, the interaction is read with the account its login result names, and
  *   upserts and deletes are committed together. Both through the request's unit of work
  *   (unit-of-work.ts), which keeps what was read and what is to be written.
+ *
+ * The read-ahead counts on the order in which oidc-provider (the version pinned in
+ * protocol/oidc-provider-internals.ts) calls the adapter within one request;
+ * test/oidc-provider-pin-call-order.test.ts records these sequences and fails when they change:
+ * - authorization_code grant: `find` AuthorizationCode(code); `findByUid` Session(its sessionUid),
+ *   only for a code bound to its session (one without offline_access); `find` Grant(its grantId);
+ *   `consume` of the code; the account store's `findAccount`(its accountId); `upsert` of a refresh
+ *   token when one is issued.
+ * - refresh_token grant: `find` RefreshToken; `findByUid` Session when the token is bound to its
+ *   session; `find` Grant; `findAccount`; `consume` of the token; `upsert` of the rotated one; then
+ *   the access token's claims ask whether the session's sid was revoked (provider.ts).
+ * - client_credentials grant: no code or token is read, so nothing is read ahead.
+ * - authorization resume: `find` Interaction(uid); its `destroy`; `findAccount`(its result's login
+ *   accountId); then `find` Grant and the writes of the code and the session.
+ * The first `find` reads, in its own statement, what the lookups after it ask for; those take it
+ * from the unit of work instead of SQL.
+ *
+ * When the order differs, every answer is still that of a plain read; only the round trips saved
+ * are lost:
+ * - a lookup for which nothing was read ahead (it comes before the token's `find`, or asks for
+ *   another grant, session or account) reads SQL;
+ * - a value read ahead is handed out once, to the first lookup of its key; a second one reads SQL;
+ * - a write of a Grant or Session through the adapter within the request (`upsert`, `consume`,
+ *   `destroy`, `revokeByGrantId`, the revocation of a detected reuse) drops what was read ahead of
+ *   it, so a lookup after the write reads SQL and sees it;
+ * - what no lookup takes ends with the request.
+ * Not covered: a change made by another request between the read-ahead and the lookup, as with a
+ * read made a moment earlier (a grant revoked meanwhile still refuses the request at its commit);
+ * accounts and sid revocations, which no token request writes; and a lookup of a row that the
+ * token request itself wrote (a consume, a rotated token): those writes are committed after the
+ * handler (unit-of-work-middleware.ts), so such a lookup would not see them. oidc-provider makes
+ * none: in the sequences above, no row is looked up again once written.
  */
 
 export type AdapterPayload = Record<string, unknown> & {
@@ -216,6 +248,7 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
         throw new Error('clients are stored through the client registry, not the adapter');
       }
       const work = currentUnitOfWork();
+      work?.forgetReadAhead(this.model, id);
       const expires = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : null;
       const params = [
         this.model,
@@ -395,6 +428,7 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
 
     async consume(id: string): Promise<void> {
       const work = currentUnitOfWork();
+      work?.forgetReadAhead(this.model, id);
       await work?.flushRowWrites();
       const text =
         'update idp_oidc_models set consumed_at = now() where model = $1 and id = $2 and consumed_at is null returning id';
@@ -407,7 +441,10 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
           [this.model, id],
         );
         const grantId = rows[0]?.grant_id;
-        if (grantId) await grants.revokeGrant(grantId);
+        if (grantId) {
+          work?.forgetReadAhead('Grant', grantId);
+          await grants.revokeGrant(grantId);
+        }
         logger.warn({ model: this.model, grantId }, 'concurrent reuse detected: grant revoked');
       };
       // A refresh token or code is consumed in the token request's one statement.
@@ -426,12 +463,16 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
       const text = 'delete from idp_oidc_models where model = $1 and id = $2';
       const params = [this.model, id];
       const work = currentUnitOfWork();
+      work?.forgetReadAhead(this.model, id);
       if (work && (await work.deferRowWrite(this.model, id, { text, params }))) return;
       await sql.query(text, params);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await currentUnitOfWork()?.flushRowWrites();
+      const work = currentUnitOfWork();
+      // The rows go by their grant, not by id: all of this model read ahead is dropped.
+      work?.forgetReadAhead(this.model);
+      await work?.flushRowWrites();
       await sql.query('delete from idp_oidc_models where model = $1 and grant_id = $2', [
         this.model,
         grantId,
