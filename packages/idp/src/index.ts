@@ -25,13 +25,10 @@ import { registerTokenExchange } from './protocol/token-exchange.ts';
 import { logoutRevocationMiddleware } from './revocation/logout-revocation.ts';
 import { createRevocationFeed } from './revocation/revocation-feed.ts';
 import { createRevocationPublisher, type RevocationPublisher } from './revocation/revocation-publisher.ts';
-import {
-  createAdapterClass,
-  createGrantRevoker,
-  type GrantRevoker,
-  sweepExpired,
-} from './storage/adapter.ts';
+import { createAdapterClass } from './storage/adapter.ts';
+import { createGrantRevoker, type GrantRevoker } from './storage/grant-revoker.ts';
 import { markIfStorageUnavailable, storageUnavailableMiddleware } from './storage/storage-unavailable.ts';
+import { sweepExpired } from './storage/sweep-expired.ts';
 import { accountReadAheadOf } from './storage/unit-of-work.ts';
 import { unitOfWorkMiddleware } from './storage/unit-of-work-middleware.ts';
 

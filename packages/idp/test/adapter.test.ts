@@ -10,12 +10,10 @@ import {
 } from '@gatehouse/core/testing';
 import { idpMigrations } from '../src/index.ts';
 import { createRevocationPublisher, revokedKey } from '../src/revocation/revocation-publisher.ts';
-import {
-  createAdapterClass,
-  createGrantRevoker,
-  recordJwtAccessToken,
-  sweepExpired,
-} from '../src/storage/adapter.ts';
+import { createAdapterClass } from '../src/storage/adapter.ts';
+import { createGrantRevoker } from '../src/storage/grant-revoker.ts';
+import { recordJwtAccessToken } from '../src/storage/jwt-access-tokens.ts';
+import { sweepExpired } from '../src/storage/sweep-expired.ts';
 
 // The oidc-provider storage port, run against both SQL drivers.
 for (const kind of ['pglite', 'postgres'] as const) {

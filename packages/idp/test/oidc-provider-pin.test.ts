@@ -25,7 +25,9 @@ import { ROUTES } from '../src/protocol/provider.ts';
 // The idp relies on oidc-provider beyond its documented configuration and API only in
 // src/protocol/oidc-provider-internals.ts. The dependency is pinned exactly, and each test below
 // asserts one behaviour that module relies on against the installed oidc-provider, so an upgrade
-// that changes one fails here, named, instead of somewhere in a login.
+// that changes one fails here, named, instead of somewhere in a login. The order of its adapter
+// calls, which the storage adapter's read-ahead counts on, is recorded beside this file
+// (oidc-provider-pin-call-order.test.ts).
 const require = createRequire(import.meta.url);
 
 test('oidc-provider is the exact version the idp was written against, pinned as such', () => {

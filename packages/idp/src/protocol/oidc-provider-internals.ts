@@ -9,6 +9,9 @@ import type { errors, KoaContextWithOIDC, ClientMetadata as ProviderClientMetada
  * loadExistingGrant, ExternalSigningKey under externalSigningSupport, the allowedPolicy helpers).
  * Every function here names the behaviour it depends on, and test/oidc-provider-pin.test.ts asserts
  * each one against the installed oidc-provider, so an upgrade that changes one fails there first.
+ * One more reliance belongs to the storage port rather than here: the order in which oidc-provider
+ * calls its adapter within a request, which the adapter's read-ahead counts on (storage/adapter.ts
+ * states it; test/oidc-provider-pin-call-order.test.ts records it against this version).
  * oidc-provider is pinned to this exact version in packages/idp/package.json.
  */
 export const OIDC_PROVIDER_VERSION = '9.13.3';

@@ -7,7 +7,7 @@ import { forwardedClientCertificate } from '../http/forwarded-client-certificate
 import { type KeyRing, RSA_ID_TOKEN_ALGORITHM } from '../keys/keys.ts';
 import { localSigningKeys } from '../keys/local-signing-key.ts';
 import { ACR_VALUES } from '../mfa/acr.ts';
-import { recordJwtAccessToken } from '../storage/adapter.ts';
+import { recordJwtAccessToken } from '../storage/jwt-access-tokens.ts';
 import { currentUnitOfWork } from '../storage/unit-of-work.ts';
 import {
   clientAllowsOrigin,
@@ -323,7 +323,7 @@ export function buildProvider(options: BuildProviderOptions): Provider {
     },
     formats: {
       customizers: {
-        // JWTs issued inside a grant are recorded so that revoking the grant revokes them (adapter.ts).
+        // JWTs issued in a grant are recorded so that revoking the grant revokes them (jwt-access-tokens.ts).
         async jwt(_ctx, token, jwt) {
           const t = token as unknown as {
             grantId?: string;

@@ -1,7 +1,7 @@
 import type { Logger, Sql } from '@gatehouse/core';
 import { errors } from 'oidc-provider';
 import { findClientCached } from '../protocol/clients.ts';
-import type { RevocationPublisher } from '../revocation/revocation-publisher.ts';
+import type { GrantRevoker } from './grant-revoker.ts';
 import { groupWhileBusy } from './group-while-busy.ts';
 import { type AccountReadAhead, currentUnitOfWork, type LoginRead, type UnitOfWork } from './unit-of-work.ts';
 
@@ -10,20 +10,51 @@ import { type AccountReadAhead, currentUnitOfWork, type LoginRead, type UnitOfWo
  * `destroy`, `revokeByGrantId`) on the SQL layer, for every model, in one table (`idp_oidc_models`)
  * plus the client registry (`idp_clients`).
  *
- * - Expiry: rows past `expires_at` are never returned, and `sweepExpired` deletes them.
+ * - Expiry: rows past `expires_at` are never returned (sweep-expired.ts deletes them).
  * - Single use across replicas: `consume` is a conditional UPDATE (`consumed_at is null`). Two
  *   replicas redeeming the same code or refresh token at the same moment both see it unconsumed when
- *   they read it; only one UPDATE wins. The loser revokes the whole grant (as oidc-provider does when
- *   it sees an already consumed code or refresh token) and fails with `invalid_grant`.
+ *   they read it; only one UPDATE wins. The loser revokes the whole grant (grant-revoker.ts, as
+ *   oidc-provider does when it sees an already consumed code or refresh token) and fails with
+ *   `invalid_grant`. Revoking a grant's access tokens also revokes the JWTs recorded for it
+ *   (jwt-access-tokens.ts).
  * - Within a token request, a refresh token or code is read together with its grant, its session,
  *   its session's sid revocation and its account (one round trip instead of five; see
  *   `readTogether`), and its consume is committed with the request's other writes. Within an
  *   authorization resume, the interaction is read with the account its login result names, and
  *   upserts and deletes are committed together. Both through the request's unit of work
  *   (unit-of-work.ts), which keeps what was read and what is to be written.
- * - JWT access tokens are not stored by oidc-provider; the ones issued in a grant are recorded in
- *   `idp_jwt_access_tokens` (see `recordJwtAccessToken`), so revoking the grant revokes them too:
- *   their `jti`s go to the revocation publisher.
+ *
+ * The read-ahead counts on the order in which oidc-provider (the version pinned in
+ * protocol/oidc-provider-internals.ts) calls the adapter within one request;
+ * test/oidc-provider-pin-call-order.test.ts records these sequences and fails when they change:
+ * - authorization_code grant: `find` AuthorizationCode(code); `findByUid` Session(its sessionUid),
+ *   only for a code bound to its session (one without offline_access); `find` Grant(its grantId);
+ *   `consume` of the code; the account store's `findAccount`(its accountId); `upsert` of a refresh
+ *   token when one is issued.
+ * - refresh_token grant: `find` RefreshToken; `findByUid` Session when the token is bound to its
+ *   session; `find` Grant; `findAccount`; `consume` of the token; `upsert` of the rotated one; then
+ *   the access token's claims ask whether the session's sid was revoked (provider.ts).
+ * - client_credentials grant: no code or token is read, so nothing is read ahead.
+ * - authorization resume: `find` Interaction(uid); its `destroy`; `findAccount`(its result's login
+ *   accountId); then `find` Grant and the writes of the code and the session.
+ * The first `find` reads, in its own statement, what the lookups after it ask for; those take it
+ * from the unit of work instead of SQL.
+ *
+ * When the order differs, every answer is still that of a plain read; only the round trips saved
+ * are lost:
+ * - a lookup for which nothing was read ahead (it comes before the token's `find`, or asks for
+ *   another grant, session or account) reads SQL;
+ * - a value read ahead is handed out once, to the first lookup of its key; a second one reads SQL;
+ * - a write of a Grant or Session through the adapter within the request (`upsert`, `consume`,
+ *   `destroy`, `revokeByGrantId`, the revocation of a detected reuse) drops what was read ahead of
+ *   it, so a lookup after the write reads SQL and sees it;
+ * - what no lookup takes ends with the request.
+ * Not covered: a change made by another request between the read-ahead and the lookup, as with a
+ * read made a moment earlier (a grant revoked meanwhile still refuses the request at its commit);
+ * accounts and sid revocations, which no token request writes; and a lookup of a row that the
+ * token request itself wrote (a consume, a rotated token): those writes are committed after the
+ * handler (unit-of-work-middleware.ts), so such a lookup would not see them. oidc-provider makes
+ * none: in the sequences above, no row is looked up again once written.
  */
 
 export type AdapterPayload = Record<string, unknown> & {
@@ -40,57 +71,6 @@ const entityLabel: Record<string, string> = {
   BackchannelAuthenticationRequest: 'backchannel authentication request',
   PushedAuthorizationRequest: 'pushed authorization request',
 };
-
-export interface GrantRevoker {
-  /** Delete every artifact of a grant and revoke the JWT access tokens issued in it. */
-  revokeGrant(grantId: string): Promise<void>;
-  /** Revoke the JWT access tokens recorded for a grant (publishes their jtis). */
-  revokeGrantJwts(grantId: string): Promise<void>;
-}
-
-export function createGrantRevoker(sql: Sql, revocations: RevocationPublisher): GrantRevoker {
-  async function revokeGrantJwts(grantId: string): Promise<void> {
-    const rows = await sql.query<{ jti: string; expires_at: Date }>(
-      'delete from idp_jwt_access_tokens where grant_id = $1 returning jti, expires_at',
-      [grantId],
-    );
-    await revocations.revoke(
-      rows.map((r) => ({
-        kind: 'jti' as const,
-        value: r.jti,
-        expiresAt: Math.ceil(r.expires_at.getTime() / 1000),
-      })),
-    );
-  }
-  return {
-    revokeGrantJwts,
-    async revokeGrant(grantId) {
-      await sql.query(`delete from idp_oidc_models where grant_id = $1 or (model = 'Grant' and id = $1)`, [
-        grantId,
-      ]);
-      await revokeGrantJwts(grantId);
-    },
-  };
-}
-
-/**
- * Record a JWT access token issued within a grant. Refuses (invalid_grant) when the grant is gone:
- * a token issued by a redemption that lost a race against a reuse detection must not outlive it.
- */
-export async function recordJwtAccessToken(
-  sql: Sql,
-  token: { jti: string; grantId: string; sid?: string; clientId: string; accountId?: string; exp: number },
-): Promise<void> {
-  const text = `insert into idp_jwt_access_tokens (jti, grant_id, sid, client_id, account_id, expires_at)
-     select $1, $2, $3, $4, $5, to_timestamp($6)
-     where exists (select 1 from idp_oidc_models where model = 'Grant' and id = $2)
-     returning jti`;
-  const params = [token.jti, token.grantId, token.sid, token.clientId, token.accountId, token.exp];
-  const write = { text, params, mustReturnRow: { refused: () => {}, description: 'grant not found' } };
-  if (currentUnitOfWork()?.deferTokenWrite(write)) return;
-  const rows = await sql.query(text, params);
-  if (rows.length === 0) throw new errors.InvalidGrant('grant not found');
-}
 
 export interface AdapterOptions {
   sql: Sql;
@@ -268,6 +248,7 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
         throw new Error('clients are stored through the client registry, not the adapter');
       }
       const work = currentUnitOfWork();
+      work?.forgetReadAhead(this.model, id);
       const expires = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : null;
       const params = [
         this.model,
@@ -294,7 +275,7 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
       }
       if (this.model === 'RefreshToken' && payload.grantId) {
         await work?.flushRowWrites();
-        // A rotated refresh token is only stored while its grant exists (see recordJwtAccessToken).
+        // A rotated refresh token is only stored while its grant exists (as a JWT's record is).
         const text = `insert into idp_oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
            select * from (values ${values}) as v
            where exists (select 1 from idp_oidc_models where model = 'Grant' and id = $4)
@@ -447,6 +428,7 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
 
     async consume(id: string): Promise<void> {
       const work = currentUnitOfWork();
+      work?.forgetReadAhead(this.model, id);
       await work?.flushRowWrites();
       const text =
         'update idp_oidc_models set consumed_at = now() where model = $1 and id = $2 and consumed_at is null returning id';
@@ -459,7 +441,10 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
           [this.model, id],
         );
         const grantId = rows[0]?.grant_id;
-        if (grantId) await grants.revokeGrant(grantId);
+        if (grantId) {
+          work?.forgetReadAhead('Grant', grantId);
+          await grants.revokeGrant(grantId);
+        }
         logger.warn({ model: this.model, grantId }, 'concurrent reuse detected: grant revoked');
       };
       // A refresh token or code is consumed in the token request's one statement.
@@ -478,12 +463,16 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
       const text = 'delete from idp_oidc_models where model = $1 and id = $2';
       const params = [this.model, id];
       const work = currentUnitOfWork();
+      work?.forgetReadAhead(this.model, id);
       if (work && (await work.deferRowWrite(this.model, id, { text, params }))) return;
       await sql.query(text, params);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await currentUnitOfWork()?.flushRowWrites();
+      const work = currentUnitOfWork();
+      // The rows go by their grant, not by id: all of this model read ahead is dropped.
+      work?.forgetReadAhead(this.model);
+      await work?.flushRowWrites();
       await sql.query('delete from idp_oidc_models where model = $1 and grant_id = $2', [
         this.model,
         grantId,
@@ -491,10 +480,4 @@ export function createAdapterClass(options: AdapterOptions): new (model: string)
       if (this.model === 'AccessToken') await grants.revokeGrantJwts(grantId);
     }
   };
-}
-
-/** Delete expired rows (oidc-provider's models and JWT bookkeeping). */
-export async function sweepExpired(sql: Sql): Promise<void> {
-  await sql.query('delete from idp_oidc_models where expires_at <= now()');
-  await sql.query('delete from idp_jwt_access_tokens where expires_at <= now()');
 }

@@ -189,8 +189,9 @@ export class UnitOfWork {
     });
   }
 
-  // Read ahead: each value is handed out once, to the first lookup of its key in this request; any
-  // other lookup reads SQL. A disabled account or a changed role takes effect from the next request.
+  // Read ahead: each value is handed out once, to the first lookup of its key in this request, unless
+  // the request wrote that row through the adapter since (`forgetReadAhead`); any other lookup reads
+  // SQL. A disabled account or a changed role takes effect from the next request.
 
   #reads(): ReadAhead {
     this.#readAhead ??= {
@@ -221,6 +222,22 @@ export class UnitOfWork {
   takeSidRevocation(sid: string): boolean | undefined {
     return takeOnce(this.#readAhead?.revokedSids, sid)?.value;
   }
+  /**
+   * This request writes row `id` of `model` (with no `id`, rows named otherwise, such as by grant)
+   * through the adapter: what was read ahead of them is dropped, so the next lookup reads SQL and
+   * sees the write. Sessions are read ahead by uid but written by id: a session write drops them all.
+   */
+  forgetReadAhead(model: string, id?: string): void {
+    const reads = this.#readAhead;
+    if (!reads) return;
+    if (model === 'Grant') {
+      if (id === undefined) reads.grants.clear();
+      else reads.grants.delete(id);
+    } else if (model === 'Session') {
+      reads.sessions.clear();
+    }
+  }
+
   /** Keep what was read for account `accountId` (a json value or null). */
   offerAccount(accountId: string, value: unknown): void {
     this.#reads().accounts.set(accountId, value);
