@@ -8,8 +8,9 @@ ${runs.map((r) => `  ${r.name.padEnd(10)} ${r.title}`).join('\n')}
 
 Uses the topology up in --dir (default $GATEHOUSE_TOPOLOGY_DIR, else <tmp>/gatehouse-topology); when
 none is up there, brings one up first and takes it down at the end (the processes' logs are kept
-in <dir>.logs). The postgres and redis runs
-restart this machine's PostgreSQL and Redis: everything else using them sees the outage too.
+in <dir>.logs). The postgres run restarts this machine's PostgreSQL, the redis run the Redis of
+$GATEHOUSE_TOPOLOGY_REDIS (default this machine's, port 6379): everything else using them sees the
+outage too.
 
   --seconds N   length of each run (default 120)
   --users N     virtual users (default 20)

@@ -3,7 +3,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { ROOT, start, stop, storedOrderIds, type TopologyState, waitReady } from '../topology/topology.ts';
+import {
+  REDIS_URL,
+  ROOT,
+  start,
+  stop,
+  storedOrderIds,
+  type TopologyState,
+  waitReady,
+} from '../topology/topology.ts';
 import { type Sample, ShopDriver } from './driver.ts';
 import { CookieJar, TopologyHttp } from './http.ts';
 
@@ -164,12 +172,7 @@ export const runs: FaultRun[] = [
       const session = await extraSession();
       await sleep(seconds * 300);
       mark('redis shutdown');
-      await run('redis-cli', [
-        '-u',
-        process.env['GATEHOUSE_TOPOLOGY_REDIS'] ?? 'redis://127.0.0.1:6379',
-        'shutdown',
-        'nosave',
-      ]).catch(() => {});
+      await run('redis-cli', ['-u', REDIS_URL, 'shutdown', 'nosave']).catch(() => {});
       await sleep(1000);
       const out = await http.request(`${state.publicUrl}/authentication/logout`, {
         method: 'POST',
@@ -185,7 +188,8 @@ export const runs: FaultRun[] = [
         '--bind',
         '127.0.0.1',
         '--port',
-        '6379',
+        // The Redis the topology uses, on its own port: a run may target a private one.
+        new URL(REDIS_URL).port || '6379',
         '--save',
         '',
         '--appendonly',

@@ -85,12 +85,31 @@ function unavailable(err: unknown): unknown {
 
 const startupTimeoutMs = 5000;
 
+/**
+ * The longest a command may wait for its answer. A live Redis answers these commands in well under
+ * a millisecond; a command sent just before the connection dropped, or to a server that accepts and
+ * never answers, fails after this instead of holding the request that made it.
+ */
+const REDIS_COMMAND_TIMEOUT_MS = 1000;
+
+/** The longest pause between two reconnection attempts while Redis is away. */
+const REDIS_RECONNECT_MAX_MS = 500;
+
 /** Redis shared state. `keyPrefix` goes before every key and channel (tests use a unique one). */
 export async function openRedisState(url: string, keyPrefix: string): Promise<SharedState> {
   const redis = new Redis(url, {
     lazyConnect: true,
-    // Fail a command after a short outage instead of queueing it forever: callers answer 503.
+    // While the connection is down a command fails at once (callers answer 503 or fall back)
+    // instead of waiting in ioredis' offline queue: that queue is only emptied every
+    // maxRetriesPerRequest + 1 reconnection attempts, which with the backoff is many seconds, and
+    // every request needing the state would wait that long.
+    enableOfflineQueue: false,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    // Commands in flight when the connection drops fail after a few attempts, not at the next ready.
     maxRetriesPerRequest: 2,
+    // A refused connection costs nothing, and every pause skipped is time the state stays
+    // unavailable after Redis is back: try again often rather than backing off to seconds.
+    retryStrategy: (attempt) => Math.min(attempt * 50, REDIS_RECONNECT_MAX_MS),
     connectTimeout: startupTimeoutMs,
   }) as ScriptedRedis;
   // ioredis reports connection trouble as 'error' events; commands fail on their own (GH_STATE_UNAVAILABLE).
@@ -197,7 +216,9 @@ class RedisState implements SharedState {
   /** A connection in subscriber mode can run nothing else, so subscriptions get their own, made on first use. */
   #subscriberConnection(): Redis {
     if (!this.#subscriber) {
-      const sub = this.#redis.duplicate();
+      // Its connection is opened by the first SUBSCRIBE, which must wait for it: this one keeps the
+      // offline queue, bounded by the command timeout like every other command.
+      const sub = this.#redis.duplicate({ enableOfflineQueue: true });
       sub.on('error', () => {});
       // ioredis reconnects and resubscribes on its own; messages sent meanwhile are lost. Once a
       // channel is live again (SUBSCRIBE answered), its subscribers are told so they can catch up.

@@ -31,10 +31,14 @@
  *   of sleeping a fixed time.
  * - `readConformanceJson('wycheproof/ed25519_test.json')` reads the shared conformance vectors
  *   (`../shared/conformance/` from the repository root); missing, they skip — under `CI=true` they fail.
+ * - `startPrivateRedis()` runs a redis-server of the test's own on a free port, for tests that stop
+ *   and start Redis (an outage); `privateRedisSkip()` is the `skip` value.
  * - URLs: `GATEHOUSE_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`) and
  *   `GATEHOUSE_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`).
  */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
@@ -334,4 +338,60 @@ export async function startCuttableRelay(target: string): Promise<CuttableRelay>
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** `false` when a redis-server can be started here (the `skip` option value), else the reason. */
+export function privateRedisSkip(): false | string {
+  return spawnSync('redis-server', ['--version']).status === 0 ? false : 'redis-server is not installed';
+}
+
+/** A redis-server of the test's own, never the shared one, that the test may stop and start. */
+export interface PrivateRedis {
+  url: string;
+  /** Stop it without saving, as `redis-cli shutdown nosave` does: what it held is gone. */
+  stop(): Promise<void>;
+  /** Start it again on the same port. */
+  start(): Promise<void>;
+}
+
+function acceptsOn(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Start a redis-server on a free port of 127.0.0.1, without persistence. `stop()` it when done. */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    const started = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    child = started;
+    await waitFor(async () => started.exitCode === null && (await acceptsOn(port)), {
+      what: `redis-server on port ${port}`,
+      timeoutMs: 10_000,
+    });
+  };
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = once(running, 'exit');
+    running.kill('SIGTERM');
+    await exited;
+  };
+  await start();
+  return { url: `redis://127.0.0.1:${port}`, stop, start };
 }
