@@ -5,15 +5,15 @@ import { Worker } from 'node:worker_threads';
 import { PGlite, types } from '@electric-sql/pglite';
 import { type DataFolderLock, lockDataFolder } from './data-folder-lock.ts';
 import {
-  assertNotInTransaction,
+  assertUsable,
   mapSqlError,
-  normalizeParams,
   parseInt8,
   runInTransactionScope,
   type SqlScriptTx,
   type SqlSession,
   type SqlTx,
   type SqlWithSession,
+  sqlScriptTx,
   withSqlSession,
 } from './sql.ts';
 import { storageErrors } from './storage-errors.ts';
@@ -127,24 +127,10 @@ async function startPglite(
 }
 
 function wrapTx(tx: PgliteTx): SqlScriptTx {
-  return {
-    async query<T>(text: string, params?: unknown[]): Promise<T[]> {
-      try {
-        const { rows } = await tx.query<T>(text, normalizeParams(params));
-        // Plain objects, so callers can compare rows with deepStrictEqual; spread is safe for any column name.
-        return rows.map((row) => ({ ...row }));
-      } catch (err) {
-        throw mapSqlError(err);
-      }
-    },
-    async exec(script: string): Promise<void> {
-      try {
-        await tx.exec(script);
-      } catch (err) {
-        throw mapSqlError(err);
-      }
-    },
-  };
+  return sqlScriptTx({
+    query: async (text, params) => (await tx.query<object>(text, params)).rows,
+    exec: (script) => tx.exec(script),
+  });
 }
 
 class PgliteSql implements SqlWithSession {
@@ -158,13 +144,8 @@ class PgliteSql implements SqlWithSession {
     this.#lock = lock;
   }
 
-  #check(): void {
-    if (this.#closed) throw storageErrors.create('GH_STORAGE_CLOSED');
-    assertNotInTransaction(this);
-  }
-
   async query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]> {
-    this.#check();
+    assertUsable(this, this.#closed);
     return wrapTx(this.#db).query<T>(text, params);
   }
 
@@ -173,7 +154,7 @@ class PgliteSql implements SqlWithSession {
   }
 
   async #transaction<R>(fn: (tx: SqlScriptTx) => Promise<R>): Promise<R> {
-    this.#check();
+    assertUsable(this, this.#closed);
     try {
       return await this.#db.transaction((tx) => runInTransactionScope(this, () => fn(wrapTx(tx))));
     } catch (err) {

@@ -1,14 +1,14 @@
 import postgres from 'postgres';
 import {
-  assertNotInTransaction,
+  assertUsable,
   mapSqlError,
-  normalizeParams,
   parseInt8,
   runInTransactionScope,
   type SqlScriptTx,
   type SqlSession,
   type SqlTx,
   type SqlWithSession,
+  sqlScriptTx,
   withSqlSession,
 } from './sql.ts';
 import { storageErrors } from './storage-errors.ts';
@@ -131,34 +131,22 @@ function preparedTexts(): (text: string) => boolean {
 }
 
 function wrap(conn: PgQueryable, prepare: (text: string) => boolean, timeoutMs?: number): SqlScriptTx {
-  return {
-    async query<T>(text: string, params?: unknown[]): Promise<T[]> {
-      try {
-        // Always the extended protocol (the driver switches to the simple one when there are no parameters):
-        // one statement per call, as on PGlite, and the same binary-safe parameter handling.
-        const pending = conn.unsafe(
-          text,
-          normalizeParams(params) as postgres.ParameterOrJSON<never>[],
-          {
-            simple: false,
-            prepare: prepare(text),
-          } as postgres.UnsafeQueryOptions,
-        );
-        const rows = timeoutMs === undefined ? await pending : await within(pending, timeoutMs);
-        // A plain array of plain objects, as from PGlite, not the driver's Result subclass of null-prototype rows.
-        return rows.map((row) => ({ ...row })) as T[];
-      } catch (err) {
-        throw mapSqlError(err);
-      }
+  return sqlScriptTx({
+    query(text, params) {
+      // Always the extended protocol (the driver switches to the simple one when there are no parameters):
+      // one statement per call, as on PGlite, and the same binary-safe parameter handling.
+      const pending = conn.unsafe(
+        text,
+        params as postgres.ParameterOrJSON<never>[],
+        {
+          simple: false,
+          prepare: prepare(text),
+        } as postgres.UnsafeQueryOptions,
+      );
+      return timeoutMs === undefined ? pending : within(pending, timeoutMs);
     },
-    async exec(script: string): Promise<void> {
-      try {
-        await conn.unsafe(script).simple();
-      } catch (err) {
-        throw mapSqlError(err);
-      }
-    },
-  };
+    exec: (script) => conn.unsafe(script).simple(),
+  });
 }
 
 /** The query's rows, or GH_STORAGE_UNAVAILABLE after `ms` (the query is cancelled, queued or running). */
@@ -191,18 +179,13 @@ class PostgresSql implements SqlWithSession {
     this.#timeoutMs = timeoutMs;
   }
 
-  #check(): void {
-    if (this.#closed) throw storageErrors.create('GH_STORAGE_CLOSED');
-    assertNotInTransaction(this);
-  }
-
   async query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]> {
-    this.#check();
+    assertUsable(this, this.#closed);
     return wrap(this.#pg, this.#prepare, this.#timeoutMs).query<T>(text, params);
   }
 
   async transaction<R>(fn: (tx: SqlTx) => Promise<R>): Promise<R> {
-    this.#check();
+    assertUsable(this, this.#closed);
     // A transaction given up on while it waited for a connection must not run later: the caller
     // was already told it failed.
     let abandoned = false;
@@ -243,7 +226,7 @@ class PostgresSql implements SqlWithSession {
 
   // Session-level locks (pg_advisory_lock) belong to one connection: reserve one for the whole callback.
   async [withSqlSession]<R>(fn: (session: SqlSession) => Promise<R>): Promise<R> {
-    this.#check();
+    assertUsable(this, this.#closed);
     let conn: postgres.ReservedSql;
     try {
       conn = await this.#pg.reserve();

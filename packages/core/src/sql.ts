@@ -77,8 +77,12 @@ export function hasSqlSession(sql: Sql): sql is SqlWithSession {
   return typeof (sql as Partial<SqlWithSession>)[withSqlSession] === 'function';
 }
 
-/** Throw GH_STORAGE_NESTED_QUERY when `owner`'s own transaction is running in this async context. */
-export function assertNotInTransaction(owner: object): void {
+/**
+ * Throw GH_STORAGE_CLOSED once `owner` is closed, and GH_STORAGE_NESTED_QUERY when `owner`'s own
+ * transaction is running in this async context.
+ */
+export function assertUsable(owner: object, closed: boolean): void {
+  if (closed) throw storageErrors.create('GH_STORAGE_CLOSED');
   const scope = requestContext.getStore()?.openTransaction;
   if (scope?.open && scope.owner === owner) throw storageErrors.create('GH_STORAGE_NESTED_QUERY');
 }
@@ -131,4 +135,35 @@ export function parseInt8(text: string): number | bigint {
 /** Parameters as both drivers accept them: undefined → null. */
 export function normalizeParams(params: unknown[] | undefined): unknown[] {
   return params === undefined ? [] : params.map((p) => (p === undefined ? null : p));
+}
+
+/** What a driver runs, as its own client does it: parameters already normalized. */
+export interface DriverStatements {
+  query(text: string, params: unknown[]): Promise<readonly object[]>;
+  exec(script: string): Promise<unknown>;
+}
+
+/**
+ * A driver's statements as both drivers answer them: undefined parameters sent as NULL, rows as
+ * plain objects (callers compare them with deepStrictEqual), driver errors mapped by mapSqlError.
+ */
+export function sqlScriptTx(driver: DriverStatements): SqlScriptTx {
+  return {
+    async query<T>(text: string, params?: unknown[]): Promise<T[]> {
+      try {
+        const rows = await driver.query(text, normalizeParams(params));
+        // A spread is safe for any column name, and drops a driver's row prototype.
+        return rows.map((row) => ({ ...row })) as T[];
+      } catch (err) {
+        throw mapSqlError(err);
+      }
+    },
+    async exec(script: string): Promise<void> {
+      try {
+        await driver.exec(script);
+      } catch (err) {
+        throw mapSqlError(err);
+      }
+    },
+  };
 }

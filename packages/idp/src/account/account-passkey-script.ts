@@ -1,4 +1,4 @@
-import { BASE64URL_IN_PAGE } from '../mfa/base64url-in-page.ts';
+import { WEBAUTHN_IN_PAGE } from '../mfa/webauthn-in-page.ts';
 
 /**
  * The browser side of adding a passkey on the account page, inlined under the page's CSP nonce: it
@@ -12,20 +12,13 @@ export const ACCOUNT_PASSKEY_SCRIPT = `(() => {
   root.hidden = false;
   const form = document.getElementById('add-passkey-form');
   const status = document.getElementById('passkey-status');
-  ${BASE64URL_IN_PAGE}
+  ${WEBAUTHN_IN_PAGE}
   form.addEventListener('submit', async (event) => {
     if (form.elements.credential.value) return;
     event.preventDefault();
     status.textContent = 'Follow your browser to create the passkey.';
     try {
-      const res = await fetch(root.dataset.options, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ csrf: form.elements.csrf.value }),
-        credentials: 'same-origin',
-      });
-      if (!res.ok) throw new Error('options refused');
-      const o = await res.json();
+      const o = await passkeyOptions(root.dataset.options, form.elements.csrf.value);
       const publicKey = {
         ...o,
         challenge: bytes(o.challenge),
@@ -34,17 +27,9 @@ export const ACCOUNT_PASSKEY_SCRIPT = `(() => {
       };
       const cred = await navigator.credentials.create({ publicKey });
       const r = cred.response;
-      form.elements.credential.value = JSON.stringify({
-        id: cred.id,
-        rawId: b64(cred.rawId),
-        type: cred.type,
-        authenticatorAttachment: cred.authenticatorAttachment || undefined,
-        clientExtensionResults: cred.getClientExtensionResults(),
-        response: {
-          clientDataJSON: b64(r.clientDataJSON),
-          attestationObject: b64(r.attestationObject),
-          transports: r.getTransports ? r.getTransports() : [],
-        },
+      form.elements.credential.value = credentialJson(cred, {
+        attestationObject: b64(r.attestationObject),
+        transports: r.getTransports ? r.getTransports() : [],
       });
       form.submit();
     } catch (err) {

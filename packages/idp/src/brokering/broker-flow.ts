@@ -6,6 +6,11 @@ import { idpErrors } from '../errors.ts';
 import type { IdpRuntime } from '../index.ts';
 import type { RenderedPage } from '../pages/layout.ts';
 import { renderMessagePage } from '../pages/message-page.ts';
+import {
+  clientIdOf,
+  type InteractionStepDeps,
+  PASSWORD_REFUSALS_ON_PAGE,
+} from '../protocol/interaction-step.ts';
 import type { InteractionLike } from '../protocol/interactions.ts';
 import { SESSION_COOKIE, verifySessionToken } from '../sessions/session-token.ts';
 import type { BatchedWrite } from '../storage/one-statement.ts';
@@ -113,14 +118,8 @@ export function brokeringOf(idp: IdpRuntime): Brokering {
   return brokering;
 }
 
-/** What interactions.ts lends the broker (its own checks and its way to finish a login). */
-export interface InteractionBrokeringDeps {
-  mount: string;
-  theme: string | undefined;
-  csrfFor(uid: string): string;
-  checkCsrf(uid: string, presented: string | undefined): void;
-  formFields(req: IncomingMessage, allowed: string[]): Promise<Record<string, string>>;
-  loadInteraction(req: IncomingMessage, res: ServerResponse, uid: string): Promise<InteractionLike>;
+/** What interactions.ts lends the broker: its checks, and the second factor an account may need. */
+export interface InteractionBrokeringDeps extends InteractionStepDeps {
   /**
    * Ask for a second factor when the account needs one (true: its page was sent); `known` is what
    * the account read already says (its second factor and roles), so it is not read again.
@@ -131,15 +130,6 @@ export interface InteractionBrokeringDeps {
     accountId: string,
     known: { secondFactor?: boolean | undefined; roles?: string[] | undefined },
   ): Promise<boolean>;
-  finishLogin(
-    req: IncomingMessage,
-    res: ServerResponse,
-    interaction: InteractionLike,
-    accountId: string,
-    audit: BatchedWrite[],
-    amr: string[],
-  ): Promise<void>;
-  sendPage(res: ServerResponse, status: number, page: RenderedPage): void;
 }
 
 /** `amr` of a brokered login (RFC 8176 has no value for it; `fed` is what OpenID federations use). */
@@ -156,9 +146,6 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
     res.setHeader('Content-Length', '0');
     res.end();
   }
-
-  const clientIdOf = (interaction: InteractionLike) =>
-    typeof interaction.params['client_id'] === 'string' ? interaction.params['client_id'] : undefined;
 
   async function signInAs(
     req: IncomingMessage,
@@ -403,15 +390,7 @@ export function interactionBrokering(idp: IdpRuntime, deps: InteractionBrokering
       held = checked.audit;
     } catch (err) {
       const e = err as GatehouseError;
-      if (
-        ![
-          'IDP_INVALID_CREDENTIALS',
-          'IDP_LOGIN_THROTTLED',
-          'IDP_LOGIN_LOCKED',
-          'IDP_DIRECTORY_UNAVAILABLE',
-        ].includes(e.code)
-      )
-        throw err;
+      if (!PASSWORD_REFUSALS_ON_PAGE.has(e.code)) throw err;
       for (const [name, value] of Object.entries(e.headers ?? {})) res.setHeader(name, value);
       return deps.sendPage(res, e.status, firstLoginPage(uid, first, e.message));
     }

@@ -6,8 +6,8 @@ import { idpErrors } from '../errors.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { IdpRuntime } from '../index.ts';
 import type { RenderedPage } from '../pages/layout.ts';
+import { clientIdOf, type InteractionStepDeps } from '../protocol/interaction-step.ts';
 import type { InteractionLike } from '../protocol/interactions.ts';
-import type { BatchedWrite } from '../storage/one-statement.ts';
 import { requestsMfa } from './acr.ts';
 import type { MfaChallenge } from './mfa-challenges.ts';
 import { mfaServiceOf } from './mfa-service.ts';
@@ -26,22 +26,7 @@ export const SECOND_FACTOR_AMR = ['pwd', 'otp', 'mfa'];
 
 type Action = (req: IncomingMessage, res: ServerResponse, uid: string) => Promise<void>;
 
-export interface InteractionSecondFactorDeps {
-  mount: string;
-  theme: string;
-  csrfFor(uid: string): string;
-  checkCsrf(uid: string, presented: string | undefined): void;
-  formFields(req: IncomingMessage, allowed: string[]): Promise<Record<string, string>>;
-  loadInteraction(req: IncomingMessage, res: ServerResponse, uid: string): Promise<InteractionLike>;
-  finishLogin(
-    req: IncomingMessage,
-    res: ServerResponse,
-    interaction: InteractionLike,
-    accountId: string,
-    audit: BatchedWrite[],
-    amr: string[],
-  ): Promise<void>;
-  sendPage(res: ServerResponse, status: number, page: RenderedPage): void;
+export interface InteractionSecondFactorDeps extends InteractionStepDeps {
   /** The login page again with `error` (a refused passwordless passkey). */
   loginPageWithError(interaction: InteractionLike, error: string): Promise<RenderedPage>;
 }
@@ -105,8 +90,7 @@ export function interactionSecondFactor(idp: IdpRuntime, deps: InteractionSecond
 
   const source = (req: IncomingMessage, interaction: InteractionLike) => ({
     ip: clientAddress(req, trusted),
-    clientId:
-      typeof interaction.params['client_id'] === 'string' ? interaction.params['client_id'] : undefined,
+    clientId: clientIdOf(interaction),
     via: 'interaction',
   });
 

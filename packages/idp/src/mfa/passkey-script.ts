@@ -1,4 +1,4 @@
-import { BASE64URL_IN_PAGE } from './base64url-in-page.ts';
+import { WEBAUTHN_IN_PAGE } from './webauthn-in-page.ts';
 
 /**
  * The browser side of a passkey sign-in on the hosted pages, inlined under the page's CSP nonce (no
@@ -13,20 +13,13 @@ export const PASSKEY_SCRIPT = `(() => {
   root.hidden = false;
   const form = document.getElementById(root.dataset.form);
   const csrf = form.elements.csrf.value;
-  ${BASE64URL_IN_PAGE}
+  ${WEBAUTHN_IN_PAGE}
   let pending;
   async function signIn(mediation) {
     pending?.abort();
     const abort = new AbortController();
     pending = abort;
-    const res = await fetch(root.dataset.options, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ csrf }),
-      credentials: 'same-origin',
-    });
-    if (!res.ok) throw new Error('passkey options refused');
-    const o = await res.json();
+    const o = await passkeyOptions(root.dataset.options, csrf);
     const publicKey = {
       ...o,
       challenge: bytes(o.challenge),
@@ -35,18 +28,10 @@ export const PASSKEY_SCRIPT = `(() => {
     const cred = await navigator.credentials.get({ publicKey, mediation, signal: abort.signal });
     if (!cred) return;
     const r = cred.response;
-    form.elements.credential.value = JSON.stringify({
-      id: cred.id,
-      rawId: b64(cred.rawId),
-      type: cred.type,
-      authenticatorAttachment: cred.authenticatorAttachment || undefined,
-      clientExtensionResults: cred.getClientExtensionResults(),
-      response: {
-        clientDataJSON: b64(r.clientDataJSON),
-        authenticatorData: b64(r.authenticatorData),
-        signature: b64(r.signature),
-        userHandle: r.userHandle ? b64(r.userHandle) : undefined,
-      },
+    form.elements.credential.value = credentialJson(cred, {
+      authenticatorData: b64(r.authenticatorData),
+      signature: b64(r.signature),
+      userHandle: r.userHandle ? b64(r.userHandle) : undefined,
     });
     form.submit();
   }

@@ -1,10 +1,10 @@
-import type { SharedState, Sql } from '@gatehouse/core';
+import type { SharedState, Sql, SqlTx } from '@gatehouse/core';
 import { generateSecret, generateURI, verify } from 'otplib';
 import QRCode from 'qrcode';
 import type { AccountsConfig } from '../accounts/accounts-config.ts';
 import { type BruteForceGuard, createBruteForceGuard } from '../accounts/brute-force.ts';
 import { effectiveRolesQuery } from '../accounts/roles.ts';
-import type { Audit } from '../audit/audit.ts';
+import type { Audit, AuditEventType } from '../audit/audit.ts';
 import { idpErrors } from '../errors.ts';
 import type { MfaConfig } from './mfa-config.ts';
 import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode } from './recovery-codes.ts';
@@ -87,6 +87,15 @@ interface TotpRow {
 
 const sixDigits = /^\d{6}$/;
 
+/** The account's recovery codes become `codes` (stored hashed): every earlier one stops working. */
+async function replaceRecoveryCodes(tx: SqlTx, accountId: string, codes: string[]): Promise<void> {
+  await tx.query('delete from idp_recovery_codes where user_id = $1', [accountId]);
+  await tx.query('insert into idp_recovery_codes (user_id, code_hash) select $1, unnest($2::text[])', [
+    accountId,
+    codes.map(hashRecoveryCode),
+  ]);
+}
+
 export function createSecondFactors(options: {
   sql: Sql;
   state: SharedState;
@@ -100,6 +109,23 @@ export function createSecondFactors(options: {
   const guard = options.guard ?? createBruteForceGuard(options.state, options.bruteForce);
   // Counters apart from the password's: the key cannot collide with a username key (no ':' in usernames).
   const subject = (accountId: string, ip: string) => ({ usernameKey: `mfa:${accountId}`, ip });
+
+  /** An event of a person's own second factors, with where they acted from. */
+  function recordOwn(
+    type: AuditEventType,
+    accountId: string,
+    source: AttemptSource,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    return audit.record({
+      type,
+      actor: accountId,
+      subject: accountId,
+      clientId: source.clientId,
+      sourceIp: source.ip,
+      details: { ...details, via: source.via },
+    });
+  }
 
   async function totpRow(accountId: string): Promise<TotpRow | undefined> {
     const rows = await sql.query<TotpRow>(
@@ -121,28 +147,14 @@ export function createSecondFactors(options: {
     try {
       await guard.check(subject(accountId, source.ip));
     } catch (err) {
-      await audit.record({
-        type: 'mfa.failed',
-        actor: accountId,
-        subject: accountId,
-        clientId: source.clientId,
-        sourceIp: source.ip,
-        details: { reason: (err as { code?: string }).code, via: source.via },
-      });
+      await recordOwn('mfa.failed', accountId, source, { reason: (err as { code?: string }).code });
       throw err;
     }
   }
 
   async function refuse(accountId: string, source: AttemptSource, reason: string): Promise<Error> {
     const { locked } = await guard.recordFailure(subject(accountId, source.ip));
-    await audit.record({
-      type: 'mfa.failed',
-      actor: accountId,
-      subject: accountId,
-      clientId: source.clientId,
-      sourceIp: source.ip,
-      details: { reason, via: source.via, ...(locked ? { locked } : {}) },
-    });
+    await recordOwn('mfa.failed', accountId, source, { reason, ...(locked ? { locked } : {}) });
     return idpErrors.create('IDP_MFA_CODE_INVALID');
   }
 
@@ -213,23 +225,12 @@ export function createSecondFactors(options: {
           [accountId, step],
         );
         if (done.length === 0) return false;
-        await tx.query('delete from idp_recovery_codes where user_id = $1', [accountId]);
-        await tx.query('insert into idp_recovery_codes (user_id, code_hash) select $1, unnest($2::text[])', [
-          accountId,
-          codes.map(hashRecoveryCode),
-        ]);
+        await replaceRecoveryCodes(tx, accountId, codes);
         return true;
       });
       if (!confirmed) throw idpErrors.create('IDP_MFA_ALREADY_ENROLLED');
       await guard.recordSuccess(subject(accountId, source.ip));
-      await audit.record({
-        type: 'mfa.enrolled',
-        actor: accountId,
-        subject: accountId,
-        clientId: source.clientId,
-        sourceIp: source.ip,
-        details: { method: 'totp', recoveryCodes: codes.length, via: source.via },
-      });
+      await recordOwn('mfa.enrolled', accountId, source, { method: 'totp', recoveryCodes: codes.length });
       return codes;
     },
 
@@ -249,14 +250,7 @@ export function createSecondFactors(options: {
             : [];
         if (used.length === 0) throw await refuse(accountId, source, 'wrong recovery code');
         await guard.recordSuccess(subject(accountId, source.ip));
-        await audit.record({
-          type: 'mfa.recovery_code_used',
-          actor: accountId,
-          subject: accountId,
-          clientId: source.clientId,
-          sourceIp: source.ip,
-          details: { recoveryCodesLeft: used[0]!.left, via: source.via },
-        });
+        await recordOwn('mfa.recovery_code_used', accountId, source, { recoveryCodesLeft: used[0]!.left });
         return 'recovery-code';
       }
       const row = await totpRow(accountId);
@@ -270,14 +264,7 @@ export function createSecondFactors(options: {
       );
       if (taken.length === 0) throw await refuse(accountId, source, 'replayed code');
       await guard.recordSuccess(subject(accountId, source.ip));
-      await audit.record({
-        type: 'mfa.used',
-        actor: accountId,
-        subject: accountId,
-        clientId: source.clientId,
-        sourceIp: source.ip,
-        details: { method: 'totp', via: source.via },
-      });
+      await recordOwn('mfa.used', accountId, source, { method: 'totp' });
       return 'totp';
     },
 
@@ -314,13 +301,7 @@ export function createSecondFactors(options: {
         return true;
       });
       if (!removed) throw idpErrors.create('IDP_MFA_NOT_ENROLLED');
-      await audit.record({
-        type: 'mfa.removed',
-        actor: accountId,
-        subject: accountId,
-        sourceIp: source.ip,
-        details: { methods: ['totp', 'recovery-code'], via: source.via },
-      });
+      await recordOwn('mfa.removed', accountId, source, { methods: ['totp', 'recovery-code'] });
     },
 
     async regenerateRecoveryCodes(accountId, source) {
@@ -332,21 +313,11 @@ export function createSecondFactors(options: {
           [accountId],
         );
         if (app.length === 0) return false;
-        await tx.query('delete from idp_recovery_codes where user_id = $1', [accountId]);
-        await tx.query('insert into idp_recovery_codes (user_id, code_hash) select $1, unnest($2::text[])', [
-          accountId,
-          codes.map(hashRecoveryCode),
-        ]);
+        await replaceRecoveryCodes(tx, accountId, codes);
         return true;
       });
       if (!replaced) throw idpErrors.create('IDP_MFA_NOT_ENROLLED');
-      await audit.record({
-        type: 'mfa.recovery_codes_regenerated',
-        actor: accountId,
-        subject: accountId,
-        sourceIp: source.ip,
-        details: { recoveryCodes: codes.length, via: source.via },
-      });
+      await recordOwn('mfa.recovery_codes_regenerated', accountId, source, { recoveryCodes: codes.length });
       return codes;
     },
   };

@@ -16,6 +16,7 @@ import { renderMessagePage } from '../pages/message-page.ts';
 import type { BatchedWrite } from '../storage/one-statement.ts';
 import { accountReadAheadOf, currentUnitOfWork, UnitOfWork, unitOfWork } from '../storage/unit-of-work.ts';
 import { clientPolicy } from './clients.ts';
+import { clientIdOf, PASSWORD_REFUSALS_ON_PAGE } from './interaction-step.ts';
 import { findProviderClient, interactionResultInPlace } from './oidc-provider-internals.ts';
 
 /**
@@ -228,8 +229,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
         await loginPage(interaction, { error: 'The username or password is too long.' }),
       );
     }
-    const clientId =
-      typeof interaction.params['client_id'] === 'string' ? interaction.params['client_id'] : undefined;
+    const clientId = clientIdOf(interaction);
     try {
       // The login's audit event is stored with the interaction's result, in one statement.
       const { result: account, audit } = await unitOfWork(idp.sql, logger).holdAuditWrites(() =>
@@ -246,13 +246,7 @@ export function createInteractionHandler(idp: IdpRuntime): HttpHandler {
       await finishLogin(req, res, interaction, account.id, audit);
     } catch (err) {
       const e = err as GatehouseError;
-      const shownOnPage = [
-        'IDP_INVALID_CREDENTIALS',
-        'IDP_LOGIN_THROTTLED',
-        'IDP_LOGIN_LOCKED',
-        'IDP_DIRECTORY_UNAVAILABLE',
-      ];
-      if (!shownOnPage.includes(e.code)) throw err;
+      if (!PASSWORD_REFUSALS_ON_PAGE.has(e.code)) throw err;
       const page = await loginPage(interaction, { error: e.message, username });
       for (const [name, value] of Object.entries(e.headers ?? {})) res.setHeader(name, value);
       sendPage(res, e.status, page);

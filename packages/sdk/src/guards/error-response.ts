@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { SdkError, sdkError } from '../errors.ts';
 
 export interface ErrorResponse {
@@ -22,4 +23,18 @@ export function errorResponse(err: unknown): ErrorResponse {
     },
     body,
   };
+}
+
+/**
+ * Write a refusal on a node:http response (Express's too): `{ error, message }` JSON with its status
+ * and `WWW-Authenticate`. A response already begun cannot become a refusal: it is cut off.
+ */
+export function sendSdkError(res: ServerResponse, err: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const { status, headers, body } = errorResponse(err);
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }

@@ -1,21 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requirePeer } from '../peer-dependency.ts';
-import {
-  type PermissionRequirementOptions,
-  permissionRequirement,
-} from '../permissions/permission-requirement.ts';
+import type { PermissionRequirementOptions } from '../permissions/permission-requirement.ts';
 import type { Principal } from '../principal.ts';
-import {
-  createAuthenticator,
-  type GuardOptions,
-  type GuardSpan,
-  logRefusal,
-  pathOf,
-  type RequestView,
-  recordDecision,
-  startGuardSpan,
-} from './authenticate.ts';
+import { type GuardOptions, pathOf, type RequestView } from './authenticate.ts';
 import { errorResponse } from './error-response.ts';
+import { createGuardSteps, type StepOutcome } from './guard-steps.ts';
 import { type Requirement, rolesRequirement, scopesRequirement } from './requirements.ts';
 
 requirePeer('fastify', '@gatehouse/sdk/fastify');
@@ -27,8 +16,10 @@ declare module 'fastify' {
   }
 }
 
-function send(reply: FastifyReply, err: unknown): FastifyReply {
-  const { status, headers, body } = errorResponse(err);
+/** Send the refusal, if the step refused; a hook that returns nothing lets the request go on. */
+function refuse(reply: FastifyReply, outcome: StepOutcome): FastifyReply | undefined {
+  if (!('deny' in outcome)) return undefined;
+  const { status, headers, body } = errorResponse(outcome.deny);
   return reply.code(status).headers(headers).send(body);
 }
 
@@ -53,55 +44,29 @@ export function principalOf(request: FastifyRequest): Principal {
  * the handler reads `request.principal`.
  */
 export function createFastifyGuard(options: GuardOptions) {
-  const authenticate = createAuthenticator(options);
-  // Each traced request's span, from `authenticate` through the requirements after it.
-  const spans = new WeakMap<FastifyRequest, GuardSpan>();
-  const requirement = (r: Requirement) => async (request: FastifyRequest, reply: FastifyReply) => {
-    try {
-      r.check(principalOf(request));
-    } catch (err) {
-      logRefusal(options.logger, err, viewOf(request));
-      recordDecision(spans.get(request), { deny: err });
-      return send(reply, err);
-    }
-    recordDecision(spans.get(request), { allow: principalOf(request), reason: r.kind ?? 'requirement' });
+  const steps = createGuardSteps<FastifyRequest>(options, {
+    view: viewOf,
+    principal: principalOf,
+    params: (request) => (request.params ?? {}) as Record<string, string>,
+  });
+  const requirement = (r: Requirement) => {
+    const check = steps.requirement(r);
+    return async (request: FastifyRequest, reply: FastifyReply) => refuse(reply, check(request));
   };
   return {
     async authenticate(request: FastifyRequest, reply: FastifyReply) {
-      const view = viewOf(request);
-      const span = startGuardSpan(options.tracing, view);
-      if (span) {
-        spans.set(request, span);
-        reply.raw.once('close', () => span.end(reply.raw.statusCode));
-      }
-      try {
-        request.principal = await authenticate(view);
-      } catch (err) {
-        recordDecision(span, { deny: err });
-        return send(reply, err);
-      }
-      recordDecision(span, { allow: request.principal, reason: 'authenticated' });
+      const outcome = await steps.authenticate(request, (span) =>
+        reply.raw.once('close', () => span.end(reply.raw.statusCode)),
+      );
+      if ('allow' in outcome) request.principal = outcome.allow;
+      return refuse(reply, outcome);
     },
     requireRoles: (...roles: string[]) => requirement(rolesRequirement(roles)),
     requireScopes: (...scopes: string[]) => requirement(scopesRequirement(scopes)),
     /** The caller must hold a relation on an object built from the route (`document:{id}`). */
     requirePermission(permission: PermissionRequirementOptions) {
-      const check = permissionRequirement(permission);
-      return async (request: FastifyRequest, reply: FastifyReply) => {
-        const span = spans.get(request);
-        try {
-          await check(principalOf(request), {
-            params: (request.params ?? {}) as Record<string, string>,
-            path: pathOf(request.raw.url),
-            traceparent: span?.traceparent,
-          });
-        } catch (err) {
-          logRefusal(options.logger, err, viewOf(request));
-          recordDecision(span, { deny: err });
-          return send(reply, err);
-        }
-        recordDecision(span, { allow: principalOf(request), reason: 'permission' });
-      };
+      const check = steps.permission(permission);
+      return async (request: FastifyRequest, reply: FastifyReply) => refuse(reply, await check(request));
     },
   };
 }

@@ -1,21 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { requirePeer } from '../peer-dependency.ts';
-import {
-  type PermissionRequirementOptions,
-  permissionRequirement,
-} from '../permissions/permission-requirement.ts';
+import type { PermissionRequirementOptions } from '../permissions/permission-requirement.ts';
 import type { Principal } from '../principal.ts';
-import {
-  createAuthenticator,
-  type GuardOptions,
-  type GuardSpan,
-  logRefusal,
-  type RequestView,
-  recordDecision,
-  startGuardSpan,
-} from './authenticate.ts';
+import type { GuardOptions, RequestView } from './authenticate.ts';
 import { errorResponse } from './error-response.ts';
+import { createGuardSteps } from './guard-steps.ts';
 import { type Requirement, rolesRequirement, scopesRequirement } from './requirements.ts';
 
 requirePeer('hono', '@gatehouse/sdk/hono');
@@ -47,39 +37,30 @@ function viewOf(c: Context): RequestView {
  * the handler reads `c.get('principal')`.
  */
 export function createHonoGuard(options: GuardOptions) {
-  const authenticate = createAuthenticator(options);
-  // Each traced request's span, from `authenticate` through the requirements after it.
-  const spans = new WeakMap<Context, GuardSpan>();
-  const requirement =
-    (r: Requirement): MiddlewareHandler<PrincipalEnv> =>
-    async (c, next) => {
-      try {
-        r.check(c.get('principal'));
-      } catch (err) {
-        logRefusal(options.logger, err, viewOf(c));
-        recordDecision(spans.get(c), { deny: err });
-        return refuse(err);
-      }
-      recordDecision(spans.get(c), { allow: c.get('principal'), reason: r.kind ?? 'requirement' });
+  const steps = createGuardSteps<Context>(options, {
+    view: viewOf,
+    principal: (c) => c.get('principal'),
+    params: (c) => c.req.param() as Record<string, string>,
+  });
+  const requirement = (r: Requirement): MiddlewareHandler<PrincipalEnv> => {
+    const check = steps.requirement(r);
+    return async (c, next) => {
+      const outcome = check(c);
+      if ('deny' in outcome) return refuse(outcome.deny);
       await next();
     };
+  };
   const authenticateMiddleware: MiddlewareHandler<PrincipalEnv> = async (c, next) => {
-    const view = viewOf(c);
-    const span = startGuardSpan(options.tracing, view);
-    let principal: Principal;
-    try {
-      principal = await authenticate(view);
-    } catch (err) {
-      recordDecision(span, { deny: err });
-      const refusal = refuse(err);
+    const outcome = await steps.authenticate(c);
+    const span = steps.spanOf(c);
+    if ('deny' in outcome) {
+      const refusal = refuse(outcome.deny);
       span?.end(refusal.status);
       return refusal;
     }
-    c.set('principal', principal);
+    c.set('principal', outcome.allow);
     if (!span) return next();
-    spans.set(c, span);
     c.set('traceparent', span.traceparent);
-    recordDecision(span, { allow: principal, reason: 'authenticated' });
     try {
       await next();
     } finally {
@@ -92,21 +73,10 @@ export function createHonoGuard(options: GuardOptions) {
     requireScopes: (...scopes: string[]) => requirement(scopesRequirement(scopes)),
     /** The caller must hold a relation on an object built from the route (`document:{id}`). */
     requirePermission(permission: PermissionRequirementOptions): MiddlewareHandler<PrincipalEnv> {
-      const check = permissionRequirement(permission);
+      const check = steps.permission(permission);
       return async (c, next) => {
-        const span = spans.get(c);
-        try {
-          await check(c.get('principal'), {
-            params: c.req.param() as Record<string, string>,
-            path: c.req.path,
-            traceparent: span?.traceparent,
-          });
-        } catch (err) {
-          logRefusal(options.logger, err, viewOf(c));
-          recordDecision(span, { deny: err });
-          return refuse(err);
-        }
-        recordDecision(span, { allow: c.get('principal'), reason: 'permission' });
+        const outcome = await check(c);
+        if ('deny' in outcome) return refuse(outcome.deny);
         await next();
       };
     },

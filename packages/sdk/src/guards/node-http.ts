@@ -15,7 +15,7 @@ import {
   requirementReason,
   startGuardSpan,
 } from './authenticate.ts';
-import { errorResponse } from './error-response.ts';
+import { sendSdkError } from './error-response.ts';
 import { type Requirement, rolesRequirement, scopesRequirement } from './requirements.ts';
 
 export interface AuthenticatedRequest extends IncomingMessage {
@@ -29,18 +29,10 @@ export interface PermissionGate {
   permission: PermissionRequirement;
 }
 
-export type AuthenticatedHandler = (req: AuthenticatedRequest, res: ServerResponse) => unknown;
+// A handler behind `protect` writes its own refusals the guard's way.
+export { sendSdkError };
 
-/** Write a refusal: `{ error, message }` JSON with its status and `WWW-Authenticate`. */
-export function sendSdkError(res: ServerResponse, err: unknown): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const { status, headers, body } = errorResponse(err);
-  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
+export type AuthenticatedHandler = (req: AuthenticatedRequest, res: ServerResponse) => unknown;
 
 function viewOf(req: IncomingMessage): RequestView {
   return {
