@@ -1,5 +1,6 @@
 import type { Sql } from '@gatehouse/core';
 import { parseUser, type TupleKey } from '../tuple-key.ts';
+import { sqlReadObject } from './sql-object-read.ts';
 import type { ChainRead, ChainRequest, TupleReader } from './tuple-reader.ts';
 import { rowToKey, type TupleRow, tupleColumns } from './tuple-rows.ts';
 
@@ -91,6 +92,7 @@ export function sqlTupleReader(sql: Sql, storeId: string): TupleReader {
       }
       return { ids: [...ids], tuples };
     },
+    readObject: (request) => sqlReadObject(sql, storeId, request),
     async tuplesByUser(user) {
       const u = parseUser(user)!;
       const rows = await sql.query<TupleRow>(

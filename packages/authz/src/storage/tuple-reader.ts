@@ -29,6 +29,18 @@ export interface ChainRead {
   tuples: TupleKey[];
 }
 
+/** Several relations of one object, read together. */
+export interface ObjectRequest {
+  type: string;
+  id: string;
+  /** Relations whose tuples are read as `readForCheck` reads them for `user`. */
+  direct: readonly string[];
+  /** Relations whose tuples are read whole, as `readRelation` reads them. */
+  whole: readonly string[];
+  /** Whose reads the `direct` relations are; absent only when there are none. */
+  user: ParsedUser | undefined;
+}
+
 /**
  * What the engine reads while it evaluates one request. Each method is one indexed statement on the
  * SQL storage; `withContextualTuples` layers a request's contextual tuples over it, and `memoized`
@@ -48,6 +60,12 @@ export interface TupleReader {
    * reader without it is read object by object.
    */
   readChain?(request: ChainRequest): Promise<ChainRead>;
+  /**
+   * Several relations of one object in one statement. The memoized reader sends this way the reads of
+   * one object asked in the same turn (a union's branches start together); a reader without it is
+   * read relation by relation.
+   */
+  readObject?(request: ObjectRequest): Promise<TupleKey[]>;
 }
 
 /** Whether `readForCheck(…, user)` returns this tuple: the user itself, its type's wildcard, or a userset. */
@@ -68,17 +86,19 @@ export function withContextualTuples(reader: TupleReader, contextual: readonly T
     const keys = new Set(extra.map((t) => `${t.object}#${t.relation}@${t.user}`));
     return [...extra, ...stored.filter((t) => !keys.has(`${t.object}#${t.relation}@${t.user}`))];
   };
+  // The contextual tuples `readForCheck` returns for `user`: the user itself, its type's wildcard, every userset.
+  const forUser = (user: ParsedUser) => {
+    const wildcard = `${user.type}:*`;
+    const exact = user.relation ? `${user.type}:${user.id}#${user.relation}` : `${user.type}:${user.id}`;
+    return ({ t, u }: (typeof parsed)[number]) =>
+      t.user === exact || u.relation !== '' || (!user.relation && t.user === wildcard);
+  };
   return {
     async readForCheck(objectType, objectId, relation, user) {
-      const wildcard = `${user.type}:*`;
-      const exact = user.relation ? `${user.type}:${user.id}#${user.relation}` : `${user.type}:${user.id}`;
+      const concerns = forUser(user);
       const extra = parsed
         .filter(
-          ({ o, t, u }) =>
-            o.type === objectType &&
-            o.id === objectId &&
-            t.relation === relation &&
-            (t.user === exact || u.relation !== '' || (!user.relation && t.user === wildcard)),
+          (p) => p.o.type === objectType && p.o.id === objectId && p.t.relation === relation && concerns(p),
         )
         .map(({ t }) => t);
       return merge(await reader.readForCheck(objectType, objectId, relation, user), extra);
@@ -109,6 +129,24 @@ export function withContextualTuples(reader: TupleReader, contextual: readonly T
           },
         }
       : {}),
+    ...(reader.readObject
+      ? {
+          async readObject(request: ObjectRequest): Promise<TupleKey[]> {
+            const read = await reader.readObject!(request);
+            const concerns = request.user ? forUser(request.user) : () => false;
+            const extra = parsed
+              .filter(
+                (p) =>
+                  p.o.type === request.type &&
+                  p.o.id === request.id &&
+                  (request.whole.includes(p.t.relation) ||
+                    (request.direct.includes(p.t.relation) && concerns(p))),
+              )
+              .map(({ t }) => t);
+            return merge(read, extra);
+          },
+        }
+      : {}),
   };
 }
 
@@ -126,10 +164,17 @@ export function memoized(reader: TupleReader): TupleReader {
   const checkKey = (ot: string, oid: string, rel: string, user: ParsedUser) =>
     `c\0${ot}\0${oid}\0${rel}\0${user.type}\0${user.id}\0${user.relation}`;
   const relationKey = (ot: string, oid: string, rel: string) => `r\0${ot}\0${oid}\0${rel}`;
+  const chains: ChainStarted[] = [];
+  const batch = reader.readObject ? objectBatches(reader, reader.readObject.bind(reader), chains) : undefined;
   const memo: TupleReader = {
     readForCheck: (ot, oid, rel, user) =>
-      once(checkKey(ot, oid, rel, user), () => reader.readForCheck(ot, oid, rel, user)),
-    readRelation: (ot, oid, rel) => once(relationKey(ot, oid, rel), () => reader.readRelation(ot, oid, rel)),
+      once(checkKey(ot, oid, rel, user), () =>
+        batch ? batch.read(ot, oid, rel, user) : reader.readForCheck(ot, oid, rel, user),
+      ),
+    readRelation: (ot, oid, rel) =>
+      once(relationKey(ot, oid, rel), () =>
+        batch ? batch.read(ot, oid, rel, undefined) : reader.readRelation(ot, oid, rel),
+      ),
     tuplesByUser: (user) => once(`b\0${user}`, () => reader.tuplesByUser(user)),
   };
   const readChain = reader.readChain?.bind(reader);
@@ -143,7 +188,9 @@ export function memoized(reader: TupleReader): TupleReader {
     if (cache.has(startKey)) return Promise.resolve({ ids: [], tuples: [] });
     const key = `h\0${type}\0${id}\0${request.edge}\0${request.edgeUserRelation}\0${user.type}\0${user.id}\0${user.relation}`;
     return once(key, async () => {
-      const read = await readChain(request);
+      const started = readChain(request);
+      chains.push({ request, read: started });
+      const read = await started;
       const byObject = new Map<string, TupleKey[]>(read.ids.map((i) => [i, []]));
       for (const t of read.tuples) byObject.get(splitObject(t.object).id)?.push(t);
       for (const [oid, tuples] of byObject) {
@@ -162,4 +209,116 @@ export function memoized(reader: TupleReader): TupleReader {
     });
   };
   return memo;
+}
+
+/** A chain read this request started: it answers its first object's reads too. */
+interface ChainStarted {
+  request: ChainRequest;
+  read: Promise<ChainRead>;
+}
+
+/** The reads of one object asked in one turn: `direct` ones for one user, `whole` ones for any. */
+interface ObjectBatch {
+  type: string;
+  id: string;
+  user: ParsedUser | undefined;
+  direct: Map<string, PromiseWithResolvers<TupleKey[]>>;
+  whole: Map<string, PromiseWithResolvers<TupleKey[]>>;
+}
+
+const sameUser = (a: ParsedUser, b: ParsedUser) =>
+  a.type === b.type && a.id === b.id && a.relation === b.relation;
+
+/**
+ * Coalesces the reads of one object asked in the same turn into one `readObject` statement. A turn
+ * ends when its promise jobs have run (`process.nextTick` runs after them), so the branches a union
+ * starts together, and those that resume on the same answer, share a statement. A read alone in its
+ * batch is sent as asked; a batch whose object starts a chain read of the same turn waits for the
+ * chain instead, which holds the same tuples.
+ */
+function objectBatches(
+  reader: TupleReader,
+  readObject: (request: ObjectRequest) => Promise<TupleKey[]>,
+  chains: readonly ChainStarted[],
+) {
+  let queued: ObjectBatch[] = [];
+
+  const answer = (b: ObjectBatch, tuples: TupleKey[]) => {
+    const object = `${b.type}:${b.id}`;
+    for (const [rel, d] of b.whole)
+      d.resolve(tuples.filter((t) => t.object === object && t.relation === rel));
+    for (const [rel, d] of b.direct) {
+      d.resolve(
+        tuples.filter((t) => t.object === object && t.relation === rel && concernsUser(t.user, b.user!)),
+      );
+    }
+  };
+  const fail = (b: ObjectBatch, err: unknown) => {
+    for (const d of [...b.direct.values(), ...b.whole.values()]) d.reject(err);
+  };
+  const send = (b: ObjectBatch) => {
+    if (b.direct.size + b.whole.size === 1) {
+      for (const [rel, d] of b.direct)
+        reader.readForCheck(b.type, b.id, rel, b.user!).then(d.resolve, d.reject);
+      for (const [rel, d] of b.whole) reader.readRelation(b.type, b.id, rel).then(d.resolve, d.reject);
+      return;
+    }
+    readObject({
+      type: b.type,
+      id: b.id,
+      direct: [...b.direct.keys()],
+      whole: [...b.whole.keys()],
+      user: b.user,
+    }).then(
+      (tuples) => answer(b, tuples),
+      (err: unknown) => fail(b, err),
+    );
+  };
+  const covering = (b: ObjectBatch) =>
+    chains.find(
+      ({ request: c }) =>
+        c.type === b.type &&
+        c.id === b.id &&
+        (b.direct.size === 0 || sameUser(c.user, b.user!)) &&
+        [...b.direct.keys()].every((r) => c.direct.includes(r) || c.whole.includes(r)) &&
+        [...b.whole.keys()].every((r) => c.whole.includes(r)),
+    );
+  const flush = () => {
+    const batches = queued;
+    queued = [];
+    for (const b of batches) {
+      const chain = covering(b);
+      if (!chain) {
+        send(b);
+        continue;
+      }
+      // A chain always holds its first object; should it not, or fail, the batch is read on its own.
+      chain.read.then(
+        (read) => (read.ids.includes(b.id) ? answer(b, read.tuples) : send(b)),
+        () => send(b),
+      );
+    }
+  };
+
+  return {
+    /** A `readForCheck` (with `user`) or a `readRelation` (without), answered when the turn's batch is. */
+    read(type: string, id: string, relation: string, user: ParsedUser | undefined): Promise<TupleKey[]> {
+      let b = queued.find(
+        (q) => q.type === type && q.id === id && (!user || !q.user || sameUser(q.user, user)),
+      );
+      if (!b) {
+        if (queued.length === 0) process.nextTick(flush);
+        b = { type, id, user, direct: new Map(), whole: new Map() };
+        queued.push(b);
+      }
+      b.user ??= user;
+      const reads = user ? b.direct : b.whole;
+      let d = reads.get(relation);
+      if (!d) {
+        d = Promise.withResolvers<TupleKey[]>();
+        reads.set(relation, d);
+      }
+      return d.promise;
+    },
+  };
 }
