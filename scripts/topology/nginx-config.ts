@@ -22,9 +22,7 @@ export interface NginxLayout {
  * default (one failure takes a replica out for 10 s, with no active check to bring it back sooner)
  * emptied the pool in a rolling restart: the replica just restarted was still marked down when the
  * next one stopped, and every request got 502 "no live upstreams". On loopback a refused connection
- * costs nothing, so each request simply tries the next replica. `least_conn`: a replica that has just
- * restarted answers slowly while its code warms up, and the fewest-connections choice sends it less
- * until it catches up, as the gateways do with their own upstreams.
+ * costs nothing, so each request simply tries the next replica.
  */
 export function nginxConfig(l: NginxLayout): string {
   const servers = (ports: number[]) => ports.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n');
@@ -41,12 +39,10 @@ http {
   scgi_temp_path ${join(l.dir, 'tmp/scgi')};
 
   upstream gateways {
-    least_conn;
 ${servers(l.gateways)}
     keepalive 64;
   }
   upstream idps {
-    least_conn;
 ${servers(l.idps)}
     keepalive 32;
   }

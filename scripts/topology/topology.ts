@@ -191,20 +191,14 @@ export async function up(options: UpOptions = {}): Promise<TopologyState> {
     upstreams: upstreams(idpPorts),
     policy: 'public',
     forwardToken: true,
-    // A replica that has just restarted runs cold code and answers slowly for a while: sending each
-    // request to the replica with the fewest in flight keeps that while from stalling the users that
-    // round-robin would queue on it (the shop's routes below balance the same way).
-    balance: 'least-outstanding',
     // Longer than the 2 s the readiness endpoint may spend on a dependency that does not answer
     // (Redis down): a shorter probe would take a degraded but serving idp out of rotation.
     healthCheck: { path: '/health/ready', intervalMs: 1000, timeoutMs: 3000, unhealthyThreshold: 1 },
   });
-  const shopRoutes = (
-    await loadRoutesFile(SHOP_ROUTES, {
-      services: { products: upstreams(productsPorts), orders: upstreams(ordersPorts) },
-      limits: false,
-    })
-  ).map((route) => ({ ...route, balance: 'least-outstanding' as const }));
+  const shopRoutes = await loadRoutesFile(SHOP_ROUTES, {
+    services: { products: upstreams(productsPorts), orders: upstreams(ordersPorts) },
+    limits: false,
+  });
   const config = {
     mode: 'production',
     server: { host: '127.0.0.1', publicUrl, drainDelayMs, shutdownTimeoutMs: 5000 },
