@@ -250,6 +250,7 @@ interface Loss {
   ordersAcknowledged: number;
   ordersLost: number;
   sessionsLost: number;
+  sessionsEndedByUnansweredLogout: number;
   refreshLost: number;
   revocationsChecked: number;
   revocationsLost: number;
@@ -300,6 +301,7 @@ async function run(state: TopologyState, users: number): Promise<{ phases: Phase
         ordersAcknowledged: acked.length,
         ordersLost: acked.filter((id) => !stored.has(id)).length,
         sessionsLost: held.sessionsLost,
+        sessionsEndedByUnansweredLogout: driver.sessionsEndedByUnansweredLogout,
         refreshLost: held.refreshLost,
         revocationsChecked: driver.loggedOut.length * gateways.length,
         revocationsLost,
@@ -341,12 +343,12 @@ function tables(results: { phases: Phase[]; loss: Loss }[]): string {
       );
   out.push(
     '',
-    '| users | orders acked / lost | sessions lost | refresh tokens lost | revocations checked / lost |',
+    '| users | orders acked / lost | sessions lost (+ after unanswered logout) | refresh tokens lost | revocations checked / lost |',
     '| --- | --- | --- | --- | --- |',
   );
   for (const { phases, loss } of results)
     out.push(
-      `| ${phases[0]!.users} | ${loss.ordersAcknowledged} / **${loss.ordersLost}** | **${loss.sessionsLost}** | **${loss.refreshLost}** | ${loss.revocationsChecked} / **${loss.revocationsLost}** |`,
+      `| ${phases[0]!.users} | ${loss.ordersAcknowledged} / **${loss.ordersLost}** | **${loss.sessionsLost}** (+${loss.sessionsEndedByUnansweredLogout}) | **${loss.refreshLost}** | ${loss.revocationsChecked} / **${loss.revocationsLost}** |`,
     );
   out.push('');
   for (const { phases } of results)

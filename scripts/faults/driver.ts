@@ -22,6 +22,8 @@ interface User {
   refreshToken?: string;
   /** The last refresh got no clean answer: the server may have rotated the token meanwhile. */
   refreshUncertain: boolean;
+  /** The last logout got no clean answer: the server may have ended the session meanwhile. */
+  sessionUncertain: boolean;
   productId: number;
 }
 
@@ -50,6 +52,8 @@ export class ShopDriver {
   /** Session cookies the client logged out of (answered 204): every gateway must refuse them. */
   readonly loggedOut: string[] = [];
   refreshLostAfterUnansweredRotation = 0;
+  /** Sessions refused after their own logout went unanswered (ended by it, most likely): not lost. */
+  sessionsEndedByUnansweredLogout = 0;
   refreshLost = 0;
   readonly users: User[] = [];
   readonly #o: DriverOptions;
@@ -104,6 +108,7 @@ export class ShopDriver {
       user,
       json: { username: user.username, password: user.password },
     });
+    if (res.status === 200) user.sessionUncertain = false;
     return res.status === 200;
   }
 
@@ -149,6 +154,7 @@ export class ShopDriver {
         password: `pw-${randomBytes(12).toString('base64url')}`,
         jar: new CookieJar(),
         refreshUncertain: false,
+        sessionUncertain: false,
         productId: (i % 5) + 1,
       });
     }
@@ -189,7 +195,13 @@ export class ShopDriver {
           continue;
         }
       }
-      await this.#call('whoami', '/authentication/whoami', 200, { user });
+      const whoami = await this.#call('whoami', '/authentication/whoami', 200, { user });
+      if (whoami.status === 401 && user.sessionUncertain) {
+        // Its logout did happen, though the answer was lost: sign in again, as a browser would.
+        this.sessionsEndedByUnansweredLogout++;
+        user.jar.delete('gatehouse_session');
+        continue;
+      }
       await this.#call('list products', '/products', 200, { user });
       const buy = await this.#call('buy', `/products/${user.productId}/buy`, 201, {
         method: 'POST',
@@ -204,6 +216,7 @@ export class ShopDriver {
         const session = user.jar.get('gatehouse_session');
         const out = await this.#call('logout', '/authentication/logout', 204, { method: 'POST', user });
         if (out.status === 204 && session) this.loggedOut.push(session);
+        else user.sessionUncertain = true;
         // Whatever the answer, the client starts over with a new sign-in, as a browser would.
         if (out.status !== 0) await this.#signIn(user);
       }
@@ -237,7 +250,9 @@ export class ShopDriver {
 
   /**
    * After the run: every session the client holds still works (through the load balancer), and
-   * every refresh token it holds still refreshes. Counts what was lost.
+   * every refresh token it holds still refreshes. Counts what was lost; a session refused after its
+   * own logout went unanswered is counted apart (`sessionsEndedByUnansweredLogout`), as a refresh
+   * token refused after an unanswered rotation is.
    */
   async checkHeld(): Promise<{
     sessionsHeld: number;
@@ -253,7 +268,8 @@ export class ShopDriver {
         if (u.jar.get('gatehouse_session')) {
           sessionsHeld++;
           const r = await this.#call('check session', '/authentication/whoami', 200, { user: u });
-          if (r.status === 401) sessionsLost++;
+          if (r.status === 401 && u.sessionUncertain) this.sessionsEndedByUnansweredLogout++;
+          else if (r.status === 401) sessionsLost++;
         }
         if (u.refreshToken && !u.refreshUncertain) {
           refreshHeld++;

@@ -67,6 +67,10 @@ export class CookieJar {
     return this.#cookies.get(name);
   }
 
+  delete(name: string): void {
+    this.#cookies.delete(name);
+  }
+
   header(): string {
     return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }

@@ -263,6 +263,7 @@ export interface RunResult {
   ordersUnacknowledged: number;
   sessionsHeld: number;
   sessionsLost: number;
+  sessionsEndedByUnansweredLogout: number;
   refreshHeld: number;
   refreshLost: number;
   refreshLostAfterUnansweredRotation: number;
@@ -417,6 +418,7 @@ export async function runFault(
       ordersUnacknowledged: [...stored].filter((id) => !acknowledged.has(id)).length,
       sessionsHeld: held.sessionsHeld,
       sessionsLost: held.sessionsLost,
+      sessionsEndedByUnansweredLogout: driver.sessionsEndedByUnansweredLogout,
       refreshHeld: held.refreshHeld,
       refreshLost: held.refreshLost,
       refreshLostAfterUnansweredRotation: driver.refreshLostAfterUnansweredRotation,
@@ -448,10 +450,10 @@ export async function runFault(
 
 export function resultTable(results: RunResult[]): string {
   const head =
-    '| run | s | users | requests | failed (GET / POST) | no answer / 401 / 5xx | orders acked / lost / unacked | sessions held / lost | refresh held / lost (+ after unanswered rotation) | revocations checked / lost | recover ms | p99 ms before / during |';
+    '| run | s | users | requests | failed (GET / POST) | no answer / 401 / 5xx | orders acked / lost / unacked | sessions held / lost (+ after unanswered logout) | refresh held / lost (+ after unanswered rotation) | revocations checked / lost | recover ms | p99 ms before / during |';
   const lines = results.map(
     (r) =>
-      `| ${r.name} | ${r.seconds} | ${r.users} | ${r.requests} | ${r.failed} (${r.failedGet} / ${r.failedPost}) | ${r.noAnswer} / ${r.unauthorized} / ${r.serverErrors} | ${r.ordersAcknowledged} / ${r.ordersLost} / ${r.ordersUnacknowledged} | ${r.sessionsHeld} / ${r.sessionsLost} | ${r.refreshHeld} / ${r.refreshLost} (+${r.refreshLostAfterUnansweredRotation}) | ${r.revocationsChecked} / ${r.revocationsLost} | ${r.recoverMs} | ${r.p99Before} / ${r.p99During} |`,
+      `| ${r.name} | ${r.seconds} | ${r.users} | ${r.requests} | ${r.failed} (${r.failedGet} / ${r.failedPost}) | ${r.noAnswer} / ${r.unauthorized} / ${r.serverErrors} | ${r.ordersAcknowledged} / ${r.ordersLost} / ${r.ordersUnacknowledged} | ${r.sessionsHeld} / ${r.sessionsLost} (+${r.sessionsEndedByUnansweredLogout}) | ${r.refreshHeld} / ${r.refreshLost} (+${r.refreshLostAfterUnansweredRotation}) | ${r.revocationsChecked} / ${r.revocationsLost} | ${r.recoverMs} | ${r.p99Before} / ${r.p99During} |`,
   );
   return [head, `|${' --- |'.repeat(12)}`, ...lines].join('\n');
 }
