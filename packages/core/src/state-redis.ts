@@ -120,6 +120,7 @@ export async function openRedisState(url: string, keyPrefix: string): Promise<Sh
   // A server that accepts the connection and never answers would hold the start-up forever: the
   // connection and the first answer together get the connect timeout.
   let timer: NodeJS.Timeout | undefined;
+  const started = Date.now();
   try {
     await Promise.race([
       redis.connect().then(() => redis.ping()),
@@ -132,9 +133,13 @@ export async function openRedisState(url: string, keyPrefix: string): Promise<Sh
     ]);
   } catch (err) {
     redis.disconnect();
-    throw storageErrors.create('GH_STATE_UNAVAILABLE', `Redis does not answer: ${(err as Error).message}`, {
-      cause: err,
-    });
+    // A server that accepts and stays silent fails the ready check at the command timeout and is
+    // then reported by ioredis as a closed connection: the time taken says which it was.
+    throw storageErrors.create(
+      'GH_STATE_UNAVAILABLE',
+      `Redis does not answer: ${(err as Error).message} (after ${Date.now() - started} ms)`,
+      { cause: err },
+    );
   } finally {
     clearTimeout(timer);
   }
