@@ -91,6 +91,19 @@ export interface DevStack {
  * folder; `extraEnv` adds to or overrides the environment (e.g. GATEHOUSE_CONFIG).
  */
 export async function startDevStack(extraEnv: Record<string, string> = {}): Promise<DevStack> {
+  // freePort's ports are free when asked, not when the child binds them: another test started
+  // meanwhile may take one. That refusal is the tests' own race, so the stack starts again on other
+  // ports; any other failure is the product's and is thrown.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevStackOnce(extraEnv);
+    } catch (err) {
+      if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startDevStackOnce(extraEnv: Record<string, string>): Promise<DevStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-dev-'));
   const [port, app1, app2] = [await freePort(), await freePort(), await freePort()];
   const origin = `http://localhost:${port}`;
