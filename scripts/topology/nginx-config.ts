@@ -22,10 +22,7 @@ export interface NginxLayout {
  * default (one failure takes a replica out for 10 s, with no active check to bring it back sooner)
  * emptied the pool in a rolling restart: the replica just restarted was still marked down when the
  * next one stopped, and every request got 502 "no live upstreams". On loopback a refused connection
- * costs nothing, so each request simply tries the next replica. `keepalive 512` (idle connections
- * kept per worker) is above the clients' concurrency: with fewer, every request past the pool opens
- * a new TLS connection to a gateway, and when one gateway is down the other, saturated, could not
- * finish those handshakes within `proxy_connect_timeout`: the requests failed 504.
+ * costs nothing, so each request simply tries the next replica.
  */
 export function nginxConfig(l: NginxLayout): string {
   const servers = (ports: number[]) => ports.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n');
@@ -43,7 +40,7 @@ http {
 
   upstream gateways {
 ${servers(l.gateways)}
-    keepalive 512;
+    keepalive 64;
   }
   upstream idps {
 ${servers(l.idps)}
